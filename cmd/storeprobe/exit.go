@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes, a public contract for CI scripts.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a check failed or a target was breached
+	exitUsage  = 2 // usage, flag or config error
+)
+
+var (
+	// errCheckFailed means the command ran fine and reported a failure;
+	// the report itself was already printed.
+	errCheckFailed = errors.New("check failed")
+	// errHelp means --help was printed.
+	errHelp = pflag.ErrHelp
+)
+
+// usageError marks bad input: flags, arguments, config files. Exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef builds a usageError.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func exitCodeOf(err error) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, errCheckFailed):
+		return exitFailed
+	case errors.As(err, &ue):
+		return exitUsage
+	default:
+		// Our own fault (store unwritable, browser missing ...). Not 1, which
+		// CI reads as "the shop is broken"; not 2, which reads as "you typed
+		// it wrong". 3 is documented as an internal error.
+		return exitInternal
+	}
+}
+
+const exitInternal = 3
+
+// newFlagSet returns a FlagSet for a subcommand that reports errors instead
+// of exiting, with a usage line naming the command.
+func newFlagSet(a *app, name, synopsis string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(a.stdout, "Usage:\n  storeprobe %s %s\n\nFlags:\n%s", name, synopsis, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into usage errors and --help
+// into errHelp (printed to stdout, exit 0).
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	fs.SetOutput(discard{})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fs.Usage()
+			return errHelp
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

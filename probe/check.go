@@ -1,0 +1,93 @@
+package probe
+
+import (
+	"regexp"
+	"time"
+)
+
+// Check is the definition of one check: what to probe, how, how often and
+// against which targets. The CLI builds one from flags, the config from YAML.
+type Check struct {
+	Name     string
+	Type     CheckType
+	URL      string
+	Schedule string            // cron spec; empty for one-off CLI checks
+	Timeout  time.Duration     // per attempt
+	Retries  int               // extra attempts after a failure
+	Location string            // where this probe runs, e.g. "eu-west"
+	Probe    string            // stable name of the probe instance
+	Tags     map[string]string // user tags (platform, cdn, team ...)
+
+	HTTP    HTTPSpec
+	Browser BrowserSpec
+	Journey JourneySpec
+	SLO     SLO
+}
+
+// HTTPSpec configures an HTTP check. Zero values mean the documented defaults.
+type HTTPSpec struct {
+	Method          string
+	Headers         []Header
+	Body            string
+	SecretHeaders   []string // header names whose values are redacted, besides the built-in ones
+	ExpectStatus    StatusRanges
+	ExpectBody      []*regexp.Regexp
+	ExpectHeaders   []HeaderExpectation
+	MaxDuration     time.Duration // slower fails as too_slow; 0 means no limit
+	Insecure        bool
+	CAFile          string
+	ClientCert      string
+	ClientKey       string
+	Proxy           string
+	Resolver        string // host:port of a DNS server to use instead of the system's
+	IPVersion       int    // 4, 6 or 0 for any
+	FollowRedirects bool
+	MaxRedirects    int
+	UserAgent       string
+	MaxBodyBytes    int64 // body cap; 0 means DefaultMaxBodyBytes
+}
+
+// Defaults for HTTP checks.
+const (
+	DefaultTimeout      = 10 * time.Second
+	DefaultMaxRedirects = 10
+	DefaultMaxBodyBytes = 10 << 20
+)
+
+// Header is one request header.
+type Header struct{ Name, Value string }
+
+// HeaderExpectation requires a response header to match a pattern.
+type HeaderExpectation struct {
+	Name    string
+	Pattern *regexp.Regexp
+}
+
+// BrowserSpec configures a browser page check or journey.
+type BrowserSpec struct {
+	Device        string // desktop (default) or mobile
+	MaxLoad       time.Duration
+	MaxVitals     map[Vital]float64 // per-vital limits (ms, CLS unitless); over fails as too_slow
+	FailOnConsole bool              // uncaught page errors fail the check as script
+}
+
+// JourneySpec names the journey a check runs: a file or a built-in template.
+type JourneySpec struct {
+	File     string
+	Template string
+	Params   map[string]string
+}
+
+// SLO are the targets a check is judged against. Zero means no target.
+type SLO struct {
+	Uptime   float64       // percent, e.g. 99.9
+	LoadTime time.Duration // p75 of load (total for HTTP, load_ms for pages)
+	Success  float64       // percent of runs that must succeed (payment paths)
+	CWVGood  float64       // percent of page samples that must rate good per vital
+}
+
+// UserAgent is the default User-Agent, so shops can allow-list and filter
+// the probe's traffic.
+func UserAgent(version string) string {
+	return "storeprobe/" + version + " (+synthetic monitoring)"
+}

@@ -1,0 +1,174 @@
+package probe
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Redacted replaces every secret in output, logs and the store.
+const Redacted = "REDACTED"
+
+// alwaysSecretHeaders are redacted whatever the configuration says.
+var alwaysSecretHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"Cookie":              true,
+	"Set-Cookie":          true,
+}
+
+// tokenWords mark a query parameter or header name as carrying a secret.
+var tokenWords = []string{"token", "secret", "password", "passwd", "pwd", "apikey", "api_key", "api-key",
+	"key", "auth", "sig", "signature", "session", "sid", "jwt", "credential", "code", "ticket", "hash", "otp"}
+
+// LooksSecret reports whether a query-parameter or header name suggests its
+// value is a credential (access_token, api_key, X-Signature, sessionid ...).
+func LooksSecret(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range tokenWords {
+		if n == w || strings.HasPrefix(n, w+"_") || strings.HasPrefix(n, w+"-") ||
+			strings.HasSuffix(n, "_"+w) || strings.HasSuffix(n, "-"+w) || strings.HasSuffix(n, w) && len(w) >= 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// Redactor scrubs one check's secrets: it knows which header names are
+// secret and the literal secret values (header values, URL passwords, token
+// query values, typed form values) so it can also clean free text such as
+// error messages. The zero Redactor redacts the built-in set only.
+type Redactor struct {
+	headers map[string]bool
+	values  []string
+}
+
+// NewRedactor returns a Redactor treating secretHeaders as secret besides
+// the built-in ones.
+func NewRedactor(secretHeaders ...string) *Redactor {
+	r := &Redactor{headers: map[string]bool{}}
+	for _, h := range secretHeaders {
+		r.headers[http.CanonicalHeaderKey(strings.TrimSpace(h))] = true
+	}
+	return r
+}
+
+// SecretHeader reports whether the named header's value must be redacted.
+func (r *Redactor) SecretHeader(name string) bool {
+	c := http.CanonicalHeaderKey(name)
+	if alwaysSecretHeaders[c] || LooksSecret(c) {
+		return true
+	}
+	return r != nil && r.headers[c]
+}
+
+// AddValue registers a literal secret to scrub from free text. Very short
+// values are ignored: scrubbing "1" would mangle every number.
+func (r *Redactor) AddValue(v string) {
+	if r == nil || len(v) < 4 {
+		return
+	}
+	r.values = append(r.values, v)
+	// Longest first so a secret containing another is replaced whole.
+	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+}
+
+// LearnHeaders registers the values of secret headers.
+func (r *Redactor) LearnHeaders(hs []Header) {
+	for _, h := range hs {
+		if r.SecretHeader(h.Name) {
+			r.AddValue(h.Value)
+			// Bearer/Basic credentials may appear without the scheme.
+			if _, cred, ok := strings.Cut(h.Value, " "); ok {
+				r.AddValue(cred)
+			}
+		}
+	}
+}
+
+// LearnURL registers the password and token-like query values of rawURL.
+func (r *Redactor) LearnURL(rawURL string) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			r.AddValue(p)
+			r.AddValue(url.QueryEscape(p))
+		}
+	}
+	for k, vs := range u.Query() {
+		if LooksSecret(k) {
+			for _, v := range vs {
+				r.AddValue(v)
+				r.AddValue(url.QueryEscape(v))
+			}
+		}
+	}
+}
+
+// URL returns rawURL with userinfo and token-like query values redacted.
+// Unparseable input is redacted whole rather than risked.
+func (r *Redactor) URL(rawURL string) string {
+	if rawURL == "" {
+		return ""
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return r.String(rawURL)
+	}
+	if u.User != nil {
+		u.User = url.User(Redacted)
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for k, vs := range q {
+			if LooksSecret(k) {
+				for i := range vs {
+					vs[i] = Redacted
+				}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return r.String(u.String())
+}
+
+// HeaderValue returns value, or Redacted if the header is secret.
+func (r *Redactor) HeaderValue(name, value string) string {
+	if r.SecretHeader(name) {
+		return Redacted
+	}
+	return value
+}
+
+// String scrubs every known secret value from s.
+func (r *Redactor) String(s string) string {
+	if r == nil {
+		return s
+	}
+	for _, v := range r.values {
+		s = strings.ReplaceAll(s, v, Redacted)
+	}
+	return s
+}
+
+// RedactHeaderLine redacts the value of a "Name: value" line if its name is
+// secret by the built-in rules; used in parse errors before any Redactor
+// exists.
+func RedactHeaderLine(s string) string {
+	name, _, ok := strings.Cut(s, ":")
+	if !ok {
+		if len(s) > 12 {
+			return s[:4] + "…"
+		}
+		return s
+	}
+	return strings.TrimSpace(name) + ": " + Redacted
+}

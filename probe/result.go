@@ -1,0 +1,161 @@
+package probe
+
+import (
+	"time"
+)
+
+// CheckType is what kind of check produced a result.
+type CheckType string
+
+// Check types. Journeys and single-page browser checks share the browser.
+const (
+	TypeHTTP    CheckType = "http"
+	TypeBrowser CheckType = "browser"
+	TypeJourney CheckType = "journey"
+)
+
+// Valid reports whether t is a known check type.
+func (t CheckType) Valid() bool {
+	return t == TypeHTTP || t == TypeBrowser || t == TypeJourney
+}
+
+// Result is the outcome of one attempt of one check. A failed target is a
+// Result with OK false and a Failure, never a Go error.
+//
+// Its JSON form is the public output of `storeprobe check|browse|journey
+// --output json`: the type-specific details are embedded so that their keys
+// sit at the top level, and are absent for other types.
+type Result struct {
+	Check     string    `json:"check"`
+	Type      CheckType `json:"type"`
+	URL       string    `json:"url"`       // redacted
+	FinalURL  string    `json:"final_url"` // redacted; after redirects / navigation
+	OK        bool      `json:"ok"`
+	Failure   *Failure  `json:"failure"`
+	Attempt   int       `json:"attempt"`    // 1-based
+	StartedAt time.Time `json:"started_at"` // UTC
+	// DurationMS is the check's headline duration in milliseconds: total time
+	// for HTTP, load_ms for a browser page, the whole journey for journeys.
+	DurationMS float64 `json:"duration_ms"`
+
+	*HTTPDetails
+	*BrowserDetails
+}
+
+// HTTPDetails are the facts of an HTTP check. See README "JSON output".
+type HTTPDetails struct {
+	StatusCode  int      `json:"status_code"`
+	Timings     Timings  `json:"timings_ms"`
+	TLS         *TLSInfo `json:"tls"`        // nil for plain http
+	Bytes       int64    `json:"bytes"`      // decoded body bytes read
+	WireBytes   int64    `json:"wire_bytes"` // bytes received on the wire, headers included
+	Redirects   int      `json:"redirects"`
+	HTTPVersion string   `json:"http_version"`
+	RemoteIP    string   `json:"remote_ip"`
+}
+
+// Timings are HTTP phase durations in milliseconds. The phases of the final
+// hop (DNS, Connect, TLS, Wait, Transfer) are disjoint and sum to
+// Total - Redirect.
+type Timings struct {
+	DNS      float64 `json:"dns"`
+	Connect  float64 `json:"connect"`
+	TLS      float64 `json:"tls"`
+	Wait     float64 `json:"wait"`     // request written -> first byte
+	Transfer float64 `json:"transfer"` // first byte -> last byte
+	TTFB     float64 `json:"ttfb"`     // start of the final hop -> first byte
+	Redirect float64 `json:"redirect"` // time spent on earlier hops
+	Total    float64 `json:"total"`    // start of the first request -> last byte
+}
+
+// TLSInfo describes the negotiated TLS session of the final hop.
+type TLSInfo struct {
+	Version      string    `json:"version"`
+	Cipher       string    `json:"cipher"`
+	CertSubject  string    `json:"cert_subject"`
+	CertIssuer   string    `json:"cert_issuer"`
+	CertNotAfter time.Time `json:"cert_not_after"` // earliest NotAfter of the verified chain
+	CertDaysLeft float64   `json:"cert_days_left"`
+}
+
+// BrowserDetails are the facts of a browser page check or a journey.
+// For a single-page `browse` the page's metrics are embedded at the top
+// level; a journey lists its Steps and Pages.
+type BrowserDetails struct {
+	Device string `json:"device"`
+	*PageMetrics
+	Steps         []StepResult `json:"steps,omitempty"`
+	Pages         []PageResult `json:"pages,omitempty"`
+	ConsoleErrors []string     `json:"console_errors,omitempty"`
+	// Artifacts are files kept for a failed run (screenshot, request log),
+	// relative to the store's artifact directory.
+	Artifacts []string `json:"artifacts,omitempty"`
+}
+
+// PageMetrics are what one page of a browser check measured.
+type PageMetrics struct {
+	Vitals              Vitals  `json:"vitals"`
+	Ratings             Ratings `json:"ratings"`
+	LCPElement          string  `json:"lcp_element"`
+	LoadMS              float64 `json:"load_ms"`               // loadEventEnd
+	DOMContentLoadedMS  float64 `json:"dom_content_loaded_ms"` // domContentLoadedEventEnd
+	Requests            int     `json:"requests"`
+	FailedRequests      int     `json:"failed_requests"`
+	TransferBytes       int64   `json:"transfer_bytes"` // encoded bytes from CDP Network events
+	ConsoleErrorCount   int     `json:"console_errors_count,omitempty"`
+	RenderBlockingCount int     `json:"render_blocking,omitempty"`
+}
+
+// PageResult is one named page of a journey with its own vitals.
+type PageResult struct {
+	Name string `json:"name"`
+	URL  string `json:"url"` // redacted
+	PageMetrics
+}
+
+// StepResult is one step of a journey.
+type StepResult struct {
+	Name       string   `json:"name"`
+	Action     string   `json:"action"`
+	OK         bool     `json:"ok"`
+	Skipped    bool     `json:"skipped,omitempty"` // an optional step whose target was absent
+	DurationMS float64  `json:"duration_ms"`
+	Failure    *Failure `json:"failure"`
+}
+
+// Run is one scheduled execution of a check: every attempt in order, the last
+// of which decides the run. It is what the store keeps and ships.
+type Run struct {
+	ID          int64             `json:"id,omitempty"`
+	Check       string            `json:"check"`
+	Type        CheckType         `json:"type"`
+	Location    string            `json:"location"`
+	Probe       string            `json:"probe"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	ScheduledAt time.Time         `json:"scheduled_at"`
+	StartedAt   time.Time         `json:"started_at"`
+	Lag         time.Duration     `json:"-"` // StartedAt - ScheduledAt
+	Attempts    []Result          `json:"attempts"`
+}
+
+// Final is the attempt that decides the run; the zero Result if none ran.
+func (r Run) Final() Result {
+	if len(r.Attempts) == 0 {
+		return Result{}
+	}
+	return r.Attempts[len(r.Attempts)-1]
+}
+
+// OK reports whether the run's final attempt passed.
+func (r Run) OK() bool { return r.Final().OK }
+
+// ProbeFault reports whether the run failed for the probe's own reasons; such
+// runs do not count for or against uptime.
+func (r Run) ProbeFault() bool {
+	f := r.Final().Failure
+	return f != nil && f.Kind.ProbeFault()
+}
+
+// Millis converts a duration to float milliseconds, the unit of every
+// duration storeprobe outputs.
+func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
