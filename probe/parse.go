@@ -174,3 +174,32 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total + d, nil
 }
+
+// byteUnits are the size suffixes ParseByteSize accepts, case-insensitive.
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kb": 1000, "mb": 1000 * 1000, "gb": 1000 * 1000 * 1000,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+}
+
+// ParseByteSize parses a positive size such as "1048576", "512KiB" or
+// "10MB" (SI and IEC suffixes), used for body caps.
+func ParseByteSize(s string) (int64, error) {
+	in := strings.TrimSpace(s)
+	i := 0
+	for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+		i++
+	}
+	unit, ok := byteUnits[strings.ToLower(strings.TrimSpace(in[i:]))]
+	if i == 0 || !ok {
+		return 0, fmt.Errorf("size %q: want bytes or a number with B, KB, MB, GB, KiB, MiB or GiB", s)
+	}
+	n, err := strconv.ParseInt(in[:i], 10, 64)
+	if err != nil || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("size %q: too large", s)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("size %q: must be positive", s)
+	}
+	return n * unit, nil
+}

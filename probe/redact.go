@@ -28,7 +28,8 @@ func LooksSecret(name string) bool {
 	n := strings.ToLower(name)
 	for _, w := range tokenWords {
 		if n == w || strings.HasPrefix(n, w+"_") || strings.HasPrefix(n, w+"-") ||
-			strings.HasSuffix(n, "_"+w) || strings.HasSuffix(n, "-"+w) || strings.HasSuffix(n, w) && len(w) >= 5 {
+			strings.HasSuffix(n, "_"+w) || strings.HasSuffix(n, "-"+w) ||
+			len(w) >= 5 && (strings.HasSuffix(n, w) || strings.HasPrefix(n, w)) {
 			return true
 		}
 	}
@@ -87,13 +88,17 @@ func (r *Redactor) LearnHeaders(hs []Header) {
 	}
 }
 
-// LearnURL registers the password and token-like query values of rawURL.
+// LearnURL registers the userinfo (user name and password: URL() redacts
+// both, and tokens are often passed as the user name) and the token-like
+// query values of rawURL.
 func (r *Redactor) LearnURL(rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return
 	}
 	if u.User != nil {
+		r.AddValue(u.User.Username())
+		r.AddValue(url.QueryEscape(u.User.Username()))
 		if p, ok := u.User.Password(); ok {
 			r.AddValue(p)
 			r.AddValue(url.QueryEscape(p))

@@ -1,0 +1,143 @@
+package probe
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLooksSecret(t *testing.T) {
+	for name, want := range map[string]bool{
+		"access_token": true, "api_key": true, "apikey": true, "X-Api-Key": true, "X-Signature": true,
+		"sessionid": true, "sid": true, "password": true, "token": true, "auth": true, "X-Auth-Token": true,
+		"page": false, "q": false, "sort": false, "category": false, "monkey": false, "id": false, "utm_source": false,
+	} {
+		if got := LooksSecret(name); got != want {
+			t.Errorf("LooksSecret(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestRedactorURL(t *testing.T) {
+	tests := []struct {
+		in     string
+		secret []string // must not survive
+		keep   []string // must survive
+	}{
+		{in: "https://shop.test/cart?page=2", keep: []string{"shop.test", "page=2"}},
+		{in: "https://alice:hunter2pw@shop.test/", secret: []string{"hunter2pw", "alice"}, keep: []string{"shop.test", Redacted}},
+		{in: "https://shop.test/api?access_token=abcd1234efgh&page=3", secret: []string{"abcd1234efgh"}, keep: []string{"page=3"}},
+		{in: "https://shop.test/?sig=deadbeef99&X-Amz-Signature=cafe0001", secret: []string{"deadbeef99", "cafe0001"}},
+		{in: "https://tok3nuser@shop.test/", secret: []string{"tok3nuser"}},
+		{in: "http://[::1]:8080/x?session=s3ss10nval", secret: []string{"s3ss10nval"}, keep: []string{"[::1]:8080"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r := NewRedactor()
+			got := r.URL(tt.in)
+			for _, s := range tt.secret {
+				if strings.Contains(got, s) {
+					t.Errorf("URL(%q) = %q leaks %q", tt.in, got, s)
+				}
+			}
+			for _, s := range tt.keep {
+				if !strings.Contains(got, s) {
+					t.Errorf("URL(%q) = %q lost %q", tt.in, got, s)
+				}
+			}
+			// Once learned, the secrets are scrubbed from free text too.
+			r.LearnURL(tt.in)
+			for _, s := range tt.secret {
+				msg := r.String("Get " + tt.in + ": failed near " + s)
+				if strings.Contains(msg, s) {
+					t.Errorf("String leaks %q: %q", s, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestRedactorUnparseableURL(t *testing.T) {
+	r := NewRedactor()
+	r.LearnURL("https://u:longpassword@shop.test/")
+	if got := r.URL("https://u:longpassword@shop.test/%zz"); strings.Contains(got, "longpassword") {
+		t.Fatalf("unparseable URL leaks: %q", got)
+	}
+}
+
+func TestRedactorHeaders(t *testing.T) {
+	r := NewRedactor("X-Shop-Secret", " x-partner ")
+	hs := []Header{
+		{"Authorization", "Bearer eyJhbGciOi.payload.sig"},
+		{"Cookie", "session=abc123def"},
+		{"Proxy-Authorization", "Basic dXNlcjpwYXNz"},
+		{"X-Shop-Secret", "opensesame"},
+		{"X-Partner", "partner-key-77"},
+		{"X-Api-Key", "k-0000-1111"},
+		{"Accept", "text/html"},
+	}
+	r.LearnHeaders(hs)
+	for _, h := range hs {
+		secret := h.Name != "Accept"
+		if got := r.HeaderValue(h.Name, h.Value); (got == Redacted) != secret {
+			t.Errorf("HeaderValue(%s) = %q", h.Name, got)
+		}
+		msg := r.String("request with " + h.Name + ": " + h.Value + " failed")
+		if secret && strings.Contains(msg, h.Value) {
+			t.Errorf("String leaks %s value: %q", h.Name, msg)
+		}
+		if !secret && !strings.Contains(msg, h.Value) {
+			t.Errorf("String mangled %s: %q", h.Name, msg)
+		}
+	}
+	// The credential without its scheme is scrubbed too.
+	if got := r.String("token eyJhbGciOi.payload.sig rejected"); strings.Contains(got, "payload") {
+		t.Errorf("bare bearer credential leaks: %q", got)
+	}
+	// Short values are not learned: scrubbing them would mangle numbers.
+	r2 := NewRedactor()
+	r2.AddValue("42")
+	if got := r2.String("status 420"); got != "status 420" {
+		t.Errorf("short value scrubbed: %q", got)
+	}
+	var nilR *Redactor
+	if nilR.String("x") != "x" || !nilR.SecretHeader("Cookie") || nilR.SecretHeader("Accept") {
+		t.Error("nil Redactor misbehaves")
+	}
+}
+
+func TestRedactorLongestFirst(t *testing.T) {
+	r := NewRedactor()
+	r.AddValue("abcd")
+	r.AddValue("abcdefgh")
+	if got := r.String("x abcdefgh y"); got != "x "+Redacted+" y" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestRedactHeaderLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"Authorization: Bearer x":             "Authorization: " + Redacted,
+		"short":                               "short",
+		"Authorization Bearer averylongtoken": "Auth…",
+	} {
+		if got := RedactHeaderLine(in); got != want {
+			t.Errorf("RedactHeaderLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzRedactorURL(f *testing.F) {
+	for _, s := range []string{"https://u:p4ssword@h/?token=t0k3nvalue", "http://h/?a=b", "::", "https://h/?api_key=%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := NewRedactor()
+		r.LearnURL(s)
+		out := r.URL(s)
+		for _, v := range r.values {
+			if strings.Contains(out, v) {
+				t.Fatalf("URL(%q) = %q still holds learned secret %q", s, out, v)
+			}
+		}
+	})
+}
