@@ -1,0 +1,94 @@
+package influx
+
+import (
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func f64(v float64) *float64 { return &v }
+
+// fixtureRuns are runs of every type and outcome, shaped as the check engine,
+// the daemon and the browser produce them.
+func fixtureRuns(base time.Time) []probe.Run {
+	sched := base
+	httpOK := probe.Run{
+		Check: "home", Type: probe.TypeHTTP, Location: "eu-west", Probe: "eu-west-1",
+		Tags:        map[string]string{"platform": "shopify", "cdn": "cloudflare", "team": "web"},
+		ScheduledAt: sched, StartedAt: sched.Add(12 * time.Millisecond), Lag: 12*time.Millisecond + 250*time.Microsecond,
+		Attempts: []probe.Result{
+			{
+				Check: "home", Type: probe.TypeHTTP, URL: "https://Shop.Example.com/?access_token=REDACTED",
+				OK: false, Failure: probe.Fail(probe.FailureTimeout, probe.PhaseWait, "no response within 10s"),
+				Attempt: 1, StartedAt: sched.Add(12 * time.Millisecond), DurationMS: 10000,
+				HTTPDetails: &probe.HTTPDetails{Timings: probe.Timings{DNS: 1.5, Connect: 3, TLS: 20, Wait: 9975.5, Total: 10000}},
+			},
+			{
+				Check: "home", Type: probe.TypeHTTP, URL: "https://Shop.Example.com/?access_token=REDACTED",
+				FinalURL: "https://shop.example.com/en/", OK: true, Attempt: 2,
+				StartedAt: sched.Add(10100 * time.Millisecond), DurationMS: 412.25,
+				HTTPDetails: &probe.HTTPDetails{
+					StatusCode: 200, Bytes: 51234, WireBytes: 18000, Redirects: 1, HTTPVersion: "HTTP/2.0", RemoteIP: "127.0.0.1",
+					Timings: probe.Timings{DNS: 2, Connect: 10, TLS: 30, Wait: 250, Transfer: 20.25, TTFB: 292, Redirect: 100, Total: 412.25},
+					TLS:     &probe.TLSInfo{Version: "TLS 1.3", CertDaysLeft: 42.5},
+				},
+			},
+		},
+	}
+	httpDown := probe.Run{
+		Check: "api health", Type: probe.TypeHTTP, Location: "us-east", Probe: "us-east-1",
+		ScheduledAt: sched, StartedAt: sched, Lag: 0,
+		Attempts: []probe.Result{{
+			Check: "api health", Type: probe.TypeHTTP, URL: "http://127.0.0.1:8080/health",
+			OK: false, Failure: probe.Fail(probe.FailureStatus, "", "status 503 not in 200-399"),
+			Attempt: 1, StartedAt: sched, DurationMS: 3,
+			HTTPDetails: &probe.HTTPDetails{StatusCode: 503, Bytes: 0, WireBytes: 120, HTTPVersion: "HTTP/1.1",
+				Timings: probe.Timings{Connect: 0.5, Wait: 2, Transfer: 0.5, TTFB: 2.5, Total: 3}},
+		}},
+	}
+	page := probe.PageMetrics{
+		Vitals:  probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)},
+		LoadMS:  2800, DOMContentLoadedMS: 1200, Requests: 42, FailedRequests: 1, TransferBytes: 812345, ConsoleErrorCount: 2,
+		Ratings: probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)}.Rate(),
+	}
+	browser := probe.Run{
+		Check: "pdp", Type: probe.TypeBrowser, Location: "eu-west", Probe: "eu-west-1",
+		Tags:        map[string]string{"platform": "shopware"},
+		ScheduledAt: sched, StartedAt: sched.Add(time.Millisecond), Lag: time.Millisecond,
+		Attempts: []probe.Result{{
+			Check: "pdp", Type: probe.TypeBrowser, URL: "https://shop.example.com:8443/p/shoe?sid=REDACTED",
+			OK: true, Attempt: 1, StartedAt: sched.Add(time.Millisecond), DurationMS: 2800,
+			BrowserDetails: &probe.BrowserDetails{Device: "mobile", PageMetrics: &page},
+		}},
+	}
+	home := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(1800), CLS: f64(0), INP: f64(64), FCP: f64(700), TTFB: f64(90)},
+		LoadMS: 1500, DOMContentLoadedMS: 800, Requests: 30, TransferBytes: 500000}
+	cart := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(4100), CLS: f64(0.3), INP: f64(520), FCP: f64(3100), TTFB: f64(1900)},
+		LoadMS: 5000, DOMContentLoadedMS: 3500, Requests: 60, FailedRequests: 3, TransferBytes: 1500000}
+	journey := probe.Run{
+		Check: "checkout", Type: probe.TypeJourney, Location: "eu-west", Probe: "eu-west-1",
+		ScheduledAt: sched, StartedAt: sched.Add(2 * time.Millisecond), Lag: 2 * time.Millisecond,
+		Attempts: []probe.Result{{
+			Check: "checkout", Type: probe.TypeJourney, URL: "https://shop.example.com/",
+			OK: false, Failure: probe.Fail(probe.FailureSelector, "", `step "click #pay": #pay not found within 5s`),
+			Attempt: 1, StartedAt: sched.Add(2 * time.Millisecond), DurationMS: 9100.5,
+			BrowserDetails: &probe.BrowserDetails{
+				Device: "desktop",
+				Pages: []probe.PageResult{
+					{Name: "home", URL: "https://shop.example.com/", PageMetrics: home},
+					{Name: "cart", URL: "https://shop.example.com/cart", PageMetrics: cart},
+					{Name: "home", URL: "https://shop.example.com/?again=1", PageMetrics: home},
+				},
+				Steps: []probe.StepResult{
+					{Name: "goto https://shop.example.com/?utm=x", Action: "goto", OK: true, DurationMS: 1500},
+					{Name: "click a.product-card", Action: "click", OK: true, DurationMS: 320.5},
+					{Name: "accept cookies", Action: "click", OK: true, Skipped: true, DurationMS: 0},
+					{Name: "click a.product-card", Action: "click", OK: true, DurationMS: 280},
+					{Name: "click #pay", Action: "click", OK: false, DurationMS: 5000,
+						Failure: probe.Fail(probe.FailureSelector, "", "#pay not found within 5s")},
+				},
+			},
+		}},
+	}
+	return []probe.Run{httpOK, httpDown, browser, journey}
+}
