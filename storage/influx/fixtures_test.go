@@ -47,8 +47,8 @@ func fixtureRuns(base time.Time) []probe.Run {
 		}},
 	}
 	page := probe.PageMetrics{
-		Vitals:  probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)},
-		LoadMS:  2800, DOMContentLoadedMS: 1200, Requests: 42, FailedRequests: 1, TransferBytes: 812345, ConsoleErrorCount: 2,
+		Vitals: probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)},
+		LoadMS: 2800, DOMContentLoadedMS: 1200, Requests: 42, FailedRequests: 1, TransferBytes: 812345, ConsoleErrorCount: 2,
 		Ratings: probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)}.Rate(),
 	}
 	browser := probe.Run{
