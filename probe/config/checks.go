@@ -1,0 +1,629 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/schedule"
+	"go.yaml.in/yaml/v3"
+)
+
+const maxRetries = 10
+
+// commonKeys apply to every check type.
+var commonKeys = []string{"name", "type", "url", "schedule", "timeout", "retries", "tags", "slo"}
+
+// typedKeys apply only to the listed check types.
+var typedKeys = map[string][]probe.CheckType{
+	"method": {probe.TypeHTTP}, "headers": {probe.TypeHTTP}, "body": {probe.TypeHTTP},
+	"secret_headers": {probe.TypeHTTP}, "expect": {probe.TypeHTTP}, "max_duration": {probe.TypeHTTP},
+	"insecure": {probe.TypeHTTP}, "ca_file": {probe.TypeHTTP}, "client_cert": {probe.TypeHTTP},
+	"client_key": {probe.TypeHTTP}, "proxy": {probe.TypeHTTP}, "resolver": {probe.TypeHTTP},
+	"ip_version": {probe.TypeHTTP}, "follow_redirects": {probe.TypeHTTP}, "max_redirects": {probe.TypeHTTP},
+	"user_agent": {probe.TypeHTTP}, "max_body_bytes": {probe.TypeHTTP},
+
+	"device": {probe.TypeBrowser, probe.TypeJourney}, "max_load": {probe.TypeBrowser, probe.TypeJourney},
+	"max_vitals":             {probe.TypeBrowser, probe.TypeJourney},
+	"fail_on_console_errors": {probe.TypeBrowser, probe.TypeJourney},
+
+	"journey": {probe.TypeJourney}, "template": {probe.TypeJourney}, "params": {probe.TypeJourney},
+}
+
+// allCheckKeys is every key a check may have, for typo suggestions.
+func allCheckKeys() []string {
+	out := append([]string(nil), commonKeys...)
+	for k := range typedKeys {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (d *decoder) checks(sec entry, cfg *Config) {
+	n := sec.v
+	if n.Kind != yaml.SequenceNode {
+		d.addf(n.Line, "checks: want a list of checks, got %s", kindName(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		d.addf(sec.k.Line, "checks: the list is empty")
+		return
+	}
+	for i, c := range n.Content {
+		if !d.spend(c.Line) {
+			return
+		}
+		c = d.deref(c)
+		chk, ok := d.check(i, c, cfg)
+		if !ok || chk.Name == "" {
+			continue
+		}
+		if first, dup := cfg.Lines[chk.Name]; dup {
+			d.addf(c.Line, "check %q: duplicate name (first at line %d); names identify a check's history, so they must be unique", chk.Name, first)
+			continue
+		}
+		cfg.Lines[chk.Name] = c.Line
+		cfg.Checks = append(cfg.Checks, chk)
+	}
+}
+
+// check decodes one list entry. ok is false if anything was wrong with it;
+// the name is returned even then, so duplicates are still found.
+func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
+	label := fmt.Sprintf("checks[%d]", i)
+	before := len(d.problems)
+	es, ok := d.mapping(n, label)
+	if !ok {
+		return probe.Check{}, false
+	}
+	keys := map[string]entry{}
+	for _, e := range es {
+		keys[e.key] = e
+	}
+	def := cfg.Defaults
+	c := probe.Check{
+		Type:     probe.TypeHTTP,
+		Retries:  def.Retries,
+		Location: def.Location,
+		Probe:    def.Probe,
+		Tags:     def.Tags,
+		SLO:      def.SLO,
+		HTTP: probe.HTTPSpec{
+			UserAgent:       def.UserAgent,
+			Resolver:        def.Resolver,
+			FollowRedirects: true,
+			MaxRedirects:    probe.DefaultMaxRedirects,
+			MaxBodyBytes:    probe.DefaultMaxBodyBytes,
+		},
+		Browser: probe.BrowserSpec{Device: DeviceDesktop},
+	}
+	if e, ok := keys["name"]; ok {
+		if s, ok := d.str(e.v, label+": name"); ok {
+			if err := plainText(s, 128); err != nil {
+				d.addf(e.v.Line, "%s: name: %v", label, err)
+			} else {
+				c.Name = s
+				label = fmt.Sprintf("check %q", s)
+			}
+		}
+	} else {
+		d.addf(n.Line, "%s: name is required", label)
+	}
+	typeKnown := true
+	if e, ok := keys["type"]; ok {
+		if s, ok := d.str(e.v, label+": type"); ok {
+			c.Type = probe.CheckType(s)
+		}
+		if !c.Type.Valid() {
+			typeKnown = false
+			if e.v.ShortTag() == "!!str" {
+				d.addf(e.v.Line, "%s: unknown check type %q (want http, browser or journey)", label, clip(e.v.Value))
+			}
+		}
+	}
+
+	var maxLine int
+	var hasTimeout, hasJourney, hasTemplate, journeyOK bool
+	var clientCert, clientKey *entry
+	var followSet *entry
+	var maxRedirSet *entry
+	for _, e := range es {
+		fl := label + ": " + e.key
+		if types, typed := typedKeys[e.key]; typed && typeKnown && !hasType(types, c.Type) {
+			d.addf(e.k.Line, "%s: %s applies to %s checks only, not %s checks", label, e.key, typeList(types), c.Type)
+			continue
+		}
+		switch e.key {
+		case "name", "type":
+		case "url":
+			if s, ok := d.str(e.v, fl); ok {
+				if u, ok := d.httpURL(e.v, fl, s); ok {
+					c.URL = u
+				}
+			}
+		case "schedule":
+			if s, ok := d.str(e.v, fl); ok {
+				// The scheduler's own parser, so validate and run agree.
+				if _, err := schedule.ParseSpec(s); err != nil {
+					d.addf(e.v.Line, "%s: %v", label, err)
+				} else {
+					c.Schedule = s
+				}
+			}
+		case "timeout":
+			hasTimeout = true
+			if v, ok := d.duration(e.v, fl, 1); ok {
+				c.Timeout = v
+			}
+		case "retries":
+			if v, ok := d.integer(e.v, fl, 0, maxRetries); ok {
+				c.Retries = v
+			}
+		case "tags":
+			c.Tags = d.tags(e.v, fl, def.Tags)
+		case "slo":
+			c.SLO = d.slo(e.v, fl, def.SLO)
+
+		case "method":
+			if s, ok := d.str(e.v, fl); ok {
+				if _, err := probe.ParseHeader(s + ": x"); err != nil || strings.TrimSpace(s) != s {
+					d.addf(e.v.Line, "%s: %q is not an HTTP method", fl, clip(s))
+				} else if up := strings.ToUpper(s); up != s {
+					d.addf(e.v.Line, "%s: HTTP methods are case-sensitive; write %q", fl, up)
+				} else {
+					c.HTTP.Method = s
+				}
+			}
+		case "headers":
+			items, _ := d.strMap(e.v, fl)
+			for _, it := range items {
+				h, err := probe.ParseHeader(it.key + ": " + it.value)
+				if err != nil {
+					d.addf(it.line, "%s: %v", fl, err)
+					continue
+				}
+				c.HTTP.Headers = append(c.HTTP.Headers, h)
+			}
+		case "body":
+			if s, ok := d.str(e.v, fl); ok {
+				c.HTTP.Body = s
+			}
+		case "secret_headers":
+			items, _ := d.strList(e.v, fl)
+			for _, it := range items {
+				if it.value == "" {
+					continue
+				}
+				h, err := probe.ParseHeader(it.value + ": x")
+				if err != nil {
+					d.addf(it.line, "%s: %v", fl, err)
+					continue
+				}
+				c.HTTP.SecretHeaders = append(c.HTTP.SecretHeaders, h.Name)
+			}
+		case "expect":
+			d.expect(e.v, fl, &c.HTTP)
+		case "max_duration":
+			maxLine = e.v.Line
+			if v, ok := d.duration(e.v, fl, 1); ok {
+				c.HTTP.MaxDuration = v
+			}
+		case "insecure":
+			if v, ok := d.boolean(e.v, fl); ok {
+				c.HTTP.Insecure = v
+			}
+		case "ca_file":
+			if s, ok := d.str(e.v, fl); ok {
+				c.HTTP.CAFile = d.resolvePath(s)
+				d.caFile(e.v, fl, c.HTTP.CAFile)
+			}
+		case "client_cert":
+			clientCert = &e
+			if s, ok := d.str(e.v, fl); ok {
+				c.HTTP.ClientCert = d.resolvePath(s)
+			}
+		case "client_key":
+			clientKey = &e
+			if s, ok := d.str(e.v, fl); ok {
+				c.HTTP.ClientKey = d.resolvePath(s)
+			}
+		case "proxy":
+			if s, ok := d.str(e.v, fl); ok {
+				c.HTTP.Proxy = d.proxyURL(e.v, fl, s)
+			}
+		case "resolver":
+			if s, ok := d.hostPort(e.v, fl); ok {
+				c.HTTP.Resolver = s
+			}
+		case "ip_version":
+			switch {
+			case e.v.ShortTag() == "!!str" && e.v.Value == "any":
+				c.HTTP.IPVersion = 0
+			case e.v.ShortTag() == "!!int" && (e.v.Value == "4" || e.v.Value == "6"):
+				c.HTTP.IPVersion = int(e.v.Value[0] - '0')
+			default:
+				d.addf(e.v.Line, "%s: want 4, 6 or any, got %s", fl, kindName(e.v))
+			}
+		case "follow_redirects":
+			followSet = &e
+			if v, ok := d.boolean(e.v, fl); ok {
+				c.HTTP.FollowRedirects = v
+			}
+		case "max_redirects":
+			maxRedirSet = &e
+			if v, ok := d.integer(e.v, fl, 1, 100); ok {
+				c.HTTP.MaxRedirects = v
+			}
+		case "user_agent":
+			if s, ok := d.userAgent(e.v, fl); ok {
+				c.HTTP.UserAgent = s
+			}
+		case "max_body_bytes":
+			if v, ok := d.integer(e.v, fl, 1, 1<<30); ok {
+				c.HTTP.MaxBodyBytes = int64(v)
+			}
+
+		case "device":
+			if s, ok := d.str(e.v, fl); ok {
+				if _, custom := cfg.Browser.Devices[s]; s != DeviceDesktop && s != DeviceMobile && !custom {
+					d.addf(e.v.Line, "%s: unknown device %q (want desktop, mobile or a name under browser.devices)", fl, clip(s))
+				} else {
+					c.Browser.Device = s
+				}
+			}
+		case "max_load":
+			maxLine = e.v.Line
+			if v, ok := d.duration(e.v, fl, 1); ok {
+				c.Browser.MaxLoad = v
+			}
+		case "max_vitals":
+			c.Browser.MaxVitals = d.maxVitals(e.v, fl)
+		case "fail_on_console_errors":
+			if v, ok := d.boolean(e.v, fl); ok {
+				c.Browser.FailOnConsole = v
+			}
+
+		case "journey":
+			hasJourney = true
+			if s, ok := d.str(e.v, fl); ok {
+				if strings.TrimSpace(s) == "" {
+					d.addf(e.v.Line, "%s: must not be empty", fl)
+					break
+				}
+				c.Journey.File = d.resolvePath(s)
+				journeyOK = d.loadJourney(c.Journey.File, e.v.Line, fl)
+			}
+		case "template":
+			hasTemplate = true
+			if s, ok := d.str(e.v, fl); ok {
+				known := d.opts.templates
+				switch {
+				case !deviceName(s):
+					d.addf(e.v.Line, "%s: %q is not a template name", fl, clip(s))
+				case known != nil && !known(s):
+					d.addf(e.v.Line, "%s: unknown journey template %q", fl, s)
+				default:
+					c.Journey.Template = s
+					journeyOK = true
+				}
+			}
+		case "params":
+			items, _ := d.strMap(e.v, fl)
+			c.Journey.Params = map[string]string{}
+			for _, it := range items {
+				if !identifier(it.key) {
+					d.addf(it.line, "%s: parameter name %q: want letters, digits and _ (not starting with a digit)", fl, clip(it.key))
+					continue
+				}
+				c.Journey.Params[it.key] = it.value
+			}
+		default:
+			if !typeKnown {
+				// The type is wrong already; one message is enough.
+				if _, typed := typedKeys[e.key]; typed {
+					continue
+				}
+			}
+			d.unknown(e, label, allCheckKeys())
+		}
+	}
+
+	if typeKnown {
+		switch c.Type {
+		case probe.TypeHTTP, probe.TypeBrowser:
+			if _, ok := keys["url"]; !ok {
+				d.addf(n.Line, "%s: url is required for %s checks", label, c.Type)
+			}
+		case probe.TypeJourney:
+			switch {
+			case hasJourney && hasTemplate:
+				d.addf(keys["template"].k.Line, "%s: set journey or template, not both", label)
+			case !hasJourney && !hasTemplate:
+				d.addf(n.Line, "%s: a journey check needs journey: FILE or template: NAME", label)
+			}
+			if journeyOK && hasJourney != hasTemplate && d.opts.params != nil {
+				line, where := n.Line, label
+				if e, ok := keys["params"]; ok {
+					line, where = e.k.Line, label+": params"
+				}
+				d.hookError(d.opts.params(c.Journey), line, where)
+			}
+			// The journey's base URL stands for the check's URL (the host
+			// tag) when the check names none.
+			if _, ok := keys["url"]; !ok {
+				if u, err := url.Parse(c.Journey.Params["base_url"]); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+					c.URL = u.String()
+				}
+			}
+		}
+	}
+	if _, ok := keys["schedule"]; !ok {
+		d.addf(n.Line, "%s: schedule is required (a cron spec such as \"*/5 * * * *\" or \"@every 1m\")", label)
+	}
+
+	// defaults.timeout is an HTTP setting, like user_agent and resolver: a
+	// page load or a journey legitimately takes longer than a request, and a
+	// shared 10s would cut every journey short.
+	if !hasTimeout {
+		switch c.Type {
+		case probe.TypeBrowser:
+			c.Timeout = DefaultBrowserTimeout
+		case probe.TypeJourney:
+			c.Timeout = DefaultJourneyTimeout
+		default:
+			c.Timeout = def.Timeout
+			if c.Timeout == 0 {
+				c.Timeout = probe.DefaultTimeout
+			}
+		}
+	}
+	// Each spec carries only what its type uses.
+	switch c.Type {
+	case probe.TypeHTTP:
+		c.Browser = probe.BrowserSpec{}
+	default:
+		c.HTTP = probe.HTTPSpec{}
+	}
+	// A limit the timeout always cuts short would never report too_slow.
+	limit, limitKey := c.HTTP.MaxDuration, "max_duration"
+	if c.Type != probe.TypeHTTP {
+		limit, limitKey = c.Browser.MaxLoad, "max_load"
+	}
+	if limit > 0 && c.Timeout > 0 && limit >= c.Timeout {
+		where := "the default timeout"
+		if hasTimeout {
+			where = "the timeout"
+		} else if c.Type == probe.TypeHTTP && def.Timeout > 0 {
+			where = "defaults.timeout"
+		}
+		d.addf(maxLine, "%s: %s %s is not below %s %s, so the check would time out before it is too slow", label, limitKey, limit, where, c.Timeout)
+	}
+	switch {
+	case clientCert != nil && clientKey == nil:
+		d.addf(clientCert.k.Line, "%s: client_cert needs client_key", label)
+	case clientKey != nil && clientCert == nil:
+		d.addf(clientKey.k.Line, "%s: client_key needs client_cert", label)
+	case clientCert != nil && c.HTTP.ClientCert != "" && c.HTTP.ClientKey != "":
+		if _, err := tls.LoadX509KeyPair(c.HTTP.ClientCert, c.HTTP.ClientKey); err != nil {
+			d.addf(clientCert.v.Line, "%s: client_cert/client_key: %v", label, err)
+		}
+	}
+	if maxRedirSet != nil && followSet != nil && !c.HTTP.FollowRedirects {
+		d.addf(maxRedirSet.k.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
+	}
+	return c, len(d.problems) == before
+}
+
+func hasType(types []probe.CheckType, t probe.CheckType) bool {
+	for _, x := range types {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func typeList(types []probe.CheckType) string {
+	s := make([]string, len(types))
+	for i, t := range types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, " and ")
+}
+
+func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
+	es, ok := d.mapping(n, label)
+	if !ok {
+		return
+	}
+	for _, e := range es {
+		fl := label + "." + e.key
+		switch e.key {
+		case "status":
+			d.status(e.v, fl, h)
+		case "body":
+			items, _ := d.strList(e.v, fl)
+			for _, it := range items {
+				if re, ok := d.regex(it, fl); ok {
+					h.ExpectBody = append(h.ExpectBody, re)
+				}
+			}
+		case "headers":
+			items, _ := d.strMap(e.v, fl)
+			for _, it := range items {
+				hd, err := probe.ParseHeader(it.key + ": x")
+				if err != nil {
+					d.addf(it.line, "%s: %v", fl, err)
+					continue
+				}
+				if re, ok := d.regex(it, fl+"."+it.key); ok {
+					h.ExpectHeaders = append(h.ExpectHeaders, probe.HeaderExpectation{Name: hd.Name, Pattern: re})
+				}
+			}
+		default:
+			d.unknown(e, label, []string{"status", "body", "headers"})
+		}
+	}
+}
+
+// status decodes "200-399", 200, "2xx" or a list of them.
+func (d *decoder) status(n *yaml.Node, label string, h *probe.HTTPSpec) {
+	var parts []string
+	add := func(c *yaml.Node) bool {
+		switch c.ShortTag() {
+		case "!!int", "!!str":
+			parts = append(parts, c.Value)
+			return true
+		}
+		d.addf(c.Line, "%s: want a status code, range or list such as \"200-399\" or [200, 301], got %s", label, kindName(c))
+		return false
+	}
+	if n.Kind == yaml.SequenceNode {
+		if len(n.Content) == 0 {
+			d.addf(n.Line, "%s: the list is empty", label)
+			return
+		}
+		for _, c := range n.Content {
+			if !add(d.deref(c)) {
+				return
+			}
+		}
+	} else if !add(n) {
+		return
+	}
+	rs, err := probe.ParseStatusRanges(strings.Join(parts, ","))
+	if err != nil {
+		d.addf(n.Line, "%s: %v", label, err)
+		return
+	}
+	h.ExpectStatus = rs
+}
+
+var regexpErrPrefix = "error parsing regexp: "
+
+func (d *decoder) regex(it item, label string) (*regexp.Regexp, bool) {
+	re, err := regexp.Compile(it.value)
+	if err != nil {
+		d.addf(it.line, "%s: bad regular expression %q: %s", label, clip(it.raw), strings.TrimPrefix(err.Error(), regexpErrPrefix))
+		return nil, false
+	}
+	return re, true
+}
+
+// maxVitals decodes per-vital limits: durations for the timed vitals (kept
+// in ms), a plain number for CLS.
+func (d *decoder) maxVitals(n *yaml.Node, label string) map[probe.Vital]float64 {
+	es, ok := d.mapping(n, label)
+	if !ok {
+		return nil
+	}
+	out := map[probe.Vital]float64{}
+	for _, e := range es {
+		fl := label + "." + e.key
+		switch v := probe.Vital(e.key); v {
+		case probe.VitalCLS:
+			if x, ok := d.number(e.v, fl, 0, 10); ok {
+				out[v] = x
+			}
+		case probe.VitalLCP, probe.VitalINP, probe.VitalFCP, probe.VitalTTFB:
+			if e.v.ShortTag() == "!!int" || e.v.ShortTag() == "!!float" {
+				d.addf(e.v.Line, "%s: want a duration such as %s, got the number %s (add a unit)", fl, vitalExample(v), clip(e.v.Value))
+				continue
+			}
+			if x, ok := d.duration(e.v, fl, 1); ok {
+				out[v] = float64(x) / float64(time.Millisecond)
+			}
+		default:
+			d.unknown(e, label, []string{"lcp", "cls", "inp", "fcp", "ttfb"})
+		}
+	}
+	return out
+}
+
+func vitalExample(v probe.Vital) string {
+	return fmt.Sprintf("%gms", probe.Thresholds(v).Good)
+}
+
+func (d *decoder) proxyURL(n *yaml.Node, label, s string) string {
+	shown := probe.NewRedactor().URL(n.Value)
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		d.addf(n.Line, "%s: %q is not a valid URL", label, clip(shown))
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5":
+		d.addf(n.Line, "%s: %q: want an http://, https:// or socks5:// proxy URL", label, clip(shown))
+	case u.Hostname() == "":
+		d.addf(n.Line, "%s: %q has no host", label, clip(shown))
+	default:
+		return s
+	}
+	return ""
+}
+
+// caFile checks that a CA bundle holds at least one PEM certificate.
+func (d *decoder) caFile(n *yaml.Node, label, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		d.addf(n.Line, "%s: %v", label, err)
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		d.addf(n.Line, "%s: %s holds no PEM certificate", label, path)
+	}
+}
+
+var positioned = regexp.MustCompile(`^(.+?):(\d+): (.+)$`)
+
+// loadJourney validates a journey file once, however many checks name it.
+func (d *decoder) loadJourney(path string, line int, label string) bool {
+	if valid, done := d.journeys[path]; done {
+		return valid
+	}
+	var err error
+	if d.opts.journey != nil {
+		err = d.opts.journey(path)
+	} else {
+		err = regularFile(path)
+	}
+	d.journeys[path] = err == nil
+	d.hookError(err, line, label)
+	return err == nil
+}
+
+// hookError reports the error of a caller-supplied validator: lines that
+// carry their own FILE:LINE keep it, the rest are put at line.
+func (d *decoder) hookError(err error, line int, label string) {
+	if err == nil {
+		return
+	}
+	for _, ln := range strings.Split(err.Error(), "\n") {
+		if strings.TrimSpace(ln) == "" {
+			continue
+		}
+		if m := positioned.FindStringSubmatch(ln); m != nil {
+			var l int
+			fmt.Sscan(m[2], &l)
+			d.add(Problem{File: m[1], Line: l, Message: m[3]})
+			continue
+		}
+		d.addf(line, "%s: %s", label, ln)
+	}
+}
+
+func regularFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return errors.New(path + " is not a regular file")
+	}
+	return nil
+}

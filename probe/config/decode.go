@@ -1,0 +1,459 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"go.yaml.in/yaml/v3"
+)
+
+const (
+	// nodeBudget bounds the work on one document: aliases and merge keys
+	// can make a small file expand exponentially ("billion laughs").
+	nodeBudget = 200_000
+	// maxProblems keeps a pathological file from producing a flood.
+	maxProblems = 500
+)
+
+// decoder walks one document, collecting problems as it goes.
+type decoder struct {
+	file     string
+	dir      string // base for relative paths
+	opts     options
+	problems []Problem
+	budget   int
+	journeys map[string]bool // journey files already validated: true if valid
+	stopped  bool
+}
+
+func newDecoder(file string, o options) *decoder {
+	return &decoder{file: file, dir: filepath.Dir(file), opts: o, budget: nodeBudget, journeys: map[string]bool{}}
+}
+
+// addf records a problem at line of the config file.
+func (d *decoder) addf(line int, format string, args ...any) {
+	d.add(Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) add(p Problem) {
+	if d.stopped {
+		return
+	}
+	if p.Line < 1 {
+		p.Line = 1
+	}
+	if len(d.problems) == maxProblems {
+		d.problems = append(d.problems, Problem{File: d.file, Line: p.Line, Message: "too many problems; stopping here"})
+		d.stopped = true
+		return
+	}
+	d.problems = append(d.problems, p)
+}
+
+// spend takes one unit of work; false once the budget is gone.
+func (d *decoder) spend(line int) bool {
+	if d.budget <= 0 {
+		return false
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.addf(line, "document too large after expanding aliases and merge keys (over %d values)", nodeBudget)
+		return false
+	}
+	return true
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a YAML parser error into a problem with its line.
+func (d *decoder) syntaxError(err error) {
+	msg := err.Error()
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.addf(line, "YAML syntax: %s", m[2])
+		return
+	}
+	d.addf(1, "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// document parses data and decodes its single document.
+func (d *decoder) document(data []byte) *Config {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.addf(1, "empty config: want a mapping with at least a checks list")
+		} else {
+			d.syntaxError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		d.syntaxError(err)
+		return nil
+	default:
+		d.addf(extra.Line, "only one YAML document is allowed")
+	}
+	if len(root.Content) == 0 || d.deref(root.Content[0]).ShortTag() == "!!null" {
+		d.addf(1, "empty config: want a mapping with at least a checks list")
+		return nil
+	}
+	return d.top(root.Content[0])
+}
+
+// deref follows aliases to the node they name.
+func (d *decoder) deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 64; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// kindName says what a node is, for "want X, got Y" messages.
+func kindName(n *yaml.Node) string {
+	switch n.ShortTag() {
+	case "!!str":
+		return fmt.Sprintf("the string %q", clip(n.Value))
+	case "!!int":
+		return "the integer " + clip(n.Value)
+	case "!!float":
+		return "the number " + clip(n.Value)
+	case "!!bool":
+		return "the boolean " + n.Value
+	case "!!null":
+		return "nothing (null)"
+	case "!!map":
+		return "a mapping"
+	case "!!seq":
+		return "a list"
+	case "!!timestamp":
+		return "the timestamp " + clip(n.Value) + " (quote it to make it a string)"
+	case "!!binary":
+		return "binary data"
+	}
+	return "a value tagged " + n.ShortTag()
+}
+
+// clip shortens a value quoted in a message.
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+// entry is one key of a mapping; v is already dereferenced.
+type entry struct {
+	key  string
+	k, v *yaml.Node
+}
+
+// mapping returns the entries of n in document order, with YAML merge keys
+// (<<: *anchor) resolved: explicit keys win over merged ones, and earlier
+// merge sources over later ones. Repeated keys are problems.
+func (d *decoder) mapping(n *yaml.Node, label string) ([]entry, bool) {
+	n = d.deref(n)
+	if n.Kind != yaml.MappingNode {
+		d.addf(n.Line, "%s: want a mapping, got %s", label, kindName(n))
+		return nil, false
+	}
+	var out, merged []entry
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !d.spend(n.Line) {
+			return out, false
+		}
+		k, v := d.deref(n.Content[i]), d.deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			d.addf(k.Line, "%s: a key must be a string, got %s", label, kindName(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			merged = append(merged, d.merge(v, label)...)
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.addf(k.Line, "%s: key %q repeated (first at line %d)", label, k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, entry{key: k.Value, k: k, v: v})
+	}
+	for _, e := range merged {
+		if _, ok := seen[e.key]; !ok {
+			seen[e.key] = e.k.Line
+			out = append(out, e)
+		}
+	}
+	return out, true
+}
+
+// merge returns the entries a merge key's value contributes.
+func (d *decoder) merge(v *yaml.Node, label string) []entry {
+	switch v.Kind {
+	case yaml.MappingNode:
+		es, _ := d.mapping(v, label)
+		return es
+	case yaml.SequenceNode:
+		var out []entry
+		for _, item := range v.Content {
+			item = d.deref(item)
+			if item.Kind != yaml.MappingNode {
+				d.addf(item.Line, "%s: a merge key (<<) takes mappings, got %s", label, kindName(item))
+				continue
+			}
+			es, _ := d.mapping(item, label)
+			out = append(out, es...)
+		}
+		return out
+	}
+	d.addf(v.Line, "%s: a merge key (<<) takes a mapping or a list of mappings, got %s", label, kindName(v))
+	return nil
+}
+
+// unknown reports a key that has no meaning where it is, suggesting the
+// closest known key for typos.
+func (d *decoder) unknown(e entry, label string, known []string) {
+	where := ""
+	if label != "" {
+		where = label + ": "
+	}
+	if s := closest(e.key, known); s != "" {
+		d.addf(e.k.Line, "%sunknown key %q (did you mean %q?)", where, e.key, s)
+		return
+	}
+	d.addf(e.k.Line, "%sunknown key %q (known: %s)", where, e.key, strings.Join(known, ", "))
+}
+
+// closest returns the known key within edit distance 2 of key, if any.
+func closest(key string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if dist := editDistance(strings.ToLower(key), k); dist < bestD {
+			best, bestD = k, dist
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// expandAt expands ${VAR}s of a value, reporting failures at n.
+func (d *decoder) expandAt(n *yaml.Node, label, s string) (string, bool) {
+	v, err := expand(s, d.opts.env)
+	if err != nil {
+		d.addf(n.Line, "%s: %v", label, err)
+		return "", false
+	}
+	return v, true
+}
+
+// str decodes a string value (a YAML string, not a number or boolean:
+// strictness catches `name: 404` meant as a string and `method: yes`).
+func (d *decoder) str(n *yaml.Node, label string) (string, bool) {
+	if n.ShortTag() != "!!str" {
+		d.addf(n.Line, "%s: want a string, got %s", label, kindName(n))
+		return "", false
+	}
+	return d.expandAt(n, label, n.Value)
+}
+
+// text decodes any scalar but null as its text, for free-form map values
+// (headers, tags, params) where `quantity: 2` is natural.
+func (d *decoder) text(n *yaml.Node, label string) (string, bool) {
+	switch n.ShortTag() {
+	case "!!str", "!!int", "!!float", "!!bool":
+		return d.expandAt(n, label, n.Value)
+	}
+	d.addf(n.Line, "%s: want a string, got %s", label, kindName(n))
+	return "", false
+}
+
+// integer decodes an integer in [lo, hi].
+func (d *decoder) integer(n *yaml.Node, label string, lo, hi int) (int, bool) {
+	if n.ShortTag() != "!!int" {
+		d.addf(n.Line, "%s: want an integer, got %s", label, kindName(n))
+		return 0, false
+	}
+	var v int64
+	if err := n.Decode(&v); err != nil || v < int64(lo) || v > int64(hi) {
+		d.addf(n.Line, "%s: want an integer from %d to %d, got %s", label, lo, hi, clip(n.Value))
+		return 0, false
+	}
+	return int(v), true
+}
+
+// number decodes an integer or float in [lo, hi].
+func (d *decoder) number(n *yaml.Node, label string, lo, hi float64) (float64, bool) {
+	tag := n.ShortTag()
+	if tag != "!!int" && tag != "!!float" {
+		d.addf(n.Line, "%s: want a number, got %s", label, kindName(n))
+		return 0, false
+	}
+	var v float64
+	if err := n.Decode(&v); err != nil || math.IsNaN(v) || v < lo || v > hi {
+		d.addf(n.Line, "%s: want a number from %g to %g, got %s", label, lo, hi, clip(n.Value))
+		return 0, false
+	}
+	return v, true
+}
+
+// percent decodes a target percentage, above 0 and at most 100.
+func (d *decoder) percent(n *yaml.Node, label string) (float64, bool) {
+	v, ok := d.number(n, label, 0, 100)
+	if ok && v == 0 {
+		d.addf(n.Line, "%s: want a percentage above 0 and at most 100, got 0 (leave the key out for no target)", label)
+		return 0, false
+	}
+	return v, ok
+}
+
+func (d *decoder) boolean(n *yaml.Node, label string) (bool, bool) {
+	if n.ShortTag() != "!!bool" {
+		d.addf(n.Line, "%s: want true or false, got %s", label, kindName(n))
+		return false, false
+	}
+	var v bool
+	if err := n.Decode(&v); err != nil {
+		d.addf(n.Line, "%s: want true or false, got %s", label, clip(n.Value))
+		return false, false
+	}
+	return v, true
+}
+
+// duration decodes a duration string ("500ms", "30s", "90d"), at least min.
+// A bare 0 is accepted; other bare numbers lack a unit and are refused.
+func (d *decoder) duration(n *yaml.Node, label string, min time.Duration) (time.Duration, bool) {
+	var v time.Duration
+	switch {
+	case n.ShortTag() == "!!int" && n.Value == "0":
+	case n.ShortTag() == "!!str":
+		s, ok := d.expandAt(n, label, n.Value)
+		if !ok {
+			return 0, false
+		}
+		var err error
+		if v, err = probe.ParseDuration(s); err != nil {
+			d.addf(n.Line, "%s: %v", label, err)
+			return 0, false
+		}
+	default:
+		d.addf(n.Line, "%s: want a duration such as 500ms, 30s, 5m or 90d, got %s", label, kindName(n))
+		return 0, false
+	}
+	if v < min {
+		if min == 1 {
+			d.addf(n.Line, "%s: must be above 0", label)
+		} else {
+			d.addf(n.Line, "%s: must be at least %s, got %s", label, min, v)
+		}
+		return 0, false
+	}
+	return v, true
+}
+
+// item is one decoded element of a list or map, with where it was.
+type item struct {
+	key, value string
+	raw        string // before ${VAR} expansion, for messages that must not leak secrets
+	line       int
+}
+
+// strList decodes a string or a list of strings.
+func (d *decoder) strList(n *yaml.Node, label string) ([]item, bool) {
+	if n.Kind == yaml.ScalarNode {
+		s, ok := d.str(n, label)
+		return []item{{value: s, raw: n.Value, line: n.Line}}, ok
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.addf(n.Line, "%s: want a string or a list of strings, got %s", label, kindName(n))
+		return nil, false
+	}
+	out, allOK := []item{}, true
+	for i, c := range n.Content {
+		if !d.spend(c.Line) {
+			return out, false
+		}
+		c = d.deref(c)
+		s, ok := d.str(c, fmt.Sprintf("%s[%d]", label, i))
+		allOK = allOK && ok
+		out = append(out, item{value: s, raw: c.Value, line: c.Line})
+	}
+	return out, allOK
+}
+
+// strMap decodes a mapping of scalar values, in document order.
+func (d *decoder) strMap(n *yaml.Node, label string) ([]item, bool) {
+	es, ok := d.mapping(n, label)
+	if !ok {
+		return nil, false
+	}
+	out, allOK := []item{}, true
+	for _, e := range es {
+		v, ok := d.text(e.v, label+"."+e.key)
+		allOK = allOK && ok
+		out = append(out, item{key: e.key, value: v, raw: e.v.Value, line: e.k.Line})
+	}
+	return out, allOK
+}
+
+// resolvePath makes a path from the config relative to the config's directory.
+func (d *decoder) resolvePath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.dir, p)
+}
+
+// plainText reports whether s is non-empty, has no control characters and
+// is at most max bytes: the rule for names that become tags and log fields.
+func plainText(s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be empty")
+	}
+	if len(s) > max {
+		return fmt.Errorf("longer than %d bytes", max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("contains a control character")
+		}
+	}
+	return nil
+}
+
+// identifier reports whether s is [A-Za-z_][A-Za-z0-9_]*.
+func identifier(s string) bool { return validEnvName(s) }

@@ -1,0 +1,89 @@
+// Package config reads storeprobe's YAML configuration into domain types
+// (probe.Check and the daemon's settings) and validates it strictly: unknown
+// keys, wrong types, bad cron specs, durations, URLs, status lists, regular
+// expressions, unknown check types, duplicate names and keys that belong to
+// another check type are all errors. Every problem is collected, not just the
+// first, and each is reported as "FILE:LINE: message" (see Errors), so
+// `storeprobe validate` can show a user everything to fix in one go.
+//
+// The decoder walks yaml.Node trees instead of unmarshalling into structs:
+// that is what gives every message the line of the offending key or value,
+// and what lets one bad value not hide the next.
+//
+// # Schema
+//
+// Every key, its type and default (README-config.md holds the same as the
+// README's configuration section):
+//
+//	defaults:                 # applied to every check unless the check sets it
+//	  location: eu-west       # where this probe runs (a tag on every result); default "local"
+//	  probe: probe-eu-1       # stable name of this probe instance; default: the host name
+//	  timeout: 10s            # http checks, per attempt; default 10s (browser checks: 30s, journeys: 60s,
+//	                          # set per check: a page load takes longer than a request)
+//	  retries: 1              # extra attempts after a failure (0-10), every type; default 0
+//	  user_agent: "..."       # http checks; default "storeprobe/<version> (+synthetic monitoring)"
+//	  resolver: 127.0.0.1:53  # http checks: DNS server HOST:PORT instead of the system's
+//	  tags: {team: web}       # merged under each check's tags
+//	  slo: {uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90}  # merged key by key
+//	retention: 90d            # store retention; 0 keeps everything; default 90d
+//	store: ./storeprobe.db    # store path (relative to this file); default ./storeprobe.db in the
+//	                          # working directory; `run --store` overrides
+//	scheduler:
+//	  concurrency: 32         # checks running at once, all types; default 32
+//	  browser_concurrency: 2  # browser and journey checks at once; default 2
+//	  grace_period: 30s       # on shutdown, how long in-flight runs may finish; default 30s
+//	browser:
+//	  path: /usr/bin/chromium # Chromium binary; default: found on PATH
+//	  devices:                # override the built-in desktop/mobile profiles or add new ones
+//	    mobile: {latency: 150ms, download_kbps: 9000, upload_kbps: 1500, cpu_slowdown: 4}
+//	    tablet: {width: 820, height: 1180, device_scale_factor: 2, mobile: true, touch: true,
+//	             user_agent: "...", latency: 0s, download_kbps: 0, upload_kbps: 0, cpu_slowdown: 1}
+//	influxdb:                 # optional; ship results from the store's outbox
+//	  url: http://127.0.0.1:8086
+//	  org: ""                 # InfluxDB 2.x organisation; empty for 1.8
+//	  bucket: storeprobe/autogen   # 2.x bucket or 1.8 "database/retention-policy"
+//	  token_env: INFLUX_TOKEN # name of the environment variable holding the token (never the token)
+//	  batch_size: 500         # points per write; default 500
+//	  flush_interval: 10s     # default 10s
+//	  max_outbox_rows: 1000000  # unshipped rows kept before the oldest are dropped (loudly); default 1000000
+//	  max_outbox_age: 7d      # unshipped rows older than this are dropped (loudly); default 7d
+//	checks:
+//	  - name: home            # required, unique
+//	    type: http            # http (default) | browser | journey
+//	    url: https://shop.example.com/   # required for http and browser
+//	    schedule: "@every 1m" # required: cron spec, 5 fields, optional seconds field, or @every/@hourly...
+//	    timeout: 10s
+//	    retries: 2
+//	    tags: {platform: shopify, cdn: cloudflare}
+//	    slo: {uptime: 99.99, load_time: 2s}
+//	    # http only
+//	    method: GET
+//	    headers: {Authorization: "Bearer ${SHOP_TOKEN}"}
+//	    body: ""
+//	    secret_headers: [X-Shop-Key]
+//	    expect: {status: "200-399", body: ["Add to cart"], headers: {Content-Type: "text/html"}}
+//	    max_duration: 3s
+//	    insecure: false
+//	    ca_file: ca.pem
+//	    client_cert: client.pem
+//	    client_key: client-key.pem
+//	    proxy: http://proxy.internal:3128
+//	    resolver: 127.0.0.1:53
+//	    ip_version: 4         # 4 | 6 | any
+//	    follow_redirects: true
+//	    max_redirects: 10
+//	    user_agent: "..."
+//	    max_body_bytes: 10485760
+//	    # browser and journey
+//	    device: mobile        # desktop (default) | mobile | a name under browser.devices
+//	    max_load: 3s
+//	    max_vitals: {lcp: 2500ms, cls: 0.1, inp: 200ms, fcp: 1800ms, ttfb: 800ms}
+//	    fail_on_console_errors: false
+//	    # journey only
+//	    journey: journeys/checkout.yaml  # relative to this file; or:
+//	    template: shopify-checkout
+//	    params: {base_url: https://shop.example.com}
+//
+// Any string value may use ${VAR}, replaced by the environment variable VAR;
+// an unset or empty variable is an error, and $${ stands for a literal ${.
+package config

@@ -1,0 +1,488 @@
+package config
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"go.yaml.in/yaml/v3"
+)
+
+var topKeys = []string{"defaults", "retention", "store", "scheduler", "browser", "influxdb", "checks"}
+
+// top decodes the root mapping. Sections are decoded in dependency order
+// (browser devices before the checks that name them), not file order;
+// problems are sorted by line afterwards.
+func (d *decoder) top(n *yaml.Node) *Config {
+	es, ok := d.mapping(n, "config")
+	if !ok {
+		return nil
+	}
+	sec := map[string]entry{}
+	for _, e := range es {
+		switch e.key {
+		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "checks":
+			sec[e.key] = e
+		default:
+			if e.key == "check" || e.key == "journeys" {
+				d.addf(e.k.Line, "unknown top-level key %q (checks, each with a type, go under \"checks\")", e.key)
+				continue
+			}
+			d.unknown(e, "", topKeys)
+		}
+	}
+	cfg := &Config{
+		File:      d.file,
+		Retention: DefaultRetention,
+		Store:     DefaultStore,
+		Scheduler: Scheduler{Concurrency: DefaultConcurrency, BrowserConcurrency: DefaultBrowserConcurrency, GracePeriod: DefaultGracePeriod},
+		Lines:     map[string]int{},
+	}
+	cfg.Defaults = d.defaults(sec)
+	if e, ok := sec["retention"]; ok {
+		if v, ok := d.duration(e.v, "retention", 0); ok {
+			cfg.Retention = v
+		}
+	}
+	if e, ok := sec["store"]; ok {
+		if s, ok := d.str(e.v, "store"); ok {
+			if strings.TrimSpace(s) == "" {
+				d.addf(e.v.Line, "store: must not be empty (leave it out for %s)", DefaultStore)
+			} else {
+				cfg.Store = d.resolvePath(s)
+			}
+		}
+	}
+	if e, ok := sec["scheduler"]; ok {
+		d.scheduler(e.v, &cfg.Scheduler)
+	}
+	if e, ok := sec["browser"]; ok {
+		d.browser(e.v, &cfg.Browser)
+	}
+	if e, ok := sec["influxdb"]; ok {
+		cfg.InfluxDB = d.influxdb(e)
+	}
+	if e, ok := sec["checks"]; ok {
+		d.checks(e, cfg)
+	} else {
+		d.addf(n.Line, "no checks: add a \"checks\" list")
+	}
+	return cfg
+}
+
+func (d *decoder) defaults(sec map[string]entry) Defaults {
+	host, err := d.opts.hostname()
+	if err != nil || plainText(host, 128) != nil {
+		host = "localhost"
+	}
+	def := Defaults{Location: DefaultLocation, Probe: host, UserAgent: probe.UserAgent(d.opts.version)}
+	e, ok := sec["defaults"]
+	if !ok {
+		return def
+	}
+	es, ok := d.mapping(e.v, "defaults")
+	if !ok {
+		return def
+	}
+	known := []string{"location", "probe", "timeout", "retries", "user_agent", "resolver", "tags", "slo"}
+	for _, e := range es {
+		label := "defaults." + e.key
+		switch e.key {
+		case "location", "probe":
+			if s, ok := d.str(e.v, label); ok {
+				if err := plainText(s, 128); err != nil {
+					d.addf(e.v.Line, "%s: %v", label, err)
+				} else if e.key == "location" {
+					def.Location = s
+				} else {
+					def.Probe = s
+				}
+			}
+		case "timeout":
+			if v, ok := d.duration(e.v, label, 1); ok {
+				def.Timeout = v
+			}
+		case "retries":
+			if v, ok := d.integer(e.v, label, 0, maxRetries); ok {
+				def.Retries = v
+			}
+		case "user_agent":
+			if s, ok := d.userAgent(e.v, label); ok {
+				def.UserAgent = s
+			}
+		case "resolver":
+			if s, ok := d.hostPort(e.v, label); ok {
+				def.Resolver = s
+			}
+		case "tags":
+			def.Tags = d.tags(e.v, label, nil)
+		case "slo":
+			def.SLO = d.slo(e.v, label, probe.SLO{})
+		default:
+			d.unknown(e, "defaults", known)
+		}
+	}
+	return def
+}
+
+func (d *decoder) scheduler(n *yaml.Node, s *Scheduler) {
+	es, ok := d.mapping(n, "scheduler")
+	if !ok {
+		return
+	}
+	for _, e := range es {
+		label := "scheduler." + e.key
+		switch e.key {
+		case "concurrency":
+			if v, ok := d.integer(e.v, label, 1, 100_000); ok {
+				s.Concurrency = v
+			}
+		case "browser_concurrency":
+			if v, ok := d.integer(e.v, label, 1, 1000); ok {
+				s.BrowserConcurrency = v
+			}
+		case "grace_period":
+			if v, ok := d.duration(e.v, label, 0); ok {
+				s.GracePeriod = v
+			}
+		default:
+			d.unknown(e, "scheduler", []string{"concurrency", "browser_concurrency", "grace_period"})
+		}
+	}
+}
+
+// Built-in device profiles; others come from browser.devices.
+const (
+	DeviceDesktop = "desktop"
+	DeviceMobile  = "mobile"
+)
+
+func (d *decoder) browser(n *yaml.Node, b *Browser) {
+	es, ok := d.mapping(n, "browser")
+	if !ok {
+		return
+	}
+	for _, e := range es {
+		switch e.key {
+		case "path":
+			if s, ok := d.str(e.v, "browser.path"); ok {
+				b.Path = d.executable(e.v, "browser.path", s)
+			}
+		case "devices":
+			d.devices(e.v, b)
+		default:
+			d.unknown(e, "browser", []string{"path", "devices"})
+		}
+	}
+}
+
+// executable checks a program path. A bare name is left to PATH lookup at
+// run time; a path must name an executable file.
+func (d *decoder) executable(n *yaml.Node, label, s string) string {
+	if !strings.ContainsRune(s, os.PathSeparator) {
+		if err := plainText(s, 256); err != nil {
+			d.addf(n.Line, "%s: %v", label, err)
+		}
+		return s
+	}
+	p := d.resolvePath(s)
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		d.addf(n.Line, "%s: %v", label, err)
+	case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
+		d.addf(n.Line, "%s: %s is not an executable file", label, p)
+	}
+	return p
+}
+
+var deviceKeys = []string{"width", "height", "device_scale_factor", "mobile", "touch", "user_agent",
+	"latency", "download_kbps", "upload_kbps", "cpu_slowdown"}
+
+func (d *decoder) devices(n *yaml.Node, b *Browser) {
+	es, ok := d.mapping(n, "browser.devices")
+	if !ok {
+		return
+	}
+	b.Devices = map[string]DeviceOverride{}
+	for _, e := range es {
+		label := "browser.devices." + e.key
+		if !deviceName(e.key) {
+			d.addf(e.k.Line, "%s: a device name is lower-case letters, digits, - and _", label)
+			continue
+		}
+		fields, ok := d.mapping(e.v, label)
+		if !ok {
+			continue
+		}
+		var o DeviceOverride
+		for _, f := range fields {
+			fl := label + "." + f.key
+			switch f.key {
+			case "width", "height":
+				if v, ok := d.integer(f.v, fl, 200, 10_000); ok {
+					if f.key == "width" {
+						o.Width = &v
+					} else {
+						o.Height = &v
+					}
+				}
+			case "device_scale_factor":
+				if v, ok := d.number(f.v, fl, 0.5, 5); ok {
+					o.DeviceScaleFactor = &v
+				}
+			case "mobile", "touch":
+				if v, ok := d.boolean(f.v, fl); ok {
+					if f.key == "mobile" {
+						o.Mobile = &v
+					} else {
+						o.Touch = &v
+					}
+				}
+			case "user_agent":
+				if v, ok := d.userAgent(f.v, fl); ok {
+					o.UserAgent = &v
+				}
+			case "latency":
+				if v, ok := d.duration(f.v, fl, 0); ok {
+					o.Latency = &v
+				}
+			case "download_kbps", "upload_kbps":
+				if v, ok := d.number(f.v, fl, 0, 10_000_000); ok {
+					if f.key == "download_kbps" {
+						o.DownloadKbps = &v
+					} else {
+						o.UploadKbps = &v
+					}
+				}
+			case "cpu_slowdown":
+				if v, ok := d.number(f.v, fl, 1, 20); ok {
+					o.CPUSlowdown = &v
+				}
+			default:
+				d.unknown(f, label, deviceKeys)
+			}
+		}
+		if e.key != DeviceDesktop && e.key != DeviceMobile && (o.Width == nil || o.Height == nil) {
+			d.addf(e.k.Line, "%s: a new device needs width and height (only desktop and mobile have built-in values)", label)
+		}
+		b.Devices[e.key] = o
+	}
+}
+
+func deviceName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+var influxKeys = []string{"url", "org", "bucket", "token_env", "batch_size", "flush_interval", "max_outbox_rows", "max_outbox_age"}
+
+func (d *decoder) influxdb(sec entry) *InfluxDB {
+	es, ok := d.mapping(sec.v, "influxdb")
+	if !ok {
+		return nil
+	}
+	in := &InfluxDB{BatchSize: DefaultBatchSize, FlushInterval: DefaultFlushInterval,
+		MaxOutboxRows: DefaultMaxOutboxRows, MaxOutboxAge: DefaultMaxOutboxAge}
+	var hasURL, hasBucket bool
+	for _, e := range es {
+		label := "influxdb." + e.key
+		switch e.key {
+		case "url":
+			hasURL = true
+			if s, ok := d.str(e.v, label); ok {
+				if u, ok := d.httpURL(e.v, label, s); ok {
+					in.URL = u
+				}
+			}
+		case "org":
+			if s, ok := d.str(e.v, label); ok {
+				in.Org = s
+			}
+		case "bucket":
+			hasBucket = true
+			if s, ok := d.str(e.v, label); ok {
+				if err := plainText(s, 256); err != nil {
+					d.addf(e.v.Line, "%s: %v", label, err)
+				}
+				in.Bucket = s
+			}
+		case "token", "password", "auth_token":
+			d.addf(e.k.Line, "%s: secrets do not belong in the config file: put the token in an environment variable and name it with token_env", label)
+		case "token_env":
+			if s, ok := d.str(e.v, label); ok {
+				if !validEnvName(s) {
+					d.addf(e.v.Line, "%s: %q is not an environment variable name", label, clip(s))
+					break
+				}
+				in.TokenEnv = s
+				if v, ok := d.opts.env(s); !ok || v == "" {
+					d.addf(e.v.Line, "%s: environment variable %s is not set", label, s)
+				} else {
+					in.Token = v
+				}
+			}
+		case "batch_size":
+			if v, ok := d.integer(e.v, label, 1, 100_000); ok {
+				in.BatchSize = v
+			}
+		case "flush_interval":
+			if v, ok := d.duration(e.v, label, 100*time.Millisecond); ok {
+				in.FlushInterval = v
+			}
+		case "max_outbox_rows":
+			if v, ok := d.integer(e.v, label, 1, math32); ok {
+				in.MaxOutboxRows = v
+			}
+		case "max_outbox_age":
+			if v, ok := d.duration(e.v, label, time.Minute); ok {
+				in.MaxOutboxAge = v
+			}
+		default:
+			d.unknown(e, "influxdb", influxKeys)
+		}
+	}
+	if !hasURL {
+		d.addf(sec.k.Line, "influxdb: url is required")
+	}
+	if !hasBucket {
+		d.addf(sec.k.Line, "influxdb: bucket is required (for InfluxDB 1.8: \"database/retention-policy\")")
+	}
+	return in
+}
+
+const math32 = 1<<31 - 1
+
+// httpURL checks an absolute http(s) URL with a host. Messages quote the
+// value as written (before ${VAR} expansion) with credentials redacted.
+func (d *decoder) httpURL(n *yaml.Node, label, s string) (string, bool) {
+	shown := probe.NewRedactor().URL(n.Value)
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		d.addf(n.Line, "%s: %q is not a valid URL: %v", label, clip(shown), err)
+		return "", false
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		d.addf(n.Line, "%s: %q: want an http:// or https:// URL", label, clip(shown))
+		return "", false
+	}
+	if u.Hostname() == "" {
+		d.addf(n.Line, "%s: %q has no host", label, clip(shown))
+		return "", false
+	}
+	if p := u.Port(); p != "" {
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
+			d.addf(n.Line, "%s: %q: port %s is out of range", label, clip(shown), p)
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// hostPort checks a HOST:PORT value such as a DNS resolver address.
+func (d *decoder) hostPort(n *yaml.Node, label string) (string, bool) {
+	s, ok := d.str(n, label)
+	if !ok {
+		return "", false
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		d.addf(n.Line, "%s: want HOST:PORT (e.g. 127.0.0.1:53 or [::1]:53), got %q", label, clip(s))
+		return "", false
+	}
+	if v, err := strconv.Atoi(port); err != nil || v < 1 || v > 65535 || host == "" {
+		d.addf(n.Line, "%s: want HOST:PORT with a port from 1 to 65535, got %q", label, clip(s))
+		return "", false
+	}
+	return s, true
+}
+
+func (d *decoder) userAgent(n *yaml.Node, label string) (string, bool) {
+	s, ok := d.str(n, label)
+	if !ok {
+		return "", false
+	}
+	if err := plainText(s, 512); err != nil {
+		d.addf(n.Line, "%s: %v", label, err)
+		return "", false
+	}
+	return s, true
+}
+
+// reservedTags are the tags storeprobe sets itself; a user tag of the same
+// name would silently replace them in InfluxDB.
+var reservedTags = map[string]bool{"check": true, "type": true, "location": true, "probe": true, "host": true,
+	"device": true, "page": true, "step": true, "failure_kind": true}
+
+// tags decodes a tags mapping, merged over base (a copy is returned).
+func (d *decoder) tags(n *yaml.Node, label string, base map[string]string) map[string]string {
+	out := make(map[string]string, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	items, _ := d.strMap(n, label)
+	for _, it := range items {
+		switch {
+		case !identifier(it.key) || len(it.key) > 64:
+			d.addf(it.line, "%s: tag name %q: want letters, digits and _ (not starting with a digit)", label, clip(it.key))
+		case reservedTags[it.key]:
+			d.addf(it.line, "%s: tag %q is set by storeprobe itself; choose another name", label, it.key)
+		default:
+			if err := plainText(it.value, 256); err != nil {
+				d.addf(it.line, "%s.%s: %v", label, it.key, err)
+				continue
+			}
+			out[it.key] = it.value
+		}
+	}
+	return out
+}
+
+// slo decodes targets over base: keys the file sets replace base's.
+func (d *decoder) slo(n *yaml.Node, label string, base probe.SLO) probe.SLO {
+	es, ok := d.mapping(n, label)
+	if !ok {
+		return base
+	}
+	for _, e := range es {
+		fl := label + "." + e.key
+		switch e.key {
+		case "uptime":
+			if v, ok := d.percent(e.v, fl); ok {
+				base.Uptime = v
+			}
+		case "success":
+			if v, ok := d.percent(e.v, fl); ok {
+				base.Success = v
+			}
+		case "cwv_good":
+			if v, ok := d.percent(e.v, fl); ok {
+				base.CWVGood = v
+			}
+		case "load_time":
+			if v, ok := d.duration(e.v, fl, 1); ok {
+				base.LoadTime = v
+			}
+		default:
+			d.unknown(e, label, []string{"uptime", "load_time", "success", "cwv_good"})
+		}
+	}
+	return base
+}
