@@ -6,12 +6,36 @@ import "time"
 // YAML; probe/browser runs it). Params are already substituted in Steps
 // when a journey is handed to a runner.
 type Journey struct {
-	Name    string
-	File    string // where it was read from, for messages
-	Device  string
-	Timeout time.Duration // whole journey
-	Params  map[string]string
-	Steps   []Step
+	Name        string
+	Description string
+	File        string // where it was read from, for messages
+	Device      string
+	Timeout     time.Duration // whole journey
+	Params      map[string]string
+	Steps       []Step
+
+	// SecretParams names the params whose values are secrets: those a
+	// `type` step with secret: true types, and those named like credentials
+	// (password, token ...). Their values must never be logged or stored.
+	SecretParams []string
+}
+
+// SecretValues returns the literal secrets of a journey whose params are
+// applied: the values of SecretParams and the text of every secret step.
+// A runner registers them with its Redactor before the first step.
+func (j Journey) SecretValues() []string {
+	var out []string
+	for _, name := range j.SecretParams {
+		if v := j.Params[name]; v != "" {
+			out = append(out, v)
+		}
+	}
+	for _, s := range j.Steps {
+		if s.Secret && s.Text != "" {
+			out = append(out, s.Text)
+		}
+	}
+	return out
 }
 
 // Action is what a step does. Each step has exactly one.
