@@ -1,0 +1,67 @@
+# storeprobe — `make demo` runs the offline demo, `make test` the whole suite.
+# Both install what they need on a fresh Debian machine (as root).
+
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+INFLUXD   ?= $(GOBIN)/influxd
+CHROMIUM  ?= /usr/bin/chromium
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PKGS      := ./...
+
+.PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/storeprobe ./cmd/storeprobe
+
+## demo: the offline demo — a local storefront, scheduled checks and a journey, then the report.
+demo: chromium build
+	./bin/storeprobe demo --duration 60s
+
+## test: everything the tests need, then vet, gofmt and the race-enabled suite.
+test: deps fmt-check vet
+	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) \
+		$(GO) test -race -count=1 -timeout 14m $(PKGS)
+
+test-short: fmt-check vet
+	$(GO) test -short -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+deps: chromium influxd
+
+# Debian's chromium; apt-get update only when the package is missing.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@test -x $(CHROMIUM) || (echo "chromium missing at $(CHROMIUM)"; exit 1)
+
+# InfluxDB 1.8.10 built from source (about a minute); Debian's is too old.
+influxd:
+	@if [ ! -x $(INFLUXD) ]; then \
+		echo "building influxd 1.8.10"; \
+		cd /tmp && GOFLAGS= $(GO) install github.com/influxdata/influxdb/cmd/influxd@v1.8.10; \
+	fi
+	@test -x $(INFLUXD) || (echo "influxd missing at $(INFLUXD)"; exit 1)
+
+## bench: the benchmarks behind the README's performance section.
+bench: deps
+	INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+
+## fuzz: a short fuzzing pass over every parser.
+fuzz:
+	$(GO) test ./probe -run '^$$' -fuzz FuzzParseStatusRanges -fuzztime 20s
+	$(GO) test ./probe -run '^$$' -fuzz FuzzParseHeader -fuzztime 20s
+	$(GO) test ./probe -run '^$$' -fuzz FuzzParseDuration -fuzztime 20s
+
+clean:
+	rm -rf bin
