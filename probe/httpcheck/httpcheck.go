@@ -1,0 +1,296 @@
+// Package httpcheck runs one HTTP(S) check: it resolves the host once, dials
+// that address on a fresh connection, follows redirects hop by hop, times
+// every phase with net/http/httptrace, reads the body once into a bounded
+// buffer and runs every assertion on that buffer. A failing target is a
+// probe.Result with a *probe.Failure, never a Go error.
+//
+// Phases of the final hop are contiguous: dns ends where connect begins, and
+// so on, so dns+connect+tls+wait+transfer = total-redirect. wait therefore
+// also holds the (usually microseconds long) writing of the request, as
+// curl's time_starttransfer-time_pretransfer does.
+//
+// Through a proxy (probe.HTTPSpec.Proxy) the dns and connect phases measure
+// the way to the proxy: dns resolves the proxy's host, connect covers the
+// TCP connection to it and, for https targets, the CONNECT tunnel; the proxy
+// resolves the target itself, and remote_ip is the proxy's address.
+package httpcheck
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// DefaultMaxHeaderBytes caps the response header block; a server sending
+// more is flooding us and fails as protocol.
+const DefaultMaxHeaderBytes = 1 << 20
+
+// redirectBodyCap bounds what is read (and discarded) of a redirect's body.
+const redirectBodyCap = 1 << 20
+
+// FieldError is a problem with one field of a check's definition. Field is
+// the config key (url, ca_file, client_cert ...); the CLI maps it to its
+// flag. Messages never contain secrets.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Option configures a Checker.
+type Option func(*options)
+
+type options struct {
+	version        string
+	log            *slog.Logger
+	now            func() time.Time
+	maxHeaderBytes int64
+}
+
+// WithVersion sets the storeprobe version used in the default User-Agent.
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// WithLogger sets the logger; by default nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock sets the wall clock for started_at and certificate days left.
+// Durations always use the monotonic clock.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithMaxHeaderBytes caps the response header block (default 1 MiB).
+func WithMaxHeaderBytes(n int64) Option { return func(o *options) { o.maxHeaderBytes = n } }
+
+// Checker is one prepared HTTP check. It is safe for concurrent use: every
+// Run builds its own transport and connections.
+type Checker struct {
+	check     probe.Check
+	spec      probe.HTTPSpec
+	rawURL    string
+	url       *url.URL
+	method    string
+	header    http.Header
+	host      string // from a Host header, if any
+	red       *probe.Redactor
+	tlsConf   *tls.Config
+	proxy     *url.URL
+	resolver  *net.Resolver
+	ipVersion int
+	timeout   time.Duration
+	maxBody   int64
+	maxRedir  int
+	opts      options
+}
+
+// New validates c and prepares everything a Run needs: certificates,
+// resolver, proxy, headers. Every problem is returned (joined), each a
+// *FieldError naming its field.
+func New(c probe.Check, opts ...Option) (*Checker, error) {
+	k := &Checker{check: c, spec: c.HTTP, rawURL: c.URL,
+		opts: options{version: "dev", maxHeaderBytes: DefaultMaxHeaderBytes, now: time.Now}}
+	for _, o := range opts {
+		o(&k.opts)
+	}
+	if k.opts.log == nil {
+		k.opts.log = slog.New(slog.DiscardHandler)
+	}
+	s := c.HTTP
+	k.red = probe.NewRedactor(s.SecretHeaders...)
+	k.red.LearnURL(c.URL)
+	k.red.LearnHeaders(s.Headers)
+	k.red.LearnURL(s.Proxy)
+
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: errors.New(k.red.String(fmt.Sprintf(format, args...)))})
+	}
+
+	u, err := url.Parse(c.URL)
+	switch {
+	case c.URL == "":
+		bad("url", "missing")
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // ue.URL would echo credentials
+		}
+		bad("url", "not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		bad("url", "scheme %q: want http or https", u.Scheme)
+	case u.Hostname() == "":
+		bad("url", "no host")
+	default:
+		k.url = u
+	}
+
+	k.method = strings.ToUpper(s.Method)
+	if k.method == "" {
+		k.method = http.MethodGet
+	}
+	if !validToken(k.method) {
+		bad("method", "%q is not an HTTP method", s.Method)
+	}
+
+	k.header = http.Header{}
+	for _, h := range s.Headers {
+		if !validToken(h.Name) || strings.ContainsAny(h.Value, "\r\n\x00") {
+			bad("headers", "invalid header %s", h.Name)
+			continue
+		}
+		if http.CanonicalHeaderKey(h.Name) == "Host" {
+			k.host = h.Value
+			continue
+		}
+		k.header.Add(h.Name, h.Value)
+	}
+	ua := s.UserAgent
+	if ua == "" {
+		ua = probe.UserAgent(k.opts.version)
+	}
+	if k.header.Get("User-Agent") == "" {
+		k.header.Set("User-Agent", ua)
+	}
+	if k.header.Get("Accept") == "" {
+		k.header.Set("Accept", "*/*")
+	}
+
+	k.timeout = c.Timeout
+	switch {
+	case k.timeout == 0:
+		k.timeout = probe.DefaultTimeout
+	case k.timeout < 0:
+		bad("timeout", "negative")
+	}
+	k.maxBody = s.MaxBodyBytes
+	switch {
+	case k.maxBody == 0:
+		k.maxBody = probe.DefaultMaxBodyBytes
+	case k.maxBody < 0:
+		bad("max_body", "negative")
+	}
+	k.maxRedir = s.MaxRedirects
+	switch {
+	case k.maxRedir == 0:
+		k.maxRedir = probe.DefaultMaxRedirects
+	case k.maxRedir < 0:
+		bad("max_redirects", "negative")
+	}
+	if s.MaxDuration < 0 {
+		bad("max_duration", "negative")
+	}
+	switch s.IPVersion {
+	case 0, 4, 6:
+		k.ipVersion = s.IPVersion
+	default:
+		bad("ip_version", "%d: want 4, 6 or any", s.IPVersion)
+	}
+
+	k.tlsConf = &tls.Config{InsecureSkipVerify: s.Insecure, MinVersion: tls.VersionTLS10} //nolint:gosec // the user asked for --insecure
+	if s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			bad("ca_file", "%v", err)
+		} else {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				bad("ca_file", "%s holds no PEM certificate", s.CAFile)
+			}
+			k.tlsConf.RootCAs = pool
+		}
+	}
+	switch {
+	case s.ClientCert != "" && s.ClientKey == "":
+		bad("client_key", "missing: client_cert needs client_key")
+	case s.ClientCert == "" && s.ClientKey != "":
+		bad("client_cert", "missing: client_key needs client_cert")
+	case s.ClientCert != "":
+		pair, err := tls.LoadX509KeyPair(s.ClientCert, s.ClientKey)
+		if err != nil {
+			bad("client_cert", "load %s / %s: %v", s.ClientCert, s.ClientKey, err)
+		} else {
+			k.tlsConf.Certificates = []tls.Certificate{pair}
+		}
+	}
+
+	if s.Proxy != "" {
+		p, err := url.Parse(s.Proxy)
+		switch {
+		case err != nil:
+			bad("proxy", "not a URL")
+		case p.Scheme != "http" && p.Scheme != "https":
+			bad("proxy", "scheme %q: want http or https", p.Scheme)
+		case p.Hostname() == "":
+			bad("proxy", "no host")
+		default:
+			k.proxy = p
+		}
+	}
+
+	k.resolver = &net.Resolver{PreferGo: true}
+	if s.Resolver != "" {
+		addr, err := parseResolver(s.Resolver)
+		if err != nil {
+			bad("resolver", "%v", err)
+		} else {
+			k.resolver.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return k, nil
+}
+
+// parseResolver accepts IP:PORT, [IPv6]:PORT or a bare IP (port 53). A name
+// is refused: resolving the resolver would need another resolver.
+func parseResolver(s string) (string, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.String(), nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a, 53).String(), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err == nil {
+		if _, perr := strconv.ParseUint(port, 10, 16); perr != nil {
+			return "", fmt.Errorf("%q: bad port", s)
+		}
+		return "", fmt.Errorf("%q: %q is not an IP address (want IP:PORT)", s, host)
+	}
+	return "", fmt.Errorf("%q: want IP:PORT", s)
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// Redactor returns the check's redactor, so callers (logs, the CLI) scrub
+// with the same learned secrets.
+func (k *Checker) Redactor() *probe.Redactor { return k.red }

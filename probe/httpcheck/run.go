@@ -1,0 +1,469 @@
+package httpcheck
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// hop records the boundaries of one request/response exchange. Trace
+// callbacks run on the transport's goroutines, hence the mutex.
+type hop struct {
+	mu        sync.Mutex
+	start     time.Time
+	dnsDone   time.Time
+	connDone  time.Time
+	tlsStart  time.Time
+	tlsDone   time.Time
+	firstByte time.Time
+	end       time.Time
+	remoteIP  string
+	tls       bool // the connection to the target is TLS
+}
+
+func (h *hop) mark(t *time.Time) {
+	h.mu.Lock()
+	if t.IsZero() {
+		*t = time.Now()
+	}
+	h.mu.Unlock()
+}
+
+// phase is where the hop is now: the first boundary not yet reached.
+func (h *hop) phase() probe.Phase {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.dnsDone.IsZero():
+		return probe.PhaseDNS
+	case h.connDone.IsZero(), h.tls && h.tlsStart.IsZero():
+		return probe.PhaseConnect
+	case h.tls && h.tlsDone.IsZero():
+		return probe.PhaseTLS
+	case h.firstByte.IsZero():
+		return probe.PhaseWait
+	}
+	return probe.PhaseTransfer
+}
+
+// timings fills the final hop's phases. Boundaries never reached (the hop
+// failed) are set to the end, so the failing phase holds the time spent in it
+// and the phases still sum to total-redirect.
+func (h *hop) timings(runStart time.Time) probe.Timings {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	end := h.end
+	fill := func(t, prev time.Time) time.Time {
+		if t.IsZero() || t.After(end) {
+			t = end
+		}
+		if t.Before(prev) {
+			t = prev
+		}
+		return t
+	}
+	t1 := fill(h.dnsDone, h.start)
+	t2 := fill(h.connDone, t1)
+	if h.tls {
+		// TLS begins after the TCP connection and, through a proxy, after
+		// the CONNECT exchange: both belong to connect.
+		t2 = fill(h.tlsStart, t2)
+	}
+	t3 := t2
+	if h.tls {
+		t3 = fill(h.tlsDone, t2)
+	}
+	t4 := fill(h.firstByte, t3)
+	ms := func(a, b time.Time) float64 { return round3(probe.Millis(b.Sub(a))) }
+	return probe.Timings{
+		DNS:      ms(h.start, t1),
+		Connect:  ms(t1, t2),
+		TLS:      ms(t2, t3),
+		Wait:     ms(t3, t4),
+		Transfer: ms(t4, end),
+		TTFB:     ms(h.start, t4),
+		Redirect: ms(runStart, h.start),
+		Total:    ms(runStart, end),
+	}
+}
+
+// round3 keeps microseconds: finer digits are noise.
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// countingConn counts bytes read from the wire (headers, body, TLS records).
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// request is what one hop sends.
+type request struct {
+	method string
+	url    *url.URL
+	header http.Header
+	body   string
+}
+
+// hopResult is what one hop got: a response with its body already read, or
+// a failure.
+type hopResult struct {
+	resp    *http.Response
+	body    []byte
+	failure *probe.Failure
+}
+
+// Run performs one attempt of the check and always returns a Result.
+// Attempt is 1; callers retrying overwrite it.
+func (k *Checker) Run(ctx context.Context) probe.Result {
+	res := probe.Result{
+		Check:       k.check.Name,
+		Type:        probe.TypeHTTP,
+		URL:         k.red.URL(k.rawURL),
+		FinalURL:    k.red.URL(k.rawURL),
+		Attempt:     1,
+		StartedAt:   k.opts.now().UTC(),
+		HTTPDetails: &probe.HTTPDetails{},
+	}
+	runStart := time.Now()
+	actx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+
+	var wire atomic.Int64
+	req := request{method: k.method, url: k.url, header: k.header.Clone(), body: k.spec.Body}
+	seen := map[string]bool{k.method + " " + k.url.String(): true}
+	var (
+		h   *hop
+		out hopResult
+	)
+	for {
+		h = &hop{start: time.Now()}
+		out = k.doHop(actx, h, req, &wire)
+		h.mark(&h.end)
+		if out.failure != nil || !k.spec.FollowRedirects || !isRedirect(out.resp.StatusCode) {
+			break
+		}
+		next, f := k.nextRequest(req, out.resp, res.Redirects, seen)
+		if f != nil {
+			out.failure = f
+			break
+		}
+		if next == nil { // a 3xx without Location is a final answer
+			break
+		}
+		res.Redirects++
+		k.opts.log.Debug("http redirect", "check", k.check.Name, "status", out.resp.StatusCode,
+			"from", k.red.URL(req.url.String()), "to", k.red.URL(next.url.String()))
+		req = *next
+	}
+
+	d := res.HTTPDetails
+	d.Timings = h.timings(runStart)
+	res.DurationMS = d.Timings.Total
+	res.FinalURL = k.red.URL(req.url.String())
+	d.WireBytes = wire.Load()
+	d.RemoteIP = h.remoteIP
+	if r := out.resp; r != nil {
+		d.StatusCode = r.StatusCode
+		d.HTTPVersion = r.Proto
+		d.Bytes = int64(len(out.body))
+		if r.TLS != nil {
+			d.TLS = tlsInfo(r.TLS, k.opts.now())
+		}
+	}
+	res.Failure = out.failure
+	if res.Failure == nil {
+		res.Failure = k.assert(out, d.Timings.Total)
+	}
+	if res.Failure != nil {
+		res.Failure.Message = k.red.String(res.Failure.Message)
+	}
+	res.OK = res.Failure == nil
+	k.opts.log.Debug("http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
+		"status", d.StatusCode, "total_ms", d.Timings.Total, "failure", res.Failure)
+	return res
+}
+
+// doHop sends one request on a fresh transport and reads its body.
+func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.Int64) hopResult {
+	h.tls = rq.url.Scheme == "https"
+	dialHost := rq.url.Hostname()
+	if k.proxy != nil {
+		dialHost = k.proxy.Hostname()
+	}
+	ip, err := k.resolve(ctx, dialHost)
+	if err != nil {
+		return hopResult{failure: k.classify(ctx, h, err)}
+	}
+	h.mark(&h.dnsDone)
+
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			var d net.Dialer
+			c, err := d.DialContext(ctx, tcpNetwork(ip), net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				return nil, err
+			}
+			h.mark(&h.connDone)
+			h.mu.Lock()
+			h.remoteIP = ip.String()
+			h.mu.Unlock()
+			return &countingConn{Conn: c, n: wire}, nil
+		},
+		TLSClientConfig:        k.tlsConf.Clone(),
+		ForceAttemptHTTP2:      true,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: k.opts.maxHeaderBytes,
+	}
+	defer tr.CloseIdleConnections()
+	if k.proxy != nil {
+		tr.Proxy = http.ProxyURL(k.proxy)
+		if pa := rq.header.Get("Proxy-Authorization"); pa != "" && h.tls {
+			// For a tunnel the proxy reads credentials on CONNECT, and the
+			// target must never see them.
+			tr.ProxyConnectHeader = http.Header{"Proxy-Authorization": {pa}}
+			rq.header = rq.header.Clone()
+			rq.header.Del("Proxy-Authorization")
+		}
+	}
+
+	trace := &httptrace.ClientTrace{
+		TLSHandshakeStart:    func() { h.mark(&h.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { h.mark(&h.tlsDone) },
+		GotFirstResponseByte: func() { h.mark(&h.firstByte) },
+	}
+	var body io.Reader
+	if rq.body != "" {
+		body = strings.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), rq.method, rq.url.String(), body)
+	if err != nil {
+		return hopResult{failure: probe.Fail(probe.FailureProbeError, "", "build request: %v", err)}
+	}
+	req.Header = rq.header
+	if k.host != "" {
+		req.Host = k.host
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return hopResult{failure: k.classify(ctx, h, err)}
+	}
+	defer resp.Body.Close()
+	// A trace may miss the first byte (e.g. a 1xx handling path); the
+	// headers are here, so it has arrived.
+	h.mark(&h.firstByte)
+
+	limit := k.maxBody
+	if k.spec.FollowRedirects && isRedirect(resp.StatusCode) {
+		limit = min(limit, redirectBodyCap)
+	}
+	if resp.ContentLength > limit && !isRedirect(resp.StatusCode) {
+		return hopResult{resp: resp, failure: probe.Fail(probe.FailureTooLarge, probe.PhaseTransfer,
+			"Content-Length %d is over the %d-byte body cap", resp.ContentLength, k.maxBody)}
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return hopResult{resp: resp, body: buf.Bytes(), failure: k.classify(ctx, h, err)}
+	}
+	if n > limit {
+		if isRedirect(resp.StatusCode) {
+			return hopResult{resp: resp, body: buf.Bytes()[:limit]}
+		}
+		return hopResult{resp: resp, body: buf.Bytes()[:limit], failure: probe.Fail(probe.FailureTooLarge, probe.PhaseTransfer,
+			"body is over the %d-byte cap", k.maxBody)}
+	}
+	return hopResult{resp: resp, body: buf.Bytes()}
+}
+
+// resolve looks host up once, through the configured resolver, and returns
+// the first address of the wanted family. Dialling exactly that address (no
+// happy eyeballs) keeps connect a single, honest measurement.
+func (k *Checker) resolve(ctx context.Context, host string) (net.IP, error) {
+	network := map[int]string{0: "ip", 4: "ip4", 6: "ip6"}[k.ipVersion]
+	if ip := net.ParseIP(host); ip != nil {
+		if !familyOK(ip, k.ipVersion) {
+			return nil, &net.DNSError{Err: fmt.Sprintf("address is not IPv%d", k.ipVersion), Name: host, IsNotFound: true}
+		}
+		return ip, nil
+	}
+	ips, err := k.resolver.LookupIP(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	for _, ip := range ips {
+		if familyOK(ip, k.ipVersion) {
+			return ip, nil
+		}
+	}
+	return nil, &net.DNSError{Err: "no address of the wanted family", Name: host, IsNotFound: true}
+}
+
+func familyOK(ip net.IP, v int) bool {
+	is4 := ip.To4() != nil
+	return v == 0 || v == 4 && is4 || v == 6 && !is4
+}
+
+func tcpNetwork(ip net.IP) string {
+	if ip.To4() != nil {
+		return "tcp4"
+	}
+	return "tcp6"
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// nextRequest builds the request a redirect asks for, or a failure: loops,
+// too many hops, non-HTTP targets. nil, nil means no Location: the 3xx is
+// the answer.
+func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen map[string]bool) (*request, *probe.Failure) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, nil
+	}
+	next, err := cur.url.Parse(loc)
+	if err != nil {
+		return nil, probe.Fail(probe.FailureProtocol, "", "redirect with a malformed Location: %v", unwrapURLError(err))
+	}
+	if next.Scheme != "http" && next.Scheme != "https" {
+		return nil, probe.Fail(probe.FailureProtocol, "", "redirect to unsupported scheme %q (%s)", next.Scheme, k.red.URL(next.String()))
+	}
+	if next.Hostname() == "" {
+		return nil, probe.Fail(probe.FailureProtocol, "", "redirect to a URL without a host")
+	}
+	if done >= k.maxRedir {
+		return nil, probe.Fail(probe.FailureRedirectLoop, "", "more than %d redirects (next: %s)", k.maxRedir, k.red.URL(next.String()))
+	}
+	nr := request{method: cur.method, url: next, header: cur.header, body: cur.body}
+	// As browsers do: 301/302 turn a POST into a GET, 303 turns anything
+	// but HEAD into a GET; 307/308 repeat the request as it was.
+	switch code := resp.StatusCode; {
+	case code == http.StatusSeeOther && cur.method != http.MethodHead,
+		(code == http.StatusMovedPermanently || code == http.StatusFound) && cur.method == http.MethodPost:
+		nr.method, nr.body = http.MethodGet, ""
+	}
+	key := nr.method + " " + next.String()
+	if seen[key] {
+		return nil, probe.Fail(probe.FailureRedirectLoop, "", "redirect loop: %s was already visited after %d redirects", k.red.URL(next.String()), done+1)
+	}
+	seen[key] = true
+	if !strings.EqualFold(next.Hostname(), cur.url.Hostname()) {
+		// Credentials meant for one host never travel to another.
+		nr.header = cur.header.Clone()
+		for name := range nr.header {
+			if k.red.SecretHeader(name) {
+				nr.header.Del(name)
+			}
+		}
+	}
+	return &nr, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// assert runs the expectations on the final response and its buffered body.
+func (k *Checker) assert(out hopResult, totalMS float64) *probe.Failure {
+	s := k.spec
+	r := out.resp
+	if !s.ExpectStatus.Contains(r.StatusCode) {
+		return probe.Fail(probe.FailureStatus, "", "status %d, want %s", r.StatusCode, s.ExpectStatus)
+	}
+	for _, re := range s.ExpectBody {
+		if !re.Match(out.body) {
+			return probe.Fail(probe.FailureAssertion, "", "body (%d bytes) does not match /%s/", len(out.body), re)
+		}
+	}
+	for _, e := range s.ExpectHeaders {
+		vals := r.Header.Values(e.Name)
+		if len(vals) == 0 {
+			return probe.Fail(probe.FailureAssertion, "", "header %s is missing, want /%s/", e.Name, e.Pattern)
+		}
+		matched := false
+		for _, v := range vals {
+			if e.Pattern.MatchString(v) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return probe.Fail(probe.FailureAssertion, "", "header %s: %q does not match /%s/",
+				e.Name, k.red.HeaderValue(e.Name, vals[0]), e.Pattern)
+		}
+	}
+	if s.MaxDuration > 0 && totalMS > probe.Millis(s.MaxDuration) {
+		return probe.Fail(probe.FailureTooSlow, "", "took %.1f ms, limit %s", totalMS, s.MaxDuration)
+	}
+	return nil
+}
+
+// tlsInfo describes the negotiated session. Expiry is that of the verified
+// chain that stays valid longest, each chain being as good as its earliest
+// NotAfter; without verification (--insecure) the presented chain is used.
+func tlsInfo(cs *tls.ConnectionState, now time.Time) *probe.TLSInfo {
+	info := &probe.TLSInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite)}
+	if len(cs.PeerCertificates) == 0 {
+		return info
+	}
+	leaf := cs.PeerCertificates[0]
+	info.CertSubject = leaf.Subject.String()
+	info.CertIssuer = leaf.Issuer.String()
+	var expiry time.Time
+	chains := cs.VerifiedChains
+	if len(chains) == 0 {
+		chains = [][]*x509.Certificate{cs.PeerCertificates}
+	}
+	for _, chain := range chains {
+		var earliest time.Time
+		for _, c := range chain {
+			if earliest.IsZero() || c.NotAfter.Before(earliest) {
+				earliest = c.NotAfter
+			}
+		}
+		if earliest.After(expiry) {
+			expiry = earliest
+		}
+	}
+	info.CertNotAfter = expiry.UTC()
+	info.CertDaysLeft = math.Round(expiry.Sub(now).Hours()/24*100) / 100
+	return info
+}
