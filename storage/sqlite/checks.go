@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// SaveCheck records a check's definition as far as reports need it (type,
+// redacted URL, schedule, targets, tags), so `report` can judge stored runs
+// without the config. The daemon saves every check at start and on reload.
+func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
+	if c.Name == "" {
+		return fmt.Errorf("save check: empty name")
+	}
+	red := probe.NewRedactor(c.HTTP.SecretHeaders...)
+	tags, err := jsonOrNull(len(c.Tags) > 0, c.Tags)
+	if err != nil {
+		return fmt.Errorf("save check %s: %w", c.Name, err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO checks
+		(name, type, url, schedule, location, probe, slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET type = excluded.type, url = excluded.url, schedule = excluded.schedule,
+			location = excluded.location, probe = excluded.probe, slo_uptime = excluded.slo_uptime,
+			slo_load_ms = excluded.slo_load_ms, slo_success = excluded.slo_success,
+			slo_cwv_good = excluded.slo_cwv_good, tags = excluded.tags, updated_at = excluded.updated_at`,
+		c.Name, string(c.Type), red.URL(c.URL), c.Schedule, c.Location, c.Probe,
+		c.SLO.Uptime, probe.Millis(c.SLO.LoadTime), c.SLO.Success, c.SLO.CWVGood, tags, s.now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("save check %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// StoredCheck is a check as the store knows it.
+type StoredCheck struct {
+	probe.Check
+	UpdatedAt time.Time
+}
+
+// Checks returns every saved check, by name. Only the fields SaveCheck keeps
+// are set (name, type, URL, schedule, location, probe, SLO, tags).
+func (s *Store) Checks(ctx context.Context) ([]StoredCheck, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, type, url, schedule, location, probe,
+		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at FROM checks ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("read checks: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredCheck
+	for rows.Next() {
+		var (
+			c       StoredCheck
+			typ     string
+			loadMS  float64
+			tags    sql.NullString
+			updated int64
+		)
+		if err := rows.Scan(&c.Name, &typ, &c.URL, &c.Schedule, &c.Location, &c.Probe,
+			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags, &updated); err != nil {
+			return nil, fmt.Errorf("read checks: %w", err)
+		}
+		c.Type = probe.CheckType(typ)
+		c.SLO.LoadTime = time.Duration(math.Round(loadMS * float64(time.Millisecond)))
+		if tags.Valid {
+			if err := json.Unmarshal([]byte(tags.String), &c.Tags); err != nil {
+				return nil, fmt.Errorf("read check %s tags: %w", c.Name, err)
+			}
+		}
+		c.UpdatedAt = fromNanos(updated)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read checks: %w", err)
+	}
+	return out, nil
+}
+
+// Skip is a scheduled run that did not happen, and why (the previous run
+// of the check was still going, the concurrency limit was full ...).
+type Skip struct {
+	Check       string
+	ScheduledAt time.Time
+	Reason      string
+}
+
+// RecordSkip records a run the scheduler skipped, so skips are counted
+// rather than silently lost.
+func (s *Store) RecordSkip(ctx context.Context, check string, scheduledAt time.Time, reason string) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO skips (check_name, scheduled_at, reason) VALUES (?, ?, ?)",
+		check, scheduledAt.UnixNano(), reason)
+	if err != nil {
+		return fmt.Errorf("record skip of %s: %w", check, err)
+	}
+	return nil
+}
+
+// Skips returns the skipped runs q selects, oldest first.
+func (s *Store) Skips(ctx context.Context, q RunQuery) ([]Skip, error) {
+	where, args := q.where()
+	rows, err := s.r.QueryContext(ctx, "SELECT check_name, scheduled_at, reason FROM skips WHERE "+where+
+		" ORDER BY scheduled_at, id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("read skips: %w", err)
+	}
+	defer rows.Close()
+	var out []Skip
+	for rows.Next() {
+		var (
+			sk Skip
+			at int64
+		)
+		if err := rows.Scan(&sk.Check, &at, &sk.Reason); err != nil {
+			return nil, fmt.Errorf("read skips: %w", err)
+		}
+		sk.ScheduledAt = fromNanos(at)
+		out = append(out, sk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read skips: %w", err)
+	}
+	return out, nil
+}

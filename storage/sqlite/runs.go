@@ -1,0 +1,512 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// RunQuery selects stored runs by scheduled time (Since inclusive, Until
+// exclusive; zero means unbounded) and, when Check is set, by check name.
+type RunQuery struct {
+	Since, Until time.Time
+	Check        string
+}
+
+func (q RunQuery) where() (string, []any) {
+	var conds []string
+	var args []any
+	if !q.Since.IsZero() {
+		conds = append(conds, "scheduled_at >= ?")
+		args = append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "scheduled_at < ?")
+		args = append(args, q.Until.UnixNano())
+	}
+	if q.Check != "" {
+		conds = append(conds, "check_name = ?")
+		args = append(args, q.Check)
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// Save stores one run with every attempt, page, step and artifact, and
+// queues it in the outbox, in one transaction: either all of it is durable
+// or none. It returns the run's id. run.ID is ignored.
+func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
+	if run.Check == "" {
+		return 0, fmt.Errorf("save run: empty check name")
+	}
+	if run.ScheduledAt.IsZero() {
+		return 0, fmt.Errorf("save run of %s: zero scheduled time", run.Check)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
+	}
+	defer tx.Rollback()
+	id, err := insertRun(ctx, tx, run)
+	if err != nil {
+		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (run_id, enqueued_at) VALUES (?, ?)", id, s.now().UnixNano()); err != nil {
+		return 0, fmt.Errorf("save run of %s: queue in outbox: %w", run.Check, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("save run of %s: commit: %w", run.Check, err)
+	}
+	return id, nil
+}
+
+func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
+	final := run.Final()
+	fk, fp, fm := failureCols(final.Failure)
+	tags, err := jsonOrNull(len(run.Tags) > 0, run.Tags)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, insertSQL("runs", runCols),
+		run.Check, string(run.Type), run.Location, run.Probe, tags,
+		run.ScheduledAt.UnixNano(), timeOrNull(run.StartedAt), probe.Millis(run.Lag),
+		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault())
+	if err != nil {
+		return 0, fmt.Errorf("insert run: %w", err)
+	}
+	runID, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for i, a := range run.Attempts {
+		if err := insertAttempt(ctx, tx, runID, i+1, a); err != nil {
+			return 0, fmt.Errorf("insert attempt %d: %w", i+1, err)
+		}
+	}
+	return runID, nil
+}
+
+var runCols = []string{"check_name", "type", "location", "probe", "tags", "scheduled_at", "started_at", "lag_ms",
+	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault"}
+
+var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_url", "ok",
+	"failure_kind", "failure_phase", "failure_message", "attempt", "started_at", "duration_ms",
+	"has_http", "status_code", "dns_ms", "connect_ms", "tls_ms", "wait_ms", "transfer_ms", "ttfb_ms", "redirect_ms", "total_ms",
+	"has_tls", "tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_not_after", "cert_days_left",
+	"bytes", "wire_bytes", "redirects", "http_version", "remote_ip",
+	"has_browser", "device", "console_errors"}
+
+var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
+	"lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms",
+	"lcp_rating", "cls_rating", "inp_rating", "fcp_rating", "ttfb_rating",
+	"lcp_element", "load_ms", "dcl_ms", "requests", "failed_requests", "transfer_bytes",
+	"console_errors_count", "render_blocking"}
+
+var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
+	"failure_kind", "failure_phase", "failure_message"}
+
+func insertSQL(table string, cols []string) string {
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+}
+
+func insertAttempt(ctx context.Context, tx *sql.Tx, runID int64, n int, a probe.Result) error {
+	fk, fp, fm := failureCols(a.Failure)
+	vals := []any{runID, n, a.Check, string(a.Type), a.URL, a.FinalURL, a.OK, fk, fp, fm,
+		a.Attempt, timeOrNull(a.StartedAt), a.DurationMS}
+	if h := a.HTTPDetails; h != nil {
+		t := h.Timings
+		vals = append(vals, true, h.StatusCode, t.DNS, t.Connect, t.TLS, t.Wait, t.Transfer, t.TTFB, t.Redirect, t.Total)
+		if c := h.TLS; c != nil {
+			vals = append(vals, true, c.Version, c.Cipher, c.CertSubject, c.CertIssuer, certTime(c.CertNotAfter), c.CertDaysLeft)
+		} else {
+			vals = append(vals, false, nil, nil, nil, nil, nil, nil)
+		}
+		vals = append(vals, h.Bytes, h.WireBytes, h.Redirects, h.HTTPVersion, h.RemoteIP)
+	} else {
+		vals = append(vals, false, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+			false, nil, nil, nil, nil, nil, nil,
+			nil, nil, nil, nil, nil)
+	}
+	b := a.BrowserDetails
+	if b != nil {
+		ce, err := jsonOrNull(len(b.ConsoleErrors) > 0, b.ConsoleErrors)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, true, b.Device, ce)
+	} else {
+		vals = append(vals, false, nil, nil)
+	}
+	res, err := tx.ExecContext(ctx, insertSQL("attempts", attemptCols), vals...)
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return nil
+	}
+	attemptID, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if b.PageMetrics != nil {
+		// Named after the check and its final URL so SQL users can query
+		// every page alike; read back as the embedded PageMetrics.
+		url := a.FinalURL
+		if url == "" {
+			url = a.URL
+		}
+		if err := insertPage(ctx, tx, attemptID, runID, -1, a.Check, url, *b.PageMetrics); err != nil {
+			return err
+		}
+	}
+	for i, p := range b.Pages {
+		if err := insertPage(ctx, tx, attemptID, runID, i, p.Name, p.URL, p.PageMetrics); err != nil {
+			return err
+		}
+	}
+	for i, st := range b.Steps {
+		fk, fp, fm := failureCols(st.Failure)
+		if _, err := tx.ExecContext(ctx, insertSQL("steps", stepCols),
+			attemptID, runID, i, st.Name, st.Action, st.OK, st.Skipped, st.DurationMS, fk, fp, fm); err != nil {
+			return fmt.Errorf("insert step %d: %w", i, err)
+		}
+	}
+	for i, p := range b.Artifacts {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO artifacts (attempt_id, run_id, idx, path) VALUES (?, ?, ?, ?)",
+			attemptID, runID, i, p); err != nil {
+			return fmt.Errorf("insert artifact %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int, name, url string, m probe.PageMetrics) error {
+	v, r := m.Vitals, m.Ratings
+	_, err := tx.ExecContext(ctx, insertSQL("pages", pageCols),
+		attemptID, runID, idx, name, url,
+		floatOrNull(v.LCP), floatOrNull(v.CLS), floatOrNull(v.INP), floatOrNull(v.FCP), floatOrNull(v.TTFB),
+		string(r.LCP), string(r.CLS), string(r.INP), string(r.FCP), string(r.TTFB),
+		m.LCPElement, m.LoadMS, m.DOMContentLoadedMS, m.Requests, m.FailedRequests, m.TransferBytes,
+		m.ConsoleErrorCount, m.RenderBlockingCount)
+	if err != nil {
+		return fmt.Errorf("insert page %d: %w", idx, err)
+	}
+	return nil
+}
+
+// Runs reads back the runs q selects, oldest scheduled first, exactly as
+// they were saved (empty slices and maps come back nil).
+func (s *Store) Runs(ctx context.Context, q RunQuery) ([]probe.Run, error) {
+	where, args := q.where()
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	defer tx.Rollback()
+	runs, _, err := loadRuns(ctx, tx, where, args)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	return runs, nil
+}
+
+// loadRuns reads the runs matching where (an SQL condition on the runs
+// table) with everything below them. It returns them ordered by scheduled
+// time and an index from run id to position.
+func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]probe.Run, map[int64]int, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
+		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var runs []probe.Run
+	byID := map[int64]int{}
+	for rows.Next() {
+		var (
+			r         probe.Run
+			typ       string
+			tags      sql.NullString
+			scheduled int64
+			started   sql.NullInt64
+			lagMS     float64
+		)
+		if err := rows.Scan(&r.ID, &r.Check, &typ, &r.Location, &r.Probe, &tags, &scheduled, &started, &lagMS); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		r.Type = probe.CheckType(typ)
+		r.ScheduledAt = fromNanos(scheduled)
+		r.StartedAt = fromNullNanos(started)
+		r.Lag = time.Duration(math.Round(lagMS * float64(time.Millisecond)))
+		if tags.Valid {
+			if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("run %d tags: %w", r.ID, err)
+			}
+		}
+		byID[r.ID] = len(runs)
+		runs = append(runs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(runs) == 0 {
+		return nil, byID, nil
+	}
+	sub := "SELECT id FROM runs WHERE " + where
+
+	// attempts: remember where each lands, by index (slices grow).
+	type slot struct{ run, attempt int }
+	attempts := map[int64]slot{}
+	rows, err = tx.QueryContext(ctx, "SELECT id, "+strings.Join(attemptCols, ", ")+
+		" FROM attempts WHERE run_id IN ("+sub+") ORDER BY run_id, n", args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		id, runID, a, err := scanAttempt(rows)
+		if err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		i, ok := byID[runID]
+		if !ok {
+			continue
+		}
+		attempts[id] = slot{i, len(runs[i].Attempts)}
+		runs[i].Attempts = append(runs[i].Attempts, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	browser := func(attemptID int64) *probe.BrowserDetails {
+		sl, ok := attempts[attemptID]
+		if !ok {
+			return nil
+		}
+		return runs[sl.run].Attempts[sl.attempt].BrowserDetails
+	}
+
+	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
+		" FROM pages WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var (
+			attemptID int64
+			idx       int
+			p         probe.PageResult
+			m         = &p.PageMetrics
+			v         [5]sql.NullFloat64
+			rt        [5]string
+		)
+		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
+			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
+			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		m.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
+		m.Ratings = probe.Ratings{LCP: probe.Rating(rt[0]), CLS: probe.Rating(rt[1]), INP: probe.Rating(rt[2]),
+			FCP: probe.Rating(rt[3]), TTFB: probe.Rating(rt[4])}
+		b := browser(attemptID)
+		if b == nil {
+			continue
+		}
+		if idx < 0 {
+			pm := p.PageMetrics
+			b.PageMetrics = &pm
+		} else {
+			b.Pages = append(b.Pages, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+
+	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, name, action, ok, skipped, duration_ms, failure_kind, failure_phase, failure_message"+
+		" FROM steps WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var (
+			attemptID  int64
+			st         probe.StepResult
+			fk, fp, fm sql.NullString
+		)
+		if err := rows.Scan(&attemptID, &st.Name, &st.Action, &st.OK, &st.Skipped, &st.DurationMS, &fk, &fp, &fm); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		st.Failure = failureOf(fk, fp, fm)
+		if b := browser(attemptID); b != nil {
+			b.Steps = append(b.Steps, st)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+
+	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, path FROM artifacts WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var (
+			attemptID int64
+			path      string
+		)
+		if err := rows.Scan(&attemptID, &path); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		if b := browser(attemptID); b != nil {
+			b.Artifacts = append(b.Artifacts, path)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return runs, byID, nil
+}
+
+func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
+	var (
+		n, attempt                   int
+		typ                          string
+		fk, fp, fm                   sql.NullString
+		started                      sql.NullInt64
+		hasHTTP, hasTLS, hasBrowser  bool
+		status, redirects            sql.NullInt64
+		t                            [8]sql.NullFloat64
+		tlsVer, cipher, subj, issuer sql.NullString
+		notAfter                     sql.NullInt64
+		daysLeft                     sql.NullFloat64
+		bytes, wire                  sql.NullInt64
+		httpVer, remoteIP            sql.NullString
+		device, consoleErrs          sql.NullString
+	)
+	err = rows.Scan(&id, &runID, &n, &a.Check, &typ, &a.URL, &a.FinalURL, &a.OK, &fk, &fp, &fm,
+		&attempt, &started, &a.DurationMS,
+		&hasHTTP, &status, &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7],
+		&hasTLS, &tlsVer, &cipher, &subj, &issuer, &notAfter, &daysLeft,
+		&bytes, &wire, &redirects, &httpVer, &remoteIP,
+		&hasBrowser, &device, &consoleErrs)
+	if err != nil {
+		return 0, 0, a, err
+	}
+	a.Type = probe.CheckType(typ)
+	a.Failure = failureOf(fk, fp, fm)
+	a.Attempt = attempt
+	a.StartedAt = fromNullNanos(started)
+	if hasHTTP {
+		h := &probe.HTTPDetails{
+			StatusCode: int(status.Int64),
+			Timings: probe.Timings{DNS: t[0].Float64, Connect: t[1].Float64, TLS: t[2].Float64, Wait: t[3].Float64,
+				Transfer: t[4].Float64, TTFB: t[5].Float64, Redirect: t[6].Float64, Total: t[7].Float64},
+			Bytes: bytes.Int64, WireBytes: wire.Int64, Redirects: int(redirects.Int64),
+			HTTPVersion: httpVer.String, RemoteIP: remoteIP.String,
+		}
+		if hasTLS {
+			h.TLS = &probe.TLSInfo{Version: tlsVer.String, Cipher: cipher.String, CertSubject: subj.String,
+				CertIssuer: issuer.String, CertDaysLeft: daysLeft.Float64}
+			if notAfter.Valid {
+				h.TLS.CertNotAfter = time.Unix(notAfter.Int64, 0).UTC()
+			}
+		}
+		a.HTTPDetails = h
+	}
+	if hasBrowser {
+		b := &probe.BrowserDetails{Device: device.String}
+		if consoleErrs.Valid {
+			if err := json.Unmarshal([]byte(consoleErrs.String), &b.ConsoleErrors); err != nil {
+				return 0, 0, a, fmt.Errorf("attempt %d console errors: %w", id, err)
+			}
+		}
+		a.BrowserDetails = b
+	}
+	return id, runID, a, nil
+}
+
+func failureCols(f *probe.Failure) (kind, phase, msg any) {
+	if f == nil {
+		return nil, nil, nil
+	}
+	return string(f.Kind), string(f.Phase), f.Message
+}
+
+func failureOf(kind, phase, msg sql.NullString) *probe.Failure {
+	if !kind.Valid {
+		return nil
+	}
+	return &probe.Failure{Kind: probe.FailureKind(kind.String), Phase: probe.Phase(phase.String), Message: msg.String}
+}
+
+func jsonOrNull(present bool, v any) (any, error) {
+	if !present {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func floatOrNull(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func nullFloat(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	f := v.Float64
+	return &f
+}
+
+// timeOrNull stores a time as Unix nanoseconds; the zero time as NULL.
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// certTime stores a certificate's NotAfter in whole seconds: certificates
+// carry no finer precision, and far-future dates (year 9999) do not fit in
+// int64 nanoseconds.
+func certTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func fromNullNanos(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromNanos(v.Int64)
+}

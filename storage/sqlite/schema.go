@@ -1,0 +1,197 @@
+package sqlite
+
+// migrations are applied in order; migrations[i] takes the schema from
+// version i to i+1. Never edit a released migration: append a new one, so a
+// store written by any earlier storeprobe opens with any later one.
+//
+// Conventions of the schema: times are INTEGER Unix nanoseconds UTC (exact,
+// and sortable for window queries); durations are REAL milliseconds, the unit
+// of every duration storeprobe outputs; booleans are INTEGER 0/1; an
+// unobserved vital is NULL.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE checks (
+	name          TEXT PRIMARY KEY,
+	type          TEXT NOT NULL,
+	url           TEXT NOT NULL,          -- redacted
+	schedule      TEXT NOT NULL DEFAULT '',
+	location      TEXT NOT NULL DEFAULT '',
+	probe         TEXT NOT NULL DEFAULT '',
+	slo_uptime    REAL NOT NULL DEFAULT 0, -- percent; 0 = no target
+	slo_load_ms   REAL NOT NULL DEFAULT 0, -- p75 load target, ms; 0 = no target
+	slo_success   REAL NOT NULL DEFAULT 0, -- percent
+	slo_cwv_good  REAL NOT NULL DEFAULT 0, -- percent of page samples rated good, per vital
+	tags          TEXT,                    -- JSON object, NULL when none
+	updated_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE runs (
+	id              INTEGER PRIMARY KEY,
+	check_name      TEXT NOT NULL,
+	type            TEXT NOT NULL,
+	location        TEXT NOT NULL DEFAULT '',
+	probe           TEXT NOT NULL DEFAULT '',
+	tags            TEXT,                  -- JSON object, NULL when none
+	scheduled_at    INTEGER NOT NULL,
+	started_at      INTEGER,
+	lag_ms          REAL NOT NULL DEFAULT 0,
+	ok              INTEGER NOT NULL,      -- of the final attempt
+	failure_kind    TEXT,                  -- of the final attempt, NULL when ok
+	failure_phase   TEXT,
+	failure_message TEXT,
+	duration_ms     REAL NOT NULL DEFAULT 0, -- of the final attempt
+	attempts        INTEGER NOT NULL,
+	probe_fault     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX runs_scheduled ON runs (scheduled_at);
+CREATE INDEX runs_check_scheduled ON runs (check_name, scheduled_at);
+
+CREATE TABLE attempts (
+	id                INTEGER PRIMARY KEY,
+	run_id            INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	n                 INTEGER NOT NULL,    -- position in the run, 1-based
+	check_name        TEXT NOT NULL,
+	type              TEXT NOT NULL,
+	url               TEXT NOT NULL,
+	final_url         TEXT NOT NULL,
+	ok                INTEGER NOT NULL,
+	failure_kind      TEXT,
+	failure_phase     TEXT,
+	failure_message   TEXT,
+	attempt           INTEGER NOT NULL,    -- Result.Attempt as the prober numbered it
+	started_at        INTEGER,
+	duration_ms       REAL NOT NULL,
+	-- HTTP details; has_http = 0 means the result had none.
+	has_http          INTEGER NOT NULL,
+	status_code       INTEGER,
+	dns_ms            REAL,
+	connect_ms        REAL,
+	tls_ms            REAL,
+	wait_ms           REAL,
+	transfer_ms       REAL,
+	ttfb_ms           REAL,
+	redirect_ms       REAL,
+	total_ms          REAL,
+	has_tls           INTEGER NOT NULL,
+	tls_version       TEXT,
+	tls_cipher        TEXT,
+	cert_subject      TEXT,
+	cert_issuer       TEXT,
+	cert_not_after    INTEGER,
+	cert_days_left    REAL,
+	bytes             INTEGER,
+	wire_bytes        INTEGER,
+	redirects         INTEGER,
+	http_version      TEXT,
+	remote_ip         TEXT,
+	-- Browser details; has_browser = 0 means the result had none.
+	has_browser       INTEGER NOT NULL,
+	device            TEXT,
+	console_errors    TEXT,                -- JSON array, NULL when none
+	UNIQUE (run_id, n)
+) STRICT;
+
+-- pages: idx -1 is a single-page browser check's own page (Result's embedded
+-- PageMetrics), 0.. are a journey's named pages in order.
+CREATE TABLE pages (
+	id                   INTEGER PRIMARY KEY,
+	attempt_id           INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+	run_id               INTEGER NOT NULL,
+	idx                  INTEGER NOT NULL,
+	name                 TEXT NOT NULL,
+	url                  TEXT NOT NULL,
+	lcp_ms               REAL,
+	cls                  REAL,
+	inp_ms               REAL,
+	fcp_ms               REAL,
+	ttfb_ms              REAL,
+	lcp_rating           TEXT NOT NULL DEFAULT '',
+	cls_rating           TEXT NOT NULL DEFAULT '',
+	inp_rating           TEXT NOT NULL DEFAULT '',
+	fcp_rating           TEXT NOT NULL DEFAULT '',
+	ttfb_rating          TEXT NOT NULL DEFAULT '',
+	lcp_element          TEXT NOT NULL DEFAULT '',
+	load_ms              REAL NOT NULL,
+	dcl_ms               REAL NOT NULL,
+	requests             INTEGER NOT NULL,
+	failed_requests      INTEGER NOT NULL,
+	transfer_bytes       INTEGER NOT NULL,
+	console_errors_count INTEGER NOT NULL DEFAULT 0,
+	render_blocking      INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (attempt_id, idx)
+) STRICT;
+CREATE INDEX pages_run ON pages (run_id);
+
+CREATE TABLE steps (
+	id              INTEGER PRIMARY KEY,
+	attempt_id      INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+	run_id          INTEGER NOT NULL,
+	idx             INTEGER NOT NULL,
+	name            TEXT NOT NULL,
+	action          TEXT NOT NULL,
+	ok              INTEGER NOT NULL,
+	skipped         INTEGER NOT NULL,
+	duration_ms     REAL NOT NULL,
+	failure_kind    TEXT,
+	failure_phase   TEXT,
+	failure_message TEXT,
+	UNIQUE (attempt_id, idx)
+) STRICT;
+CREATE INDEX steps_run ON steps (run_id);
+
+-- artifacts: files kept for a failed attempt, relative to the artifact dir.
+CREATE TABLE artifacts (
+	id         INTEGER PRIMARY KEY,
+	attempt_id INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+	run_id     INTEGER NOT NULL,
+	idx        INTEGER NOT NULL,
+	path       TEXT NOT NULL,
+	UNIQUE (attempt_id, idx)
+) STRICT;
+CREATE INDEX artifacts_run ON artifacts (run_id);
+
+CREATE INDEX attempts_run ON attempts (run_id);
+
+CREATE TABLE skips (
+	id           INTEGER PRIMARY KEY,
+	check_name   TEXT NOT NULL,
+	scheduled_at INTEGER NOT NULL,
+	reason       TEXT NOT NULL
+) STRICT;
+CREATE INDEX skips_check_scheduled ON skips (check_name, scheduled_at);
+CREATE INDEX skips_scheduled ON skips (scheduled_at);
+
+-- outbox: runs not yet acknowledged by InfluxDB, shipped oldest first.
+CREATE TABLE outbox (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	enqueued_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_run ON outbox (run_id);
+
+-- rejected_points: line-protocol points InfluxDB refused, kept with why.
+-- No foreign key: a rejected point outlives its run's retention window.
+CREATE TABLE rejected_points (
+	id          INTEGER PRIMARY KEY,
+	seq         INTEGER NOT NULL,
+	run_id      INTEGER,
+	check_name  TEXT NOT NULL DEFAULT '',
+	line        TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	rejected_at INTEGER NOT NULL,
+	UNIQUE (seq, line)
+) STRICT;
+CREATE INDEX rejected_points_at ON rejected_points (rejected_at);
+
+-- counters: persistent event counts (outbox overflow drops, rejections).
+CREATE TABLE counters (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT;
+INSERT INTO counters (name, value) VALUES ('outbox_dropped', 0), ('points_rejected', 0);
+`,
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int { return len(migrations) }

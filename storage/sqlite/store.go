@@ -1,0 +1,264 @@
+// Package sqlite is storeprobe's embedded store and the source of truth for
+// everything it measured: every run with all its attempts, pages and journey
+// steps, the checks' targets, skipped runs, and the durable outbox that the
+// InfluxDB shipper drains.
+//
+// It uses modernc.org/sqlite (pure Go, no cgo) in WAL mode: one writer
+// connection serialises writes, so a Save never meets SQLITE_BUSY from
+// another Save, while a pool of read-only connections reads concurrently.
+// With synchronous=NORMAL a committed Save survives a crash or kill -9 of the
+// process; only a power loss can take back the last transactions
+// (WithSyncFull closes that gap at the cost of an fsync per Save).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is an open storeprobe database. It is safe for concurrent use.
+type Store struct {
+	path   string
+	w      *sql.DB // exactly one connection: all writes
+	r      *sql.DB // read-only pool
+	logger *slog.Logger
+	now    func() time.Time
+
+	artifactMaxFiles int
+	artifactMaxAge   time.Duration
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	mustExist        bool
+	syncFull         bool
+	busyTimeout      time.Duration
+	logger           *slog.Logger
+	now              func() time.Time
+	artifactMaxFiles int
+	artifactMaxAge   time.Duration
+}
+
+// MustExist makes Open fail with an error wrapping fs.ErrNotExist instead of
+// creating an empty database: readers such as `report` must not invent one.
+func MustExist() Option { return func(o *options) { o.mustExist = true } }
+
+// WithSyncFull makes every commit fsync (synchronous=FULL), so even a power
+// loss cannot take back a Save. The default, NORMAL, is crash-safe.
+func WithSyncFull() Option { return func(o *options) { o.syncFull = true } }
+
+// WithBusyTimeout sets how long a connection waits for a lock held by another
+// process (default 10s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithLogger sets the logger for background work (retention).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock replaces time.Now, for tests of retention and outbox age.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithArtifactLimits bounds the artifact directory: at most maxFiles files
+// and none older than maxAge (0 means no bound). Defaults: 1000 files, 30 days.
+func WithArtifactLimits(maxFiles int, maxAge time.Duration) Option {
+	return func(o *options) { o.artifactMaxFiles, o.artifactMaxAge = maxFiles, maxAge }
+}
+
+// Open opens (creating unless MustExist) the store at path and migrates it to
+// the current schema. A store written by a newer storeprobe is refused.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{
+		busyTimeout:      10 * time.Second,
+		now:              time.Now,
+		artifactMaxFiles: 1000,
+		artifactMaxAge:   30 * 24 * time.Hour,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open store %s: path must not contain '?' or '#'", path)
+	}
+	if o.mustExist {
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open store %s: %w", path, fs.ErrNotExist)
+			}
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	sync := "NORMAL"
+	if o.syncFull {
+		sync = "FULL"
+	}
+	base := path + "?_pragma=busy_timeout(" + fmt.Sprint(o.busyTimeout.Milliseconds()) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+
+	// The writer first: it switches the file to WAL (a persistent setting)
+	// and runs migrations before any reader looks at the schema. BEGIN
+	// IMMEDIATE takes the write lock up front, so a transaction never fails
+	// half-way with SQLITE_BUSY when upgrading a read lock.
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{path: path, w: w, logger: o.logger, now: o.now,
+		artifactMaxFiles: o.artifactMaxFiles, artifactMaxAge: o.artifactMaxAge}
+	if err := s.checkWAL(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	n := max(2, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	return s, nil
+}
+
+func (s *Store) checkWAL(ctx context.Context) error {
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+	}
+	return nil
+}
+
+// ErrNewerSchema is returned by Open for a store written by a newer
+// storeprobe: reading it could misinterpret data, writing it could corrupt it.
+var ErrNewerSchema = errors.New("store was written by a newer storeprobe")
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER NOT NULL,
+		applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&have); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade storeprobe", ErrNewerSchema, have, len(migrations))
+	}
+	for v := have; v < len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", v+1, s.now().UnixNano()); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// ArtifactDir is where failed runs' files (screenshots, request logs) go:
+// <directory of the database>/artifacts. Paths stored with runs are relative
+// to it.
+func (s *Store) ArtifactDir() string { return filepath.Join(filepath.Dir(s.path), "artifacts") }
+
+// Version reports the schema version of the open store.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// Integrity runs SQLite's integrity check and foreign-key check.
+func (s *Store) Integrity(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			rows.Close()
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	var fk int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_foreign_key_check").Scan(&fk); err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	if fk > 0 {
+		problems = append(problems, fmt.Sprintf("%d foreign key violations", fk))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("store %s is damaged: %s", s.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Close checkpoints the WAL into the database file and closes it.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	// A truncating checkpoint leaves a single self-contained file behind
+	// for backups; failure is harmless (the WAL is replayed on next open).
+	if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		s.logger.Warn("store checkpoint on close failed", "path", s.path, "err", err)
+	}
+	errs = append(errs, s.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}

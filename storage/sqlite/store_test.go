@@ -1,0 +1,331 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	tests := []struct {
+		name string
+		run  probe.Run
+	}{
+		{"http with retry and tls", httpRun(t0)},
+		{"browser page with nil inp", browserRun(t0.Add(time.Minute))},
+		{"journey with steps pages artifacts", journeyRun(t0.Add(2 * time.Minute))},
+		{"no attempts", probe.Run{Check: "empty", Type: probe.TypeHTTP, ScheduledAt: t0.Add(3 * time.Minute)}},
+		{"http without tls", func() probe.Run {
+			r := httpRun(t0.Add(4 * time.Minute))
+			r.Check, r.Tags, r.Attempts = "plain", nil, r.Attempts[1:]
+			r.Attempts[0].HTTPDetails.TLS = nil
+			return r
+		}()},
+	}
+	var want []probe.Run
+	for _, tt := range tests {
+		id, err := s.Save(ctx, tt.run)
+		if err != nil {
+			t.Fatalf("%s: Save: %v", tt.name, err)
+		}
+		r := tt.run
+		r.ID = id
+		want = append(want, r)
+	}
+	got, err := s.Runs(ctx, RunQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d runs, want %d", len(got), len(want))
+	}
+	for i, tt := range tests {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: round trip differs\n got: %#v\nwant: %#v", tt.name, got[i], want[i])
+		}
+	}
+	// The nil vital stays nil, not zero: zero would read as a perfect INP.
+	if v := got[1].Final().PageMetrics.Vitals.INP; v != nil {
+		t.Errorf("unobserved INP came back as %v", *v)
+	}
+}
+
+func TestRunsQuery(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	for i := range 6 {
+		r := httpRun(t0.Add(time.Duration(i) * time.Minute))
+		if i%2 == 1 {
+			r.Check = "other"
+		}
+		if _, err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		q    RunQuery
+		want []time.Duration // offsets from t0 of the runs expected, in order
+	}{
+		{"all", RunQuery{}, []time.Duration{0, 1, 2, 3, 4, 5}},
+		{"since inclusive", RunQuery{Since: t0.Add(2 * time.Minute)}, []time.Duration{2, 3, 4, 5}},
+		{"until exclusive", RunQuery{Until: t0.Add(2 * time.Minute)}, []time.Duration{0, 1}},
+		{"window and check", RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(5 * time.Minute), Check: "other"}, []time.Duration{1, 3}},
+		{"unknown check", RunQuery{Check: "nope"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Runs(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var offs []time.Duration
+			for _, r := range got {
+				offs = append(offs, r.ScheduledAt.Sub(t0)/time.Minute)
+				if len(r.Attempts) != 2 {
+					t.Errorf("run %d has %d attempts, want 2", r.ID, len(r.Attempts))
+				}
+			}
+			if !reflect.DeepEqual(offs, tt.want) {
+				t.Errorf("got runs at %v, want %v", offs, tt.want)
+			}
+		})
+	}
+}
+
+func TestSaveRejectsBadRuns(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, r := range []probe.Run{
+		{Type: probe.TypeHTTP, ScheduledAt: t0},
+		{Check: "x", Type: probe.TypeHTTP},
+	} {
+		if _, err := s.Save(context.Background(), r); err == nil {
+			t.Errorf("Save(%+v) succeeded, want an error", r)
+		}
+	}
+}
+
+func TestOpenAndMigrations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	t.Run("fresh then existing v1", func(t *testing.T) {
+		path := filepath.Join(dir, "v1.db")
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.Version(ctx); err != nil || v != SchemaVersion() {
+			t.Fatalf("fresh store version = %d, %v; want %d", v, err, SchemaVersion())
+		}
+		id, err := s.Save(ctx, httpRun(t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err = Open(ctx, path, MustExist())
+		if err != nil {
+			t.Fatalf("reopen existing store: %v", err)
+		}
+		defer s.Close()
+		runs, err := s.Runs(ctx, RunQuery{})
+		if err != nil || len(runs) != 1 || runs[0].ID != id {
+			t.Fatalf("after reopen: %d runs, %v; want run %d", len(runs), err, id)
+		}
+		var mode string
+		if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+		}
+		var fk int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+			t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+		}
+		var sync int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 1 {
+			t.Errorf("synchronous = %d, %v; want 1 (NORMAL)", sync, err)
+		}
+		var versions int
+		if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&versions); err != nil || versions != SchemaVersion() {
+			t.Errorf("schema_version rows = %d, %v; a reopen must not re-apply migrations", versions, err)
+		}
+	})
+
+	t.Run("newer schema refused", func(t *testing.T) {
+		path := filepath.Join(dir, "newer.db")
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec("INSERT INTO schema_version (version, applied_at) VALUES (?, 0)", SchemaVersion()+1); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		_, err = Open(ctx, path)
+		if !errors.Is(err, ErrNewerSchema) {
+			t.Fatalf("Open of a newer store: err = %v, want ErrNewerSchema", err)
+		}
+		if !strings.Contains(err.Error(), "upgrade storeprobe") || !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q should name the file and say to upgrade", err)
+		}
+	})
+
+	t.Run("must exist", func(t *testing.T) {
+		path := filepath.Join(dir, "missing.db")
+		_, err := Open(ctx, path, MustExist())
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("err = %v, want fs.ErrNotExist", err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("MustExist created %s", path)
+		}
+	})
+
+	t.Run("not a database", func(t *testing.T) {
+		path := filepath.Join(dir, "junk.db")
+		if err := os.WriteFile(path, []byte(strings.Repeat("not sqlite ", 1000)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(ctx, path); err == nil {
+			t.Fatal("Open of a junk file succeeded")
+		}
+	})
+}
+
+func TestChecksAndSkips(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	c := probe.Check{
+		Name: "login", Type: probe.TypeHTTP, URL: "https://user:hunter22@shop.test/login?api_key=abc123&x=1",
+		Schedule: "@every 1m", Location: "eu", Probe: "p1", Tags: map[string]string{"team": "web"},
+		SLO: probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Success: 99, CWVGood: 90},
+	}
+	if err := s.SaveCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.SLO.Uptime = 99.5 // an update replaces the old definition
+	if err := s.SaveCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Checks(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Checks = %v, %v", got, err)
+	}
+	g := got[0]
+	if strings.Contains(g.URL, "hunter22") || strings.Contains(g.URL, "abc123") {
+		t.Errorf("stored URL %q keeps a secret", g.URL)
+	}
+	if g.SLO != c.SLO || g.Schedule != c.Schedule || g.Type != c.Type || !reflect.DeepEqual(g.Tags, c.Tags) {
+		t.Errorf("stored check = %+v, want targets %+v", g, c.SLO)
+	}
+
+	for i, reason := range []string{"previous run still going", "concurrency limit"} {
+		if err := s.RecordSkip(ctx, "login", t0.Add(time.Duration(i)*time.Minute), reason); err != nil {
+			t.Fatal(err)
+		}
+	}
+	skips, err := s.Skips(ctx, RunQuery{Check: "login", Since: t0.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Skip{{"login", t0.Add(time.Minute), "concurrency limit"}}
+	if !reflect.DeepEqual(skips, want) {
+		t.Errorf("Skips = %+v, want %+v", skips, want)
+	}
+}
+
+// TestConcurrentWritersAndReaders: the daemon saves from many goroutines
+// while the shipper and report read; none may see SQLITE_BUSY.
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	const writers, perWriter = 4, 25
+	var writersWG, readersWG sync.WaitGroup
+	errs := make(chan error, writers*perWriter+100)
+	for w := range writers {
+		writersWG.Add(1)
+		go func() {
+			defer writersWG.Done()
+			for i := range perWriter {
+				r := journeyRun(t0.Add(time.Duration(w*perWriter+i) * time.Second))
+				if _, err := s.Save(ctx, r); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	// Readers run while the writers do (bounded), reading small slices as
+	// the shipper and report would.
+	writing := make(chan struct{})
+	for range 2 {
+		readersWG.Add(1)
+		go func() {
+			defer readersWG.Done()
+			for n := 0; n < 500; n++ {
+				select {
+				case <-writing:
+					return
+				default:
+				}
+				if _, err := s.Pending(ctx, 5); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Runs(ctx, RunQuery{Since: t0.Add(time.Duration(n%100) * time.Second), Until: t0.Add(time.Duration(n%100+3) * time.Second)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	writersWG.Wait()
+	close(writing)
+	readersWG.Wait()
+	close(errs)
+	var first error
+	count := 0
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+		count++
+	}
+	if first != nil {
+		t.Fatalf("%d errors under concurrency, first: %v", count, first)
+	}
+	runs, err := s.Runs(ctx, RunQuery{})
+	if err != nil || len(runs) != writers*perWriter {
+		t.Fatalf("stored %d runs (%v), want %d", len(runs), err, writers*perWriter)
+	}
+	if err := s.Integrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countRows(t *testing.T, s *Store, table string) int {
+	t.Helper()
+	var n int
+	if err := s.r.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM %s", table)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
