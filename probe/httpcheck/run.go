@@ -145,7 +145,6 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		StartedAt:   k.opts.now().UTC(),
 		HTTPDetails: &probe.HTTPDetails{},
 	}
-	runStart := time.Now()
 	actx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 
@@ -156,8 +155,12 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		h   *hop
 		out hopResult
 	)
+	var runStart time.Time // the first hop's start: total and redirect count from here
 	for {
 		h = &hop{start: time.Now()}
+		if runStart.IsZero() {
+			runStart = h.start
+		}
 		out = k.doHop(actx, h, req, &wire)
 		h.mark(&h.end)
 		if out.failure != nil || !k.spec.FollowRedirects || !isRedirect(out.resp.StatusCode) {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/httpcheck"
+)
+
+// runCheck is `storeprobe check URL [flags]`: one HTTP(S) check now.
+// Exit 0 if it passed, 1 if it failed (the report is printed either way),
+// 2 for bad flags or a bad check definition.
+func runCheck(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet(a, "check", "URL [flags]")
+	var (
+		method       = fs.String("method", "GET", "HTTP method")
+		headers      = fs.StringArray("header", nil, "request header 'Name: value' (repeatable)")
+		body         = fs.String("body", "", "request body")
+		timeout      = fs.Duration("timeout", probe.DefaultTimeout, "deadline for the whole check, redirects included")
+		expectStatus = fs.String("expect-status", probe.DefaultStatus.String(), "accepted status codes: ranges and lists, e.g. 200-399, 200,301, 2xx")
+		expectBody   = fs.StringArray("expect-body", nil, "regular expression the body must match (repeatable; all must match)")
+		expectHeader = fs.StringArray("expect-header", nil, "response header 'Name: REGEX' that must match (repeatable)")
+		maxDuration  = fs.Duration("max-duration", 0, "fail as too_slow if the check takes longer (0: no limit)")
+		insecure     = fs.Bool("insecure", false, "do not verify the server's certificate")
+		caFile       = fs.String("ca-file", "", "PEM file of CAs to trust instead of the system's")
+		clientCert   = fs.String("client-cert", "", "PEM client certificate for mutual TLS")
+		clientKey    = fs.String("client-key", "", "PEM key of --client-cert")
+		proxy        = fs.String("proxy", "", "HTTP(S) proxy URL; dns and connect then measure the way to the proxy")
+		resolver     = fs.String("resolver", "", "DNS server IP:PORT to use instead of the system's")
+		ipVersion    = fs.String("ip-version", "any", "address family to connect with: 4, 6 or any")
+		follow       = fs.Bool("follow-redirects", true, "follow redirects")
+		maxRedirects = fs.Int("max-redirects", probe.DefaultMaxRedirects, "most redirects to follow; more fail as redirect_loop")
+		userAgent    = fs.String("user-agent", probe.UserAgent(a.version), "User-Agent header")
+		output       = fs.String("output", "text", "output format: text or json")
+		secretHdrs   = fs.StringArray("secret-header", nil, "header name whose value is redacted, besides Authorization, Cookie, Proxy-Authorization (repeatable)")
+		name         = fs.String("name", "", "check name in the output (default: the URL's host)")
+		maxBody      = fs.String("max-body", "10MiB", "body size cap; larger fails as too_large")
+		verbose      = fs.BoolP("verbose", "v", false, "log each hop to stderr (secrets redacted)")
+	)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want exactly one URL, got %d arguments (see storeprobe check --help)", fs.NArg())
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("--output %q: want text or json", *output)
+	}
+
+	c := probe.Check{Name: *name, Type: probe.TypeHTTP, URL: fs.Arg(0), Timeout: *timeout}
+	if c.Timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	if c.Name == "" {
+		c.Name = "check"
+		if u, err := url.Parse(c.URL); err == nil && u.Hostname() != "" {
+			c.Name = u.Hostname()
+		}
+	}
+	s := &c.HTTP
+	s.Method, s.Body, s.MaxDuration = *method, *body, *maxDuration
+	s.Insecure, s.CAFile, s.ClientCert, s.ClientKey = *insecure, *caFile, *clientCert, *clientKey
+	s.Proxy, s.Resolver, s.UserAgent, s.SecretHeaders = *proxy, *resolver, *userAgent, *secretHdrs
+	s.FollowRedirects, s.MaxRedirects = *follow, *maxRedirects
+	if *maxRedirects < 0 {
+		return usagef("--max-redirects must not be negative")
+	}
+	if *maxRedirects == 0 {
+		s.FollowRedirects = false // 0 would otherwise mean "the default"
+	}
+	var err error
+	for _, h := range *headers {
+		hd, err := probe.ParseHeader(h)
+		if err != nil {
+			return usagef("--header: %w", err)
+		}
+		s.Headers = append(s.Headers, hd)
+	}
+	if s.ExpectStatus, err = probe.ParseStatusRanges(*expectStatus); err != nil {
+		return usagef("--expect-status: %w", err)
+	}
+	for _, b := range *expectBody {
+		re, err := regexp.Compile(b)
+		if err != nil {
+			return usagef("--expect-body: %w", err)
+		}
+		s.ExpectBody = append(s.ExpectBody, re)
+	}
+	for _, h := range *expectHeader {
+		e, err := probe.ParseHeaderExpectation(h)
+		if err != nil {
+			return usagef("--expect-header: %w", err)
+		}
+		s.ExpectHeaders = append(s.ExpectHeaders, e)
+	}
+	switch *ipVersion {
+	case "any", "":
+	case "4":
+		s.IPVersion = 4
+	case "6":
+		s.IPVersion = 6
+	default:
+		return usagef("--ip-version %q: want 4, 6 or any", *ipVersion)
+	}
+	if s.MaxBodyBytes, err = probe.ParseByteSize(*maxBody); err != nil {
+		return usagef("--max-body: %w", err)
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	k, err := httpcheck.New(c, httpcheck.WithVersion(a.version), httpcheck.WithLogger(log))
+	if err != nil {
+		return usageError{flagErrors(err)}
+	}
+	res := k.Run(ctx)
+
+	if *output == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetEscapeHTML(false) // keep & in URLs readable
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	} else {
+		writeText(a.stdout, res)
+	}
+	switch {
+	case res.OK:
+		return nil
+	case res.Failure.Kind.ProbeFault():
+		return fmt.Errorf("probe error (not the target's fault): %s", res.Failure.Message)
+	}
+	return errCheckFailed
+}
+
+// flagErrors renames httpcheck's config fields to the flags that set them.
+func flagErrors(err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		var fe *httpcheck.FieldError
+		if !errors.As(e, &fe) {
+			msgs = append(msgs, e.Error())
+			continue
+		}
+		switch fe.Field {
+		case "url":
+			msgs = append(msgs, "URL: "+fe.Err.Error())
+		case "headers":
+			msgs = append(msgs, "--header: "+fe.Err.Error())
+		default:
+			msgs = append(msgs, "--"+strings.ReplaceAll(fe.Field, "_", "-")+": "+fe.Err.Error())
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// writeText prints one summary line, the failure if any, and a waterfall
+// bar per phase of the final hop, scaled to its duration.
+func writeText(w io.Writer, r probe.Result) {
+	d := r.HTTPDetails
+	verdict := "PASS"
+	if !r.OK {
+		verdict = "FAIL"
+	}
+	status := "-"
+	if d.StatusCode != 0 {
+		status = fmt.Sprintf("%d %s", d.StatusCode, d.HTTPVersion)
+	}
+	fmt.Fprintf(w, "%s  %s  %s  %s  %.1f ms  %s body, %s on the wire  %d redirects",
+		verdict, r.Check, r.FinalURL, status, d.Timings.Total, size(d.Bytes), size(d.WireBytes), d.Redirects)
+	if d.RemoteIP != "" {
+		fmt.Fprintf(w, "  %s", d.RemoteIP)
+	}
+	fmt.Fprintln(w)
+	if r.Failure != nil {
+		fmt.Fprintf(w, "  failure: %s\n", r.Failure.Error())
+	}
+	const width = 40
+	t := d.Timings
+	span := t.Total - t.Redirect
+	at := 0.0
+	col := func(ms float64) int {
+		if span <= 0 {
+			return 0
+		}
+		return int(math.Round(ms / span * width))
+	}
+	for _, p := range []struct {
+		name string
+		ms   float64
+	}{{"dns", t.DNS}, {"connect", t.Connect}, {"tls", t.TLS}, {"wait", t.Wait}, {"transfer", t.Transfer}} {
+		from, to := col(at), col(at+p.ms)
+		at += p.ms
+		bar := strings.Repeat(" ", from) + strings.Repeat("█", to-from)
+		if to == from && p.ms > 0 {
+			bar += "▏" // visible, even if under one column
+		}
+		fmt.Fprintf(w, "  %-9s %10.3f ms  |%-*s|\n", p.name, p.ms, width, bar)
+	}
+	fmt.Fprintf(w, "  %-9s %10.3f ms\n  %-9s %10.3f ms\n  %-9s %10.3f ms\n", "ttfb", t.TTFB, "redirect", t.Redirect, "total", t.Total)
+	if tl := d.TLS; tl != nil {
+		fmt.Fprintf(w, "  tls: %s %s, %s (issuer %s), expires %s (%.1f days)\n", tl.Version, tl.Cipher,
+			tl.CertSubject, tl.CertIssuer, tl.CertNotAfter.Format("2006-01-02"), tl.CertDaysLeft)
+	}
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
