@@ -1,0 +1,221 @@
+// Package slo judges stored runs against a check's targets: uptime, load
+// time percentiles, success rate, Core Web Vitals "% good", error budget and
+// burn rate. Everything here is a pure function of runs and targets, so the
+// report, alerts and dashboards agree on one set of definitions:
+//
+//   - Only a run's final attempt counts: retries are reported, but the last
+//     attempt decides (CONVENTIONS.md).
+//   - Runs that failed for the probe's own reasons (probe_error,
+//     browser_crash; also a run with no attempt at all) are neither up nor
+//     down: they are excluded from uptime, success and load, and counted
+//     separately. With no eligible run there is no verdict, not a breach.
+//   - Percentiles use the nearest-rank method: the p-th percentile of n
+//     samples is the smallest sample with at least p % of samples at or
+//     below it, i.e. sorted[ceil(p/100·n)−1]. It is always a value that was
+//     actually measured, and needs no interpolation between a fast and a
+//     timed-out run.
+package slo
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// eps absorbs float noise when a measured value sits exactly on a target
+// (999 of 1000 runs up against 99.9 %): on the target counts as met.
+const eps = 1e-9
+
+// Percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
+// values, which need not be sorted; ok is false when values is empty.
+func Percentile(values []float64, p float64) (v float64, ok bool) {
+	if len(values) == 0 || p <= 0 || p > 100 || math.IsNaN(p) {
+		return 0, false
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	return percentileSorted(s, p), true
+}
+
+func percentileSorted(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	// p·n first keeps integer inputs exact (95·20/100 = 19, not 19.000…04).
+	rank := int(math.Ceil(p*float64(n)/100 - eps))
+	rank = max(1, min(rank, n))
+	return sorted[rank-1]
+}
+
+// Distribution is a sample count and its nearest-rank p50/p75/p95; the
+// percentiles are nil when there are no samples.
+type Distribution struct {
+	Samples int      `json:"samples"`
+	P50     *float64 `json:"p50"`
+	P75     *float64 `json:"p75"`
+	P95     *float64 `json:"p95"`
+}
+
+// Distribute summarises values.
+func Distribute(values []float64) Distribution {
+	d := Distribution{Samples: len(values)}
+	if len(values) == 0 {
+		return d
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	p := func(q float64) *float64 { v := percentileSorted(s, q); return &v }
+	d.P50, d.P75, d.P95 = p(50), p(75), p(95)
+	return d
+}
+
+// probeFault reports whether a run is excluded from the target's figures.
+func probeFault(r probe.Run) bool { return len(r.Attempts) == 0 || r.ProbeFault() }
+
+// Availability counts runs for uptime and success.
+type Availability struct {
+	Runs        int `json:"runs"`         // every run in the window
+	Eligible    int `json:"eligible"`     // runs that count: Runs − ProbeFaults
+	Up          int `json:"up"`           // eligible runs whose final attempt passed
+	FirstTry    int `json:"first_try_ok"` // eligible runs whose first attempt passed
+	ProbeFaults int `json:"probe_errors"` // runs failed by the probe itself
+	// UptimePercent is 100·Up/Eligible; nil without eligible runs.
+	UptimePercent *float64 `json:"uptime_percent"`
+	// SuccessPercent is 100·FirstTry/Eligible: what a shopper, who gets no
+	// retry, experiences. Nil without eligible runs.
+	SuccessPercent *float64 `json:"success_percent"`
+}
+
+// Availabilities counts runs as up, down or probe faults.
+func Availabilities(runs []probe.Run) Availability {
+	a := Availability{Runs: len(runs)}
+	for _, r := range runs {
+		if probeFault(r) {
+			a.ProbeFaults++
+			continue
+		}
+		a.Eligible++
+		if r.OK() {
+			a.Up++
+		}
+		if r.Attempts[0].OK {
+			a.FirstTry++
+		}
+	}
+	if a.Eligible > 0 {
+		up := 100 * float64(a.Up) / float64(a.Eligible)
+		ok := 100 * float64(a.FirstTry) / float64(a.Eligible)
+		a.UptimePercent, a.SuccessPercent = &up, &ok
+	}
+	return a
+}
+
+// FailuresByKind counts runs by the failure kind of their final attempt,
+// probe faults included (a run with no attempt counts as probe_error).
+func FailuresByKind(runs []probe.Run) map[probe.FailureKind]int {
+	out := map[probe.FailureKind]int{}
+	for _, r := range runs {
+		switch f := r.Final().Failure; {
+		case len(r.Attempts) == 0:
+			out[probe.FailureProbeError]++
+		case r.OK():
+		case f == nil:
+			// A failed result without a Failure breaks the domain's
+			// contract; count it rather than hide it.
+			out[probe.FailureProbeError]++
+		default:
+			out[f.Kind]++
+		}
+	}
+	return out
+}
+
+// Load returns a run's load time in ms: total time for HTTP, load_ms
+// (loadEventEnd) for a browser page, the whole journey's duration for a
+// journey. ok is false for runs that did not measure a complete load: probe
+// faults and failures other than too_slow (a refused connection is fast,
+// not a fast page). too_slow counts: it is a complete, slow load.
+func Load(r probe.Run) (ms float64, ok bool) {
+	if probeFault(r) {
+		return 0, false
+	}
+	f := r.Final()
+	if !f.OK && (f.Failure == nil || f.Failure.Kind != probe.FailureTooSlow) {
+		return 0, false
+	}
+	switch {
+	case r.Type == probe.TypeHTTP && f.HTTPDetails != nil:
+		return f.Timings.Total, true
+	case r.Type == probe.TypeBrowser:
+		if f.BrowserDetails != nil && f.PageMetrics != nil && f.PageMetrics.LoadMS > 0 {
+			return f.PageMetrics.LoadMS, true
+		}
+		return 0, false
+	}
+	return f.DurationMS, true
+}
+
+// Point is one sample of a load time series.
+type Point struct {
+	At time.Time `json:"at"` // the run's scheduled time
+	MS float64   `json:"ms"`
+	OK bool      `json:"ok"` // false for a too_slow run
+}
+
+// LoadSeries returns each check's load samples in scheduled order.
+func LoadSeries(runs []probe.Run) map[string][]Point {
+	out := map[string][]Point{}
+	for _, r := range runs {
+		if ms, ok := Load(r); ok {
+			out[r.Check] = append(out[r.Check], Point{At: r.ScheduledAt, MS: ms, OK: r.OK()})
+		}
+	}
+	for _, ps := range out {
+		slices.SortStableFunc(ps, func(a, b Point) int { return a.At.Compare(b.At) })
+	}
+	return out
+}
+
+// LoadDistribution is the distribution of the runs' load times.
+func LoadDistribution(runs []probe.Run) Distribution {
+	var v []float64
+	for _, r := range runs {
+		if ms, ok := Load(r); ok {
+			v = append(v, ms)
+		}
+	}
+	return Distribute(v)
+}
+
+// Budget is the uptime error budget over the window: how many failed runs
+// the target allows, how much of that is left and how fast it burns.
+type Budget struct {
+	TargetPercent float64 `json:"target_percent"`
+	Allowed       float64 `json:"allowed_failures"` // (100 − target)/100 · eligible runs
+	Failed        int     `json:"failed"`           // eligible runs that failed
+	// Remaining is the fraction of the budget left, 1 − Failed/Allowed:
+	// 1 untouched, 0 spent, negative overspent. Nil when the target is
+	// 100 % (no budget) or no run was eligible.
+	Remaining *float64 `json:"remaining"`
+	// BurnRate is the observed failure ratio over the allowed one: 1 spends
+	// the budget exactly over the window, 10 spends it in a tenth of it.
+	BurnRate *float64 `json:"burn_rate"`
+}
+
+// ErrorBudget computes the budget for an uptime target (percent) from
+// counted runs. It returns nil when there is no target.
+func ErrorBudget(a Availability, targetPercent float64) *Budget {
+	if targetPercent <= 0 {
+		return nil
+	}
+	b := &Budget{TargetPercent: targetPercent, Failed: a.Eligible - a.Up}
+	allowedRatio := (100 - targetPercent) / 100
+	b.Allowed = allowedRatio * float64(a.Eligible)
+	if a.Eligible == 0 || allowedRatio <= 0 {
+		return b
+	}
+	rem := 1 - float64(b.Failed)/b.Allowed
+	burn := (float64(b.Failed) / float64(a.Eligible)) / allowedRatio
+	b.Remaining, b.BurnRate = &rem, &burn
+	return b
+}
