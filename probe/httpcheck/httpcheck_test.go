@@ -144,6 +144,13 @@ func TestFailureKinds(t *testing.T) {
 		}
 		io.WriteString(c, "\r\n")
 	})
+	declaredHuge := rawServer(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 20971520\r\n\r\nxxxx")
+	})
+	truncated := rawServer(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this much")
+	})
+	garbage := rawServer(t, func(c net.Conn) { io.WriteString(c, "SMTP ready\r\n\r\n") })
 	h2reset := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{goodCert}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "partial")
 		http.NewResponseController(w).Flush()
@@ -244,6 +251,9 @@ func TestFailureKinds(t *testing.T) {
 		{name: "redirect to ftp", url: plain.URL + "/ftp", wantKind: probe.FailureProtocol, wantMsg: `scheme "ftp"`},
 		{name: "too large chunked", url: plain.URL + "/big", mod: func(c *probe.Check) { c.HTTP.MaxBodyBytes = 1 << 20 },
 			wantKind: probe.FailureTooLarge, wantPhase: probe.PhaseTransfer},
+		{name: "too large by content-length", url: "http://" + declaredHuge + "/", wantKind: probe.FailureTooLarge, wantMsg: "Content-Length 20971520"},
+		{name: "protocol truncated body", url: "http://" + truncated + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseTransfer},
+		{name: "protocol garbage status line", url: "http://" + garbage + "/", wantKind: probe.FailureProtocol, wantMsg: "malformed HTTP status code"},
 		{name: "protocol bad chunking", url: "http://" + badChunks + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseTransfer},
 		{name: "protocol header flood", url: "http://" + flood + "/", wantKind: probe.FailureProtocol, wantMsg: "headers exceeded"},
 		{name: "protocol http2 reset", url: h2reset.URL, mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
@@ -387,12 +397,19 @@ func TestProxy(t *testing.T) {
 	})
 	target := httpServer(t, h)
 	tlsTarget := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{cert}}, h, true)
-	for _, tc := range []struct{ name, url string }{{"forward", target.URL}, {"connect", tlsTarget.URL}} {
+	for _, tc := range []struct {
+		name, url string
+		tlsProxy  bool
+	}{{"forward", target.URL, false}, {"connect", tlsTarget.URL, false}, {"connect via https proxy", tlsTarget.URL, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newProxy(t, auth)
+			var pcert *tls.Certificate
+			if tc.tlsProxy {
+				pcert = &cert
+			}
+			p := newProxy(t, auth, pcert)
 			c := newCheck(tc.url)
 			c.HTTP.CAFile = kit.caFile
-			c.HTTP.Proxy = strings.Replace(p.URL, "http://", "http://proxyuser:proxypasswd@", 1)
+			c.HTTP.Proxy = strings.Replace(p.URL, "://", "://proxyuser:proxypasswd@", 1)
 			r := run(t, c)
 			checkInvariants(t, r)
 			if !r.OK {
@@ -406,6 +423,10 @@ func TestProxy(t *testing.T) {
 			}
 			if r.RemoteIP != "127.0.0.1" || r.Bytes != 9 {
 				t.Errorf("remote %s bytes %d", r.RemoteIP, r.Bytes)
+			}
+			// The target's handshake is tls; the proxy's belongs to connect.
+			if tlsTarget := strings.HasPrefix(tc.url, "https"); (r.Timings.TLS > 0) != tlsTarget || tlsTarget && r.TLS == nil {
+				t.Errorf("tls timing %.3f, info %+v", r.Timings.TLS, r.TLS)
 			}
 			out, _ := json.Marshal(r)
 			if bytes.Contains(out, []byte("proxypasswd")) {
@@ -571,5 +592,35 @@ func TestGzipBytes(t *testing.T) {
 	r := run(t, newCheck(srv.URL))
 	if !r.OK || r.Bytes != int64(len(body)) || r.WireBytes >= r.Bytes/4 {
 		t.Fatalf("ok=%v bytes=%d wire=%d", r.OK, r.Bytes, r.WireBytes)
+	}
+}
+
+// TestIPv6 resolves an AAAA record through the test resolver and connects
+// over [::1], and refuses it when IPv4 is demanded.
+func TestIPv6(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+	dnsAddr, _ := dnsServer(t, map[string][]net.IP{"v6.test.": {net.IPv6loopback}})
+	url := fmt.Sprintf("http://v6.test:%d/", l.Addr().(*net.TCPAddr).Port)
+	for _, tc := range []struct {
+		version int
+		kind    probe.FailureKind
+	}{{0, ""}, {6, ""}, {4, probe.FailureDNS}} {
+		c := newCheck(url)
+		c.HTTP.Resolver, c.HTTP.IPVersion = dnsAddr, tc.version
+		r := run(t, c)
+		checkInvariants(t, r)
+		switch {
+		case tc.kind == "" && (!r.OK || r.RemoteIP != "::1"):
+			t.Errorf("ip-version %d: %v remote %q", tc.version, r.Failure, r.RemoteIP)
+		case tc.kind != "" && (r.Failure == nil || r.Failure.Kind != tc.kind):
+			t.Errorf("ip-version %d: failure %v, want %s", tc.version, r.Failure, tc.kind)
+		}
 	}
 }

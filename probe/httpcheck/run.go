@@ -254,9 +254,22 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 		}
 	}
 
+	// Through an https proxy the first handshake is with the proxy: part of
+	// the way there (connect), not the target's TLS.
+	proxyTLS := k.proxy != nil && k.proxy.Scheme == "https"
 	trace := &httptrace.ClientTrace{
-		TLSHandshakeStart:    func() { h.mark(&h.tlsStart) },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { h.mark(&h.tlsDone) },
+		TLSHandshakeStart: func() {
+			if !proxyTLS {
+				h.mark(&h.tlsStart)
+			}
+		},
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			if proxyTLS {
+				proxyTLS = false // callbacks of one connection run in order
+				return
+			}
+			h.mark(&h.tlsDone)
+		},
 		GotFirstResponseByte: func() { h.mark(&h.firstByte) },
 	}
 	var body io.Reader

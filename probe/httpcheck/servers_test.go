@@ -36,13 +36,13 @@ import (
 
 // certKit is a test CA and the certificates it issues.
 type certKit struct {
-	t      *testing.T
+	t      testing.TB
 	ca     *x509.Certificate
 	caKey  *ecdsa.PrivateKey
 	caFile string // PEM of the CA, for ca_file
 }
 
-func newCertKit(t *testing.T, caNotAfter time.Time) *certKit {
+func newCertKit(t testing.TB, caNotAfter time.Time) *certKit {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -128,7 +128,7 @@ func (k *certKit) issue(o certOpts) (tls.Certificate, string, string) {
 	return pair, certFile, keyFile
 }
 
-func writePEM(t *testing.T, name, typ string, der []byte) string {
+func writePEM(t testing.TB, name, typ string, der []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
@@ -138,7 +138,7 @@ func writePEM(t *testing.T, name, typ string, der []byte) string {
 }
 
 // tlsServer starts an HTTPS server with cfg (certificates set by the caller).
-func tlsServer(t *testing.T, cfg *tls.Config, h http.Handler, http2 bool) *httptest.Server {
+func tlsServer(t testing.TB, cfg *tls.Config, h http.Handler, http2 bool) *httptest.Server {
 	t.Helper()
 	s := httptest.NewUnstartedServer(h)
 	s.TLS = cfg
@@ -149,7 +149,7 @@ func tlsServer(t *testing.T, cfg *tls.Config, h http.Handler, http2 bool) *httpt
 	return s
 }
 
-func httpServer(t *testing.T, h http.Handler) *httptest.Server {
+func httpServer(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	s := httptest.NewUnstartedServer(h)
 	s.Config.ErrorLog = quietLog()
@@ -160,7 +160,7 @@ func httpServer(t *testing.T, h http.Handler) *httptest.Server {
 
 // dnsServer answers A/AAAA from records and NXDOMAIN for everything else.
 // It counts queries, proving a check went through it.
-func dnsServer(t *testing.T, records map[string][]net.IP) (addr string, queries *atomic.Int64) {
+func dnsServer(t testing.TB, records map[string][]net.IP) (addr string, queries *atomic.Int64) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -199,7 +199,7 @@ func dnsServer(t *testing.T, records map[string][]net.IP) (addr string, queries 
 }
 
 // silentDNS is a UDP socket that takes queries and never answers.
-func silentDNS(t *testing.T) string {
+func silentDNS(t testing.TB) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -210,7 +210,7 @@ func silentDNS(t *testing.T) string {
 }
 
 // closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
+func closedPort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -224,7 +224,7 @@ func closedPort(t *testing.T) string {
 // fullQueue returns the address of a listener with a backlog of 0 that never
 // accepts, its queue filled by our own dials: Linux drops further SYNs, so a
 // connect to it hangs until the caller's deadline.
-func fullQueue(t *testing.T) string {
+func fullQueue(t testing.TB) string {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("relies on Linux dropping SYNs to a full accept queue")
@@ -258,7 +258,7 @@ func fullQueue(t *testing.T) string {
 
 // rawServer serves each connection with fn after reading the request head:
 // for responses net/http refuses to produce.
-func rawServer(t *testing.T, fn func(c net.Conn)) string {
+func rawServer(t testing.TB, fn func(c net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -301,10 +301,10 @@ type proxyServer struct {
 	connects atomic.Int64
 }
 
-func newProxy(t *testing.T, wantAuth string) *proxyServer {
+func newProxy(t testing.TB, wantAuth string, cert *tls.Certificate) *proxyServer {
 	t.Helper()
 	p := &proxyServer{}
-	p.Server = httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantAuth != "" && r.Header.Get("Proxy-Authorization") != wantAuth {
 			w.Header().Set("Proxy-Authenticate", "Basic")
 			w.WriteHeader(http.StatusProxyAuthRequired)
@@ -344,7 +344,12 @@ func newProxy(t *testing.T, wantAuth string) *proxyServer {
 		}
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.Copy(w, resp.Body)
-	}))
+	})
+	if cert != nil {
+		p.Server = tlsServer(t, &tls.Config{Certificates: []tls.Certificate{*cert}}, h, false)
+	} else {
+		p.Server = httpServer(t, h)
+	}
 	return p
 }
 
