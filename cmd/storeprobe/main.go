@@ -37,7 +37,8 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"check": {"run one HTTP(S) check now", runCheck},
+		"check":    {"run one HTTP(S) check now", runCheck},
+		"validate": {"check a config file and the journeys it names", runValidate},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,11 +40,12 @@ var typedKeys = map[string][]probe.CheckType{
 
 // allCheckKeys is every key a check may have, for typo suggestions.
 func allCheckKeys() []string {
-	out := append([]string(nil), commonKeys...)
+	var typed []string
 	for k := range typedKeys {
-		out = append(out, k)
+		typed = append(typed, k)
 	}
-	return out
+	sort.Strings(typed)
+	return append(append([]string(nil), commonKeys...), typed...)
 }
 
 func (d *decoder) checks(sec entry, cfg *Config) {
@@ -56,21 +58,25 @@ func (d *decoder) checks(sec entry, cfg *Config) {
 		d.addf(sec.k.Line, "checks: the list is empty")
 		return
 	}
+	names := map[string]int{} // also of invalid checks, so duplicates are found regardless
 	for i, c := range n.Content {
 		if !d.spend(c.Line) {
 			return
 		}
 		c = d.deref(c)
 		chk, ok := d.check(i, c, cfg)
-		if !ok || chk.Name == "" {
+		if chk.Name == "" {
 			continue
 		}
-		if first, dup := cfg.Lines[chk.Name]; dup {
+		if first, dup := names[chk.Name]; dup {
 			d.addf(c.Line, "check %q: duplicate name (first at line %d); names identify a check's history, so they must be unique", chk.Name, first)
 			continue
 		}
-		cfg.Lines[chk.Name] = c.Line
-		cfg.Checks = append(cfg.Checks, chk)
+		names[chk.Name] = c.Line
+		if ok {
+			cfg.Lines[chk.Name] = c.Line
+			cfg.Checks = append(cfg.Checks, chk)
+		}
 	}
 }
 
@@ -184,6 +190,9 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 		case "headers":
 			items, _ := d.strMap(e.v, fl)
 			for _, it := range items {
+				if !it.ok {
+					continue
+				}
 				h, err := probe.ParseHeader(it.key + ": " + it.value)
 				if err != nil {
 					d.addf(it.line, "%s: %v", fl, err)
@@ -198,7 +207,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 		case "secret_headers":
 			items, _ := d.strList(e.v, fl)
 			for _, it := range items {
-				if it.value == "" {
+				if !it.ok {
 					continue
 				}
 				h, err := probe.ParseHeader(it.value + ": x")
@@ -318,6 +327,9 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 			items, _ := d.strMap(e.v, fl)
 			c.Journey.Params = map[string]string{}
 			for _, it := range items {
+				if !it.ok {
+					continue
+				}
 				if !identifier(it.key) {
 					d.addf(it.line, "%s: parameter name %q: want letters, digits and _ (not starting with a digit)", fl, clip(it.key))
 					continue
@@ -451,6 +463,9 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 		case "body":
 			items, _ := d.strList(e.v, fl)
 			for _, it := range items {
+				if !it.ok {
+					continue
+				}
 				if re, ok := d.regex(it, fl); ok {
 					h.ExpectBody = append(h.ExpectBody, re)
 				}
@@ -458,6 +473,9 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 		case "headers":
 			items, _ := d.strMap(e.v, fl)
 			for _, it := range items {
+				if !it.ok {
+					continue
+				}
 				hd, err := probe.ParseHeader(it.key + ": x")
 				if err != nil {
 					d.addf(it.line, "%s: %v", fl, err)
@@ -552,7 +570,7 @@ func vitalExample(v probe.Vital) string {
 }
 
 func (d *decoder) proxyURL(n *yaml.Node, label, s string) string {
-	shown := probe.NewRedactor().URL(n.Value)
+	shown := shownURL(n.Value)
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:

@@ -284,11 +284,15 @@ func (d *decoder) expandAt(n *yaml.Node, label, s string) (string, bool) {
 // str decodes a string value (a YAML string, not a number or boolean:
 // strictness catches `name: 404` meant as a string and `method: yes`).
 func (d *decoder) str(n *yaml.Node, label string) (string, bool) {
-	if n.ShortTag() != "!!str" {
+	switch n.ShortTag() {
+	case "!!str":
+		return d.expandAt(n, label, n.Value)
+	case "!!int", "!!float", "!!bool":
+		d.addf(n.Line, "%s: want a string, got %s (quote it to make it a string)", label, kindName(n))
+	default:
 		d.addf(n.Line, "%s: want a string, got %s", label, kindName(n))
-		return "", false
 	}
-	return d.expandAt(n, label, n.Value)
+	return "", false
 }
 
 // text decodes any scalar but null as its text, for free-form map values
@@ -390,13 +394,14 @@ type item struct {
 	key, value string
 	raw        string // before ${VAR} expansion, for messages that must not leak secrets
 	line       int
+	ok         bool // decoded without a problem
 }
 
 // strList decodes a string or a list of strings.
 func (d *decoder) strList(n *yaml.Node, label string) ([]item, bool) {
 	if n.Kind == yaml.ScalarNode {
 		s, ok := d.str(n, label)
-		return []item{{value: s, raw: n.Value, line: n.Line}}, ok
+		return []item{{value: s, raw: n.Value, line: n.Line, ok: ok}}, ok
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.addf(n.Line, "%s: want a string or a list of strings, got %s", label, kindName(n))
@@ -410,7 +415,7 @@ func (d *decoder) strList(n *yaml.Node, label string) ([]item, bool) {
 		c = d.deref(c)
 		s, ok := d.str(c, fmt.Sprintf("%s[%d]", label, i))
 		allOK = allOK && ok
-		out = append(out, item{value: s, raw: c.Value, line: c.Line})
+		out = append(out, item{value: s, raw: c.Value, line: c.Line, ok: ok})
 	}
 	return out, allOK
 }
@@ -425,7 +430,7 @@ func (d *decoder) strMap(n *yaml.Node, label string) ([]item, bool) {
 	for _, e := range es {
 		v, ok := d.text(e.v, label+"."+e.key)
 		allOK = allOK && ok
-		out = append(out, item{key: e.key, value: v, raw: e.v.Value, line: e.k.Line})
+		out = append(out, item{key: e.key, value: v, raw: e.v.Value, line: e.k.Line, ok: ok})
 	}
 	return out, allOK
 }

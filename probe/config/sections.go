@@ -369,7 +369,7 @@ const math32 = 1<<31 - 1
 // httpURL checks an absolute http(s) URL with a host. Messages quote the
 // value as written (before ${VAR} expansion) with credentials redacted.
 func (d *decoder) httpURL(n *yaml.Node, label, s string) (string, bool) {
-	shown := probe.NewRedactor().URL(n.Value)
+	shown := shownURL(n.Value)
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
@@ -440,6 +440,7 @@ func (d *decoder) tags(n *yaml.Node, label string, base map[string]string) map[s
 	items, _ := d.strMap(n, label)
 	for _, it := range items {
 		switch {
+		case !it.ok:
 		case !identifier(it.key) || len(it.key) > 64:
 			d.addf(it.line, "%s: tag name %q: want letters, digits and _ (not starting with a digit)", label, clip(it.key))
 		case reservedTags[it.key]:
@@ -485,4 +486,54 @@ func (d *decoder) slo(n *yaml.Node, label string, base probe.SLO) probe.SLO {
 		}
 	}
 	return base
+}
+
+// shownURL is a URL as written in the file, fit for a message: userinfo and
+// token-like query values are redacted textually (a URL that fails to parse
+// must not leak either), and ${VAR} references, which are not secrets, stay.
+func shownURL(raw string) string {
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if i := strings.Index(rest, "://"); i >= 0 {
+		auth := rest[i+3:]
+		end := strings.IndexByte(auth, '/')
+		if end < 0 {
+			end = len(auth)
+		}
+		if at := strings.LastIndexByte(auth[:end], '@'); at >= 0 && !isRef(auth[:at]) {
+			rest = rest[:i+3] + probe.Redacted + auth[at:]
+		}
+	}
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if k, v, ok := strings.Cut(p, "="); ok && probe.LooksSecret(k) && !isRef(v) {
+				params[i] = k + "=" + probe.Redacted
+			}
+		}
+		rest += "?" + strings.Join(params, "&")
+	}
+	if hasFrag {
+		rest += "#" + frag
+	}
+	return rest
+}
+
+// isRef reports whether s is only a ${VAR} reference (or several), which
+// names a secret without revealing it.
+func isRef(s string) bool {
+	for s != "" {
+		if !strings.HasPrefix(s, "${") {
+			return false
+		}
+		end := strings.IndexByte(s, '}')
+		if end < 0 {
+			return false
+		}
+		s = s[end+1:]
+		if strings.HasPrefix(s, ":") {
+			s = s[1:]
+		}
+	}
+	return true
 }

@@ -1,0 +1,563 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func testEnv(vars map[string]string) Option {
+	return WithEnv(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+}
+
+func fixedHost() (string, error) { return "probe-host", nil }
+
+// fullEnv is what testdata/full.yaml needs from the environment.
+var fullEnv = map[string]string{
+	"INFLUX_TOKEN":          "influx-secret-token",
+	"STRIPE_RESTRICTED_KEY": "rk_test_51Habc",
+	"PAYPAL_CLIENT_ID":      "AbCdEf123",
+	"INVENTORY_KEY":         "inv-key-42",
+	"CHECKOUT_EMAIL":        "probe@example.com",
+}
+
+func checkByName(t *testing.T, cfg *Config, name string) probe.Check {
+	t.Helper()
+	for _, c := range cfg.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q", name)
+	return probe.Check{}
+}
+
+// TestFullExample loads the README's example config and checks that what
+// it says is what the checks get.
+func TestFullExample(t *testing.T) {
+	cfg, err := Load("testdata/full.yaml", testEnv(fullEnv), WithVersion("1.2.3"), withHostname(fixedHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Checks) != 12 {
+		t.Fatalf("got %d checks, want 12", len(cfg.Checks))
+	}
+	byType := map[probe.CheckType]int{}
+	for _, c := range cfg.Checks {
+		byType[c.Type]++
+		if cfg.Lines[c.Name] == 0 {
+			t.Errorf("check %s has no line", c.Name)
+		}
+		if c.Location != "eu-west" || c.Probe != "probe-eu-1" {
+			t.Errorf("check %s: location/probe %q/%q, want the defaults", c.Name, c.Location, c.Probe)
+		}
+		if c.Tags["platform"] != "shopify" {
+			t.Errorf("check %s: tags %v lack the default platform tag", c.Name, c.Tags)
+		}
+		if c.Timeout <= 0 || c.Schedule == "" {
+			t.Errorf("check %s: timeout %v schedule %q", c.Name, c.Timeout, c.Schedule)
+		}
+	}
+	if want := (map[probe.CheckType]int{probe.TypeHTTP: 9, probe.TypeBrowser: 2, probe.TypeJourney: 1}); fmt.Sprint(byType) != fmt.Sprint(want) {
+		t.Errorf("types %v, want %v", byType, want)
+	}
+	if cfg.Lines["home"] != 36 || cfg.Lines["checkout"] != 137 {
+		t.Errorf("lines home=%d checkout=%d, want 36 and 137", cfg.Lines["home"], cfg.Lines["checkout"])
+	}
+	if cfg.Retention != 90*24*time.Hour || cfg.Store != filepath.Join("testdata", "storeprobe.db") {
+		t.Errorf("retention %v store %q", cfg.Retention, cfg.Store)
+	}
+	if cfg.Scheduler != (Scheduler{Concurrency: 32, BrowserConcurrency: 2, GracePeriod: 30 * time.Second}) {
+		t.Errorf("scheduler %+v", cfg.Scheduler)
+	}
+	mob := cfg.Browser.Devices["mobile"]
+	if mob.Latency == nil || *mob.Latency != 562500*time.Microsecond || *mob.DownloadKbps != 1474.56 || *mob.CPUSlowdown != 4 || mob.Width != nil {
+		t.Errorf("mobile override %+v", mob)
+	}
+	in := cfg.InfluxDB
+	if in == nil || in.URL != "http://127.0.0.1:8086" || in.Bucket != "storeprobe/autogen" || in.Token != "influx-secret-token" ||
+		in.BatchSize != 500 || in.FlushInterval != 10*time.Second || in.MaxOutboxRows != 1_000_000 || in.MaxOutboxAge != 7*24*time.Hour {
+		t.Errorf("influxdb %+v", in)
+	}
+	if s := fmt.Sprintf("%v %+v %#v", *in, *in, *in); strings.Contains(s, "influx-secret-token") {
+		t.Errorf("formatting InfluxDB prints the token: %s", s)
+	}
+
+	home := checkByName(t, cfg, "home")
+	if home.Type != probe.TypeHTTP || home.Timeout != 10*time.Second || home.Retries != 1 || home.HTTP.MaxDuration != 3*time.Second {
+		t.Errorf("home: %+v", home)
+	}
+	if home.SLO != (probe.SLO{Uptime: 99.95, LoadTime: 1500 * time.Millisecond}) {
+		t.Errorf("home SLO %+v: want its own uptime and load_time", home.SLO)
+	}
+	if home.Tags["cdn"] != "cloudflare" || home.Tags["team"] != "web" {
+		t.Errorf("home tags %v", home.Tags)
+	}
+	if home.HTTP.ExpectStatus.String() != "200" || len(home.HTTP.ExpectBody) != 2 || !home.HTTP.ExpectBody[1].MatchString("<title>Linen | EXAMPLE SHOP") {
+		t.Errorf("home expectations %+v", home.HTTP)
+	}
+	if !home.HTTP.FollowRedirects || home.HTTP.MaxRedirects != 10 || home.HTTP.UserAgent != "storeprobe/1.2.3 (+synthetic monitoring)" {
+		t.Errorf("home HTTP defaults %+v", home.HTTP)
+	}
+	cart := checkByName(t, cfg, "cart-add")
+	if cart.HTTP.Method != "POST" || cart.HTTP.ExpectStatus.String() != "200,201" || !strings.Contains(cart.HTTP.Body, `"quantity":1`) ||
+		len(cart.HTTP.Headers) != 2 || cart.HTTP.Headers[0] != (probe.Header{Name: "Content-Type", Value: "application/json"}) {
+		t.Errorf("cart-add %+v", cart.HTTP)
+	}
+	if cart.SLO != (probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Success: 99.5}) {
+		t.Errorf("cart-add SLO %+v: want defaults plus success", cart.SLO)
+	}
+	stripe := checkByName(t, cfg, "stripe-api")
+	if got := stripe.HTTP.Headers; len(got) != 1 || got[0].Value != "Bearer rk_test_51Habc" {
+		t.Errorf("stripe-api headers %v: want the expanded key", got)
+	}
+	if pp := checkByName(t, cfg, "paypal-sdk"); pp.URL != "https://www.paypal.com/sdk/js?client-id=AbCdEf123&currency=EUR" {
+		t.Errorf("paypal-sdk url %q", pp.URL)
+	}
+	cdn := checkByName(t, cfg, "cdn-app-js")
+	if cdn.HTTP.IPVersion != 4 || cdn.HTTP.FollowRedirects || len(cdn.HTTP.ExpectHeaders) != 2 ||
+		!cdn.HTTP.ExpectHeaders[0].Pattern.MatchString("public, max-age=31536000") || cdn.HTTP.ExpectHeaders[0].Pattern.MatchString("max-age=60") {
+		t.Errorf("cdn-app-js %+v", cdn.HTTP)
+	}
+	inv := checkByName(t, cfg, "inventory-api")
+	if inv.HTTP.CAFile != filepath.Join("testdata", "certs", "internal-ca.pem") || inv.Timeout != 5*time.Second || inv.Retries != 0 ||
+		!slices.Equal(inv.HTTP.SecretHeaders, []string{"X-Inventory-Key"}) || inv.HTTP.ExpectStatus.String() != "200-299" {
+		t.Errorf("inventory-api %+v", inv)
+	}
+	pdp := checkByName(t, cfg, "pdp-mobile")
+	if pdp.Browser.Device != "mobile" || pdp.Timeout != 45*time.Second || pdp.Browser.MaxLoad != 6*time.Second ||
+		fmt.Sprint(pdp.Browser.MaxVitals) != "map[cls:0.25 inp:500 lcp:4000]" {
+		t.Errorf("pdp-mobile %+v", pdp)
+	}
+	if pdp.HTTP.UserAgent != "" || pdp.HTTP.FollowRedirects {
+		t.Errorf("pdp-mobile carries HTTP settings: %+v", pdp.HTTP)
+	}
+	hd := checkByName(t, cfg, "home-desktop")
+	if hd.Browser.Device != "desktop" || hd.Timeout != DefaultBrowserTimeout || !hd.Browser.FailOnConsole || hd.SLO.CWVGood != 90 {
+		t.Errorf("home-desktop %+v", hd)
+	}
+	co := checkByName(t, cfg, "checkout")
+	if co.Journey.File != filepath.Join("testdata", "journeys", "checkout.yaml") || co.Timeout != DefaultJourneyTimeout ||
+		co.Journey.Params["email"] != "probe@example.com" || co.URL != "https://shop.example.com" || co.Browser.Device != "mobile" {
+		t.Errorf("checkout %+v", co)
+	}
+	if co.Tags["team"] != "checkout" || co.SLO != (probe.SLO{Uptime: 99.5, LoadTime: 4 * time.Second, Success: 99}) {
+		t.Errorf("checkout tags %v SLO %+v", co.Tags, co.SLO)
+	}
+}
+
+// Without its environment the example reports each missing variable where
+// it is used, and nothing else.
+func TestFullExampleMissingEnv(t *testing.T) {
+	_, err := Load("testdata/full.yaml", testEnv(nil), withHostname(fixedHost))
+	want := []string{
+		`testdata/full.yaml:29: influxdb.token_env: environment variable INFLUX_TOKEN is not set`,
+		`testdata/full.yaml:78: check "stripe-api": headers.Authorization: environment variable STRIPE_RESTRICTED_KEY is not set`,
+		`testdata/full.yaml:92: check "paypal-sdk": url: environment variable PAYPAL_CLIENT_ID is not set`,
+		`testdata/full.yaml:113: check "inventory-api": headers.X-Inventory-Key: environment variable INVENTORY_KEY is not set`,
+		`testdata/full.yaml:144: check "checkout": params.email: environment variable CHECKOUT_EMAIL is not set`,
+	}
+	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
+		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+func TestDefaultsApplied(t *testing.T) {
+	src := `
+checks:
+  - {name: api, url: "https://shop.example.com/api", schedule: "@every 1m"}
+  - {name: page, type: browser, url: "https://shop.example.com/", schedule: "@every 5m"}
+  - {name: buy, type: journey, template: shopify, schedule: "@every 10m", params: {base_url: "not a url"}}
+`
+	cfg, err := Parse("conf/storeprobe.yaml", []byte(src), WithVersion("9.9.9"), withHostname(fixedHost), testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Defaults.Location != "local" || cfg.Defaults.Probe != "probe-host" || cfg.Retention != DefaultRetention ||
+		cfg.Store != DefaultStore || cfg.InfluxDB != nil || cfg.Browser.Path != "" {
+		t.Errorf("config defaults %+v", cfg)
+	}
+	if cfg.Scheduler != (Scheduler{DefaultConcurrency, DefaultBrowserConcurrency, DefaultGracePeriod}) {
+		t.Errorf("scheduler defaults %+v", cfg.Scheduler)
+	}
+	api, page, buy := cfg.Checks[0], cfg.Checks[1], cfg.Checks[2]
+	want := probe.HTTPSpec{FollowRedirects: true, MaxRedirects: probe.DefaultMaxRedirects, MaxBodyBytes: probe.DefaultMaxBodyBytes,
+		UserAgent: "storeprobe/9.9.9 (+synthetic monitoring)"}
+	if fmt.Sprintf("%+v", api.HTTP) != fmt.Sprintf("%+v", want) || api.Timeout != probe.DefaultTimeout || api.Retries != 0 ||
+		api.Location != "local" || api.Probe != "probe-host" || api.Type != probe.TypeHTTP {
+		t.Errorf("http check defaults %+v", api)
+	}
+	if page.Timeout != 30*time.Second || page.Browser.Device != "desktop" {
+		t.Errorf("browser check defaults %+v", page)
+	}
+	if buy.Timeout != 60*time.Second || buy.Journey.Template != "shopify" || buy.URL != "" {
+		t.Errorf("journey check defaults %+v", buy)
+	}
+	if len(api.Tags) != 0 || api.SLO != (probe.SLO{}) {
+		t.Errorf("no tags or targets configured, got %v %+v", api.Tags, api.SLO)
+	}
+}
+
+// defaults.timeout is for HTTP checks; browser and journey checks keep
+// their own longer defaults unless they set a timeout.
+func TestDefaultTimeoutIsHTTPOnly(t *testing.T) {
+	src := `
+defaults: {timeout: 4s, retries: 2, user_agent: "ShopMonitor/1", resolver: "127.0.0.1:5353", slo: {uptime: 99}}
+checks:
+  - {name: a, url: "https://shop.example.com/", schedule: "@every 1m"}
+  - {name: b, url: "https://shop.example.com/", schedule: "@every 1m", timeout: 7s, user_agent: "X/2", resolver: "[::1]:53"}
+  - {name: c, type: browser, url: "https://shop.example.com/", schedule: "@every 1m"}
+  - {name: d, type: journey, journey: testdata/journeys/checkout.yaml, schedule: "@every 1m", timeout: 90s}
+`
+	cfg, err := Parse("c.yaml", []byte(src), withHostname(fixedHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, c := range cfg.Checks {
+		got += fmt.Sprintf("%s:%v/%d/%q/%q/%g ", c.Name, c.Timeout, c.Retries, c.HTTP.UserAgent, c.HTTP.Resolver, c.SLO.Uptime)
+	}
+	want := `a:4s/2/"ShopMonitor/1"/"127.0.0.1:5353"/99 b:7s/2/"X/2"/"[::1]:53"/99 c:30s/2/""/""/99 d:1m30s/2/""/""/99 `
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	src := `
+checks:
+  - name: a
+    url: "https://${HOST}/search?q=x"
+    schedule: "@every 1m"
+    headers: {Authorization: "Bearer ${TOKEN}", X-Lit: "$${NOT_A_VAR} costs $5"}
+    body: '{"user":"${USER_NAME}","pass":"${PASS}"}'
+    expect: {body: "^total: \\$[0-9]+$"}
+`
+	env := map[string]string{"HOST": "shop.example.com", "TOKEN": "t0k", "USER_NAME": "probe", "PASS": "p@ss"}
+	cfg, err := Parse("c.yaml", []byte(src), testEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Checks[0]
+	if c.URL != "https://shop.example.com/search?q=x" || c.HTTP.Body != `{"user":"probe","pass":"p@ss"}` {
+		t.Errorf("url %q body %q", c.URL, c.HTTP.Body)
+	}
+	if h := c.HTTP.Headers; h[0].Value != "Bearer t0k" || h[1].Value != "${NOT_A_VAR} costs $5" {
+		t.Errorf("headers %v", h)
+	}
+	if re := c.HTTP.ExpectBody[0]; !re.MatchString("total: $42") {
+		t.Errorf("regex %s lost its dollars", re)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	env := func(k string) (string, bool) {
+		v, ok := map[string]string{"A": "1", "B_2": "two", "E": ""}[k]
+		return v, ok
+	}
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "plain $ and $A", want: "plain $ and $A"},
+		{in: "${A}${B_2}", want: "1two"},
+		{in: "$${A}", want: "${A}"},
+		{in: "$$${A}", want: "$${A}"}, // leftmost $${ wins
+		{in: "x${A", err: "unterminated ${ (write $${ for a literal ${)"},
+		{in: "${}", err: "${}: not a valid environment variable name"},
+		{in: "${9A}", err: "${9A}: not a valid environment variable name"},
+		{in: "${E}", err: "environment variable E is not set"},
+		{in: "${X} ${A} ${Y}", err: "environment variables X, Y are not set"},
+	} {
+		got, err := expand(tc.in, env)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("expand(%q) error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("expand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// Anchors and merge keys let checks share settings; explicit keys win.
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	src := `
+checks:
+  - &base
+    name: home
+    url: "https://shop.example.com/"
+    schedule: "@every 1m"
+    headers: &hdrs {Accept-Language: de-DE}
+    tags: {team: web}
+  - <<: *base
+    name: home-fr
+    headers: {Accept-Language: fr-FR}
+  - <<: [*base]
+    name: home-de
+    headers: *hdrs
+    retries: 3
+`
+	cfg, err := Parse("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, c := range cfg.Checks {
+		got += fmt.Sprintf("%s %s %s %s %d|", c.Name, c.URL, c.HTTP.Headers[0].Value, c.Tags["team"], c.Retries)
+	}
+	want := "home https://shop.example.com/ de-DE web 0|home-fr https://shop.example.com/ fr-FR web 0|home-de https://shop.example.com/ de-DE web 3|"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if cfg.Lines["home-fr"] != 9 {
+		t.Errorf("home-fr at line %d, want 9", cfg.Lines["home-fr"])
+	}
+}
+
+// A document that expands exponentially through aliases is refused
+// quickly instead of being walked.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 {name: x, url: \"https://x.example/\", schedule: \"@every 1m\"}\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("checks: *a20\n")
+	start := time.Now()
+	_, err := Parse("c.yaml", []byte(b.String()))
+	if err == nil {
+		t.Fatal("want problems")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+}
+
+// writeTLSFiles writes a CA certificate, a client certificate with its key
+// and an unrelated key into dir.
+func writeTLSFiles(t *testing.T, dir string) {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	write := func(name, typ string, der []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert := func(k *ecdsa.PrivateKey, cn string) []byte {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	marshal := func(k *ecdsa.PrivateKey) []byte {
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	ca, client, other := key(), key(), key()
+	write("ca.pem", "CERTIFICATE", cert(ca, "test CA"))
+	write("client.pem", "CERTIFICATE", cert(client, "client"))
+	write("client-key.pem", "EC PRIVATE KEY", marshal(client))
+	write("other-key.pem", "EC PRIVATE KEY", marshal(other))
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Certificate files are read relative to the config file and checked the
+// way the TLS client will use them.
+func TestTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeTLSFiles(t, dir)
+	file := filepath.Join(dir, "storeprobe.yaml")
+	good := `
+checks:
+  - {name: erp, url: "https://erp.example.com/", schedule: "@every 1m", ca_file: ca.pem, client_cert: client.pem, client_key: client-key.pem}
+`
+	cfg, err := Parse(file, []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := cfg.Checks[0].HTTP; h.CAFile != filepath.Join(dir, "ca.pem") || h.ClientKey != filepath.Join(dir, "client-key.pem") {
+		t.Errorf("paths not resolved against the config's directory: %+v", h)
+	}
+
+	bad := `
+checks:
+  - {name: a, url: "https://erp.example.com/", schedule: "@every 1m", ca_file: notes.txt}
+  - {name: b, url: "https://erp.example.com/", schedule: "@every 1m", ca_file: missing.pem}
+  - {name: c, url: "https://erp.example.com/", schedule: "@every 1m", client_cert: client.pem, client_key: other-key.pem}
+  - {name: d, url: "https://erp.example.com/", schedule: "@every 1m", client_cert: client.pem}
+`
+	_, err = Parse(file, []byte(bad))
+	want := []string{
+		fmt.Sprintf(`%s:3: check "a": ca_file: %s holds no PEM certificate`, file, filepath.Join(dir, "notes.txt")),
+		fmt.Sprintf(`%s:4: check "b": ca_file: open %s: no such file or directory`, file, filepath.Join(dir, "missing.pem")),
+		fmt.Sprintf(`%s:5: check "c": client_cert/client_key: tls: private key does not match public key`, file),
+		fmt.Sprintf(`%s:6: check "d": client_cert needs client_key`, file),
+	}
+	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
+		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// The journey loader hook sees resolved paths, once per file; problems it
+// reports with their own FILE:LINE keep them, other errors land on the
+// config line that names the journey.
+func TestJourneyLoader(t *testing.T) {
+	src := `
+checks:
+  - {name: checkout, type: journey, journey: journeys/checkout.yaml, schedule: "@every 5m"}
+  - {name: checkout-mobile, type: journey, journey: journeys/checkout.yaml, schedule: "@every 5m", device: mobile}
+  - {name: search, type: journey, journey: journeys/search.yaml, schedule: "@every 5m"}
+  - {name: account, type: journey, journey: /abs/account.yaml, schedule: "@every 5m"}
+`
+	var calls []string
+	loader := func(path string) error {
+		calls = append(calls, path)
+		switch filepath.Base(path) {
+		case "checkout.yaml":
+			return fmt.Errorf("%s:4: step 2: unknown action \"clik\" (did you mean \"click\"?)\n%s:9: wait_for: want text, selector or url", path, path)
+		case "search.yaml":
+			return errors.New("open journey: permission denied")
+		}
+		return nil
+	}
+	_, err := Parse("conf/storeprobe.yaml", []byte(src), WithJourneyLoader(loader))
+	wantCalls := []string{"conf/journeys/checkout.yaml", "conf/journeys/search.yaml", "/abs/account.yaml"}
+	if !slices.Equal(calls, wantCalls) {
+		t.Errorf("loader calls %v, want %v", calls, wantCalls)
+	}
+	want := []string{
+		`conf/storeprobe.yaml:5: check "search": journey: open journey: permission denied`,
+		`conf/journeys/checkout.yaml:4: step 2: unknown action "clik" (did you mean "click"?)`,
+		`conf/journeys/checkout.yaml:9: wait_for: want text, selector or url`,
+	}
+	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
+		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+func TestTemplatesAndParams(t *testing.T) {
+	src := `
+checks:
+  - name: shopify
+    type: journey
+    template: shopify
+    schedule: "@every 5m"
+    params: {base_url: "https://shop.example.com", search_term: shirt}
+  - {name: woo, type: journey, template: woocommerce, schedule: "@every 5m"}
+  - {name: bad, type: journey, template: "../etc", schedule: "@every 5m"}
+  - name: typo
+    type: journey
+    template: shopify
+    schedule: "@every 5m"
+    params: {base_ulr: "https://shop.example.com"}
+`
+	known := func(name string) bool { return name == "shopify" }
+	var seen []string
+	params := func(spec probe.JourneySpec) error {
+		seen = append(seen, spec.Template)
+		if _, ok := spec.Params["base_ulr"]; ok {
+			return errors.New("journey templates/shopify.yaml: unknown param base_ulr (it declares: base_url, search_term)")
+		}
+		return nil
+	}
+	_, err := Parse("c.yaml", []byte(src), WithTemplates(known), WithJourneyParams(params))
+	want := []string{
+		`c.yaml:8: check "woo": template: unknown journey template "woocommerce"`,
+		`c.yaml:9: check "bad": template: "../etc" is not a template name`,
+		`c.yaml:14: check "typo": params: journey templates/shopify.yaml: unknown param base_ulr (it declares: base_url, search_term)`,
+	}
+	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
+		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	// Params are checked only against journeys that are themselves valid.
+	if !slices.Equal(seen, []string{"shopify", "shopify"}) {
+		t.Errorf("params hook saw %v", seen)
+	}
+}
+
+// A config is usable as the README shows it only if every problem is
+// collected: a file with one problem per check reports all of them.
+func TestEveryProblemCollected(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("checks:\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "  - {name: c%d, url: \"https://shop.example.com/\", schedule: \"@every %dx\"}\n", i, i)
+	}
+	_, err := Parse("c.yaml", []byte(b.String()))
+	var errs *Errors
+	if !errors.As(err, &errs) || len(errs.Problems) != 40 {
+		t.Fatalf("got %v", err)
+	}
+	for i, p := range errs.Problems {
+		if p.Line != i+2 {
+			t.Errorf("problem %d at line %d, want %d", i, p.Line, i+2)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	var errs *Errors
+	if err == nil || errors.As(err, &errs) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v, want a plain not-exist error", err)
+	}
+}
+
+func TestErrorsFormat(t *testing.T) {
+	e := &Errors{Problems: []Problem{{"a.yaml", 3, "x"}, {"j.yaml", 1, "y: z"}}}
+	if e.Error() != "a.yaml:3: x\nj.yaml:1: y: z" {
+		t.Errorf("got %q", e.Error())
+	}
+}
+
+func TestShownURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://shop.example.com/a?q=1#x":                 "https://shop.example.com/a?q=1#x",
+		"https://bob:hunter2@shop.example.com/":            "https://REDACTED@shop.example.com/",
+		"https://${USER}:${PASS}@shop.example.com/":        "https://${USER}:${PASS}@shop.example.com/",
+		"https://x.example/?access_token=abc&q=shoes":      "https://x.example/?access_token=REDACTED&q=shoes",
+		"https://x.example/?api_key=${KEY}":                "https://x.example/?api_key=${KEY}",
+		"ht!tp://bob:pw@[bad/?session_id=s3cr3t#frag@x":    "ht!tp://REDACTED@[bad/?session_id=REDACTED#frag@x",
+		"no scheme at all":                                 "no scheme at all",
+		"http://user@host.example/path@with/at?token=&a=b": "http://REDACTED@host.example/path@with/at?token=&a=b",
+	} {
+		if got := shownURL(in); got != want {
+			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
