@@ -9,6 +9,20 @@
 // checks, no overlapping runs of one check (a skipped run is recorded, never
 // silently dropped), panic recovery, a per-attempt timeout, visible retries,
 // atomic reloads and a graceful stop.
+//
+// Policies, in brief:
+//   - Jitter: each check fires at its schedule shifted by Offset(name), a
+//     stable hash of its name inside JitterWindow (the whole period for
+//     @every, at most Options.MaxJitter for calendar specs).
+//   - Retries: any failed attempt is retried, probe faults included (a
+//     crashed browser deserves a second try), up to Check.Retries times,
+//     Options.RetryDelay apart. Every attempt is kept in Run.Attempts,
+//     numbered from 1; the last decides the run.
+//   - A scheduled time that produces no run is recorded with the Sink and
+//     counted: overlap (previous run in flight), missed (the scheduler fell
+//     more than a period behind; only the latest due time runs), shutdown.
+//   - Lag is the first attempt's start minus the scheduled time, so time
+//     spent waiting for a concurrency slot shows as lag.
 package schedule
 
 import (
@@ -122,6 +136,7 @@ type entry struct {
 	sched  cron.Schedule
 	offset time.Duration
 	next   time.Time // next jittered fire
+	url    string    // c.URL redacted, for results whose probe left URL empty
 }
 
 // New returns a Runner with o's defaults filled in.
@@ -182,7 +197,7 @@ func (r *Runner) Start(checks []probe.Check) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started {
+	if r.started || r.stopped {
 		return errors.New("schedule: already started")
 	}
 	r.started = true
@@ -254,6 +269,7 @@ func (r *Runner) plan(checks []probe.Check) ([]*entry, error) {
 			check:  c,
 			sched:  s,
 			offset: Offset(c.Name, JitterWindow(s, r.o.MaxJitter, now)),
+			url:    redactor(c).URL(c.URL),
 		})
 	}
 	if len(errs) > 0 {
@@ -355,7 +371,7 @@ func (r *Runner) dispatchDue(now time.Time) (time.Duration, bool) {
 		} else {
 			r.busy[name] = true
 			r.runs.Add(1)
-			go r.run(e.check, due)
+			go r.run(e.check, e.url, due)
 		}
 		if e.next.IsZero() {
 			heap.Pop(&r.queue)
@@ -395,7 +411,7 @@ func (r *Runner) recordSkips(skips []skip) {
 
 // run performs one scheduled run: attempts until one passes or the retries
 // are used up, then hands the run to the sink.
-func (r *Runner) run(c probe.Check, scheduled time.Time) {
+func (r *Runner) run(c probe.Check, url string, scheduled time.Time) {
 	var abandoned []<-chan struct{}
 	defer func() {
 		// The check stays busy until every abandoned probe has returned, so a
@@ -441,7 +457,7 @@ func (r *Runner) run(c probe.Check, scheduled time.Time) {
 			run.StartedAt = start.UTC()
 			run.Lag = start.Sub(scheduled)
 		}
-		res, pending := r.attempt(c, n, start, release)
+		res, pending := r.attempt(c, url, n, start, release)
 		if pending != nil {
 			abandoned = append(abandoned, pending)
 		}
@@ -557,7 +573,7 @@ func (r *Runner) acquire(t probe.CheckType) (release func(), ok bool) {
 // It returns a channel closed when the probe finally returns if it had to be
 // abandoned (still running TimeoutGrace after its deadline), else nil.
 // release is called when the probe returns, never earlier.
-func (r *Runner) attempt(c probe.Check, n int, start time.Time, release func()) (probe.Result, <-chan struct{}) {
+func (r *Runner) attempt(c probe.Check, url string, n int, start time.Time, release func()) (probe.Result, <-chan struct{}) {
 	ctx, cancel := context.WithTimeout(r.runCtx, c.Timeout+r.o.TimeoutGrace)
 	defer cancel()
 	out := make(chan probe.Result, 1)
@@ -592,7 +608,7 @@ func (r *Runner) attempt(c probe.Check, n int, start time.Time, release func()) 
 		}
 		t.Stop()
 	}
-	r.normalise(&res, c, n, start)
+	normalise(&res, c, url, n, start)
 	if r.runCtx.Err() != nil && !res.OK {
 		// Our shutdown cut the attempt short: that is not the target's fault.
 		res.Failure = probe.Fail(probe.FailureProbeError, "", "cancelled at shutdown: %s", res.Failure.Message)
@@ -602,7 +618,7 @@ func (r *Runner) attempt(c probe.Check, n int, start time.Time, release func()) 
 
 // normalise fills what the runner knows better than the probe and repairs
 // inconsistent results, so every stored attempt is well formed.
-func (r *Runner) normalise(res *probe.Result, c probe.Check, n int, start time.Time) {
+func normalise(res *probe.Result, c probe.Check, url string, n int, start time.Time) {
 	res.Attempt = n
 	if res.Check == "" {
 		res.Check = c.Name
@@ -611,7 +627,7 @@ func (r *Runner) normalise(res *probe.Result, c probe.Check, n int, start time.T
 		res.Type = c.Type
 	}
 	if res.URL == "" {
-		res.URL = redactor(c).URL(c.URL)
+		res.URL = url
 	}
 	if res.StartedAt.IsZero() {
 		res.StartedAt = start.UTC()
