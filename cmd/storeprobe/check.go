@@ -38,7 +38,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		resolver     = fs.String("resolver", "", "DNS server IP:PORT to use instead of the system's")
 		ipVersion    = fs.String("ip-version", "any", "address family to connect with: 4, 6 or any")
 		follow       = fs.Bool("follow-redirects", true, "follow redirects")
-		maxRedirects = fs.Int("max-redirects", probe.DefaultMaxRedirects, "most redirects to follow; more fail as redirect_loop")
+		maxRedirects = fs.Int("max-redirects", probe.DefaultMaxRedirects, "most redirects to follow (0: none); more fail as redirect_loop")
 		userAgent    = fs.String("user-agent", probe.UserAgent(a.version), "User-Agent header")
 		output       = fs.String("output", "text", "output format: text or json")
 		secretHdrs   = fs.StringArray("secret-header", nil, "header name whose value is redacted, besides Authorization, Cookie, Proxy-Authorization (repeatable)")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -202,7 +203,11 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		res.Failure.Message = k.red.String(res.Failure.Message)
 	}
 	res.OK = res.Failure == nil
-	k.opts.log.Debug("http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
+	level := slog.LevelDebug
+	if res.Failure != nil && res.Failure.Kind.ProbeFault() {
+		level = slog.LevelWarn // our own fault: an operator should see it
+	}
+	k.opts.log.Log(ctx, level, "http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
 		"status", d.StatusCode, "total_ms", d.Timings.Total, "failure", res.Failure)
 	return res
 }
