@@ -1,0 +1,244 @@
+package browser
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// Artifact file names inside a run's directory.
+const (
+	ScreenshotFile = "screenshot.png"
+	RequestLogFile = "requests.har.json"
+)
+
+// runDir creates a fresh directory for one run's artifacts under dir and
+// returns its path and its name relative to dir.
+func runDir(dir, check string) (string, string, error) {
+	var rnd [3]byte
+	_, _ = rand.Read(rnd[:])
+	name := fmt.Sprintf("%s-%s-%s", safeName(check), time.Now().UTC().Format("20060102T150405.000Z"), hex.EncodeToString(rnd[:]))
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(path, 0o750); err != nil {
+		return "", "", fmt.Errorf("artifacts dir: %w", err)
+	}
+	return path, name, nil
+}
+
+// safeName keeps a check name usable as a file name.
+func safeName(s string) string {
+	if s == "" {
+		s = "run"
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	return strings.TrimLeft(b.String(), ".")
+}
+
+// keepArtifacts writes a failed run's full-page screenshot and HAR-like
+// request log (with the final URL, failure and console errors) under dir,
+// and returns their paths relative to dir.
+func (s *session) keepArtifacts(ctx context.Context, dir, check string, f *probe.Failure) []string {
+	path, name, err := runDir(dir, check)
+	if err != nil {
+		s.b.log.Warn("keep artifacts", "err", err)
+		return nil
+	}
+	var out []string
+	if f == nil || f.Kind != probe.FailureBrowserCrash {
+		if png, err := s.screenshot(ctx); err == nil {
+			if err := os.WriteFile(filepath.Join(path, ScreenshotFile), png, 0o640); err == nil {
+				out = append(out, filepath.Join(name, ScreenshotFile))
+			}
+		} else {
+			s.b.log.Debug("failure screenshot", "err", err)
+		}
+	}
+	snap := s.tr.snapshot()
+	har := buildHAR(s.tr.requestLog(), snap, s.redact, f, s.b.opts.Version)
+	if data, err := json.MarshalIndent(har, "", "  "); err == nil {
+		if err := os.WriteFile(filepath.Join(path, RequestLogFile), data, 0o640); err == nil {
+			out = append(out, filepath.Join(name, RequestLogFile))
+		}
+	}
+	return out
+}
+
+// The HAR 1.2 subset we write. Headers, cookies and bodies are left out on
+// purpose: they are where secrets live.
+type harLog struct {
+	Log struct {
+		Version       string         `json:"version"`
+		Creator       harNameVersion `json:"creator"`
+		Entries       []harEntry     `json:"entries"`
+		FinalURL      string         `json:"_final_url"`
+		Failure       *probe.Failure `json:"_failure"`
+		ConsoleErrors []string       `json:"_console_errors"`
+		Failed        []string       `json:"_failed_requests"`
+	} `json:"log"`
+}
+
+type harNameVersion struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type harEntry struct {
+	Started  string      `json:"startedDateTime"`
+	Time     float64     `json:"time"`
+	Request  harRequest  `json:"request"`
+	Response harResponse `json:"response"`
+	Cache    struct{}    `json:"cache"`
+	Timings  harTimings  `json:"timings"`
+	ServerIP string      `json:"serverIPAddress,omitempty"`
+	Type     string      `json:"_resourceType"`
+	Error    string      `json:"_error,omitempty"`
+}
+
+type harRequest struct {
+	Method      string   `json:"method"`
+	URL         string   `json:"url"`
+	HTTPVersion string   `json:"httpVersion"`
+	Headers     []string `json:"headers"`
+	QueryString []string `json:"queryString"`
+	Cookies     []string `json:"cookies"`
+	HeadersSize int      `json:"headersSize"`
+	BodySize    int      `json:"bodySize"`
+}
+
+type harResponse struct {
+	Status       int64      `json:"status"`
+	StatusText   string     `json:"statusText"`
+	HTTPVersion  string     `json:"httpVersion"`
+	Headers      []string   `json:"headers"`
+	Cookies      []string   `json:"cookies"`
+	Content      harContent `json:"content"`
+	RedirectURL  string     `json:"redirectURL"`
+	HeadersSize  int        `json:"headersSize"`
+	BodySize     int        `json:"bodySize"`
+	TransferSize int64      `json:"_transferSize"`
+}
+
+type harContent struct {
+	Size     int    `json:"size"`
+	MimeType string `json:"mimeType"`
+}
+
+type harTimings struct {
+	Blocked float64 `json:"blocked"`
+	DNS     float64 `json:"dns"`
+	Connect float64 `json:"connect"`
+	SSL     float64 `json:"ssl"`
+	Send    float64 `json:"send"`
+	Wait    float64 `json:"wait"`
+	Receive float64 `json:"receive"`
+}
+
+func buildHAR(reqs []requestEntry, snap snapshot, redact *probe.Redactor, f *probe.Failure, version string) harLog {
+	var h harLog
+	h.Log.Version = "1.2"
+	h.Log.Creator = harNameVersion{Name: "storeprobe", Version: version}
+	h.Log.FinalURL = redact.URL(snap.url)
+	h.Log.Failure = f
+	h.Log.ConsoleErrors = snap.consoleErrors
+	h.Log.Entries = []harEntry{}
+	h.Log.Failed = []string{}
+	for _, r := range reqs {
+		e := harEntry{
+			Started: r.Started.Format(time.RFC3339Nano), Time: round(max(r.DurationMS, 0), 2),
+			Request: harRequest{Method: r.Method, URL: r.URL, HTTPVersion: r.Protocol, Headers: []string{},
+				QueryString: []string{}, Cookies: []string{}, HeadersSize: -1, BodySize: -1},
+			Response: harResponse{Status: r.Status, HTTPVersion: r.Protocol, Headers: []string{}, Cookies: []string{},
+				Content: harContent{Size: -1, MimeType: r.MimeType}, HeadersSize: -1, BodySize: -1, TransferSize: r.Bytes},
+			ServerIP: r.RemoteIP, Type: r.Type, Error: r.Error,
+			Timings: harTimings{Blocked: -1, DNS: -1, Connect: -1, SSL: -1, Send: 0, Wait: 0, Receive: 0},
+		}
+		if tm := r.timing; tm != nil {
+			span := func(a, b float64) float64 {
+				if a < 0 || b < 0 {
+					return -1
+				}
+				return round(b-a, 2)
+			}
+			e.Timings.DNS = span(tm.DNSStart, tm.DNSEnd)
+			e.Timings.Connect = span(tm.ConnectStart, tm.ConnectEnd)
+			e.Timings.SSL = span(tm.SslStart, tm.SslEnd)
+			e.Timings.Send = max(span(tm.SendStart, tm.SendEnd), 0)
+			e.Timings.Wait = max(span(tm.SendEnd, tm.ReceiveHeadersEnd), 0)
+			e.Timings.Receive = max(round(r.DurationMS-tm.ReceiveHeadersEnd, 2), 0)
+		}
+		if r.Failed {
+			msg := r.URL
+			if r.Error != "" {
+				msg += " " + r.Error
+			} else if r.Status > 0 {
+				msg += fmt.Sprintf(" HTTP %d", r.Status)
+			}
+			h.Log.Failed = append(h.Log.Failed, msg)
+		}
+		h.Log.Entries = append(h.Log.Entries, e)
+	}
+	return h
+}
+
+// PruneArtifacts keeps at most keep run directories under dir and removes
+// those older than maxAge (0: no age limit). It returns how many it removed.
+// Only directories that look like run directories are touched.
+func PruneArtifacts(dir string, keep int, maxAge time.Duration) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("prune artifacts: %w", err)
+	}
+	type run struct {
+		path string
+		mod  time.Time
+	}
+	var runs []run
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(p, RequestLogFile)); err != nil {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		runs = append(runs, run{p, info.ModTime()})
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].mod.After(runs[j].mod) })
+	removed := 0
+	for i, r := range runs {
+		if (keep > 0 && i >= keep) || (maxAge > 0 && time.Since(r.mod) > maxAge) {
+			if err := os.RemoveAll(r.path); err != nil {
+				return removed, fmt.Errorf("prune artifacts: %w", err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}

@@ -1,0 +1,337 @@
+// Package browser runs browser checks and journeys in one long-lived headless
+// Chromium: it owns the browser process (its own process group, restarted
+// lazily after a crash, killed whole on Close), gives every run a fresh
+// incognito browser context, measures Core Web Vitals with its own in-page
+// collector (collector.js) and turns what happened into probe.Results.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// DefaultPath is where Chromium is looked for when Options.Path is empty.
+const DefaultPath = "/usr/bin/chromium"
+
+// Defaults for runs.
+const (
+	DefaultTimeout        = 30 * time.Second // a page probe without Check.Timeout
+	DefaultJourneyTimeout = 60 * time.Second // a journey without its own timeout
+	DefaultStepTimeout    = 15 * time.Second // a journey step without its own timeout
+	DefaultMaxConcurrent  = 2
+)
+
+// smallShm is the /dev/shm size below which Chrome is told not to use it:
+// Docker's default of 64 MB makes renderers crash on large pages.
+const smallShm = 512 << 20
+
+// Options configure the browser. The zero value runs /usr/bin/chromium
+// headless with the default devices.
+type Options struct {
+	// Path of the Chromium or Chrome binary; DefaultPath when empty.
+	Path string
+	// Headful shows a window (debugging only; needs a display).
+	Headful bool
+	// ExtraFlags are added to Chrome's command line, as "name" or
+	// "name=value", without the leading dashes.
+	ExtraFlags []string
+	// HostResolverRules is Chrome's --host-resolver-rules, answered inside
+	// Chrome without asking the system resolver: "MAP shop.example.com
+	// 203.0.113.7" probes one origin server behind a CDN, "MAP * ~NOTFOUND,
+	// EXCLUDE 127.0.0.1" keeps a test browser off the network.
+	HostResolverRules string
+	// MaxConcurrent runs at most this many pages or journeys at once;
+	// DefaultMaxConcurrent when 0.
+	MaxConcurrent int
+	// Devices overrides or adds device profiles by name (see Desktop and
+	// Mobile for the defaults).
+	Devices map[string]Device
+	// Version goes into the User-Agent as "storeprobe/VERSION", so shops
+	// can recognise and filter the probe's traffic.
+	Version string
+	// Logger receives lifecycle events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Browser is one long-lived Chromium shared by all runs. It is safe for
+// concurrent use. If Chromium dies, the runs in flight fail as
+// browser_crash and the next run starts a new one.
+type Browser struct {
+	opts Options
+	log  *slog.Logger
+	sem  chan struct{}
+
+	mu     sync.Mutex
+	inst   *instance
+	closed bool
+	starts int // how many times Chrome was started, for logs and tests
+}
+
+// instance is one Chrome process and its chromedp contexts.
+type instance struct {
+	allocCancel context.CancelFunc
+	ctx         context.Context // the browser's root chromedp context
+	cancel      context.CancelFunc
+	pid         int // also the process group id (Setpgid)
+	version     string
+	reaped      chan struct{} // closed when the process group is gone
+}
+
+// dead reports whether Chrome exited or lost its connection.
+func (in *instance) dead() bool { return in.ctx.Err() != nil }
+
+// Launch starts Chromium and returns the Browser. It fails if Chrome cannot
+// start, so a misconfigured path shows at startup rather than as failed runs.
+func Launch(ctx context.Context, opts Options) (*Browser, error) {
+	if opts.Path == "" {
+		opts.Path = DefaultPath
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := exec.LookPath(opts.Path); err != nil {
+		return nil, fmt.Errorf("chromium: %w", err)
+	}
+	b := &Browser{opts: opts, log: log, sem: make(chan struct{}, opts.MaxConcurrent)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, err := b.instanceLocked(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// instance returns the running Chrome, starting one if there is none or the
+// last one died.
+func (b *Browser) instance(ctx context.Context) (*instance, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.instanceLocked(ctx)
+}
+
+func (b *Browser) instanceLocked(ctx context.Context) (*instance, error) {
+	if b.closed {
+		return nil, errors.New("browser is closed")
+	}
+	if b.inst != nil && !b.inst.dead() {
+		return b.inst, nil
+	}
+	if b.inst != nil {
+		b.log.Warn("chromium died; restarting", "pid", b.inst.pid)
+		b.inst.stop()
+		b.inst = nil
+	}
+	in, err := b.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.inst = in
+	b.starts++
+	return in, nil
+}
+
+// flags builds Chrome's command line from chromedp's defaults plus ours.
+func (b *Browser) flags() []chromedp.ExecAllocatorOption {
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(b.opts.Path),
+		// The probe must only talk to the shop: no updaters, no QUIC probes,
+		// no sync, no GPU process.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("disable-dev-shm-usage", shmTooSmall("/dev/shm")),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			if cmd.SysProcAttr == nil {
+				cmd.SysProcAttr = &syscall.SysProcAttr{}
+			}
+			// Its own process group, so Close and crash recovery can kill
+			// the zygote, renderers and utilities together; and killed if
+			// we die.
+			cmd.SysProcAttr.Setpgid = true
+			cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+		}),
+	)
+	if os.Getuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	if b.opts.Headful {
+		opts = append(opts, chromedp.VisibleWindow)
+	}
+	if b.opts.HostResolverRules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", b.opts.HostResolverRules))
+	}
+	for _, f := range b.opts.ExtraFlags {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if hasValue {
+			opts = append(opts, chromedp.Flag(name, value))
+		} else {
+			opts = append(opts, chromedp.Flag(name, true))
+		}
+	}
+	return opts
+}
+
+// shmTooSmall reports whether the tmpfs at path is too small for Chrome's
+// shared memory (or missing).
+func shmTooSmall(path string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return true
+	}
+	return uint64(st.Blocks)*uint64(st.Bsize) < smallShm
+}
+
+// startTimeout bounds Chrome's start; the start context itself must not
+// carry a deadline because it becomes the browser's lifetime.
+const startTimeout = 30 * time.Second
+
+func (b *Browser) start(ctx context.Context) (*instance, error) {
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), b.flags()...)
+	bctx, bcancel := chromedp.NewContext(allocCtx,
+		chromedp.WithLogf(func(f string, a ...any) { b.log.Debug(fmt.Sprintf(f, a...)) }),
+		chromedp.WithErrorf(func(f string, a ...any) { b.log.Debug("chromedp: " + fmt.Sprintf(f, a...)) }),
+	)
+	in := &instance{allocCancel: allocCancel, ctx: bctx, cancel: bcancel, reaped: make(chan struct{})}
+
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(bctx) }()
+	var err error
+	select {
+	case err = <-started:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-time.After(startTimeout):
+		err = fmt.Errorf("no answer within %s", startTimeout)
+	}
+	if c := chromedp.FromContext(bctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
+		in.pid = c.Browser.Process().Pid
+	}
+	go in.reap()
+	if err != nil {
+		in.stop()
+		return nil, fmt.Errorf("start chromium %s: %w", b.opts.Path, err)
+	}
+	v, verr := chromedp.CallBrowser(bctx, browser.GetVersion, struct{}{})
+	if verr == nil {
+		in.version = v.UserAgent
+	}
+	b.log.Info("chromium started", "pid", in.pid, "product", v.Product)
+	return in, nil
+}
+
+// reap waits for the browser context to end (Close, crash or lost pipe) and
+// then kills whatever is left of the process group.
+func (in *instance) reap() {
+	<-in.ctx.Done()
+	in.cancel()
+	in.allocCancel() // waits for the main process and removes the profile
+	if in.pid > 0 {
+		killGroup(in.pid)
+	}
+	close(in.reaped)
+}
+
+// stop ends the instance and waits until its processes are gone.
+func (in *instance) stop() {
+	in.cancel()
+	select {
+	case <-in.reaped:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// killGroup SIGKILLs process group pgid and waits (bounded) until no live
+// member is left. Zombies count as gone: their reaping is init's business.
+func killGroup(pgid int) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		if len(GroupPIDs(pgid)) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Close stops Chromium and every process it started. Runs in flight end
+// with a failure. Close is idempotent.
+func (b *Browser) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	in := b.inst
+	b.inst = nil
+	b.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	// Graceful first so Chrome flushes nothing we care about but exits
+	// cleanly; the group kill in reap covers the rest.
+	cctx, cancel := context.WithTimeout(in.ctx, 3*time.Second)
+	_ = chromedp.Cancel(cctx)
+	cancel()
+	in.stop()
+	if in.pid > 0 && len(GroupPIDs(in.pid)) > 0 {
+		return fmt.Errorf("chromium process group %d survived Close", in.pid)
+	}
+	return nil
+}
+
+// PID returns the process id (and process group id) of the running Chrome,
+// 0 if none runs.
+func (b *Browser) PID() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inst == nil || b.inst.dead() {
+		return 0
+	}
+	return b.inst.pid
+}
+
+// RSS is the resident memory of the whole Chrome process group in bytes.
+func (b *Browser) RSS() int64 {
+	pid := b.PID()
+	if pid == 0 {
+		return 0
+	}
+	return GroupRSS(pid)
+}
+
+// Starts reports how many times Chrome was started (1 + restarts).
+func (b *Browser) Starts() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.starts
+}
+
+// acquire takes a concurrency slot.
+func (b *Browser) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case b.sem <- struct{}{}:
+		return func() { <-b.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,123 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// BrowseOptions are extras of a single-page probe.
+type BrowseOptions struct {
+	// ScreenshotFile, if set, receives a full-page PNG of the page as the
+	// probe left it (also on failure).
+	ScreenshotFile string
+	// ArtifactsDir, if set, keeps a screenshot and the request log of a
+	// failed probe there (see RunJourney).
+	ArtifactsDir string
+}
+
+// Browse loads c.URL in a fresh incognito context and measures it.
+func (b *Browser) Browse(ctx context.Context, c probe.Check) probe.Result {
+	return b.BrowseWith(ctx, c, BrowseOptions{})
+}
+
+// BrowseWith is Browse with extras. The result's DurationMS is the page's
+// load_ms (loadEventEnd), or the time spent when the page never loaded.
+func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions) probe.Result {
+	start := time.Now()
+	redact := probe.NewRedactor()
+	redact.LearnURL(c.URL)
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	res := probe.Result{
+		Check: c.Name, Type: probe.TypeBrowser, URL: redact.URL(c.URL), Attempt: 1, StartedAt: start.UTC(),
+		BrowserDetails: &probe.BrowserDetails{Device: deviceLabel(c.Browser.Device), PageMetrics: &probe.PageMetrics{}, ConsoleErrors: []string{}},
+	}
+	var ended time.Time // when the page was done or given up on
+	finish := func(f *probe.Failure) probe.Result {
+		res.Failure = f
+		res.OK = f == nil
+		if ended.IsZero() {
+			ended = time.Now()
+		}
+		if res.LoadMS > 0 {
+			res.DurationMS = res.LoadMS
+		} else {
+			res.DurationMS = round(probe.Millis(ended.Sub(start)), 1)
+		}
+		return res
+	}
+
+	s, f := b.open(ctx, c.Browser.Device, timeout, redact)
+	if f != nil {
+		return finish(f)
+	}
+	defer s.close()
+	res.Device = s.dev.Name
+
+	tctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
+	defer cancel()
+	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
+	if f == nil {
+		if err := s.settle(tctx); err != nil {
+			f = s.classify(err, probe.PhaseNavigation)
+		}
+	}
+	if f == nil && s.tr.crashedNow() {
+		f = s.crashed(0)
+	}
+	ended = time.Now()
+
+	// Read what the page measured, also after a failure: a timed-out page
+	// still has its FCP or TTFB to show. Past the deadline, use a short
+	// budget of its own.
+	actx, acancel := s.afterCtx(cleanupBudget)
+	defer acancel()
+	if f == nil || f.Kind != probe.FailureBrowserCrash {
+		s.collect(actx)
+	}
+	snap := s.tr.snapshot()
+	res.FinalURL = redact.URL(snap.url)
+	res.ConsoleErrors = snap.consoleErrors
+	if n := len(snap.docs); n > 0 {
+		m := metrics(snap.docs[n-1], snap.stats)
+		res.PageMetrics = &m
+	}
+	if f == nil && c.Browser.FailOnConsole && len(snap.exceptions) > 0 {
+		f = probe.Fail(probe.FailureScript, probe.PhaseNavigation, "uncaught error in the page: %s", snap.exceptions[0])
+	}
+	if f == nil {
+		f = tooSlow(c.Browser, *res.PageMetrics, "")
+	}
+	if o.ScreenshotFile != "" && (f == nil || f.Kind != probe.FailureBrowserCrash) {
+		if png, err := s.screenshot(actx); err == nil {
+			if err := os.WriteFile(o.ScreenshotFile, png, 0o644); err != nil {
+				b.log.Warn("write screenshot", "file", o.ScreenshotFile, "err", err)
+			}
+		}
+	}
+	if f != nil && o.ArtifactsDir != "" {
+		res.Artifacts = s.keepArtifacts(actx, o.ArtifactsDir, c.Name, f)
+	}
+	return finish(f)
+}
+
+func deviceLabel(d string) string {
+	if d == "" {
+		return DeviceDesktop
+	}
+	return d
+}
+
+func (t *tracker) crashedNow() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.crashed
+}
+
+var _ = fmt.Sprintf

@@ -1,0 +1,218 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func browse(t *testing.T, url string, mod func(*probe.Check)) probe.Result {
+	t.Helper()
+	c := probe.Check{Name: "t", Type: probe.TypeBrowser, URL: url, Timeout: 20 * time.Second}
+	if mod != nil {
+		mod(&c)
+	}
+	res := shared.Browse(context.Background(), c)
+	if testing.Verbose() {
+		j, _ := json.Marshal(res)
+		t.Logf("%s", j)
+	}
+	return res
+}
+
+func TestBrowseLCPOfDelayedHero(t *testing.T) {
+	shop := newShop(t)
+	res := browse(t, shop.URL+"/hero", nil)
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	lcp := must(t, res.Vitals.LCP, "lcp")
+	fcp := must(t, res.Vitals.FCP, "fcp")
+	// The image is served 800 ms after it is asked for; its paint is the
+	// LCP, while the text before it is the FCP.
+	within(t, "lcp_ms", lcp, 800, 800+2000)
+	if fcp >= lcp-500 {
+		t.Errorf("fcp %.0f should precede the hero's lcp %.0f by the image delay", fcp, lcp)
+	}
+	if res.LCPElement != "img#hero.banner.wide" {
+		t.Errorf("lcp_element = %q, want img#hero.banner.wide", res.LCPElement)
+	}
+	if res.Requests < 2 || res.TransferBytes < int64(len(shop.hero)) {
+		t.Errorf("requests %d transfer_bytes %d, want >= 2 and >= %d", res.Requests, res.TransferBytes, len(shop.hero))
+	}
+	if res.LoadMS < lcp-100 || res.DurationMS != res.LoadMS {
+		t.Errorf("load_ms %.0f duration_ms %.0f: load waits for the image (lcp %.0f)", res.LoadMS, res.DurationMS, lcp)
+	}
+	if res.Vitals.INP != nil {
+		t.Errorf("inp = %v without any interaction, want null", *res.Vitals.INP)
+	}
+	if res.Ratings.LCP != probe.RatingGood || res.Device != "desktop" || res.Type != probe.TypeBrowser {
+		t.Errorf("ratings %+v device %q type %q", res.Ratings, res.Device, res.Type)
+	}
+	within(t, "ttfb_ms", must(t, res.Vitals.TTFB, "ttfb"), 0, 500)
+	if res.DOMContentLoadedMS <= 0 || res.DOMContentLoadedMS > res.LoadMS {
+		t.Errorf("dom_content_loaded_ms %.1f, load_ms %.1f", res.DOMContentLoadedMS, res.LoadMS)
+	}
+}
+
+func TestBrowseCLS(t *testing.T) {
+	shop := newShop(t)
+	res := browse(t, shop.URL+"/shift", nil)
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	// Viewport 1350x940. #shifted (1350x400 at y=0) moves down 300 px:
+	// the impact region is the union of its old and new boxes, y 0..700,
+	// 700/940 of the viewport; the distance fraction is 300 px over the
+	// larger viewport side, 1350. Score = 0.74468 * 0.22222 = 0.16548.
+	want := (700.0 / 940.0) * (300.0 / 1350.0)
+	within(t, "cls", must(t, res.Vitals.CLS, "cls"), want-0.003, want+0.003)
+	if res.Ratings.CLS != probe.RatingNeedsImprovement {
+		t.Errorf("cls rating %q, want needs-improvement for %.4f", res.Ratings.CLS, want)
+	}
+}
+
+func TestBrowseFailures(t *testing.T) {
+	shop := newShop(t)
+	tlsSrv := httptest.NewTLSServer(nil)
+	defer tlsSrv.Close()
+	tests := []struct {
+		name    string
+		url     string
+		timeout time.Duration
+		kind    probe.FailureKind
+	}{
+		{"dns", "http://shop.test/", 0, probe.FailureDNS},
+		{"connect", closedPort(t) + "/", 0, probe.FailureConnect},
+		{"tls", tlsSrv.URL + "/", 0, probe.FailureTLS},
+		{"status", shop.URL + "/missing", 0, probe.FailureStatus},
+		{"timeout", shop.URL + "/never", 2 * time.Second, probe.FailureTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			res := browse(t, tc.url, func(c *probe.Check) {
+				if tc.timeout > 0 {
+					c.Timeout = tc.timeout
+				}
+			})
+			took := time.Since(start)
+			if res.OK || res.Failure == nil || res.Failure.Kind != tc.kind {
+				t.Fatalf("result ok=%v failure=%v, want %s", res.OK, res.Failure, tc.kind)
+			}
+			if tc.timeout > 0 {
+				// On time: not before the deadline, and not long after it
+				// (partial vitals and cleanup have a small budget).
+				if took < tc.timeout || took > tc.timeout+4*time.Second {
+					t.Errorf("timed out after %s, want about %s", took, tc.timeout)
+				}
+				within(t, "duration_ms", res.DurationMS, probe.Millis(tc.timeout), probe.Millis(tc.timeout)+1000)
+			}
+		})
+	}
+}
+
+func TestBrowseLimits(t *testing.T) {
+	shop := newShop(t)
+	res := browse(t, shop.URL+"/hero", func(c *probe.Check) { c.Browser.MaxLoad = 300 * time.Millisecond })
+	if res.OK || res.Failure.Kind != probe.FailureTooSlow {
+		t.Fatalf("max-load 300ms on an 800 ms page: ok=%v failure=%v, want too_slow", res.OK, res.Failure)
+	}
+	res = browse(t, shop.URL+"/shift", func(c *probe.Check) {
+		c.Browser.MaxVitals = map[probe.Vital]float64{probe.VitalCLS: 0.05, probe.VitalLCP: 10000}
+	})
+	if res.OK || res.Failure.Kind != probe.FailureTooSlow {
+		t.Fatalf("max cls 0.05 on a 0.165 page: failure=%v, want too_slow", res.Failure)
+	}
+	res = browse(t, shop.URL+"/plain", func(c *probe.Check) {
+		c.Browser.MaxLoad = 10 * time.Second
+		c.Browser.MaxVitals = map[probe.Vital]float64{probe.VitalCLS: 0.05, probe.VitalLCP: 10000}
+	})
+	if !res.OK {
+		t.Fatalf("plain page within limits failed: %v", res.Failure)
+	}
+}
+
+func TestBrowseConsoleErrors(t *testing.T) {
+	shop := newShop(t)
+	res := browse(t, shop.URL+"/throws", nil)
+	if !res.OK {
+		t.Fatalf("an uncaught error without fail_on_console must not fail: %v", res.Failure)
+	}
+	if !contains(res.ConsoleErrors, "boom at checkout") {
+		t.Errorf("console_errors %q lack the exception", res.ConsoleErrors)
+	}
+	res = browse(t, shop.URL+"/throws", func(c *probe.Check) { c.Browser.FailOnConsole = true })
+	if res.OK || res.Failure.Kind != probe.FailureScript {
+		t.Fatalf("failure %v, want script", res.Failure)
+	}
+}
+
+func TestBrowseNoCookiesLeakBetweenRuns(t *testing.T) {
+	shop := newShop(t)
+	for range 3 {
+		if res := browse(t, shop.URL+"/cookie", nil); !res.OK {
+			t.Fatalf("failed: %v", res.Failure)
+		}
+	}
+	if shop.cookieTotal.Load() != 3 || shop.cookieSeen.Load() != 0 {
+		t.Errorf("%d of %d runs sent the previous run's cookie", shop.cookieSeen.Load(), shop.cookieTotal.Load())
+	}
+}
+
+func TestBrowseMobileThrottling(t *testing.T) {
+	shop := newShop(t)
+	desk := browse(t, shop.URL+"/plain", nil)
+	mob := browse(t, shop.URL+"/plain", func(c *probe.Check) { c.Browser.Device = DeviceMobile })
+	if !desk.OK || !mob.OK {
+		t.Fatalf("desktop %v mobile %v", desk.Failure, mob.Failure)
+	}
+	lat := probe.Millis(Mobile().Latency)
+	// DevTools throttling delays what the renderer receives, so the page's
+	// FCP and load carry the latency (its own responseStart does not). On
+	// loopback the unthrottled page takes a few tens of ms, so anything at
+	// or above the latency is the throttle's doing.
+	if mf := must(t, mob.Vitals.FCP, "fcp"); mf < lat {
+		t.Errorf("mobile fcp %.0f ms, want >= the %.1f ms request latency", mf, lat)
+	}
+	if mob.LoadMS < lat || desk.LoadMS >= lat {
+		t.Errorf("load: mobile %.0f ms, desktop %.0f ms; want mobile >= %.1f ms > desktop", mob.LoadMS, desk.LoadMS, lat)
+	}
+	if mob.Device != DeviceMobile {
+		t.Errorf("device %q", mob.Device)
+	}
+}
+
+func TestBrowseScreenshotAndArtifacts(t *testing.T) {
+	shop := newShop(t)
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "page.png")
+	c := probe.Check{Name: "art", URL: shop.URL + "/missing", Timeout: 10 * time.Second}
+	res := shared.BrowseWith(context.Background(), c, BrowseOptions{ScreenshotFile: shot, ArtifactsDir: dir})
+	if res.OK {
+		t.Fatal("404 page passed")
+	}
+	if b, err := os.ReadFile(shot); err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
+		t.Errorf("screenshot: %v (%d bytes)", err, len(b))
+	}
+	if len(res.Artifacts) != 2 {
+		t.Fatalf("artifacts %q, want screenshot and request log", res.Artifacts)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, res.Artifacts[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var har harLog
+	if err := json.Unmarshal(raw, &har); err != nil {
+		t.Fatal(err)
+	}
+	if len(har.Log.Entries) == 0 || har.Log.Entries[0].Response.Status != 404 || len(har.Log.Failed) == 0 {
+		t.Errorf("request log %s", raw)
+	}
+}

@@ -1,0 +1,385 @@
+package browser
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+//go:embed collector.js
+var collectorJS string
+
+// bindingName is the CDP binding collector.js reports through.
+const bindingName = "__storeprobeVitals"
+
+// Settling: after a load the page must be network-quiet this long, but a
+// page that never goes quiet (long polls, beacons) is read after settleMax.
+const (
+	quietPeriod = 500 * time.Millisecond
+	settleMax   = 5 * time.Second
+	// cleanupBudget bounds the work after a failure or deadline (vitals,
+	// screenshot), which runs past the run's own deadline.
+	cleanupBudget = 5 * time.Second
+)
+
+var (
+	errRendererCrashed = errors.New("the page's renderer crashed")
+	errHardLimit       = errors.New("run exceeded its hard time limit")
+)
+
+// session is one run: a fresh incognito browser context with one tab.
+type session struct {
+	b       *Browser
+	inst    *instance
+	caller  context.Context
+	parent  context.Context // cancelled with a cause on crash or hard limit
+	cancelP context.CancelCauseFunc
+	ctx     context.Context // the tab's chromedp context; lives until close
+	cancel  context.CancelFunc
+	t       *chromedp.Target
+	tr      *tracker
+	dev     Device
+	redact  *probe.Redactor
+	cleanup []func()
+}
+
+// open starts a run: a slot, a live Chrome, a new browser context and tab
+// with the collector, binding and device emulation installed. limit is the
+// run's time budget; the tab is torn down by force a little after it.
+func (b *Browser) open(ctx context.Context, deviceName string, limit time.Duration, redact *probe.Redactor) (*session, *probe.Failure) {
+	dev, err := b.device(deviceName)
+	if err != nil {
+		return nil, probe.Fail(probe.FailureProbeError, "", "%v", err)
+	}
+	s := &session{b: b, caller: ctx, dev: dev, redact: redact}
+	release, err := b.acquire(ctx)
+	if err != nil {
+		return nil, probe.Fail(probe.FailureTimeout, "", "no browser slot free: %v", err)
+	}
+	s.cleanup = append(s.cleanup, release)
+	inst, err := b.instance(ctx)
+	if err != nil {
+		s.close()
+		return nil, probe.Fail(probe.FailureProbeError, "", "%v", err)
+	}
+	s.inst = inst
+	s.parent, s.cancelP = context.WithCancelCause(inst.ctx)
+	stop := context.AfterFunc(ctx, func() { s.cancelP(context.Cause(ctx)) })
+	hard := time.AfterFunc(limit+cleanupBudget+5*time.Second, func() { s.cancelP(errHardLimit) })
+	s.cleanup = append(s.cleanup, func() { stop(); hard.Stop(); s.cancelP(nil) })
+
+	s.tr = newTracker(redact)
+	s.tr.onCrash = func() { s.cancelP(errRendererCrashed) }
+	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle))
+
+	if err := chromedp.Do(s.ctx); err != nil {
+		f := s.classify(err, "")
+		s.close()
+		if f == nil {
+			f = probe.Fail(probe.FailureProbeError, "", "open a tab: %v", err)
+		}
+		return nil, f
+	}
+	s.t = chromedp.FromContext(s.ctx).Target
+	// In Chrome the main frame of a page target has the target's id.
+	s.tr.setMainFrame(cdp.FrameID(s.t.TargetID))
+	go s.acceptDialogs()
+
+	setup := func(ctx context.Context) error {
+		if _, err := cdp.Call(ctx, s.t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorJS}); err != nil {
+			return err
+		}
+		return emulate(ctx, s.t, dev, userAgent(dev, inst.version, b.opts.Version))
+	}
+	sctx, scancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer scancel()
+	if err := setup(sctx); err != nil {
+		f := s.classify(err, "")
+		s.close()
+		if f == nil || f.Kind == probe.FailureTimeout {
+			f = probe.Fail(probe.FailureProbeError, "", "set up the tab: %v", err)
+		}
+		return nil, f
+	}
+	return s, nil
+}
+
+// acceptDialogs dismisses alert/confirm/prompt, which would block the page.
+func (s *session) acceptDialogs() {
+	for {
+		select {
+		case <-s.tr.dialogs:
+			_, _ = cdp.Call(s.ctx, s.t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// close ends the run: the tab and its browser context are closed, so no
+// cookie or cache entry reaches the next run.
+func (s *session) close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
+	}
+	s.cleanup = nil
+}
+
+// crashed reports a browser or renderer death as a browser_crash failure.
+// A lost connection is noticed by chromedp a moment after a call fails, so
+// it waits briefly for the browser context to end.
+func (s *session) crashed(wait time.Duration) *probe.Failure {
+	if s.tr != nil && s.tr.snapshot().crashed || errors.Is(context.Cause(s.parent), errRendererCrashed) {
+		return probe.Fail(probe.FailureBrowserCrash, "", "%v", errRendererCrashed)
+	}
+	if s.inst == nil {
+		return nil
+	}
+	select {
+	case <-s.inst.ctx.Done():
+	case <-s.caller.Done():
+		return nil
+	case <-time.After(wait):
+		return nil
+	}
+	s.b.mu.Lock()
+	closed := s.b.closed
+	s.b.mu.Unlock()
+	if closed {
+		return probe.Fail(probe.FailureProbeError, "", "the browser was closed during the run")
+	}
+	// No Chrome process may outlive the run: wait until the dead browser's
+	// process group is gone.
+	select {
+	case <-s.inst.reaped:
+	case <-time.After(10 * time.Second):
+	}
+	return probe.Fail(probe.FailureBrowserCrash, "", "chromium exited during the run")
+}
+
+// classify turns an error of a CDP call into a failure: a crash, the run's
+// deadline (timeout) or the caller's cancellation. It returns nil for other
+// errors, which the caller interprets in its own terms.
+func (s *session) classify(err error, phase probe.Phase) *probe.Failure {
+	if err == nil {
+		return nil
+	}
+	wait := time.Second
+	if errors.Is(err, context.DeadlineExceeded) {
+		wait = 0
+	}
+	if f := s.crashed(wait); f != nil {
+		return f
+	}
+	if errors.Is(context.Cause(s.parent), errHardLimit) || errors.Is(err, context.DeadlineExceeded) {
+		return probe.Fail(probe.FailureTimeout, phase, "deadline exceeded")
+	}
+	if s.caller.Err() != nil {
+		return probe.Fail(probe.FailureProbeError, phase, "run canceled: %v", context.Cause(s.caller))
+	}
+	return nil
+}
+
+// navigate loads url in the tab and waits for its load event.
+func (s *session) navigate(ctx context.Context, url string, phase probe.Phase) *probe.Failure {
+	before := s.tr.snapshot().navSeq
+	res, err := cdp.Call(ctx, s.t, page.Navigate, page.NavigateParams{URL: url})
+	if err != nil {
+		if f := s.classify(err, phase); f != nil {
+			if f.Kind == probe.FailureTimeout {
+				f.Message = "the page did not respond in time"
+			}
+			return f
+		}
+		return probe.Fail(probe.FailureNavigation, phase, "%s", s.redact.String(err.Error()))
+	}
+	if res.ErrorText != "" {
+		return netFailure(res.ErrorText, phase)
+	}
+	return s.waitLoaded(ctx, before, phase)
+}
+
+// waitLoaded waits until a navigation started after navSeq before has
+// finished loading, then checks how its main document fared.
+func (s *session) waitLoaded(ctx context.Context, before int, phase probe.Phase) *probe.Failure {
+	err := s.tr.wait(ctx, func() bool { return s.tr.navSeq > before && !s.tr.loading })
+	if err != nil {
+		if f := s.classify(err, phase); f != nil {
+			if f.Kind == probe.FailureTimeout {
+				f.Message = "the page did not finish loading in time"
+			}
+			return f
+		}
+		return probe.Fail(probe.FailureProbeError, phase, "%v", err)
+	}
+	return s.documentFailure(phase)
+}
+
+// documentFailure reports a failed or error-status main document.
+func (s *session) documentFailure(phase probe.Phase) *probe.Failure {
+	snap := s.tr.snapshot()
+	if snap.docErr != "" && !strings.Contains(snap.docErr, "ERR_ABORTED") {
+		return netFailure(snap.docErr, phase)
+	}
+	if snap.docStatus >= 400 {
+		return probe.Fail(probe.FailureStatus, phase, "the page answered HTTP %d", snap.docStatus)
+	}
+	return nil
+}
+
+// settle lets the page finish: network quiet for quietPeriod (bounded), then
+// one rendered frame, so late LCP candidates and shifts are recorded.
+func (s *session) settle(ctx context.Context) error {
+	if err := s.tr.waitQuiet(ctx, quietPeriod, settleMax); err != nil {
+		return err
+	}
+	return s.frame(ctx)
+}
+
+// frame waits for the next animation frame plus a task.
+func (s *session) frame(ctx context.Context) error {
+	// A hidden or hung page may never run the frame; bound it.
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(fctx, chromedp.Evaluate[chromedp.Void](
+		`new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))`, chromedp.EvalAwaitPromise))
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil
+	}
+	return err
+}
+
+// collect asks the current document for its vitals (the collector also
+// pushes them on its own; this gets the latest values).
+func (s *session) collect(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	// A raw Runtime.evaluate: chromedp.Evaluate would wait for a pending
+	// navigation's new document, which may never come.
+	res, err := cdp.Call(cctx, s.t, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:    `typeof window.__storeprobeSnapshot === 'function' ? window.__storeprobeSnapshot() : ''`,
+		ReturnByValue: new(true),
+	})
+	if err != nil || res.Result == nil || res.ExceptionDetails != nil {
+		return
+	}
+	var raw string
+	if json.Unmarshal(res.Result.Value, &raw) != nil || raw == "" {
+		return
+	}
+	s.tr.mu.Lock()
+	s.tr.collectLocked(raw)
+	s.tr.notifyLocked()
+	s.tr.mu.Unlock()
+}
+
+// afterCtx is a context for work after the run's deadline passed: it lives
+// as long as the tab but at most d.
+func (s *session) afterCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, d)
+}
+
+// screenshot takes a full-page PNG.
+func (s *session) screenshot(ctx context.Context) ([]byte, error) {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(sctx, chromedp.FullScreenshot(100))
+}
+
+// metrics builds a page's metrics from a collected document.
+func metrics(d document, stats map[cdp.LoaderID]netStats) probe.PageMetrics {
+	v := probe.Vitals{
+		LCP: roundp(d.v.LCP, 1), CLS: roundp(d.v.CLS, 4), INP: roundp(d.v.INP, 1),
+		FCP: roundp(d.v.FCP, 1), TTFB: roundp(d.v.TTFB, 1),
+	}
+	m := probe.PageMetrics{Vitals: v, Ratings: v.Rate(), LCPElement: d.v.LCPElement, ConsoleErrorCount: d.errors}
+	if d.v.Load != nil {
+		m.LoadMS = round(*d.v.Load, 1)
+	}
+	if d.v.DCL != nil {
+		m.DOMContentLoadedMS = round(*d.v.DCL, 1)
+	}
+	if st, ok := stats[d.loader]; ok {
+		m.Requests, m.FailedRequests, m.TransferBytes = st.requests, st.failed, st.bytes
+	}
+	return m
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func roundp(v *float64, digits int) *float64 {
+	if v == nil {
+		return nil
+	}
+	r := round(*v, digits)
+	return &r
+}
+
+// tooSlow checks the page against the check's limits.
+func tooSlow(spec probe.BrowserSpec, m probe.PageMetrics, phase probe.Phase) *probe.Failure {
+	var over []string
+	if spec.MaxLoad > 0 && m.LoadMS > probe.Millis(spec.MaxLoad) {
+		over = append(over, fmt.Sprintf("load %.0f ms > %.0f ms", m.LoadMS, probe.Millis(spec.MaxLoad)))
+	}
+	for _, v := range probe.AllVitals {
+		limit, ok := spec.MaxVitals[v]
+		val := m.Vitals.Get(v)
+		if !ok || val == nil || *val <= limit {
+			continue
+		}
+		if v == probe.VitalCLS {
+			over = append(over, fmt.Sprintf("cls %.3f > %.3f", *val, limit))
+		} else {
+			over = append(over, fmt.Sprintf("%s %.0f ms > %.0f ms", v, *val, limit))
+		}
+	}
+	if len(over) == 0 {
+		return nil
+	}
+	return probe.Fail(probe.FailureTooSlow, phase, "%s", strings.Join(over, ", "))
+}
+
+// netFailure maps a Chrome net error ("net::ERR_...") to a failure kind.
+func netFailure(errText string, phase probe.Phase) *probe.Failure {
+	kind := probe.FailureNavigation
+	switch e := errText; {
+	case strings.Contains(e, "ERR_NAME_NOT_RESOLVED"), strings.Contains(e, "ERR_NAME_RESOLUTION_FAILED"):
+		kind = probe.FailureDNS
+	case strings.Contains(e, "ERR_CONNECTION_REFUSED"), strings.Contains(e, "ERR_CONNECTION_RESET"),
+		strings.Contains(e, "ERR_ADDRESS_UNREACHABLE"), strings.Contains(e, "ERR_CONNECTION_FAILED"),
+		strings.Contains(e, "ERR_NETWORK_UNREACHABLE"), strings.Contains(e, "ERR_CONNECTION_ABORTED"):
+		kind = probe.FailureConnect
+	case strings.Contains(e, "ERR_CERT_"), strings.Contains(e, "ERR_SSL_"), strings.Contains(e, "ERR_BAD_SSL"):
+		kind = probe.FailureTLS
+	case strings.Contains(e, "ERR_TIMED_OUT"), strings.Contains(e, "ERR_CONNECTION_TIMED_OUT"):
+		kind = probe.FailureTimeout
+	case strings.Contains(e, "ERR_TOO_MANY_REDIRECTS"):
+		kind = probe.FailureRedirectLoop
+	case strings.Contains(e, "ERR_EMPTY_RESPONSE"), strings.Contains(e, "ERR_INVALID_RESPONSE"),
+		strings.Contains(e, "ERR_INVALID_CHUNKED_ENCODING"), strings.Contains(e, "ERR_RESPONSE_HEADERS_TOO_BIG"),
+		strings.Contains(e, "ERR_HTTP2_"), strings.Contains(e, "ERR_CONTENT_LENGTH_MISMATCH"):
+		kind = probe.FailureProtocol
+	}
+	return probe.Fail(kind, phase, "%s", errText)
+}

@@ -1,0 +1,488 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/inspector"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// Bounds on what one run keeps in memory and in its artifacts.
+const (
+	maxRequests      = 2000
+	maxConsoleErrors = 50
+	maxMessageLen    = 500
+)
+
+// tracker folds the CDP events of one run's tab into state the runner reads:
+// navigation progress, in-flight requests, per-document network totals,
+// console errors, vitals from the collector binding, and renderer crashes.
+// Its handle method runs on chromedp's read loop, so it only updates state
+// under a mutex and never sends a command.
+type tracker struct {
+	redact  *probe.Redactor
+	onCrash func() // called once, from the read loop, when the renderer dies
+	dialogs chan struct{}
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every state change
+	mainFrame cdp.FrameID
+
+	// Main-frame navigation.
+	navSeq    int  // navigations started
+	loading   bool // between frameStartedLoading and frameStoppedLoading
+	url       string
+	loader    cdp.LoaderID // loader of the committed main document
+	docReq    network.RequestID
+	docStatus int64
+	docErr    string // net error of the main document request
+
+	// Network.
+	inflight map[network.RequestID]bool
+	lastNet  time.Time
+	requests []*requestEntry
+	byID     map[network.RequestID]*requestEntry
+	stats    map[cdp.LoaderID]*netStats
+
+	// Documents seen by the collector, in order.
+	docs  []*document
+	docBy map[string]*document
+
+	consoleErrors []string
+	exceptions    []string
+	crashed       bool
+}
+
+// netStats are the network totals of one document (loader).
+type netStats struct {
+	requests, failed int
+	bytes            int64
+}
+
+// requestEntry is one request of the HAR-like log.
+type requestEntry struct {
+	URL        string    `json:"url"` // redacted
+	Method     string    `json:"method"`
+	Type       string    `json:"type"`
+	Started    time.Time `json:"started"`
+	DurationMS float64   `json:"duration_ms"`
+	Status     int64     `json:"status,omitempty"`
+	MimeType   string    `json:"mime_type,omitempty"`
+	Protocol   string    `json:"protocol,omitempty"`
+	RemoteIP   string    `json:"remote_ip,omitempty"`
+	Bytes      int64     `json:"transfer_bytes"`
+	Error      string    `json:"error,omitempty"`
+	Failed     bool      `json:"failed"`
+	Redirected bool      `json:"redirected,omitempty"`
+
+	loader  cdp.LoaderID
+	startTS float64 // CDP monotonic seconds
+	timing  *network.ResourceTiming
+	done    bool
+}
+
+// document is one top-level document the collector reported on.
+type document struct {
+	id     string
+	name   string // the journey's page name, if a step named it
+	loader cdp.LoaderID
+	v      collected
+	errors int // console errors while it was the current document
+}
+
+// collected is the collector's JSON message (see collector.js).
+type collected struct {
+	ID           string   `json:"id"`
+	URL          string   `json:"url"`
+	Seq          int      `json:"seq"`
+	Final        bool     `json:"final"`
+	FCP          *float64 `json:"fcp"`
+	LCP          *float64 `json:"lcp"`
+	LCPElement   string   `json:"lcp_element"`
+	CLS          *float64 `json:"cls"`
+	INP          *float64 `json:"inp"`
+	Interactions int      `json:"interactions"`
+	TTFB         *float64 `json:"ttfb"`
+	Load         *float64 `json:"load"`
+	DCL          *float64 `json:"dcl"`
+}
+
+func newTracker(redact *probe.Redactor) *tracker {
+	return &tracker{
+		redact:   redact,
+		dialogs:  make(chan struct{}, 1),
+		changed:  make(chan struct{}),
+		inflight: map[network.RequestID]bool{},
+		byID:     map[network.RequestID]*requestEntry{},
+		stats:    map[cdp.LoaderID]*netStats{},
+		docBy:    map[string]*document{},
+	}
+}
+
+// notifyLocked wakes every waiter.
+func (t *tracker) notifyLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+func (t *tracker) setMainFrame(id cdp.FrameID) {
+	t.mu.Lock()
+	t.mainFrame = id
+	t.mu.Unlock()
+}
+
+func (t *tracker) isMain(id cdp.FrameID) bool { return id != "" && id == t.mainFrame }
+
+func (t *tracker) statsLocked(l cdp.LoaderID) *netStats {
+	s := t.stats[l]
+	if s == nil {
+		s = &netStats{}
+		t.stats[l] = s
+	}
+	return s
+}
+
+func (t *tracker) handle(ev any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch ev := ev.(type) {
+	case *page.EventFrameStartedLoading:
+		if t.isMain(ev.FrameID) {
+			t.loading = true
+			t.navSeq++
+		}
+	case *page.EventFrameStoppedLoading:
+		if t.isMain(ev.FrameID) {
+			t.loading = false
+		}
+	case *page.EventFrameNavigated:
+		if ev.Frame != nil && ev.Frame.ParentID == "" && t.isMain(ev.Frame.ID) {
+			t.url = ev.Frame.URL
+			t.loader = ev.Frame.LoaderID
+		}
+	case *page.EventNavigatedWithinDocument:
+		if t.isMain(ev.FrameID) {
+			t.url = ev.URL
+		}
+	case *page.EventJavascriptDialogOpening:
+		select {
+		case t.dialogs <- struct{}{}:
+		default:
+		}
+	case *network.EventRequestWillBeSent:
+		t.requestLocked(ev)
+	case *network.EventResponseReceived:
+		if r := t.byID[ev.RequestID]; r != nil && ev.Response != nil {
+			r.Status = ev.Response.Status
+			r.MimeType = ev.Response.MimeType
+			r.Protocol = ev.Response.Protocol
+			r.RemoteIP = ev.Response.RemoteIPAddress
+			r.timing = ev.Response.Timing
+			if r.Status >= 400 && !r.Failed {
+				r.Failed = true
+				t.statsLocked(r.loader).failed++
+			}
+		}
+		if ev.RequestID == t.docReq && ev.Response != nil {
+			t.docStatus = ev.Response.Status
+		}
+	case *network.EventLoadingFinished:
+		if r := t.byID[ev.RequestID]; r != nil && !r.done {
+			r.done = true
+			r.Bytes += int64(ev.EncodedDataLength)
+			r.DurationMS = (float64(ev.Timestamp) - r.startTS) * 1000
+			t.statsLocked(r.loader).bytes += int64(ev.EncodedDataLength)
+		}
+		t.finishLocked(ev.RequestID)
+	case *network.EventLoadingFailed:
+		if r := t.byID[ev.RequestID]; r != nil && !r.done {
+			r.done = true
+			r.Error = ev.ErrorText
+			r.DurationMS = (float64(ev.Timestamp) - r.startTS) * 1000
+			// A request the page itself canceled (navigation away, aborted
+			// fetch) is not a failure of the shop.
+			if !ev.Canceled && !r.Failed {
+				r.Failed = true
+				t.statsLocked(r.loader).failed++
+			}
+		}
+		if ev.RequestID == t.docReq {
+			t.docErr = ev.ErrorText
+		}
+		t.finishLocked(ev.RequestID)
+	case *runtime.EventBindingCalled:
+		if ev.Name == bindingName {
+			t.collectLocked(ev.Payload)
+		}
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			parts := make([]string, 0, len(ev.Args))
+			for _, a := range ev.Args {
+				parts = append(parts, remoteText(a))
+			}
+			t.consoleLocked("console.error: " + strings.Join(parts, " "))
+		}
+	case *runtime.EventExceptionThrown:
+		msg := exceptionText(ev.ExceptionDetails)
+		t.exceptions = appendBounded(t.exceptions, t.clip(msg))
+		t.consoleLocked("uncaught: " + msg)
+	case *log.EventEntryAdded:
+		if ev.Entry != nil && ev.Entry.Level == log.EntryLevelError {
+			msg := ev.Entry.Text
+			if ev.Entry.URL != "" {
+				msg += " (" + t.redact.URL(ev.Entry.URL) + ")"
+			}
+			t.consoleLocked(string(ev.Entry.Source) + ": " + msg)
+		}
+	case *inspector.EventTargetCrashed:
+		if !t.crashed {
+			t.crashed = true
+			if t.onCrash != nil {
+				t.onCrash()
+			}
+		}
+	default:
+		return
+	}
+	t.notifyLocked()
+}
+
+func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
+	if ev.Request == nil || !(strings.HasPrefix(ev.Request.URL, "http:") || strings.HasPrefix(ev.Request.URL, "https:")) {
+		return
+	}
+	if ev.Type == network.ResourceTypeDocument && t.isMain(ev.FrameID) {
+		t.docReq, t.docStatus, t.docErr = ev.RequestID, 0, ""
+	}
+	st := t.statsLocked(ev.LoaderID)
+	if prev := t.byID[ev.RequestID]; prev != nil && ev.RedirectResponse != nil {
+		// A redirect reuses the request id: close the earlier hop.
+		prev.done, prev.Redirected = true, true
+		prev.Status = ev.RedirectResponse.Status
+		prev.Bytes = int64(ev.RedirectResponse.EncodedDataLength)
+		prev.DurationMS = (float64(ev.Timestamp) - prev.startTS) * 1000
+		st.bytes += prev.Bytes
+	}
+	st.requests++
+	t.inflight[ev.RequestID] = true
+	t.lastNet = time.Now()
+	r := &requestEntry{
+		URL: t.redact.URL(ev.Request.URL), Method: ev.Request.Method, Type: string(ev.Type),
+		Started: time.UnixMilli(int64(float64(ev.WallTime) * 1000)).UTC(),
+		loader:  ev.LoaderID, startTS: float64(ev.Timestamp),
+	}
+	t.byID[ev.RequestID] = r
+	if len(t.requests) < maxRequests {
+		t.requests = append(t.requests, r)
+	}
+}
+
+func (t *tracker) finishLocked(id network.RequestID) {
+	if t.inflight[id] {
+		delete(t.inflight, id)
+		t.lastNet = time.Now()
+	}
+}
+
+func (t *tracker) collectLocked(payload string) {
+	var c collected
+	if err := json.Unmarshal([]byte(payload), &c); err != nil || c.ID == "" {
+		return
+	}
+	d := t.docBy[c.ID]
+	if d == nil {
+		d = &document{id: c.ID, loader: t.loader}
+		t.docBy[c.ID] = d
+		t.docs = append(t.docs, d)
+	}
+	// Messages can arrive out of order around pagehide; keep the newest.
+	if c.Seq >= d.v.Seq {
+		d.v = c
+	}
+}
+
+func (t *tracker) consoleLocked(msg string) {
+	t.consoleErrors = appendBounded(t.consoleErrors, t.clip(msg))
+	if n := len(t.docs); n > 0 {
+		t.docs[n-1].errors++
+	}
+}
+
+func (t *tracker) clip(s string) string {
+	s = t.redact.String(s)
+	if len(s) > maxMessageLen {
+		s = s[:maxMessageLen] + "…"
+	}
+	return s
+}
+
+func appendBounded(list []string, s string) []string {
+	if len(list) >= maxConsoleErrors {
+		return list
+	}
+	return append(list, s)
+}
+
+// remoteText renders a console argument roughly as DevTools shows it.
+func remoteText(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Type == runtime.RemoteObjectTypeString {
+		var s string
+		if json.Unmarshal(o.Value, &s) == nil {
+			return s
+		}
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	if len(o.Value) > 0 {
+		return string(o.Value)
+	}
+	return string(o.Type)
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d == nil {
+		return "exception"
+	}
+	if d.Exception != nil && d.Exception.Description != "" {
+		// The first line is the message; the rest is a stack.
+		msg, _, _ := strings.Cut(d.Exception.Description, "\n")
+		return msg
+	}
+	if d.Exception != nil && len(d.Exception.Value) > 0 {
+		return d.Text + " " + string(d.Exception.Value)
+	}
+	return d.Text
+}
+
+// wait blocks until cond (called under the lock) holds or ctx ends.
+func (t *tracker) wait(ctx context.Context, cond func() bool) error {
+	for {
+		t.mu.Lock()
+		ok := cond()
+		ch := t.changed
+		t.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitQuiet waits until the main frame is not loading and no request has
+// been in flight for quiet, up to max; reaching max is not an error (a page
+// with a long poll never goes quiet, and its probe must still finish).
+func (t *tracker) waitQuiet(ctx context.Context, quiet, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		t.mu.Lock()
+		ch := t.changed
+		var wait time.Duration
+		if t.loading || len(t.inflight) > 0 {
+			wait = quiet // re-check on change or after a while
+		} else {
+			wait = quiet - time.Since(t.lastNet)
+		}
+		idle := !t.loading && len(t.inflight) == 0 && wait <= 0
+		t.mu.Unlock()
+		if idle {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(min(wait, left))
+		select {
+		case <-ch:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
+		timer.Stop()
+	}
+}
+
+// snapshot is a copy of the state a result is built from.
+type snapshot struct {
+	url           string
+	navSeq        int
+	loading       bool
+	docStatus     int64
+	docErr        string
+	docs          []document
+	stats         map[cdp.LoaderID]netStats
+	consoleErrors []string
+	exceptions    []string
+	crashed       bool
+}
+
+func (t *tracker) snapshot() snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := snapshot{
+		url: t.url, navSeq: t.navSeq, loading: t.loading, docStatus: t.docStatus, docErr: t.docErr,
+		stats:         make(map[cdp.LoaderID]netStats, len(t.stats)),
+		consoleErrors: append([]string(nil), t.consoleErrors...),
+		exceptions:    append([]string(nil), t.exceptions...),
+		crashed:       t.crashed,
+	}
+	for _, d := range t.docs {
+		s.docs = append(s.docs, *d)
+	}
+	for k, v := range t.stats {
+		s.stats[k] = *v
+	}
+	return s
+}
+
+// requestLog returns a copy of the request entries for the HAR-like log.
+func (t *tracker) requestLog() []requestEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]requestEntry, len(t.requests))
+	for i, r := range t.requests {
+		out[i] = *r
+	}
+	return out
+}
+
+// nameCurrent gives the newest document a page name unless it has one.
+func (t *tracker) nameCurrent(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.docs); n > 0 && t.docs[n-1].name == "" {
+		t.docs[n-1].name = name
+	}
+}
+
+// currentDoc is the id of the newest document, "" before the first.
+func (t *tracker) currentDoc() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.docs); n > 0 {
+		return t.docs[n-1].id
+	}
+	return ""
+}
+
+func (d document) String() string { return fmt.Sprintf("%s %s", d.id, d.v.URL) }
