@@ -403,6 +403,11 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	default:
 		c.HTTP = probe.HTTPSpec{}
 	}
+	// A journey without a device of its own check runs on the device its
+	// file names (else desktop), so the empty value must survive.
+	if _, ok := keys["device"]; !ok && c.Type == probe.TypeJourney {
+		c.Browser.Device = ""
+	}
 	// A limit the timeout always cuts short would never report too_slow.
 	limit, limitKey := c.HTTP.MaxDuration, "max_duration"
 	if c.Type != probe.TypeHTTP {

@@ -74,7 +74,7 @@ type Browser struct {
 type DeviceOverride struct {
 	Width, Height     *int
 	DeviceScaleFactor *float64
-	Mobile, Touch     *bool
+	Mobile            *bool // mobile viewport handling and touch input
 	UserAgent         *string
 	Latency           *time.Duration // added request latency
 	DownloadKbps      *float64       // 0 = unthrottled

@@ -204,7 +204,7 @@ checks:
 	if page.Timeout != 30*time.Second || page.Browser.Device != "desktop" {
 		t.Errorf("browser check defaults %+v", page)
 	}
-	if buy.Timeout != 60*time.Second || buy.Journey.Template != "shopify" || buy.URL != "" {
+	if buy.Timeout != 60*time.Second || buy.Journey.Template != "shopify" || buy.URL != "" || buy.Browser.Device != "" {
 		t.Errorf("journey check defaults %+v", buy)
 	}
 	if len(api.Tags) != 0 || api.SLO != (probe.SLO{}) {
@@ -560,4 +560,20 @@ func TestShownURL(t *testing.T) {
 			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// The README shows testdata/full.yaml as its example; this keeps the two
+// the same (the fragment README-config.md until it is merged into README.md).
+func TestReadmeShowsFullExample(t *testing.T) {
+	full, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{"README-config.md", filepath.Join("..", "..", "README.md")} {
+		data, err := os.ReadFile(doc)
+		if err == nil && strings.Contains(string(data), "```yaml\n"+string(full)+"```") {
+			return
+		}
+	}
+	t.Error("neither README-config.md nor README.md shows testdata/full.yaml verbatim in a yaml block")
 }

@@ -36,7 +36,7 @@
 //	  path: /usr/bin/chromium # Chromium binary; default: found on PATH
 //	  devices:                # override the built-in desktop/mobile profiles or add new ones
 //	    mobile: {latency: 150ms, download_kbps: 9000, upload_kbps: 1500, cpu_slowdown: 4}
-//	    tablet: {width: 820, height: 1180, device_scale_factor: 2, mobile: true, touch: true,
+//	    tablet: {width: 820, height: 1180, device_scale_factor: 2, mobile: true,
 //	             user_agent: "...", latency: 0s, download_kbps: 0, upload_kbps: 0, cpu_slowdown: 1}
 //	influxdb:                 # optional; ship results from the store's outbox
 //	  url: http://127.0.0.1:8086
@@ -75,13 +75,14 @@
 //	    user_agent: "..."
 //	    max_body_bytes: 10485760
 //	    # browser and journey
-//	    device: mobile        # desktop (default) | mobile | a name under browser.devices
+//	    device: mobile        # desktop | mobile | a name under browser.devices; default desktop
+//	                          # (journeys: the journey file's device, else desktop)
 //	    max_load: 3s
 //	    max_vitals: {lcp: 2500ms, cls: 0.1, inp: 200ms, fcp: 1800ms, ttfb: 800ms}
 //	    fail_on_console_errors: false
 //	    # journey only
 //	    journey: journeys/checkout.yaml  # relative to this file; or:
-//	    template: shopify-checkout
+//	    template: shopify      # built-in: shopify, woocommerce, magento, custom
 //	    params: {base_url: https://shop.example.com}
 //
 // Any string value may use ${VAR}, replaced by the environment variable VAR;

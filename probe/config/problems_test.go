@@ -281,7 +281,7 @@ browser:
 		`c.yaml:24: browser.devices.phablet: a new device needs width and height (only desktop and mobile have built-in values)`,
 		`c.yaml:25: browser.devices.Big: a device name is lower-case letters, digits, - and _`,
 		`c.yaml:26: browser.devices.mobile.cpu_slowdown: want a number from 1 to 20, got 0.5`,
-		`c.yaml:26: browser.devices.mobile: unknown key "speed" (known: width, height, device_scale_factor, mobile, touch, user_agent, latency, download_kbps, upload_kbps, cpu_slowdown)`,
+		`c.yaml:26: browser.devices.mobile: unknown key "speed" (known: width, height, device_scale_factor, mobile, user_agent, latency, download_kbps, upload_kbps, cpu_slowdown)`,
 	}},
 	{"sections of the wrong shape", `influxdb: {org: x}
 checks: {name: a}

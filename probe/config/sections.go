@@ -201,7 +201,7 @@ func (d *decoder) executable(n *yaml.Node, label, s string) string {
 	return p
 }
 
-var deviceKeys = []string{"width", "height", "device_scale_factor", "mobile", "touch", "user_agent",
+var deviceKeys = []string{"width", "height", "device_scale_factor", "mobile", "user_agent",
 	"latency", "download_kbps", "upload_kbps", "cpu_slowdown"}
 
 func (d *decoder) devices(n *yaml.Node, b *Browser) {
@@ -236,13 +236,9 @@ func (d *decoder) devices(n *yaml.Node, b *Browser) {
 				if v, ok := d.number(f.v, fl, 0.5, 5); ok {
 					o.DeviceScaleFactor = &v
 				}
-			case "mobile", "touch":
+			case "mobile":
 				if v, ok := d.boolean(f.v, fl); ok {
-					if f.key == "mobile" {
-						o.Mobile = &v
-					} else {
-						o.Touch = &v
-					}
+					o.Mobile = &v
 				}
 			case "user_agent":
 				if v, ok := d.userAgent(f.v, fl); ok {
