@@ -122,7 +122,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	k, err := httpcheck.New(c, httpcheck.WithVersion(a.version), httpcheck.WithLogger(log))
 	if err != nil {
-		return usageError{flagErrors(err)}
+		return usageError{checkFlagErrors(err)}
 	}
 	res := k.Run(ctx)
 
@@ -133,7 +133,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("write result: %w", err)
 		}
 	} else {
-		writeText(a.stdout, res)
+		writeCheckText(a.stdout, res)
 	}
 	switch {
 	case res.OK:
@@ -144,8 +144,8 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	return errCheckFailed
 }
 
-// flagErrors renames httpcheck's config fields to the flags that set them.
-func flagErrors(err error) error {
+// checkFlagErrors renames httpcheck's config fields to the flags that set them.
+func checkFlagErrors(err error) error {
 	var errs []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -171,9 +171,9 @@ func flagErrors(err error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// writeText prints one summary line, the failure if any, and a waterfall
+// writeCheckText prints one summary line, the failure if any, and a waterfall
 // bar per phase of the final hop, scaled to its duration.
-func writeText(w io.Writer, r probe.Result) {
+func writeCheckText(w io.Writer, r probe.Result) {
 	d := r.HTTPDetails
 	verdict := "PASS"
 	if !r.OK {
@@ -184,7 +184,7 @@ func writeText(w io.Writer, r probe.Result) {
 		status = fmt.Sprintf("%d %s", d.StatusCode, d.HTTPVersion)
 	}
 	fmt.Fprintf(w, "%s  %s  %s  %s  %.1f ms  %s body, %s on the wire  %d redirects",
-		verdict, r.Check, r.FinalURL, status, d.Timings.Total, size(d.Bytes), size(d.WireBytes), d.Redirects)
+		verdict, r.Check, r.FinalURL, status, d.Timings.Total, formatBytes(d.Bytes), formatBytes(d.WireBytes), d.Redirects)
 	if d.RemoteIP != "" {
 		fmt.Fprintf(w, "  %s", d.RemoteIP)
 	}
@@ -221,7 +221,7 @@ func writeText(w io.Writer, r probe.Result) {
 	}
 }
 
-func size(n int64) string {
+func formatBytes(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))

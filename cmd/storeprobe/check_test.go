@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// runCLI runs one command line in-process and returns its exit code and
+// checkCLI runs one command line in-process and returns its exit code and
 // streams.
-func runCLI(t *testing.T, args ...string) (int, string, string) {
+func checkCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	a := &app{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, version: "9.9.9"}
@@ -27,7 +27,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func shopServer(t *testing.T) *httptest.Server {
+func checkShop(t *testing.T) *httptest.Server {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -48,7 +48,7 @@ func shopServer(t *testing.T) *httptest.Server {
 }
 
 func TestCheckExitCodesAndJSON(t *testing.T) {
-	s := shopServer(t)
+	s := checkShop(t)
 	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secure") }))
 	t.Cleanup(tls.Close)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -95,7 +95,7 @@ func TestCheckExitCodesAndJSON(t *testing.T) {
 			if tt.name == "bad output" {
 				args = append([]string{"check"}, tt.args...)
 			}
-			code, out, errOut := runCLI(t, args...)
+			code, out, errOut := checkCLI(t, args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
 			}
@@ -162,8 +162,8 @@ func TestCheckExitCodesAndJSON(t *testing.T) {
 }
 
 func TestCheckTextOutput(t *testing.T) {
-	s := shopServer(t)
-	code, out, _ := runCLI(t, "check", s.URL+"/")
+	s := checkShop(t)
+	code, out, _ := checkCLI(t, "check", s.URL+"/")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
@@ -182,14 +182,14 @@ func TestCheckTextOutput(t *testing.T) {
 			t.Errorf("no bar for %s in\n%s", phase, out)
 		}
 	}
-	code, out, _ = runCLI(t, "check", s.URL+"/down")
+	code, out, _ = checkCLI(t, "check", s.URL+"/down")
 	if code != 1 || !strings.HasPrefix(out, "FAIL") || !strings.Contains(out, "failure: status: status 503") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
 
 func TestCheckHelpListsEveryFlag(t *testing.T) {
-	code, out, _ := runCLI(t, "check", "--help")
+	code, out, _ := checkCLI(t, "check", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -203,18 +203,18 @@ func TestCheckHelpListsEveryFlag(t *testing.T) {
 	if !strings.Contains(out, "storeprobe/9.9.9 (+synthetic monitoring)") || !strings.Contains(out, "(default 10s)") {
 		t.Errorf("defaults missing from help:\n%s", out)
 	}
-	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "check") {
+	if code, out, _ := checkCLI(t, "--help"); code != 0 || !strings.Contains(out, "check") {
 		t.Errorf("storeprobe --help: %d %s", code, out)
 	}
 }
 
 func TestCheckNeverPrintsSecrets(t *testing.T) {
-	s := shopServer(t)
+	s := checkShop(t)
 	secrets := []string{"s3cret-bearer-xyz", "partner-k3y-777", "c00kie-jar-val", "us3r-pa55word", "t0ken-in-query"}
 	url := strings.Replace(s.URL, "http://", "http://shop:us3r-pa55word@", 1) + "/echo?api_key=t0ken-in-query&lang=de"
 	for _, output := range []string{"text", "json"} {
 		t.Run(output, func(t *testing.T) {
-			code, out, errOut := runCLI(t, "check", url, "--output", output, "--verbose",
+			code, out, errOut := checkCLI(t, "check", url, "--output", output, "--verbose",
 				"--header", "Authorization: Bearer s3cret-bearer-xyz",
 				"--header", "X-Partner: partner-k3y-777",
 				"--header", "Cookie: session=c00kie-jar-val",
@@ -234,19 +234,19 @@ func TestCheckNeverPrintsSecrets(t *testing.T) {
 		})
 	}
 	// A bad header line names no secret either.
-	code, _, errOut := runCLI(t, "check", s.URL, "--header", "Authorization Bearer s3cret-bearer-xyz")
+	code, _, errOut := checkCLI(t, "check", s.URL, "--header", "Authorization Bearer s3cret-bearer-xyz")
 	if code != 2 || strings.Contains(errOut, "s3cret-bearer-xyz") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
 
 func TestCheckUserAgent(t *testing.T) {
-	s := shopServer(t)
-	_, out, _ := runCLI(t, "check", s.URL+"/echo", "--expect-header", "X-Ua: ^storeprobe/9\\.9\\.9 \\(\\+synthetic monitoring\\)$")
+	s := checkShop(t)
+	_, out, _ := checkCLI(t, "check", s.URL+"/echo", "--expect-header", "X-Ua: ^storeprobe/9\\.9\\.9 \\(\\+synthetic monitoring\\)$")
 	if !strings.HasPrefix(out, "PASS") {
 		t.Errorf("default user agent not sent:\n%s", out)
 	}
-	_, out, _ = runCLI(t, "check", s.URL+"/echo", "--user-agent", "shopbot/1", "--expect-header", "X-Ua: ^shopbot/1$")
+	_, out, _ = checkCLI(t, "check", s.URL+"/echo", "--user-agent", "shopbot/1", "--expect-header", "X-Ua: ^shopbot/1$")
 	if !strings.HasPrefix(out, "PASS") {
 		t.Errorf("--user-agent not sent:\n%s", out)
 	}

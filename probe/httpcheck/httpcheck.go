@@ -12,7 +12,15 @@
 // Through a proxy (probe.HTTPSpec.Proxy) the dns and connect phases measure
 // the way to the proxy: dns resolves the proxy's host, connect covers the
 // TCP connection to it and, for https targets, the CONNECT tunnel; the proxy
-// resolves the target itself, and remote_ip is the proxy's address.
+// resolves the target itself, and remote_ip is the proxy's address. An
+// https proxy's own handshake also counts as connect.
+//
+// The host is resolved once (through HTTPSpec.Resolver if set) and the
+// first address of the wanted family (IPVersion; any takes the resolver's
+// first answer) is dialled, with no fallback to other addresses: a probe
+// measures one path, not happy eyeballs. wire_bytes counts what was received
+// on every hop's connection, TLS records and headers included; bytes is the
+// decoded body of the final response.
 package httpcheck
 
 import (
