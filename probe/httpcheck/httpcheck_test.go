@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,6 +199,8 @@ func TestFailureKinds(t *testing.T) {
 			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "expired"},
 		{name: "tls wrong host", url: tlsWith(wrongHost), mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
 			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "127.0.0.1"},
+		{name: "timeout tls", url: "https://" + silentTCP(t) + "/", mod: func(c *probe.Check) { c.Timeout = 300 * time.Millisecond },
+			wantKind: probe.FailureTimeout, wantPhase: probe.PhaseTLS, maxMS: 300 + 200},
 		{name: "tls insecure accepts self-signed", url: tlsWith(selfSigned), mod: func(c *probe.Check) { c.HTTP.Insecure = true },
 			more: func(t *testing.T, r probe.Result) {
 				if r.TLS == nil || r.TLS.CertSubject != "CN=self.test,O=Test Shop" || r.Timings.TLS <= 0 {
@@ -622,5 +625,37 @@ func TestIPv6(t *testing.T) {
 		case tc.kind != "" && (r.Failure == nil || r.Failure.Kind != tc.kind):
 			t.Errorf("ip-version %d: failure %v, want %s", tc.version, r.Failure, tc.kind)
 		}
+	}
+}
+
+// TestFreshConnectionPerRun: keep-alive is off, so every run pays (and
+// measures) its own connection.
+func TestFreshConnectionPerRun(t *testing.T) {
+	var mu sync.Mutex
+	newConns := 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			newConns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	k, err := New(newCheck(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runs = 3
+	for range runs {
+		if r := k.Run(context.Background()); !r.OK || r.Timings.Connect <= 0 {
+			t.Fatalf("%v connect %v", r.Failure, r.Timings.Connect)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if newConns != runs {
+		t.Errorf("%d connections for %d runs", newConns, runs)
 	}
 }
