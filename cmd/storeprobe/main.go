@@ -39,6 +39,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"check":    {"run one HTTP(S) check now", runCheck},
 		"validate": {"check a config file and the journeys it names", runValidate},
+		"report":   {"summarise stored runs against the targets", runReport},
 	}
 }
 

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/slo"
+	"github.com/storeprobe/storeprobe/storage/sqlite"
+)
+
+// reportJSON is `storeprobe report --output json`; its keys are documented in
+// probe/slo/README-report.md and are a public contract.
+type reportJSON struct {
+	Store    string        `json:"store"`
+	Window   reportWindow  `json:"window"`
+	Checks   []reportCheck `json:"checks"`
+	Outbox   reportOutbox  `json:"outbox"`
+	Breached bool          `json:"breached"`
+}
+
+type reportWindow struct {
+	Since    time.Time `json:"since"`
+	Until    time.Time `json:"until"`
+	Duration string    `json:"duration"`
+}
+
+type reportTargets struct {
+	Uptime     float64 `json:"uptime"`       // percent; 0 = none
+	LoadTimeMS float64 `json:"load_time_ms"` // p75 limit; 0 = none
+	Success    float64 `json:"success"`      // percent; 0 = none
+	CWVGood    float64 `json:"cwv_good"`     // percent; 0 = none
+}
+
+type reportCheck struct {
+	Check        string                    `json:"check"`
+	Type         probe.CheckType           `json:"type"`
+	URL          string                    `json:"url"`
+	Targets      reportTargets             `json:"targets"`
+	Skipped      int                       `json:"skipped"`
+	Availability slo.Availability          `json:"availability"`
+	Failures     map[probe.FailureKind]int `json:"failures"`
+	Load         slo.Distribution          `json:"load_ms"`
+	Pages        []slo.PageStats           `json:"pages"`
+	Budget       *slo.Budget               `json:"error_budget"`
+	Verdicts     []slo.Verdict             `json:"verdicts"`
+}
+
+type reportOutbox struct {
+	Depth          int64      `json:"depth"`
+	Oldest         *time.Time `json:"oldest"`
+	RejectedPoints int64      `json:"rejected_points"`
+	Dropped        int64      `json:"dropped"`
+}
+
+func runReport(ctx context.Context, a *app, args []string) error {
+	flags := newFlagSet(a, "report", "[--store PATH] [--since DUR] [--check NAME] [--output text|json]")
+	var (
+		storePath = flags.String("store", "./storeprobe.db", "SQLite store to read")
+		sinceStr  = flags.String("since", "24h", "window to report on, back from now: 90m, 24h, 7d, 30d")
+		checkName = flags.String("check", "", "report only this check")
+		output    = flags.String("output", "text", "output format: text or json")
+	)
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return usagef("unexpected argument %q", flags.Arg(0))
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("--output %q: want text or json", *output)
+	}
+	window, err := probe.ParseDuration(*sinceStr)
+	if err != nil {
+		return usagef("--since: %v", err)
+	}
+	if window <= 0 {
+		return usagef("--since must be positive")
+	}
+
+	store, err := sqlite.Open(ctx, *storePath, sqlite.MustExist())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return usagef("store %s does not exist: pass --store, or create one with `storeprobe run` or `storeprobe demo`", *storePath)
+		}
+		return err
+	}
+	defer store.Close()
+
+	until := time.Now().UTC()
+	rep, err := buildReport(ctx, store, *storePath, until.Add(-window), until, *checkName)
+	if err != nil {
+		return err
+	}
+	rep.Window.Duration = *sinceStr
+	if *output == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else if err := writeReportText(a.stdout, rep); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if rep.Breached {
+		return errCheckFailed
+	}
+	return nil
+}
+
+// buildReport reads the window from the store and judges each check.
+func buildReport(ctx context.Context, store *sqlite.Store, path string, since, until time.Time, only string) (reportJSON, error) {
+	q := sqlite.RunQuery{Since: since, Until: until, Check: only}
+	runs, err := store.Runs(ctx, q)
+	if err != nil {
+		return reportJSON{}, err
+	}
+	skips, err := store.Skips(ctx, q)
+	if err != nil {
+		return reportJSON{}, err
+	}
+	defs, err := store.Checks(ctx)
+	if err != nil {
+		return reportJSON{}, err
+	}
+	stats, err := store.OutboxStats(ctx)
+	if err != nil {
+		return reportJSON{}, err
+	}
+
+	byCheck := map[string][]probe.Run{}
+	types := map[string]probe.CheckType{}
+	for _, r := range runs {
+		byCheck[r.Check] = append(byCheck[r.Check], r)
+		types[r.Check] = r.Type
+	}
+	skipped := map[string]int{}
+	for _, s := range skips {
+		skipped[s.Check]++
+	}
+	known := map[string]sqlite.StoredCheck{}
+	names := map[string]bool{}
+	for _, d := range defs {
+		known[d.Name] = d
+		if only == "" || d.Name == only {
+			names[d.Name] = true
+			if _, ok := types[d.Name]; !ok {
+				types[d.Name] = d.Type
+			}
+		}
+	}
+	for n := range byCheck {
+		names[n] = true
+	}
+	for n := range skipped {
+		names[n] = true
+	}
+	if only != "" && !names[only] {
+		all := make([]string, 0, len(known))
+		for n := range known {
+			all = append(all, n)
+		}
+		sort.Strings(all)
+		return reportJSON{}, usagef("no check named %q in %s (checks: %s)", only, path, strings.Join(all, ", "))
+	}
+
+	rep := reportJSON{
+		Store:  path,
+		Window: reportWindow{Since: since, Until: until},
+		Checks: []reportCheck{},
+		Outbox: reportOutbox{Depth: stats.Depth, RejectedPoints: stats.Rejected, Dropped: stats.Dropped},
+	}
+	if !stats.Oldest.IsZero() {
+		o := stats.Oldest
+		rep.Outbox.Oldest = &o
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		def := known[name]
+		s := slo.Evaluate(name, types[name], byCheck[name], def.SLO)
+		rc := reportCheck{
+			Check: s.Check, Type: s.Type, URL: def.URL,
+			Targets: reportTargets{Uptime: def.SLO.Uptime, LoadTimeMS: probe.Millis(def.SLO.LoadTime),
+				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood},
+			Skipped:      skipped[name],
+			Availability: s.Availability, Failures: s.Failures, Load: s.Load,
+			Pages: s.Pages, Budget: s.Budget, Verdicts: s.Verdicts,
+		}
+		if rc.Pages == nil {
+			rc.Pages = []slo.PageStats{}
+		}
+		if rc.Verdicts == nil {
+			rc.Verdicts = []slo.Verdict{}
+		}
+		rep.Checks = append(rep.Checks, rc)
+		rep.Breached = rep.Breached || s.Breached()
+	}
+	return rep, nil
+}
+
+// writeReportText prints the report for a terminal: an overview table, then
+// each check's failures, pages and verdicts.
+func writeReportText(w io.Writer, rep reportJSON) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "storeprobe report: %s, last %s (%s → %s UTC)\n\n", rep.Store, rep.Window.Duration,
+		rep.Window.Since.Format("2006-01-02 15:04"), rep.Window.Until.Format("2006-01-02 15:04"))
+	if len(rep.Checks) == 0 {
+		b.WriteString("No checks and no runs in this window.\n")
+	} else {
+		rows := [][]string{{"CHECK", "TYPE", "RUNS", "FAILED", "PROBE ERR", "SKIPPED", "UPTIME", "LOAD P50", "P75", "P95"}}
+		for _, c := range rep.Checks {
+			a := c.Availability
+			rows = append(rows, []string{c.Check, string(c.Type), strconv.Itoa(a.Runs), strconv.Itoa(a.Eligible - a.Up),
+				strconv.Itoa(a.ProbeFaults), strconv.Itoa(c.Skipped), reportPct(a.UptimePercent),
+				reportMS(c.Load.P50), reportMS(c.Load.P75), reportMS(c.Load.P95)})
+		}
+		reportTable(&b, "", 2, rows)
+	}
+	breaches := 0
+	for _, c := range rep.Checks {
+		fmt.Fprintf(&b, "\n%s (%s", c.Check, c.Type)
+		if c.URL != "" {
+			fmt.Fprintf(&b, ", %s", c.URL)
+		}
+		b.WriteString(")\n")
+		if len(c.Failures) > 0 {
+			kinds := make([]string, 0, len(c.Failures))
+			for k := range c.Failures {
+				kinds = append(kinds, string(k))
+			}
+			sort.Strings(kinds)
+			parts := make([]string, len(kinds))
+			for i, k := range kinds {
+				parts[i] = fmt.Sprintf("%s %d", k, c.Failures[probe.FailureKind(k)])
+			}
+			fmt.Fprintf(&b, "  failures: %s\n", strings.Join(parts, ", "))
+		}
+		if len(c.Pages) > 0 {
+			head := []string{"PAGE", "SAMPLES", "LOAD P75"}
+			for _, v := range probe.AllVitals {
+				u := strings.ToUpper(string(v))
+				head = append(head, u+" P75", u+" GOOD")
+			}
+			rows := [][]string{head}
+			for _, p := range c.Pages {
+				row := []string{p.Name, strconv.Itoa(p.Samples), reportMS(p.Load.P75)}
+				for _, v := range probe.AllVitals {
+					vs := p.Vital(v)
+					row = append(row, reportVital(v, vs.P75), reportPct(vs.GoodPercent))
+				}
+				rows = append(rows, row)
+			}
+			reportTable(&b, "  ", 1, rows)
+		}
+		if bud := c.Budget; bud != nil && bud.Remaining != nil {
+			fmt.Fprintf(&b, "  error budget (%s uptime): %s left, burn rate %s×\n", reportPct(&bud.TargetPercent),
+				reportPct(reportPtr(100**bud.Remaining)), reportTrim(*bud.BurnRate, 2))
+		}
+		if len(c.Verdicts) == 0 {
+			b.WriteString("  no targets\n")
+			continue
+		}
+		var rows [][]string
+		for _, v := range c.Verdicts {
+			mark := "✓"
+			switch v.Status {
+			case slo.Fail:
+				mark = "✗"
+				breaches++
+			case slo.NoData:
+				mark = "-"
+			}
+			what := v.Target
+			if v.Page != "" {
+				what += " " + v.Page
+			}
+			if v.Vital != "" {
+				what += " " + string(v.Vital)
+			}
+			op, got, want := "≥", reportPct(v.Got), reportPct(&v.Want)
+			if v.Unit == "ms" {
+				op, got, want = "≤", reportMS(v.Got), reportMS(&v.Want)
+				what += " p75"
+			}
+			if v.Status == slo.NoData {
+				got = "no data"
+			}
+			rows = append(rows, []string{mark, what, got, op + " " + want})
+		}
+		reportTable(&b, "  ", 4, rows)
+	}
+	o := rep.Outbox
+	fmt.Fprintf(&b, "\noutbox: %d waiting, %d rejected points, %d dropped\n", o.Depth, o.RejectedPoints, o.Dropped)
+	switch breaches {
+	case 0:
+		b.WriteString("result: all targets met\n")
+	case 1:
+		b.WriteString("result: 1 target breached\n")
+	default:
+		fmt.Fprintf(&b, "result: %d targets breached\n", breaches)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// reportTable writes rows as aligned columns two spaces apart, the first
+// left columns aligned left (names), the rest right (numbers). Widths
+// count runes, so ✓, ≥ and → take one column.
+func reportTable(b *strings.Builder, indent string, left int, rows [][]string) {
+	var width []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		line.WriteString(indent)
+		for i, c := range r {
+			if i > 0 {
+				line.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i < left {
+				line.WriteString(c + pad)
+			} else {
+				line.WriteString(pad + c)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+}
+
+func reportPtr(v float64) *float64 { return &v }
+
+// pct formats a percentage with up to three decimals: 99.9 % stays
+// distinguishable from 99.899 %.
+func reportPct(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return reportTrim(*p, 3) + " %"
+}
+
+// ms formats milliseconds; seconds from 10 s up.
+func reportMS(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	if *p >= 10000 {
+		return reportTrim(*p/1000, 2) + " s"
+	}
+	return reportTrim(*p, 0) + " ms"
+}
+
+func reportVital(v probe.Vital, p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	if v == probe.VitalCLS {
+		return reportTrim(*p, 3)
+	}
+	return reportMS(p)
+}
+
+func reportTrim(f float64, decimals int) string {
+	s := strconv.FormatFloat(f, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}

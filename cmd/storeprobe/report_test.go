@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/slo"
+	"github.com/storeprobe/storeprobe/storage/sqlite"
+)
+
+func reportF64(v float64) *float64 { return &v }
+
+func reportHTTPRun(check string, at time.Time, total float64, f *probe.Failure) probe.Run {
+	return probe.Run{Check: check, Type: probe.TypeHTTP, ScheduledAt: at, StartedAt: at,
+		Attempts: []probe.Result{{Check: check, Type: probe.TypeHTTP, OK: f == nil, Failure: f, Attempt: 1,
+			StartedAt: at, DurationMS: total,
+			HTTPDetails: &probe.HTTPDetails{StatusCode: 200, Timings: probe.Timings{Total: total}}}}}
+}
+
+func reportJourneyRun(at time.Time, lcp, load float64) probe.Run {
+	return probe.Run{Check: "checkout", Type: probe.TypeJourney, ScheduledAt: at, StartedAt: at,
+		Attempts: []probe.Result{{Check: "checkout", Type: probe.TypeJourney, OK: true, Attempt: 1, StartedAt: at,
+			DurationMS: 9000, BrowserDetails: &probe.BrowserDetails{Device: "desktop", Pages: []probe.PageResult{{
+				Name: "home", URL: "http://127.0.0.1/",
+				PageMetrics: probe.PageMetrics{Vitals: probe.Vitals{LCP: &lcp, CLS: reportF64(0.01)}, LoadMS: load},
+			}}}}}}
+}
+
+// fillReportStore writes a store whose report is computed by hand in the
+// tests below. now is the report's "now".
+func fillReportStore(t *testing.T, now time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "storeprobe.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []probe.Check{
+		{Name: "home", Type: probe.TypeHTTP, URL: "http://127.0.0.1:8080/", SLO: probe.SLO{Uptime: 90, LoadTime: 300 * time.Millisecond}},
+		{Name: "checkout", Type: probe.TypeJourney, SLO: probe.SLO{LoadTime: 3 * time.Second, CWVGood: 75}},
+		{Name: "api", Type: probe.TypeHTTP, URL: "http://127.0.0.1:8080/api", SLO: probe.SLO{Uptime: 99}},
+	} {
+		if err := s.SaveCheck(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runs []probe.Run
+	// home: 8 passes (100..240 ms), one status failure, one probe error,
+	// and a failure two days ago (outside the default 24h window).
+	for i, total := range []float64{240, 100, 220, 120, 200, 140, 180, 160} {
+		runs = append(runs, reportHTTPRun("home", now.Add(-time.Duration(i+1)*time.Minute), total, nil))
+	}
+	runs = append(runs,
+		reportHTTPRun("home", now.Add(-20*time.Minute), 50, probe.Fail(probe.FailureStatus, "", "status 503")),
+		reportHTTPRun("home", now.Add(-21*time.Minute), 0, probe.Fail(probe.FailureProbeError, "", "socket limit")),
+		reportHTTPRun("home", now.Add(-48*time.Hour), 0, probe.Fail(probe.FailureConnect, probe.PhaseConnect, "refused")),
+		reportJourneyRun(now.Add(-5*time.Minute), 1000, 1000),
+		reportJourneyRun(now.Add(-6*time.Minute), 3000, 2000),
+	)
+	for i := range 3 {
+		runs = append(runs, reportHTTPRun("api", now.Add(-time.Duration(i+1)*time.Minute), 30, nil))
+	}
+	for _, r := range runs {
+		if _, err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, at := range []time.Time{now.Add(-time.Minute), now.Add(-2 * time.Minute), now.Add(-30 * time.Hour)} {
+		if err := s.RecordSkip(ctx, "home", at, "previous run still going"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func reportCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, version: "test"}
+	code = run(context.Background(), a, args)
+	return code, out.String(), errb.String()
+}
+
+func TestReportJSON(t *testing.T) {
+	path := fillReportStore(t, time.Now().UTC())
+	code, out, errs := reportCLI(t, "report", "--store", path, "--output", "json")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1 (targets breached); stderr: %s", code, errs)
+	}
+	// The key sets are the documented contract.
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	reportWantKeys(t, "top level", raw, "store", "window", "checks", "outbox", "breached")
+	var checksRaw []map[string]json.RawMessage
+	json.Unmarshal(raw["checks"], &checksRaw)
+	if len(checksRaw) != 3 {
+		t.Fatalf("%d checks, want 3", len(checksRaw))
+	}
+	reportWantKeys(t, "check", checksRaw[0], "check", "type", "url", "targets", "skipped", "availability", "failures",
+		"load_ms", "pages", "error_budget", "verdicts")
+
+	var rep reportJSON
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{rep.Checks[0].Check, rep.Checks[1].Check, rep.Checks[2].Check}
+	if strings.Join(names, ",") != "api,checkout,home" {
+		t.Fatalf("checks %v, want api, checkout, home", names)
+	}
+	api, checkout, home := rep.Checks[0], rep.Checks[1], rep.Checks[2]
+
+	// home: 10 runs in the window, 1 probe error -> 9 eligible, 8 up:
+	// uptime 800/9 = 88.889 % < 90. Loads 100..240 (8): p50 rank 4 = 160,
+	// p75 rank 6 = 200, p95 rank ceil(7.6) = 8 = 240.
+	ha := home.Availability
+	if ha.Runs != 10 || ha.ProbeFaults != 1 || ha.Eligible != 9 || ha.Up != 8 || home.Skipped != 2 {
+		t.Errorf("home counts: %+v, skipped %d", ha, home.Skipped)
+	}
+	if !reportNear(ha.UptimePercent, 800.0/9) {
+		t.Errorf("home uptime = %v, want 88.889", reportDeref(ha.UptimePercent))
+	}
+	if !reportNear(home.Load.P50, 160) || !reportNear(home.Load.P75, 200) || !reportNear(home.Load.P95, 240) || home.Load.Samples != 8 {
+		t.Errorf("home load = %+v", home.Load)
+	}
+	if home.Failures[probe.FailureStatus] != 1 || home.Failures[probe.FailureProbeError] != 1 || len(home.Failures) != 2 {
+		t.Errorf("home failures = %v", home.Failures)
+	}
+	if home.Targets != (reportTargets{Uptime: 90, LoadTimeMS: 300}) || home.URL != "http://127.0.0.1:8080/" {
+		t.Errorf("home targets = %+v url %q", home.Targets, home.URL)
+	}
+	// Error budget at 90 %: 0.9 failures allowed, 1 failed: 1 - 1/0.9 left,
+	// burn (1/9)/0.1 = 1.111.
+	if b := home.Budget; b == nil || !reportNear(b.Remaining, 1-1/0.9) || !reportNear(b.BurnRate, 10.0/9) {
+		t.Errorf("home budget = %+v", home.Budget)
+	}
+	reportWantVerdicts(t, "home", home.Verdicts, "uptime//=fail", "load_time//=pass")
+
+	// checkout: page home, LCP 1000 and 3000 -> 50 % good < 75; CLS 100 %;
+	// load p75 of 1000, 2000 = rank 2 = 2000 <= 3000.
+	if len(checkout.Pages) != 1 || checkout.Pages[0].Name != "home" || !reportNear(checkout.Pages[0].Load.P75, 2000) {
+		t.Errorf("checkout pages = %+v", checkout.Pages)
+	}
+	reportWantVerdicts(t, "checkout", checkout.Verdicts, "load_time/home/=pass", "cwv_good/home/lcp=fail", "cwv_good/home/cls=pass")
+	if lcp := checkout.Pages[0].Vital(probe.VitalLCP); !reportNear(lcp.P75, 3000) || !reportNear(lcp.GoodPercent, 50) {
+		t.Errorf("checkout lcp = %+v", lcp)
+	}
+
+	reportWantVerdicts(t, "api", api.Verdicts, "uptime//=pass")
+	if !rep.Breached {
+		t.Error("breached = false")
+	}
+	// Every saved run is still waiting for the (absent) shipper.
+	if rep.Outbox.Depth != 16 || rep.Outbox.Oldest == nil {
+		t.Errorf("outbox = %+v, want depth 16", rep.Outbox)
+	}
+}
+
+func TestReportWindowAndFilter(t *testing.T) {
+	path := fillReportStore(t, time.Now().UTC())
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		homeRuns int
+		checks   int
+	}{
+		{"one passing check", []string{"--check", "api"}, exitOK, -1, 1},
+		{"7 days include the old failure", []string{"--since", "7d", "--check", "home"}, exitFailed, 11, 1},
+		{"90 minutes", []string{"--since", "90m"}, exitFailed, 10, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := reportCLI(t, append([]string{"report", "--store", path, "--output", "json"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.code, errs)
+			}
+			var rep reportJSON
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Checks) != tt.checks {
+				t.Errorf("%d checks, want %d", len(rep.Checks), tt.checks)
+			}
+			for _, c := range rep.Checks {
+				if c.Check == "home" && c.Availability.Runs != tt.homeRuns {
+					t.Errorf("home runs = %d, want %d", c.Availability.Runs, tt.homeRuns)
+				}
+			}
+		})
+	}
+}
+
+func TestReportText(t *testing.T) {
+	path := fillReportStore(t, time.Now().UTC())
+	code, out, _ := reportCLI(t, "report", "--store", path)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		"✗  uptime", "88.889 %", "≥ 90 %",
+		"✓  load_time p75", "200 ms", "≤ 300 ms",
+		"✗  cwv_good home lcp", "50 %", "≥ 75 %",
+		"failures: probe_error 1, status 1",
+		"result: 2 targets breached",
+		"outbox: 16 waiting, 0 rejected points, 0 dropped",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+	// The overview table is aligned: header and rows are equally wide.
+	lines := strings.Split(out, "\n")
+	var table []string
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "CHECK") {
+			table = lines[i : i+4]
+			break
+		}
+	}
+	if len(table) != 4 {
+		t.Fatalf("no overview table in:\n%s", out)
+	}
+	for _, l := range table[1:] {
+		if utf8.RuneCountInString(l) != utf8.RuneCountInString(table[0]) {
+			t.Errorf("misaligned table:\n%s", strings.Join(table, "\n"))
+			break
+		}
+	}
+	// home: 10 runs, 1 failed, 1 probe error, 2 skipped.
+	if !reportRowIs(table, "home", "http", "10", "1", "1", "2", "88.889", "%", "160", "ms", "200", "ms", "240", "ms") {
+		t.Errorf("home row wrong:\n%s", strings.Join(table, "\n"))
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	path := fillReportStore(t, time.Now().UTC())
+	missing := filepath.Join(t.TempDir(), "nope.db")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"missing store", []string{"--store", missing}, exitUsage, "does not exist"},
+		{"bad output", []string{"--store", path, "--output", "xml"}, exitUsage, "--output"},
+		{"bad since", []string{"--store", path, "--since", "yesterday"}, exitUsage, "--since"},
+		{"zero since", []string{"--store", path, "--since", "0s"}, exitUsage, "positive"},
+		{"unknown flag", []string{"--store", path, "--nope"}, exitUsage, "nope"},
+		{"unknown check", []string{"--store", path, "--check", "cart"}, exitUsage, "api, checkout, home"},
+		{"stray argument", []string{"--store", path, "extra"}, exitUsage, "extra"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := reportCLI(t, append([]string{"report"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(errs, tt.stderr) {
+				t.Errorf("exit %d stderr %q; want %d and %q", code, errs, tt.code, tt.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("report created the missing store %s", missing)
+	}
+	code, out, _ := reportCLI(t, "report", "--help")
+	if code != exitOK || !strings.Contains(out, "--since") {
+		t.Errorf("--help: exit %d, %q", code, out)
+	}
+}
+
+func TestReportEmptyStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, out, _ := reportCLI(t, "report", "--store", path)
+	if code != exitOK || !strings.Contains(out, "No checks") {
+		t.Errorf("empty store: exit %d\n%s", code, out)
+	}
+}
+
+func reportWantKeys(t *testing.T, what string, m map[string]json.RawMessage, keys ...string) {
+	t.Helper()
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	sort.Strings(keys)
+	if strings.Join(got, ",") != strings.Join(keys, ",") {
+		t.Errorf("%s keys = %v, want %v", what, got, keys)
+	}
+}
+
+func reportWantVerdicts(t *testing.T, check string, vs []slo.Verdict, want ...string) {
+	t.Helper()
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Target+"/"+v.Page+"/"+string(v.Vital)+"="+string(v.Status))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%s verdicts = %v, want %v", check, got, want)
+	}
+}
+
+func reportNear(p *float64, v float64) bool { return p != nil && *p-v < 1e-6 && v-*p < 1e-6 }
+
+func reportDeref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func reportRowIs(lines []string, fields ...string) bool {
+	for _, l := range lines {
+		if strings.Join(strings.Fields(l), " ") == strings.Join(fields, " ") {
+			return true
+		}
+	}
+	return false
+}
