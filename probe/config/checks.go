@@ -85,6 +85,10 @@ func (d *decoder) checks(sec entry, cfg *Config) {
 func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	label := fmt.Sprintf("checks[%d]", i)
 	before := len(d.problems)
+	if n.ShortTag() == "!!null" {
+		d.addf(n.Line, "%s: empty entry", label)
+		return probe.Check{}, false
+	}
 	es, ok := d.mapping(n, label)
 	if !ok {
 		return probe.Check{}, false

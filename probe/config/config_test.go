@@ -331,23 +331,25 @@ checks:
 // A document that expands exponentially through aliases is refused
 // quickly instead of being walked.
 func TestAliasBomb(t *testing.T) {
+	// Each level merges the previous one ten times: 10^20 entries if walked.
 	var b strings.Builder
-	b.WriteString("a0: &a0 {name: x, url: \"https://x.example/\", schedule: \"@every 1m\"}\n")
+	b.WriteString("x:\n  - &a0 {name: x, url: \"https://x.example/\", schedule: \"@every 1m\"}\n")
 	for i := 1; i <= 20; i++ {
-		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
+		fmt.Fprintf(&b, "  - &a%d {<<: [", i)
 		for j := 0; j < 10; j++ {
 			if j > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "*a%d", i-1)
 		}
-		b.WriteString("]\n")
+		b.WriteString("]}\n")
 	}
-	b.WriteString("checks: *a20\n")
+	b.WriteString("checks: [*a20]\n")
 	start := time.Now()
 	_, err := Parse("c.yaml", []byte(b.String()))
-	if err == nil {
-		t.Fatal("want problems")
+	var errs *Errors
+	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "document too large after expanding aliases and merge keys") {
+		t.Fatalf("got %v", err)
 	}
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("took %v", time.Since(start))
@@ -576,4 +578,51 @@ func TestReadmeShowsFullExample(t *testing.T) {
 		}
 	}
 	t.Error("neither README-config.md nor README.md shows testdata/full.yaml verbatim in a yaml block")
+}
+
+// A pathological file yields a bounded report, not a flood.
+func TestProblemCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("checks:\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "  - {name: c%d, url: \"ftp://x/\", schedule: \"@every 1m\"}\n", i)
+	}
+	_, err := Parse("c.yaml", []byte(b.String()))
+	var errs *Errors
+	if !errors.As(err, &errs) || len(errs.Problems) != maxProblems+1 ||
+		errs.Problems[maxProblems].Message != "too many problems; stopping here" {
+		t.Fatalf("got %d problems", len(errs.Problems))
+	}
+}
+
+func TestBrowserPath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "chrome"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "c.yaml")
+	const checks = "checks: [{name: a, url: \"https://x.example/\", schedule: \"@every 1m\"}]\n"
+	for path, want := range map[string]string{
+		"./chrome":         "",
+		"chromium":         "",
+		"./notes":          fmt.Sprintf("%s:1: browser.path: %s is not an executable file", file, filepath.Join(dir, "notes")),
+		"./missing":        fmt.Sprintf("%s:1: browser.path: stat %s: no such file or directory", file, filepath.Join(dir, "missing")),
+		filepath.Join(dir): fmt.Sprintf("%s:1: browser.path: %s is not an executable file", file, dir),
+	} {
+		cfg, err := Parse(file, []byte("browser: {path: \""+path+"\"}\n"+checks))
+		if want == "" {
+			if err != nil {
+				t.Errorf("path %s: %v", path, err)
+			} else if path == "./chrome" && cfg.Browser.Path != filepath.Join(dir, "chrome") {
+				t.Errorf("path %s resolved to %s", path, cfg.Browser.Path)
+			}
+			continue
+		}
+		if err == nil || err.Error() != want {
+			t.Errorf("path %s: got %v, want %s", path, err, want)
+		}
+	}
 }

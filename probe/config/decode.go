@@ -165,6 +165,10 @@ type entry struct {
 // merge sources over later ones. Repeated keys are problems.
 func (d *decoder) mapping(n *yaml.Node, label string) ([]entry, bool) {
 	n = d.deref(n)
+	if n.ShortTag() == "!!null" {
+		// "scheduler:" with every key commented out means no settings.
+		return nil, true
+	}
 	if n.Kind != yaml.MappingNode {
 		d.addf(n.Line, "%s: want a mapping, got %s", label, kindName(n))
 		return nil, false

@@ -283,6 +283,45 @@ browser:
 		`c.yaml:26: browser.devices.mobile.cpu_slowdown: want a number from 1 to 20, got 0.5`,
 		`c.yaml:26: browser.devices.mobile: unknown key "speed" (known: width, height, device_scale_factor, mobile, user_agent, latency, download_kbps, upload_kbps, cpu_slowdown)`,
 	}},
+	{"empty sections and entries", `defaults:
+scheduler:
+influxdb:
+checks:
+  -
+  - name: a
+    url: "http://x.example/"
+    schedule: "@every 1m"
+    expect:
+    tags:
+`, []string{
+		`c.yaml:5: checks[0]: empty entry`,
+	}},
+	{"values out of range", `defaults:
+  user_agent: "bad\tagent"
+  slo: {uptime: 0, cwv_good: 101, success: "99", load_time: 0s}
+  location: ""
+influxdb: {url: "http://127.0.0.1:8086", bucket: b, batch_size: 0, flush_interval: 10ms, max_outbox_age: 30s, token_env: "1X"}
+checks:
+  - {name: a, url: "http://x.example/", schedule: "@every 1m", resolver: "127.0.0.1:0", proxy: "socks5://127.0.0.1:1080", max_body_bytes: 0}
+  - {name: "b\u0007", url: "http://x.example/", schedule: "@every 1m"}
+  - {name: c, type: journey, journey: "", schedule: "@every 1m", params: {1st: x}}
+`, []string{
+		`c.yaml:2: defaults.user_agent: contains a control character`,
+		`c.yaml:3: defaults.slo.uptime: want a percentage above 0 and at most 100, got 0 (leave the key out for no target)`,
+		`c.yaml:3: defaults.slo.cwv_good: want a number from 0 to 100, got 101`,
+		`c.yaml:3: defaults.slo.success: want a number, got the string "99"`,
+		`c.yaml:3: defaults.slo.load_time: must be above 0`,
+		`c.yaml:4: defaults.location: must not be empty`,
+		`c.yaml:5: influxdb.batch_size: want an integer from 1 to 100000, got 0`,
+		`c.yaml:5: influxdb.flush_interval: must be at least 100ms, got 10ms`,
+		`c.yaml:5: influxdb.max_outbox_age: must be at least 1m0s, got 30s`,
+		`c.yaml:5: influxdb.token_env: "1X" is not an environment variable name`,
+		`c.yaml:7: check "a": resolver: want HOST:PORT with a port from 1 to 65535, got "127.0.0.1:0"`,
+		`c.yaml:7: check "a": max_body_bytes: want an integer from 1 to 1073741824, got 0`,
+		`c.yaml:8: checks[1]: name: contains a control character`,
+		`c.yaml:9: check "c": journey: must not be empty`,
+		`c.yaml:9: check "c": params: parameter name "1st": want letters, digits and _ (not starting with a digit)`,
+	}},
 	{"sections of the wrong shape", `influxdb: {org: x}
 checks: {name: a}
 `, []string{

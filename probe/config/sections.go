@@ -64,7 +64,7 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	if e, ok := sec["browser"]; ok {
 		d.browser(e.v, &cfg.Browser)
 	}
-	if e, ok := sec["influxdb"]; ok {
+	if e, ok := sec["influxdb"]; ok && e.v.ShortTag() != "!!null" {
 		cfg.InfluxDB = d.influxdb(e)
 	}
 	if e, ok := sec["checks"]; ok {
