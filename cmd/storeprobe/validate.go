@@ -33,12 +33,12 @@ func runValidate(_ context.Context, a *app, args []string) error {
 		// wants them; main then adds a one-line summary.
 		fmt.Fprintln(a.stderr, errs.Error())
 		n := len(errs.Problems)
-		return usagef("%s: %d %s", *path, n, plural(n, "problem", "problems"))
+		return usagef("%s: %d %s", *path, n, countNoun(n, "problem", "problems"))
 	}
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintln(a.stdout, summary(cfg))
+	fmt.Fprintln(a.stdout, configSummary(cfg))
 	return nil
 }
 
@@ -81,8 +81,8 @@ func configOptions(a *app) []config.Option {
 	}
 }
 
-// summary is the one line printed for a valid config.
-func summary(cfg *config.Config) string {
+// configSummary is the one line printed for a valid config.
+func configSummary(cfg *config.Config) string {
 	byType := map[probe.CheckType]int{}
 	journeys := map[string]bool{}
 	for _, c := range cfg.Checks {
@@ -99,9 +99,9 @@ func summary(cfg *config.Config) string {
 	}
 	var b strings.Builder
 	n := len(cfg.Checks)
-	fmt.Fprintf(&b, "%s: OK: %d %s (%s)", cfg.File, n, plural(n, "check", "checks"), strings.Join(types, ", "))
+	fmt.Fprintf(&b, "%s: OK: %d %s (%s)", cfg.File, n, countNoun(n, "check", "checks"), strings.Join(types, ", "))
 	if len(journeys) > 0 {
-		fmt.Fprintf(&b, ", %d journey %s", len(journeys), plural(len(journeys), "file", "files"))
+		fmt.Fprintf(&b, ", %d journey %s", len(journeys), countNoun(len(journeys), "file", "files"))
 	}
 	fmt.Fprintf(&b, "; location %s, probe %s", cfg.Defaults.Location, cfg.Defaults.Probe)
 	if cfg.InfluxDB != nil {
@@ -110,7 +110,7 @@ func summary(cfg *config.Config) string {
 	return b.String()
 }
 
-func plural(n int, one, many string) string {
+func countNoun(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}

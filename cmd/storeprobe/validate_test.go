@@ -21,7 +21,7 @@ func runWithEnv(t *testing.T, env map[string]string, args ...string) (int, strin
 	return code, out.String(), errOut.String()
 }
 
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeConfigFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -50,7 +50,7 @@ func TestValidateFullExample(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	dir := writeConfigFiles(t, map[string]string{
 		"storeprobe.yaml": `defaults:
   timeout: 10
 checks:
@@ -110,7 +110,7 @@ steps:
 }
 
 func TestValidateUsage(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"ok.yaml": "checks:\n  - {name: a, url: \"https://shop.example.com/\", schedule: \"@every 1m\"}\n"})
+	dir := writeConfigFiles(t, map[string]string{"ok.yaml": "checks:\n  - {name: a, url: \"https://shop.example.com/\", schedule: \"@every 1m\"}\n"})
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -124,7 +124,7 @@ func TestValidateUsage(t *testing.T) {
 			"storeprobe validate: read config: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory\n"},
 		{"bad flag", []string{"validate", "--cofig", "x"}, exitUsage, "", "storeprobe validate: unknown flag: --cofig\n"},
 		{"valid", []string{"validate", "-c", filepath.Join(dir, "ok.yaml")}, exitOK,
-			filepath.Join(dir, "ok.yaml") + ": OK: 1 check (1 http); location local, probe " + hostname(t) + "\n", ""},
+			filepath.Join(dir, "ok.yaml") + ": OK: 1 check (1 http); location local, probe " + osHostname(t) + "\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runWithEnv(t, nil, tc.args...)
@@ -139,7 +139,7 @@ func TestValidateUsage(t *testing.T) {
 	}
 }
 
-func hostname(t *testing.T) string {
+func osHostname(t *testing.T) string {
 	h, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func hostname(t *testing.T) string {
 
 // Secrets from the environment never reach validate's output.
 func TestValidateDoesNotPrintSecrets(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"c.yaml": `checks:
+	dir := writeConfigFiles(t, map[string]string{"c.yaml": `checks:
   - name: api
     url: "ftp://${SHOP_HOST}/?token=${SHOP_TOKEN}"
     schedule: "@every 1m"
