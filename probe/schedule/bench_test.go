@@ -101,7 +101,7 @@ func BenchmarkSchedulerCapacity(b *testing.B) {
 					b.Fatal(err)
 				}
 				cpu0 := cpuTime() // after Start: its one-off parsing is not a per-run cost
-				time.Sleep(window)
+				stall := watchStalls(window)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				if err := r.Stop(ctx); err != nil {
 					b.Fatal(err)
@@ -125,6 +125,7 @@ func BenchmarkSchedulerCapacity(b *testing.B) {
 				b.ReportMetric(ms(lags[n-1]), "max-lag-ms")
 				b.ReportMetric(float64(st.Missed), "missed")
 				b.ReportMetric(float64(st.Skipped), "skipped")
+				b.ReportMetric(ms(stall), "stall-ms")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/run")
 				b.ReportMetric(float64(n)/window.Minutes(), "runs/min")
 				b.ReportMetric(0, "ns/op") // one op is a whole window; its time says nothing
@@ -179,4 +180,19 @@ func TestBenchPageServer(t *testing.T) {
 	defer srv.Close()
 	fmt.Println(srv.URL)
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin or exits
+}
+
+// watchStalls sleeps for d and returns the worst overshoot of a 100 ms
+// ticker over that time: how long the whole process was kept off the CPU.
+func watchStalls(d time.Duration) time.Duration {
+	const tick = 100 * time.Millisecond
+	var worst time.Duration
+	end := time.Now().Add(d)
+	for last := time.Now(); last.Before(end); {
+		time.Sleep(tick)
+		now := time.Now()
+		worst = max(worst, now.Sub(last)-tick)
+		last = now
+	}
+	return worst
 }
