@@ -40,6 +40,8 @@ func commands() map[string]command {
 		"check":    {"run one HTTP(S) check now", runCheck},
 		"validate": {"check a config file and the journeys it names", runValidate},
 		"report":   {"summarise stored runs against the targets", runReport},
+		"run":      {"run the scheduled checks of a config (the probe daemon)", runRun},
+		"demo":     {"run the offline demo: a local shop, checks, a journey, then the report", runDemo},
 	}
 }
 

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/scenarios"
+	"github.com/storeprobe/storeprobe/scenarios/demoshop"
+)
+
+// runDemo implements `storeprobe demo`: the whole product offline in one
+// command — a local storefront, a config of HTTP checks, browser pages and
+// a checkout journey run by the real scheduler into a real store, then the
+// report.
+func runDemo(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet(a, "demo", "[flags]")
+	duration := fs.Duration("duration", 60*time.Second, "how long to run the checks before the report")
+	noBrowser := fs.Bool("no-browser", false, "leave out the browser page and journey checks")
+	chrome := fs.String("chrome", "", "Chromium binary (default: $STOREPROBE_CHROME, /usr/bin/chromium)")
+	keep := fs.Bool("keep", false, "keep the demo's directory (config, journey, store, artifacts) and print its path")
+	dir := fs.String("dir", "", "directory for the demo's files (default: a new temporary directory)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *duration < 5*time.Second {
+		return usagef("--duration %s: at least 5s, so every check runs", *duration)
+	}
+	work := *dir
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("", "storeprobe-demo-"); err != nil {
+			return fmt.Errorf("demo directory: %w", err)
+		}
+		if !*keep {
+			defer os.RemoveAll(work)
+		}
+	} else if err := os.MkdirAll(work, 0o755); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
+	}
+
+	shop := demoshop.New(demoshop.Options{CDN: "cloudflare"})
+	base, stopShop, err := shop.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopShop()
+
+	chromePath := firstNonEmpty(*chrome, a.getenv("STOREPROBE_CHROME"), "/usr/bin/chromium")
+	browser := !*noBrowser
+	if browser {
+		if _, err := exec.LookPath(chromePath); err != nil {
+			fmt.Fprintf(a.stdout, "Chromium not found at %s: running the HTTP checks only (make demo installs it).\n", chromePath)
+			browser = false
+		}
+	}
+	cfgPath := filepath.Join(work, "storeprobe.yaml")
+	if err := os.WriteFile(filepath.Join(work, "checkout.yaml"), scenarios.DemoJourneyYAML(), 0o644); err != nil {
+		return fmt.Errorf("write demo journey: %w", err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(demoConfig(base, browser)), 0o644); err != nil {
+		return fmt.Errorf("write demo config: %w", err)
+	}
+	storePath := filepath.Join(work, "storeprobe.db")
+
+	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, checks from %s, for %s.\n", base, cfgPath, *duration)
+	fmt.Fprintf(a.stdout, "The search page is slow on purpose and /api/inventory fails every 5th request.\n\n")
+	fmt.Fprintf(a.stdout, "  %6s  %-2s %-18s %-8s %9s  %s\n", "time", "", "check", "type", "ms", "details")
+
+	start := time.Now()
+	var outMu sync.Mutex
+	progress := func(run probe.Run) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		printProgress(a.stdout, time.Since(start), run)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, *duration)
+	defer cancel()
+	// The daemon's own log goes to stderr at warn level: failures the demo
+	// provokes are shown in the progress lines instead.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if a.getenv("STOREPROBE_DEMO_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	d, err := startDaemon(runCtx, a, daemonOptions{
+		configPath: cfgPath, storePath: storePath, chrome: chromePath, log: log, onRun: progress,
+	})
+	if err != nil {
+		return err
+	}
+	<-runCtx.Done()
+	fmt.Fprintf(a.stdout, "\nStopping: letting in-flight runs finish...\n")
+	if err := d.shutdown(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // interrupted: no report
+	}
+	fmt.Fprintf(a.stdout, "\n")
+	err = runReport(ctx, a, []string{"--store", storePath, "--since", "1h"})
+	if *keep {
+		fmt.Fprintf(a.stdout, "\nDemo files kept in %s (try: storeprobe report --store %s)\n", work, storePath)
+	}
+	if err == errCheckFailed {
+		// The demo breaches targets on purpose; that is its point, not a failure.
+		fmt.Fprintf(a.stdout, "\nThe ✗ verdicts are the demo's planted faults: a slow search page and a flaky inventory API.\n")
+		return nil
+	}
+	return err
+}
+
+// printProgress prints one line per run, and one per page of a journey.
+func printProgress(w io.Writer, since time.Duration, run probe.Run) {
+	f := run.Final()
+	mark := "✓"
+	details := ""
+	if !f.OK {
+		mark = "✗"
+		if f.Failure != nil {
+			details = string(f.Failure.Kind)
+			if f.Failure.Phase != "" {
+				details += " (" + string(f.Failure.Phase) + ")"
+			}
+			details += ": " + truncate(f.Failure.Message, 60)
+		}
+	}
+	if len(run.Attempts) > 1 {
+		details = fmt.Sprintf("attempt %d/%d %s", len(run.Attempts), len(run.Attempts), details)
+	}
+	if f.HTTPDetails != nil && f.OK {
+		details = fmt.Sprintf("%d, ttfb %.0f ms", f.StatusCode, f.Timings.TTFB)
+	}
+	if f.BrowserDetails != nil && f.PageMetrics != nil && f.OK {
+		details = vitalsLine(f.Device, f.PageMetrics)
+	}
+	fmt.Fprintf(w, "  %5.0fs  %-2s %-18s %-8s %9.0f  %s\n", since.Seconds(), mark, truncate(run.Check, 18), run.Type, f.DurationMS, details)
+	if f.BrowserDetails != nil {
+		for _, p := range f.Pages {
+			fmt.Fprintf(w, "  %6s  %-2s %-18s %-8s %9.0f  %s\n", "", "", "  · "+truncate(p.Name, 14), "page", p.LoadMS, vitalsLine("", &p.PageMetrics))
+		}
+	}
+}
+
+func vitalsLine(device string, m *probe.PageMetrics) string {
+	var b strings.Builder
+	if device != "" {
+		b.WriteString(device + " ")
+	}
+	v := m.Vitals
+	for _, x := range []struct {
+		name string
+		p    *float64
+		cls  bool
+	}{{"ttfb", v.TTFB, false}, {"fcp", v.FCP, false}, {"lcp", v.LCP, false}, {"cls", v.CLS, true}, {"inp", v.INP, false}} {
+		if x.p == nil {
+			continue
+		}
+		if x.cls {
+			fmt.Fprintf(&b, "%s %.3f ", x.name, *x.p)
+		} else {
+			fmt.Fprintf(&b, "%s %.0f ", x.name, *x.p)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// demoConfig is the demo's config: the shop's pages and APIs over HTTP,
+// its payment gateways' health at payment-path targets, and, with a
+// browser, the home page on desktop and mobile and the checkout journey.
+func demoConfig(base string, browser bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Written by storeprobe demo. The same file format as a real probe's config.
+defaults:
+  location: local-demo
+  probe: demo
+  timeout: 10s
+  slo: {uptime: 99.9, load_time: 3s}
+scheduler: {concurrency: 16, browser_concurrency: 2, grace_period: 20s}
+retention: 1d
+checks:
+  - name: home
+    type: http
+    url: %[1]s/
+    schedule: "@every 5s"
+    expect: {status: "200", body: ["Stoneware Mug"]}
+    tags: {platform: custom, cdn: cloudflare}
+  - name: search
+    type: http
+    url: %[1]s/search?q=mug
+    schedule: "@every 10s"
+    expect: {body: ["Results"]}
+    slo: {uptime: 99.9, load_time: 1s}
+  - name: product
+    type: http
+    url: %[1]s/products/stoneware-mug
+    schedule: "@every 5s"
+    expect: {body: ["Add to cart"]}
+  - name: inventory-api
+    type: http
+    url: %[1]s/api/inventory
+    schedule: "@every 2s"
+    expect: {status: "200", headers: {Content-Type: "application/json"}}
+  - name: stripe-health
+    type: http
+    url: %[1]s/payments/stripe/health
+    schedule: "@every 5s"
+    retries: 1
+    tags: {gateway: stripe}
+    slo: {uptime: 99.99, load_time: 2s, success: 99.5}
+  - name: paypal-health
+    type: http
+    url: %[1]s/payments/paypal/health
+    schedule: "@every 5s"
+    retries: 1
+    tags: {gateway: paypal}
+    slo: {uptime: 99.99, load_time: 2s, success: 99.5}
+`, base)
+	if browser {
+		fmt.Fprintf(&b, `  - name: home-desktop
+    type: browser
+    url: %[1]s/
+    schedule: "@every 15s"
+    timeout: 30s
+    device: desktop
+    slo: {uptime: 99.9, load_time: 3s, cwv_good: 90}
+  - name: home-mobile
+    type: browser
+    url: %[1]s/
+    schedule: "@every 20s"
+    timeout: 40s
+    device: mobile
+    slo: {uptime: 99.9, load_time: 3s, cwv_good: 90}
+  - name: checkout
+    type: journey
+    journey: checkout.yaml
+    params: {base_url: "%[1]s"}
+    schedule: "@every 20s"
+    timeout: 60s
+    slo: {uptime: 99.9, load_time: 10s, cwv_good: 90}
+`, base)
+	}
+	return b.String()
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/httpcheck"
+	"github.com/storeprobe/storeprobe/scenarios"
+)
+
+// pageBrowser is what the executor needs of a browser: the probe/browser
+// package's *Browser satisfies it.
+type pageBrowser interface {
+	Browse(ctx context.Context, c probe.Check) probe.Result
+	RunJourney(ctx context.Context, c probe.Check, j probe.Journey, artifactsDir string) probe.Result
+}
+
+// executor runs one attempt of any type of check. It is what the scheduler
+// calls; a fault of ours (a journey that no longer loads, no browser) is a
+// probe_error Result, never a Go error, so it is stored and counted.
+type executor struct {
+	version   string
+	log       *slog.Logger
+	artifacts string
+	// browser returns the shared browser, launching it on first use so a
+	// config with only HTTP checks never starts Chromium.
+	browser func() (pageBrowser, error)
+
+	mu       sync.Mutex
+	journeys map[string]probe.Journey // by check name, params applied
+}
+
+// prepare loads and applies every journey of checks, so a reload with a
+// broken journey is refused before it replaces the running set.
+func (e *executor) prepare(checks []probe.Check) (map[string]probe.Journey, error) {
+	out := map[string]probe.Journey{}
+	for _, c := range checks {
+		if c.Type != probe.TypeJourney {
+			continue
+		}
+		j, err := loadJourney(c.Journey)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.Name, err)
+		}
+		out[c.Name] = j
+	}
+	return out, nil
+}
+
+// install makes prepared journeys current.
+func (e *executor) install(js map[string]probe.Journey) {
+	e.mu.Lock()
+	e.journeys = js
+	e.mu.Unlock()
+}
+
+func loadJourney(spec probe.JourneySpec) (probe.Journey, error) {
+	var j probe.Journey
+	var err error
+	if spec.Template != "" {
+		j, err = scenarios.Template(spec.Template)
+	} else {
+		j, err = scenarios.LoadFile(spec.File)
+	}
+	if err != nil {
+		return probe.Journey{}, err
+	}
+	return scenarios.Apply(j, spec.Params)
+}
+
+// Execute implements schedule.Executor.
+func (e *executor) Execute(ctx context.Context, c probe.Check, attempt int) probe.Result {
+	var res probe.Result
+	switch c.Type {
+	case probe.TypeHTTP:
+		k, err := httpcheck.New(c, httpcheck.WithVersion(e.version), httpcheck.WithLogger(e.log))
+		if err != nil {
+			return faultResult(c, fmt.Errorf("prepare http check: %w", err))
+		}
+		res = k.Run(ctx)
+	case probe.TypeBrowser, probe.TypeJourney:
+		b, err := e.browser()
+		if err != nil {
+			r := faultResult(c, err)
+			r.Failure.Kind = probe.FailureBrowserCrash
+			return r
+		}
+		if c.Type == probe.TypeBrowser {
+			res = b.Browse(ctx, c)
+			break
+		}
+		e.mu.Lock()
+		j, ok := e.journeys[c.Name]
+		e.mu.Unlock()
+		if !ok {
+			if j, err = loadJourney(c.Journey); err != nil {
+				return faultResult(c, fmt.Errorf("load journey: %w", err))
+			}
+		}
+		res = b.RunJourney(ctx, c, j, e.artifacts)
+	default:
+		return faultResult(c, fmt.Errorf("unknown check type %q", c.Type))
+	}
+	res.Attempt = attempt
+	return res
+}
+
+// faultResult is a probe_error Result for a fault of ours.
+func faultResult(c probe.Check, err error) probe.Result {
+	red := probe.NewRedactor(c.HTTP.SecretHeaders...)
+	red.LearnURL(c.URL)
+	red.LearnHeaders(c.HTTP.Headers)
+	return probe.Result{
+		Check:     c.Name,
+		Type:      c.Type,
+		URL:       red.URL(c.URL),
+		StartedAt: time.Now().UTC(),
+		Failure:   &probe.Failure{Kind: probe.FailureProbeError, Message: red.String(err.Error())},
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// metrics serves the probe's own health in Prometheus text format, so a
+// fleet can be watched by the monitoring it feeds.
+func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	st := d.run.Stats()
+	g := func(name, help, typ string, v float64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
+	}
+	g("storeprobe_checks", "Checks scheduled now.", "gauge", float64(st.Checks))
+	g("storeprobe_runs_total", "Runs finished.", "counter", float64(st.Runs))
+	g("storeprobe_runs_failed_total", "Runs whose final attempt failed.", "counter", float64(st.Failed))
+	g("storeprobe_attempts_total", "Attempts made, retries included.", "counter", float64(st.Attempts))
+	g("storeprobe_retries_total", "Attempts after the first of a run.", "counter", float64(st.Retries))
+	g("storeprobe_runs_skipped_total", "Runs skipped because the previous run of the check was in flight.", "counter", float64(st.Skipped))
+	g("storeprobe_runs_missed_total", "Scheduled times passed over because the scheduler fell behind.", "counter", float64(st.Missed))
+	g("storeprobe_probe_panics_total", "Probe panics recovered.", "counter", float64(st.Panics))
+	g("storeprobe_store_errors_total", "Runs the store failed to save.", "counter", float64(st.SaveErrors))
+	g("storeprobe_in_flight", "Attempts executing now.", "gauge", float64(st.InFlight))
+	g("storeprobe_waiting", "Runs waiting for a concurrency slot.", "gauge", float64(st.Waiting))
+	fmt.Fprintf(w, "# HELP storeprobe_schedule_lag_seconds Actual start minus scheduled time over recent runs.\n# TYPE storeprobe_schedule_lag_seconds summary\n")
+	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.5\"} %g\n", st.Lag.P50.Seconds())
+	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.99\"} %g\n", st.Lag.P99.Seconds())
+	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_count %d\n", st.Lag.Samples)
+	g("storeprobe_schedule_lag_max_seconds", "Largest schedule lag since start.", "gauge", st.Lag.Max.Seconds())
+
+	names := make([]string, 0, len(st.PerCheck))
+	for n := range st.PerCheck {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	io.WriteString(w, "# HELP storeprobe_check_up 1 if the check's last run passed, 0 if it failed.\n# TYPE storeprobe_check_up gauge\n")
+	for _, n := range names {
+		c := st.PerCheck[n]
+		if c.Runs == 0 {
+			continue
+		}
+		up := 0
+		if c.LastOK {
+			up = 1
+		}
+		fmt.Fprintf(w, "storeprobe_check_up{check=\"%s\"} %d\n", metricLabel(n), up)
+	}
+	io.WriteString(w, "# HELP storeprobe_check_runs_total Runs per check.\n# TYPE storeprobe_check_runs_total counter\n")
+	for _, n := range names {
+		fmt.Fprintf(w, "storeprobe_check_runs_total{check=\"%s\"} %d\n", metricLabel(n), st.PerCheck[n].Runs)
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if os, err := d.store.OutboxStats(ctx); err == nil {
+		g("storeprobe_outbox_depth", "Runs in the outbox waiting to be shipped to InfluxDB.", "gauge", float64(os.Depth))
+		age := 0.0
+		if !os.Oldest.IsZero() {
+			age = time.Since(os.Oldest).Seconds()
+		}
+		g("storeprobe_outbox_oldest_age_seconds", "Age of the oldest run waiting in the outbox.", "gauge", age)
+		g("storeprobe_influx_rejected_points_total", "Points InfluxDB refused, kept in the store with their error.", "counter", float64(os.Rejected))
+		g("storeprobe_outbox_dropped_runs_total", "Runs dropped from the outbox by its size or age cap.", "counter", float64(os.Dropped))
+	}
+	if d.ship != nil {
+		ss := d.ship.s.Stats()
+		g("storeprobe_influx_shipped_points_total", "Points InfluxDB acknowledged.", "counter", float64(ss.ShippedPoints))
+		g("storeprobe_influx_shipped_runs_total", "Runs fully acknowledged by InfluxDB.", "counter", float64(ss.ShippedRuns))
+		g("storeprobe_influx_write_retries_total", "Failed shipping passes retried after a backoff.", "counter", float64(ss.Retries))
+		g("storeprobe_influx_writes_total", "Write requests sent to InfluxDB.", "counter", float64(ss.Writes))
+	}
+	g("storeprobe_browser_rss_bytes", "Resident memory of the Chromium process group.", "gauge", float64(d.br.rss()))
+}
