@@ -252,10 +252,20 @@ func (s *Store) Close() error {
 		errs = append(errs, s.r.Close())
 	}
 	// A truncating checkpoint leaves a single self-contained file behind
-	// for backups; failure is harmless (the WAL is replayed on next open).
-	if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		s.logger.Warn("store checkpoint on close failed", "path", s.path, "err", err)
+	// for backups. It must not wait: a `report` closing while the daemon
+	// writes would otherwise hang for the busy timeout. Skipping it is
+	// harmless (the WAL is replayed on next open).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if conn, err := s.w.Conn(ctx); err == nil {
+		if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err == nil {
+			var busy, logFrames, done int
+			if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil || busy != 0 {
+				s.logger.Debug("store checkpoint on close skipped", "path", s.path, "busy", busy, "err", err)
+			}
+		}
+		conn.Close()
 	}
+	cancel()
 	errs = append(errs, s.w.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)

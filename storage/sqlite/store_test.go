@@ -329,3 +329,43 @@ func countRows(t *testing.T, s *Store, table string) int {
 	}
 	return n
 }
+
+// TestCloseDoesNotWaitForOthers: a reader (report) closing while another
+// process holds the database must not sit out the busy timeout in its
+// closing checkpoint.
+func TestCloseDoesNotWaitForOthers(t *testing.T) {
+	ctx := context.Background()
+	daemon, path := openTemp(t)
+	if _, err := daemon.Save(ctx, httpRun(t0)); err != nil {
+		t.Fatal(err)
+	}
+	// The daemon is mid-read: its snapshot pins the WAL.
+	tx, err := daemon.r.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM runs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// ...and writes after that snapshot, so a truncating checkpoint would
+	// have to wait for the reader.
+	if _, err := daemon.Save(ctx, httpRun(t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	report, err := Open(ctx, path, MustExist(), WithBusyTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- report.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(4 * time.Second): // the checkpoint gives up at once; 5 s is its hard cap
+		t.Fatal("Close waited on the other connection's lock")
+	}
+}
