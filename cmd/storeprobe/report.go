@@ -56,11 +56,23 @@ type reportCheck struct {
 }
 
 type reportOutbox struct {
-	Depth          int64      `json:"depth"`
-	Oldest         *time.Time `json:"oldest"`
-	RejectedPoints int64      `json:"rejected_points"`
-	Dropped        int64      `json:"dropped"`
+	Depth          int64            `json:"depth"`
+	Oldest         *time.Time       `json:"oldest"`
+	RejectedPoints int64            `json:"rejected_points"`
+	Dropped        int64            `json:"dropped"`
+	RecentRejected []reportRejected `json:"recent_rejected"`
 }
+
+// reportRejected is one point InfluxDB refused, newest first.
+type reportRejected struct {
+	Check      string    `json:"check"`
+	Reason     string    `json:"reason"`
+	Line       string    `json:"line"`
+	RejectedAt time.Time `json:"rejected_at"`
+}
+
+// reportRecentRejected bounds how many refused points the report lists.
+const reportRecentRejected = 5
 
 func runReport(ctx context.Context, a *app, args []string) error {
 	flags := newFlagSet(a, "report", "[--store PATH] [--since DUR] [--check NAME] [--output text|json]")
@@ -136,6 +148,10 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 	if err != nil {
 		return reportJSON{}, err
 	}
+	rejected, err := store.Rejected(ctx, reportRecentRejected)
+	if err != nil {
+		return reportJSON{}, err
+	}
 
 	byCheck := map[string][]probe.Run{}
 	types := map[string]probe.CheckType{}
@@ -177,7 +193,12 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 		Store:  path,
 		Window: reportWindow{Since: since, Until: until},
 		Checks: []reportCheck{},
-		Outbox: reportOutbox{Depth: stats.Depth, RejectedPoints: stats.Rejected, Dropped: stats.Dropped},
+		Outbox: reportOutbox{Depth: stats.Depth, RejectedPoints: stats.Rejected, Dropped: stats.Dropped,
+			RecentRejected: []reportRejected{}},
+	}
+	for _, r := range rejected {
+		rep.Outbox.RecentRejected = append(rep.Outbox.RecentRejected,
+			reportRejected{Check: r.Check, Reason: r.Reason, Line: r.Line, RejectedAt: r.RejectedAt})
 	}
 	if !stats.Oldest.IsZero() {
 		o := stats.Oldest
@@ -304,6 +325,13 @@ func writeReportText(w io.Writer, rep reportJSON) error {
 	}
 	o := rep.Outbox
 	fmt.Fprintf(&b, "\noutbox: %d waiting, %d rejected points, %d dropped\n", o.Depth, o.RejectedPoints, o.Dropped)
+	for _, r := range o.RecentRejected {
+		line := r.Line
+		if utf8.RuneCountInString(line) > 120 {
+			line = string([]rune(line)[:117]) + "..."
+		}
+		fmt.Fprintf(&b, "  rejected %s %s: %s\n    %s\n", r.RejectedAt.Format("2006-01-02 15:04:05"), r.Check, r.Reason, line)
+	}
 	switch breaches {
 	case 0:
 		b.WriteString("result: all targets met\n")

@@ -76,6 +76,10 @@ func fillReportStore(t *testing.T, now time.Time) string {
 			t.Fatal(err)
 		}
 	}
+	// The shipper parked one poisoned point of the first run (home).
+	if err := s.Reject(ctx, 1, `http_check,check=home status="x" 1`, "field type conflict"); err != nil {
+		t.Fatal(err)
+	}
 	for _, at := range []time.Time{now.Add(-time.Minute), now.Add(-2 * time.Minute), now.Add(-30 * time.Hour)} {
 		if err := s.RecordSkip(ctx, "home", at, "previous run still going"); err != nil {
 			t.Fatal(err)
@@ -163,9 +167,15 @@ func TestReportJSON(t *testing.T) {
 		t.Error("breached = false")
 	}
 	// Every saved run is still waiting for the (absent) shipper.
-	if rep.Outbox.Depth != 16 || rep.Outbox.Oldest == nil {
-		t.Errorf("outbox = %+v, want depth 16", rep.Outbox)
+	if rep.Outbox.Depth != 16 || rep.Outbox.Oldest == nil || rep.Outbox.RejectedPoints != 1 {
+		t.Errorf("outbox = %+v, want depth 16, 1 rejected", rep.Outbox)
 	}
+	if rr := rep.Outbox.RecentRejected; len(rr) != 1 || rr[0].Check != "home" || rr[0].Reason != "field type conflict" {
+		t.Errorf("recent rejected = %+v", rr)
+	}
+	var outbox map[string]json.RawMessage
+	json.Unmarshal(raw["outbox"], &outbox)
+	reportWantKeys(t, "outbox", outbox, "depth", "oldest", "rejected_points", "dropped", "recent_rejected")
 }
 
 func TestReportWindowAndFilter(t *testing.T) {
@@ -215,7 +225,8 @@ func TestReportText(t *testing.T) {
 		"✗  cwv_good home lcp", "50 %", "≥ 75 %",
 		"failures: probe_error 1, status 1",
 		"result: 2 targets breached",
-		"outbox: 16 waiting, 0 rejected points, 0 dropped",
+		"outbox: 16 waiting, 1 rejected points, 0 dropped",
+		"home: field type conflict",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
