@@ -89,7 +89,7 @@ const (
 // Failure says why a check failed. Message never contains secrets.
 type Failure struct {
 	Kind    FailureKind `json:"kind"`
-	Phase   Phase       `json:"phase,omitempty"`
+	Phase   Phase       `json:"phase"`
 	Message string      `json:"message"`
 }
 
