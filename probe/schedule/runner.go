@@ -333,6 +333,9 @@ type skip struct {
 // counter still counts every missed time.
 const maxMissedRecorded = 10
 
+// maxMissedScan bounds the fires walked one by one after a stall.
+const maxMissedScan = 10000
+
 // dispatchDue starts the runs due at now and returns how long until the next
 // fire (false if nothing is scheduled).
 func (r *Runner) dispatchDue(now time.Time) (time.Duration, bool) {
@@ -344,7 +347,7 @@ func (r *Runner) dispatchDue(now time.Time) (time.Duration, bool) {
 		cs := r.st.check(name)
 		// When more than a period behind, run only the latest due time and
 		// count the earlier ones as missed.
-		due := e.next
+		first, due := e.next, e.next
 		var missed int
 		for {
 			n := fireAfter(e.sched, e.offset, due)
@@ -357,18 +360,28 @@ func (r *Runner) dispatchDue(now time.Time) (time.Duration, bool) {
 			}
 			missed++
 			due = n
+			if missed == maxMissedScan {
+				// A stall of days: estimate the rest instead of walking
+				// every fire, and resume at the next one.
+				missed += 1 + int(now.Sub(due)/max(Period(e.sched, due), time.Second))
+				e.next = fireAfter(e.sched, e.offset, now)
+				due = time.Time{}
+				break
+			}
 		}
 		if missed > 0 {
 			r.st.missed += int64(missed)
 			cs.Missed += int64(missed)
-			r.log.Warn("scheduler fell behind; runs missed", "check", name, "missed", missed, "behind", now.Sub(due))
+			r.log.Warn("scheduler fell behind; runs missed", "check", name, "missed", missed, "behind", now.Sub(first))
 		}
-		if r.busy[name] {
+		switch {
+		case due.IsZero():
+		case r.busy[name]:
 			r.st.skipped++
 			cs.Skipped++
 			skips = append(skips, skip{name, due, SkipOverlap})
 			r.log.Warn("previous run still in flight; run skipped", "check", name, "scheduled_at", due)
-		} else {
+		default:
 			r.busy[name] = true
 			r.runs.Add(1)
 			go r.run(e.check, e.url, due)

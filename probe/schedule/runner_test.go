@@ -707,45 +707,67 @@ func TestStop(t *testing.T) {
 }
 
 // Falling more than a period behind runs the latest due time once and
-// records the rest as missed.
+// records the rest as missed; a stall of hours is estimated, not walked.
 func TestMissedRuns(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		sink := &memSink{}
-		r := newRunner(t, Options{Executor: sleepExec(0), Sink: sink, MaxJitter: -1})
-		planned, err := r.plan([]probe.Check{httpCheck("m", "*/10 * * * * *")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.mu.Lock()
-		r.install(planned, start)
-		r.mu.Unlock()
-		// The dispatcher is not running: as if it was stalled until 45 s.
-		sleepUntil(start, 45*time.Second)
-		wait, ok := r.dispatchDue(time.Now())
-		if !ok || wait != 5*time.Second {
-			t.Errorf("next fire in %v (%v), want 5s", wait, ok)
-		}
-		r.runs.Wait()
-		runs := sink.runsOf("m")
-		if len(runs) != 1 || runs[0].ScheduledAt.Sub(start) != 40*time.Second || runs[0].Lag != 5*time.Second {
-			t.Fatalf("runs %+v, want one scheduled at 40 s with 5 s lag", runs)
-		}
-		var missed []time.Duration
-		for _, s := range sink.skipsOf("m") {
-			if s.reason != SkipMissed {
-				t.Errorf("reason %q", s.reason)
-			}
-			missed = append(missed, s.at.Sub(start))
-		}
-		s := time.Second
-		if want := []time.Duration{10 * s, 20 * s, 30 * s}; !slices.Equal(missed, want) {
-			t.Errorf("missed %v, want %v", missed, want)
-		}
-		if st := r.Stats(); st.Missed != 3 || st.PerCheck["m"].Missed != 3 {
-			t.Errorf("missed count %d", st.Missed)
-		}
-	})
+	s := time.Second
+	tests := []struct {
+		name         string
+		spec         string
+		stall        time.Duration
+		wantMissed   int64
+		wantRecorded []time.Duration // skip rows, by scheduled time
+		wantRunAt    time.Duration   // 0: no run
+		wantNext     time.Duration
+	}{
+		{"a few", "*/10 * * * * *", 45 * s, 3, []time.Duration{10 * s, 20 * s, 30 * s}, 40 * s, 50 * s},
+		{"none", "*/10 * * * * *", 15 * s, 0, nil, 10 * s, 20 * s},
+		{"hours", "* * * * * *", 5*time.Hour + s/2, 18000,
+			[]time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s, 8 * s, 9 * s, 10 * s}, 0, 5*time.Hour + s},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				sink := &memSink{}
+				r := newRunner(t, Options{Executor: sleepExec(0), Sink: sink, MaxJitter: -1})
+				planned, err := r.plan([]probe.Check{httpCheck("m", tt.spec)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.mu.Lock()
+				r.install(planned, start)
+				r.mu.Unlock()
+				// The dispatcher is not running: as if it was stalled.
+				sleepUntil(start, tt.stall)
+				wait, ok := r.dispatchDue(time.Now())
+				if got := time.Now().Add(wait).Sub(start); !ok || got != tt.wantNext {
+					t.Errorf("next fire at %v (%v), want %v", got, ok, tt.wantNext)
+				}
+				r.runs.Wait()
+				runs := sink.runsOf("m")
+				if tt.wantRunAt == 0 {
+					if len(runs) != 0 {
+						t.Errorf("runs %+v, want none", runs)
+					}
+				} else if len(runs) != 1 || runs[0].ScheduledAt.Sub(start) != tt.wantRunAt || runs[0].Lag != tt.stall-tt.wantRunAt {
+					t.Fatalf("runs %+v, want one scheduled at %v with lag %v", runs, tt.wantRunAt, tt.stall-tt.wantRunAt)
+				}
+				var recorded []time.Duration
+				for _, k := range sink.skipsOf("m") {
+					if k.reason != SkipMissed {
+						t.Errorf("reason %q", k.reason)
+					}
+					recorded = append(recorded, k.at.Sub(start))
+				}
+				if !slices.Equal(recorded, tt.wantRecorded) {
+					t.Errorf("recorded %v, want %v", recorded, tt.wantRecorded)
+				}
+				if st := r.Stats(); st.Missed != tt.wantMissed || st.PerCheck["m"].Missed != tt.wantMissed {
+					t.Errorf("missed %d, want %d", st.Missed, tt.wantMissed)
+				}
+			})
+		})
+	}
 }
 
 func TestSaveErrorsCounted(t *testing.T) {
