@@ -377,7 +377,7 @@ func reportTable(b *strings.Builder, indent string, left int, rows [][]string) {
 
 func reportPtr(v float64) *float64 { return &v }
 
-// pct formats a percentage with up to three decimals: 99.9 % stays
+// reportPct formats a percentage with up to three decimals: 99.9 % stays
 // distinguishable from 99.899 %.
 func reportPct(p *float64) string {
 	if p == nil {
@@ -386,13 +386,16 @@ func reportPct(p *float64) string {
 	return reportTrim(*p, 3) + " %"
 }
 
-// ms formats milliseconds; seconds from 10 s up.
+// reportMS formats milliseconds: a decimal below 10 ms (loopback checks
+// take 0.4 ms, not 0), seconds from 10 s up.
 func reportMS(p *float64) string {
-	if p == nil {
+	switch {
+	case p == nil:
 		return "-"
-	}
-	if *p >= 10000 {
+	case *p >= 10000:
 		return reportTrim(*p/1000, 2) + " s"
+	case *p < 10:
+		return reportTrim(*p, 1) + " ms"
 	}
 	return reportTrim(*p, 0) + " ms"
 }
