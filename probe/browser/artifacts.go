@@ -34,6 +34,18 @@ func runDir(dir, check string) (string, string, error) {
 	return path, name, nil
 }
 
+// artifactDir is the run's artifact directory, created on first use.
+func (s *session) artifactDir(dir, check string) (string, string, error) {
+	if s.artPath == "" {
+		p, n, err := runDir(dir, check)
+		if err != nil {
+			return "", "", err
+		}
+		s.artPath, s.artName = p, n
+	}
+	return s.artPath, s.artName, nil
+}
+
 // safeName keeps a check name usable as a file name.
 func safeName(s string) string {
 	if s == "" {
@@ -58,14 +70,24 @@ func safeName(s string) string {
 // request log (with the final URL, failure and console errors) under dir,
 // and returns their paths relative to dir.
 func (s *session) keepArtifacts(ctx context.Context, dir, check string, f *probe.Failure) []string {
-	path, name, err := runDir(dir, check)
+	path, name, err := s.artifactDir(dir, check)
 	if err != nil {
 		s.b.log.Warn("keep artifacts", "err", err)
 		return nil
 	}
 	var out []string
 	if f == nil || f.Kind != probe.FailureBrowserCrash {
-		if png, err := s.screenshot(ctx); err == nil {
+		// An error page may still be committing; let it, then retry once
+		// (capture fails on a frame that is being replaced).
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_ = s.tr.wait(wctx, func() bool { return !s.tr.loading })
+		cancel()
+		png, err := s.screenshot(ctx)
+		if err != nil && ctx.Err() == nil {
+			time.Sleep(300 * time.Millisecond)
+			png, err = s.screenshot(ctx)
+		}
+		if err == nil {
 			if err := os.WriteFile(filepath.Join(path, ScreenshotFile), png, 0o640); err == nil {
 				out = append(out, filepath.Join(name, ScreenshotFile))
 			}

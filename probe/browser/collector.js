@@ -12,8 +12,9 @@
 //        interactionId, p98 (skip one per 50) when over 50 interactions
 //   TTFB navigation responseStart
 // Values are pushed to Go through the CDP binding named below whenever they
-// change, and flushed synchronously on pagehide and visibilitychange so the
-// INP of a click that navigates away is still delivered.
+// change, and flushed synchronously on beforeunload, pagehide and
+// visibilitychange so the INP of a click that navigates away is still
+// delivered (see the fallback timing below).
 (() => {
   'use strict';
   const BINDING = '__storeprobeVitals';
@@ -104,6 +105,31 @@
     st.interactions = count;
     st.inp = worst[Math.min(worst.length - 1, Math.floor(count / 50))];
   };
+
+  // An interaction whose handler navigates away never gets its Event
+  // Timing entry (the entry waits for a paint the old document never
+  // makes), and messages sent from pagehide are lost once the new document
+  // has committed. So: time such an interaction ourselves, from the event's
+  // timestamp to the end of its dispatch (or to beforeunload if bubbling
+  // was stopped), and send it while the document is still attached.
+  let leaving = false, dispatching = null, fallbacks = 0;
+  const addFallback = (d) => {
+    interactions.set('fallback-' + (++fallbacks), d);
+    onEvent([]);
+  };
+  for (const type of ['pointerdown', 'pointerup', 'click', 'keydown', 'keyup']) {
+    addEventListener(type, (e) => { dispatching = e.timeStamp; }, { capture: true });
+    addEventListener(type, () => {
+      if (leaving && dispatching !== null) { addFallback(performance.now() - dispatching); flush(); }
+      dispatching = null;
+    });
+  }
+  addEventListener('beforeunload', () => {
+    leaving = true;
+    if (dispatching !== null) addFallback(performance.now() - dispatching);
+    stopLCP();
+    flush();
+  }, { capture: true });
 
   const readNavigation = () => {
     const nav = performance.getEntriesByType('navigation')[0];

@@ -137,6 +137,28 @@ func newShop(t testing.TB) *shopServer {
 		page("cookie", `<p>cookie set</p>`)(w, r)
 	})
 	mux.HandleFunc("/throws", page("throws", `<p>broken</p><script>setTimeout(() => { throw new Error('boom at checkout') }, 0)</script>`))
+	// A small shop for journeys: home (delayed hero) -> product (a layout
+	// shift) -> cart (a slow button, a form) -> done.
+	mux.HandleFunc("/j/home", page("home", `<p>Welcome</p><img id="hero" src="/img/hero.png?delay=800" width="480" height="320">
+<p><a id="to-product" href="/j/product">Our product</a></p>`))
+	mux.HandleFunc("/j/product", page("product", `<div id="top"></div><div id="shifted" style="height:400px;background:#c33">product</div>
+<a id="to-cart" href="/j/cart" style="position:fixed;bottom:0;left:0">Cart</a>
+<script>addEventListener('load', () => setTimeout(() => { document.getElementById('top').style.height = '300px'; }, 300));</script>`))
+	mux.HandleFunc("/j/cart", page("cart", `<h1>Cart</h1><button id="slow" style="width:200px;height:60px">Update</button><p id="out"></p>
+<input id="email" type="email"><select id="country"><option value="FR">France</option><option value="DE">Germany</option></select>
+<p id="chosen"></p><button id="checkout">Checkout</button>
+<script>
+document.getElementById('slow').addEventListener('click', () => {
+  const end = performance.now() + 300; while (performance.now() < end) {}
+  document.getElementById('out').textContent = 'Added to cart';
+});
+document.getElementById('country').addEventListener('change', (e) => { document.getElementById('chosen').textContent = 'ship to ' + e.target.value; });
+document.getElementById('checkout').addEventListener('click', () => {
+  const end = performance.now() + 300; while (performance.now() < end) {}
+  location.href = '/j/done';
+});
+</script>`))
+	mux.HandleFunc("/j/done", page("done", `<h1>Thank you</h1>`))
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	t.Cleanup(func() { close(s.quit) })

@@ -53,6 +53,8 @@ type session struct {
 	dev     Device
 	redact  *probe.Redactor
 	cleanup []func()
+
+	artPath, artName string // this run's artifact directory, once made
 }
 
 // open starts a run: a slot, a live Chrome, a new browser context and tab

@@ -1,0 +1,491 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// Step timing defaults.
+const (
+	// OptionalStepTimeout is how long an optional step (a consent banner)
+	// waits for its target before it is skipped.
+	OptionalStepTimeout = 3 * time.Second
+	// AssertTimeout is how long assert_text and assert_url retry before
+	// they fail: pages update after a step settles, too.
+	AssertTimeout = 5 * time.Second
+	// navStartWindow is how long after a click or key press a navigation
+	// must start to be waited for as this step's navigation.
+	navStartWindow = 200 * time.Millisecond
+)
+
+// RunJourney runs j's steps in a fresh incognito context. Every document the
+// journey visits keeps its own vitals (pages[]), named by the step that
+// landed on it; a failing or timed-out journey still reports every step and
+// page it completed, names the failing step, and keeps a full-page
+// screenshot and HAR-like request log under artifactsDir (if set). Typed
+// secrets never appear in the result, logs or artifacts.
+func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey, artifactsDir string) probe.Result {
+	start := time.Now()
+	redact := probe.NewRedactor()
+	firstURL := c.URL
+	for _, st := range j.Steps {
+		if st.Secret {
+			redact.AddValue(st.Text)
+			redact.AddValue(url.QueryEscape(st.Text))
+		}
+		if st.Action == probe.ActionGoto {
+			redact.LearnURL(st.URL)
+			if firstURL == "" {
+				firstURL = st.URL
+			}
+		}
+	}
+	timeout := j.Timeout
+	if timeout <= 0 {
+		timeout = c.Timeout
+	}
+	if timeout <= 0 {
+		timeout = DefaultJourneyTimeout
+	}
+	device := j.Device
+	if device == "" {
+		device = c.Browser.Device
+	}
+	name := c.Name
+	if name == "" {
+		name = j.Name
+	}
+	res := probe.Result{
+		Check: name, Type: probe.TypeJourney, URL: redact.URL(firstURL), Attempt: 1, StartedAt: start.UTC(),
+		BrowserDetails: &probe.BrowserDetails{Device: deviceLabel(device), Steps: []probe.StepResult{}, Pages: []probe.PageResult{}, ConsoleErrors: []string{}},
+	}
+	finish := func(f *probe.Failure) probe.Result {
+		res.Failure, res.OK = f, f == nil
+		res.DurationMS = round(probe.Millis(time.Since(start)), 1)
+		return res
+	}
+	s, f := b.open(ctx, device, timeout, redact)
+	if f != nil {
+		return finish(f)
+	}
+	defer s.close()
+	res.Device = s.dev.Name
+
+	r := &journeyRun{s: s, spec: c.Browser, artifacts: artifactsDir, check: name}
+	jctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
+	defer cancel()
+	for i, st := range j.Steps {
+		sr, f := r.step(jctx, i, st)
+		res.Steps = append(res.Steps, sr)
+		if f != nil {
+			break
+		}
+	}
+	f = r.failure
+	ended := time.Since(start)
+
+	actx, acancel := s.afterCtx(cleanupBudget)
+	defer acancel()
+	if f == nil || f.Kind != probe.FailureBrowserCrash {
+		s.collect(actx)
+	}
+	snap := s.tr.snapshot()
+	res.FinalURL = redact.URL(snap.url)
+	res.ConsoleErrors = snap.consoleErrors
+	for _, d := range snap.docs {
+		res.Pages = append(res.Pages, pageResult(d, snap.stats, redact))
+	}
+	if f == nil {
+		for _, p := range res.Pages {
+			if tf := tooSlow(c.Browser, p.PageMetrics, probe.Phase(p.Name)); tf != nil {
+				f = tf
+				f.Message = "page " + p.Name + ": " + f.Message
+				break
+			}
+		}
+	}
+	res.Artifacts = append(res.Artifacts, r.shots...)
+	if f != nil && artifactsDir != "" {
+		res.Artifacts = append(res.Artifacts, s.keepArtifacts(actx, artifactsDir, name, f)...)
+	}
+	out := finish(f)
+	out.DurationMS = round(probe.Millis(ended), 1)
+	return out
+}
+
+// pageResult names and measures one visited document.
+func pageResult(d document, stats map[cdp.LoaderID]netStats, redact *probe.Redactor) probe.PageResult {
+	name := d.name
+	if name == "" {
+		// Unnamed pages are known by their path.
+		if u, err := url.Parse(d.v.URL); err == nil && u.Path != "" {
+			name = u.Path
+		} else {
+			name = "page"
+		}
+	}
+	return probe.PageResult{Name: name, URL: redact.URL(d.v.URL), PageMetrics: metrics(d, stats)}
+}
+
+// journeyRun is the state of one journey between steps.
+type journeyRun struct {
+	s         *session
+	spec      probe.BrowserSpec
+	artifacts string
+	check     string
+	shots     []string // screenshot steps' files, relative to artifacts
+	failure   *probe.Failure
+	seenExc   int
+}
+
+// stepName is the step's label in results: its name, or "<action>
+// <target>" (never a typed text, secret or not).
+func stepName(st probe.Step, redact *probe.Redactor) string {
+	if st.Name != "" {
+		return st.Name
+	}
+	target := ""
+	switch st.Action {
+	case probe.ActionGoto:
+		target = redact.URL(st.URL)
+	case probe.ActionAssertURL:
+		target = st.URL
+	case probe.ActionClick, probe.ActionType, probe.ActionSelect, probe.ActionAssertText:
+		target = st.Selector
+	case probe.ActionWaitFor:
+		switch {
+		case st.Selector != "":
+			target = st.Selector
+		case st.URLMatch != "":
+			target = "url " + st.URLMatch
+		default:
+			target = fmt.Sprintf("text %q", st.Text)
+		}
+	case probe.ActionScreenshot:
+		target = st.Shot
+	case probe.ActionSleep:
+		target = st.Sleep.String()
+	}
+	return strings.TrimSpace(string(st.Action) + " " + target)
+}
+
+// step runs one step and records it.
+func (r *journeyRun) step(jctx context.Context, i int, st probe.Step) (probe.StepResult, *probe.Failure) {
+	s := r.s
+	start := time.Now()
+	sr := probe.StepResult{Name: stepName(st, s.redact), Action: string(st.Action)}
+	phase := probe.Phase(fmt.Sprintf("step %d: %s", i+1, sr.Name))
+
+	timeout := st.Timeout
+	if timeout <= 0 {
+		timeout = DefaultStepTimeout
+		if st.Optional {
+			timeout = OptionalStepTimeout
+		}
+	}
+	sctx, cancel := context.WithTimeout(jctx, timeout)
+	defer cancel()
+
+	f, skipped := r.do(sctx, st, phase, timeout)
+	if f != nil && jctx.Err() != nil && f.Kind != probe.FailureBrowserCrash {
+		// The journey's own deadline, whatever the step was waiting for.
+		f = probe.Fail(probe.FailureTimeout, phase, "the journey hit its deadline during this step (%s)", f.Message)
+	}
+	if f == nil && !skipped {
+		f = r.scriptFailure(phase)
+	}
+	if f == nil && st.Page != "" {
+		s.tr.nameCurrent(st.Page)
+	}
+	sr.DurationMS = round(probe.Millis(time.Since(start)), 1)
+	sr.Skipped = skipped
+	sr.OK = f == nil
+	if f != nil {
+		f.Message = s.redact.String(f.Message)
+		sr.Failure = f
+		r.failure = f
+	}
+	return sr, f
+}
+
+// scriptFailure fails the step on a new uncaught page error, if asked.
+func (r *journeyRun) scriptFailure(phase probe.Phase) *probe.Failure {
+	exc := r.s.tr.snapshot().exceptions
+	if !r.spec.FailOnConsole || len(exc) <= r.seenExc {
+		return nil
+	}
+	msg := exc[r.seenExc]
+	r.seenExc = len(exc)
+	return probe.Fail(probe.FailureScript, phase, "uncaught error in the page: %s", msg)
+}
+
+// do performs one action. skipped reports an optional step whose target
+// was absent.
+func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, timeout time.Duration) (f *probe.Failure, skipped bool) {
+	s := r.s
+	// missing turns a failed wait for the step's target into a selector
+	// failure, or a skip for an optional step.
+	missing := func(err error, what string) (*probe.Failure, bool) {
+		if cf := s.classify(err, phase); cf != nil && cf.Kind != probe.FailureTimeout {
+			return cf, false
+		}
+		if st.Optional {
+			return nil, true
+		}
+		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return probe.Fail(probe.FailureSelector, phase, "%s did not appear within %s", what, timeout), false
+		}
+		return probe.Fail(probe.FailureSelector, phase, "%s: %v", what, err), false
+	}
+	switch st.Action {
+	case probe.ActionGoto:
+		if f := s.navigate(ctx, st.URL, phase); f != nil {
+			return f, false
+		}
+		return r.settled(ctx, phase), false
+
+	case probe.ActionClick:
+		before := s.tr.snapshot().navSeq
+		var err error
+		if s.dev.Mobile {
+			_, err = chromedp.Run(ctx, chromedp.Tap(chromedp.CSS(st.Selector)))
+		} else {
+			_, err = chromedp.Run(ctx, chromedp.Click(chromedp.CSS(st.Selector)))
+		}
+		if err != nil {
+			return missing(err, fmt.Sprintf("%q", st.Selector))
+		}
+		return r.afterInput(ctx, before, phase), false
+
+	case probe.ActionType:
+		before := s.tr.snapshot().navSeq
+		if _, err := chromedp.Run(ctx, chromedp.SendKeys(chromedp.CSS(st.Selector), st.Text, chromedp.NodeVisible)); err != nil {
+			return missing(err, fmt.Sprintf("%q", st.Selector))
+		}
+		return r.afterInput(ctx, before, phase), false
+
+	case probe.ActionSelect:
+		if _, err := chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(st.Selector))); err != nil {
+			return missing(err, fmt.Sprintf("%q", st.Selector))
+		}
+		before := s.tr.snapshot().navSeq
+		problem, err := evalJSON[string](ctx, s, selectJS, st.Selector, st.Value)
+		if err != nil {
+			return s.failOr(err, phase, probe.FailureProbeError), false
+		}
+		if problem != "" {
+			return probe.Fail(probe.FailureSelector, phase, "%q: %s", st.Selector, problem), false
+		}
+		return r.afterInput(ctx, before, phase), false
+
+	case probe.ActionWaitFor:
+		switch {
+		case st.Selector != "":
+			if _, err := chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(st.Selector))); err != nil {
+				return missing(err, fmt.Sprintf("%q", st.Selector))
+			}
+		case st.URLMatch != "":
+			re, err := regexp.Compile(st.URLMatch)
+			if err != nil {
+				return probe.Fail(probe.FailureProbeError, phase, "url pattern: %v", err), false
+			}
+			if err := s.tr.wait(ctx, func() bool { return re.MatchString(s.tr.url) }); err != nil {
+				if cf := s.classify(err, phase); cf != nil && cf.Kind != probe.FailureTimeout {
+					return cf, false
+				}
+				if st.Optional {
+					return nil, true
+				}
+				return probe.Fail(probe.FailureNavigation, phase, "the URL did not match %q within %s (at %s)",
+					st.URLMatch, timeout, s.redact.URL(s.tr.snapshot().url)), false
+			}
+		default:
+			if err := pollJS(ctx, s, hasTextJS, st.Text); err != nil {
+				return missing(err, fmt.Sprintf("text %q", st.Text))
+			}
+		}
+		return r.settled(ctx, phase), false
+
+	case probe.ActionAssertText:
+		actx, cancel := context.WithTimeout(ctx, min(timeout, AssertTimeout))
+		defer cancel()
+		if _, err := chromedp.Run(actx, chromedp.WaitReady(chromedp.CSS(st.Selector))); err != nil {
+			return missing(err, fmt.Sprintf("%q", st.Selector))
+		}
+		if err := pollJS(actx, s, elementHasTextJS, st.Selector, st.Text); err != nil {
+			if cf := s.classify(err, phase); cf != nil && cf.Kind != probe.FailureTimeout {
+				return cf, false
+			}
+			got, _ := evalJSON[string](ctx, s, elementTextJS, st.Selector)
+			return probe.Fail(probe.FailureAssertion, phase, "%q has text %q, want it to contain %q",
+				st.Selector, clip(got, 200), st.Text), false
+		}
+		return nil, false
+
+	case probe.ActionAssertURL:
+		re, err := regexp.Compile(st.URL)
+		if err != nil {
+			return probe.Fail(probe.FailureProbeError, phase, "url pattern: %v", err), false
+		}
+		actx, cancel := context.WithTimeout(ctx, min(timeout, AssertTimeout))
+		defer cancel()
+		if err := s.tr.wait(actx, func() bool { return re.MatchString(s.tr.url) }); err != nil {
+			if cf := s.classify(err, phase); cf != nil && cf.Kind != probe.FailureTimeout {
+				return cf, false
+			}
+			return probe.Fail(probe.FailureAssertion, phase, "the URL %s does not match %q",
+				s.redact.URL(s.tr.snapshot().url), st.URL), false
+		}
+		return nil, false
+
+	case probe.ActionScreenshot:
+		png, err := s.screenshot(ctx)
+		if err != nil {
+			return s.failOr(err, phase, probe.FailureProbeError), false
+		}
+		if r.artifacts != "" {
+			dir, name, err := s.artifactDir(r.artifacts, r.check)
+			if err != nil {
+				return probe.Fail(probe.FailureProbeError, phase, "%v", err), false
+			}
+			file := safeName(st.Shot) + ".png"
+			if err := os.WriteFile(filepath.Join(dir, file), png, 0o640); err != nil {
+				return probe.Fail(probe.FailureProbeError, phase, "write screenshot: %v", err), false
+			}
+			r.shots = append(r.shots, filepath.Join(name, file))
+		}
+		return nil, false
+
+	case probe.ActionSleep:
+		select {
+		case <-time.After(st.Sleep):
+			return nil, false
+		case <-ctx.Done():
+			return s.failOr(ctx.Err(), phase, probe.FailureTimeout), false
+		}
+	}
+	return probe.Fail(probe.FailureProbeError, phase, "unknown action %q", st.Action), false
+}
+
+// afterInput waits for what an input caused: a navigation that starts
+// right after it is waited for to load; then the page must settle.
+func (r *journeyRun) afterInput(ctx context.Context, before int, phase probe.Phase) *probe.Failure {
+	s := r.s
+	wctx, cancel := context.WithTimeout(ctx, navStartWindow)
+	err := s.tr.wait(wctx, func() bool { return s.tr.navSeq > before })
+	cancel()
+	if err == nil {
+		if f := s.waitLoaded(ctx, before, phase); f != nil {
+			return f
+		}
+	} else if ctx.Err() != nil {
+		return s.failOr(ctx.Err(), phase, probe.FailureTimeout)
+	}
+	return r.settled(ctx, phase)
+}
+
+// settled lets the page settle before the next step acts on it.
+func (r *journeyRun) settled(ctx context.Context, phase probe.Phase) *probe.Failure {
+	if err := r.s.settle(ctx); err != nil {
+		return r.s.failOr(err, phase, probe.FailureTimeout)
+	}
+	return nil
+}
+
+// failOr classifies err, falling back to kind.
+func (s *session) failOr(err error, phase probe.Phase, kind probe.FailureKind) *probe.Failure {
+	if f := s.classify(err, phase); f != nil {
+		return f
+	}
+	return probe.Fail(kind, phase, "%v", err)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Page-side helpers. Arguments are passed as JSON, never spliced into code.
+const (
+	hasTextJS        = `(t) => !!document.body && document.body.innerText.includes(t)`
+	elementHasTextJS = `(sel, t) => { const e = document.querySelector(sel); return !!e && e.innerText.includes(t); }`
+	elementTextJS    = `(sel) => { const e = document.querySelector(sel); return e ? e.innerText : ''; }`
+	selectJS         = `(sel, v) => {
+  const el = document.querySelector(sel);
+  if (!el) return 'not found';
+  if (!el.options) return 'not a <select>';
+  const opt = Array.from(el.options).find(o => o.value === v) || Array.from(el.options).find(o => o.text.trim() === v);
+  if (!opt) return 'has no option ' + JSON.stringify(v);
+  el.value = opt.value;
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  return '';
+}`
+)
+
+// callExpr builds "(fn)(args...)" with JSON-encoded arguments.
+func callExpr(fn string, args ...any) (string, error) {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = string(b)
+	}
+	return "(" + fn + ")(" + strings.Join(parts, ", ") + ")", nil
+}
+
+// evalJSON evaluates fn(args...) in the page and decodes its value.
+func evalJSON[T any](ctx context.Context, s *session, fn string, args ...any) (T, error) {
+	var out T
+	expr, err := callExpr(fn, args...)
+	if err != nil {
+		return out, err
+	}
+	res, err := cdp.Call(ctx, s.t, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, ReturnByValue: new(true)})
+	if err != nil {
+		return out, err
+	}
+	if res.ExceptionDetails != nil {
+		return out, fmt.Errorf("page script: %s", exceptionText(res.ExceptionDetails))
+	}
+	if res.Result != nil && len(res.Result.Value) > 0 {
+		err = json.Unmarshal(res.Result.Value, &out)
+	}
+	return out, err
+}
+
+// pollJS evaluates fn(args...) every 100 ms until it is true or ctx ends.
+// Evaluation errors (a navigation replacing the document) are retried.
+func pollJS(ctx context.Context, s *session, fn string, args ...any) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := evalJSON[bool](ctx, s, fn, args...)
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,217 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func runJourney(t *testing.T, j probe.Journey, dir string) probe.Result {
+	t.Helper()
+	res := shared.RunJourney(context.Background(), probe.Check{Name: j.Name, Type: probe.TypeJourney}, j, dir)
+	if testing.Verbose() {
+		out, _ := json.MarshalIndent(res, "", " ")
+		t.Logf("%s", out)
+	}
+	return res
+}
+
+func TestJourneyKeepsVitalsPerPage(t *testing.T) {
+	shop := newShop(t)
+	dir := t.TempDir()
+	const secret = "shopper@example.com-s3cret"
+	j := probe.Journey{Name: "checkout", Timeout: 60 * time.Second, Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/j/home", Page: "home"},
+		{Action: probe.ActionClick, Selector: "#to-product", Page: "product"},
+		{Action: probe.ActionClick, Selector: "#to-cart", Page: "cart"},
+		{Action: probe.ActionClick, Selector: "#accept-cookies", Optional: true},
+		{Action: probe.ActionClick, Selector: "#slow"},
+		{Action: probe.ActionWaitFor, Text: "Added to cart"},
+		{Action: probe.ActionType, Selector: "#email", Text: secret, Secret: true},
+		{Action: probe.ActionSelect, Selector: "#country", Value: "DE"},
+		{Action: probe.ActionAssertText, Selector: "#chosen", Text: "ship to DE"},
+		{Action: probe.ActionAssertText, Selector: "h1", Text: "Cart"},
+		{Action: probe.ActionAssertURL, URL: "/j/cart$"},
+		{Action: probe.ActionWaitFor, Selector: "#email"},
+		{Action: probe.ActionWaitFor, URLMatch: "cart"},
+		{Action: probe.ActionScreenshot, Shot: "cart"},
+		{Action: probe.ActionSleep, Sleep: 50 * time.Millisecond},
+	}}
+	res := runJourney(t, j, dir)
+	if !res.OK {
+		t.Fatalf("journey failed: %v", res.Failure)
+	}
+	if res.Type != probe.TypeJourney || len(res.Steps) != len(j.Steps) {
+		t.Fatalf("type %q, %d steps", res.Type, len(res.Steps))
+	}
+	if !res.Steps[3].Skipped || !res.Steps[3].OK {
+		t.Errorf("optional absent step: %+v, want skipped", res.Steps[3])
+	}
+	if len(res.Pages) != 3 {
+		t.Fatalf("%d pages, want home, product, cart", len(res.Pages))
+	}
+	home, product, cart := res.Pages[0], res.Pages[1], res.Pages[2]
+	if home.Name != "home" || product.Name != "product" || cart.Name != "cart" {
+		t.Errorf("page names %q %q %q", home.Name, product.Name, cart.Name)
+	}
+	// Each page has the vitals of its own known behaviour.
+	within(t, "home lcp_ms", must(t, home.Vitals.LCP, "home lcp"), 800, 2800)
+	if home.LCPElement != "img#hero" {
+		t.Errorf("home lcp_element %q", home.LCPElement)
+	}
+	wantCLS := (700.0 / 940.0) * (300.0 / 1350.0)
+	within(t, "product cls", must(t, product.Vitals.CLS, "product cls"), wantCLS-0.003, wantCLS+0.003)
+	within(t, "home cls", must(t, home.Vitals.CLS, "home cls"), 0, 0.001)
+	within(t, "cart inp_ms", must(t, cart.Vitals.INP, "cart inp"), 300, 400)
+	if product.Vitals.INP != nil && *product.Vitals.INP > 200 {
+		// The click on the product page's link is fast: under Event
+		// Timing's 16 ms floor, or at most a few frames.
+		t.Errorf("product inp %v, want a fast interaction", *product.Vitals.INP)
+	}
+	for _, p := range res.Pages {
+		if p.LoadMS <= 0 || p.Requests < 1 || p.TransferBytes <= 0 {
+			t.Errorf("page %s: load %.0f requests %d bytes %d", p.Name, p.LoadMS, p.Requests, p.TransferBytes)
+		}
+	}
+	raw, _ := json.Marshal(res)
+	if strings.Contains(string(raw), "s3cret") {
+		t.Errorf("the typed secret leaked into the result: %s", raw)
+	}
+	if len(res.Artifacts) != 1 || !strings.HasSuffix(res.Artifacts[0], "cart.png") {
+		t.Fatalf("artifacts %q, want the cart screenshot", res.Artifacts)
+	}
+	if _, err := os.Stat(filepath.Join(dir, res.Artifacts[0])); err != nil {
+		t.Error(err)
+	}
+	if res.Steps[6].Name != "type #email" {
+		t.Errorf("type step named %q", res.Steps[6].Name)
+	}
+}
+
+func TestJourneyINPOfClickThatNavigatesAway(t *testing.T) {
+	shop := newShop(t)
+	res := runJourney(t, probe.Journey{Name: "pay", Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
+		{Action: probe.ActionClick, Selector: "#checkout", Page: "done"},
+		{Action: probe.ActionAssertText, Selector: "h1", Text: "Thank you"},
+	}}, "")
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	if len(res.Pages) != 2 || res.Pages[0].Name != "cart" || res.Pages[1].Name != "done" {
+		t.Fatalf("pages %+v", res.Pages)
+	}
+	// The cart page was gone when the journey ended: its INP came through
+	// the pagehide flush.
+	within(t, "cart inp_ms", must(t, res.Pages[0].Vitals.INP, "cart inp"), 300, 400)
+	if res.Pages[1].Vitals.INP != nil {
+		t.Errorf("done page had no interaction, inp %v", *res.Pages[1].Vitals.INP)
+	}
+}
+
+func TestJourneyFailures(t *testing.T) {
+	shop := newShop(t)
+	tests := []struct {
+		name      string
+		timeout   time.Duration
+		steps     []probe.Step
+		kind      probe.FailureKind
+		failAt    int // index of the failing step
+		maxTook   time.Duration
+		wantPages int
+	}{
+		{"missing selector", 0, []probe.Step{
+			{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
+			{Action: probe.ActionClick, Selector: "#slow"},
+			{Action: probe.ActionClick, Selector: "#no-such-button", Timeout: time.Second},
+			{Action: probe.ActionClick, Selector: "#checkout"},
+		}, probe.FailureSelector, 2, 8 * time.Second, 1},
+		{"assertion", 0, []probe.Step{
+			{Action: probe.ActionGoto, URL: shop.URL + "/j/home", Page: "home"},
+			{Action: probe.ActionAssertText, Selector: "p", Text: "Sold out", Timeout: time.Second},
+		}, probe.FailureAssertion, 1, 8 * time.Second, 1},
+		{"journey deadline", 3 * time.Second, []probe.Step{
+			{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
+			{Action: probe.ActionWaitFor, Selector: "#never-there", Timeout: 30 * time.Second},
+		}, probe.FailureTimeout, 1, 3*time.Second + 6*time.Second, 1},
+		{"navigation status", 0, []probe.Step{
+			{Action: probe.ActionGoto, URL: shop.URL + "/j/home", Page: "home"},
+			{Action: probe.ActionGoto, URL: shop.URL + "/missing"},
+		}, probe.FailureStatus, 1, 8 * time.Second, 2},
+		{"dns", 0, []probe.Step{
+			{Action: probe.ActionGoto, URL: "http://shop.test/"},
+		}, probe.FailureDNS, 0, 8 * time.Second, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			start := time.Now()
+			res := runJourney(t, probe.Journey{Name: "fail", Timeout: tc.timeout, Steps: tc.steps}, dir)
+			took := time.Since(start)
+			if res.OK || res.Failure == nil || res.Failure.Kind != tc.kind {
+				t.Fatalf("failure %v, want %s", res.Failure, tc.kind)
+			}
+			if len(res.Steps) != tc.failAt+1 {
+				t.Fatalf("%d steps reported, want the %d completed and the failing one", len(res.Steps), tc.failAt)
+			}
+			for i, st := range res.Steps[:tc.failAt] {
+				if !st.OK {
+					t.Errorf("completed step %d reported as %+v", i, st)
+				}
+			}
+			failing := res.Steps[tc.failAt]
+			if failing.OK || failing.Failure == nil || failing.Failure.Kind != tc.kind ||
+				!strings.Contains(string(res.Failure.Phase), failing.Name) {
+				t.Errorf("failing step %+v, journey failure phase %q", failing, res.Failure.Phase)
+			}
+			if len(res.Pages) != tc.wantPages {
+				t.Errorf("%d pages, want %d", len(res.Pages), tc.wantPages)
+			}
+			if took > tc.maxTook {
+				t.Errorf("took %s, want <= %s", took, tc.maxTook)
+			}
+			if tc.timeout > 0 && (res.DurationMS < probe.Millis(tc.timeout) || res.DurationMS > probe.Millis(tc.timeout)+1500) {
+				t.Errorf("duration_ms %.0f for a %s journey timeout", res.DurationMS, tc.timeout)
+			}
+			// Failure evidence: a screenshot and the request log.
+			var shot, log bool
+			for _, a := range res.Artifacts {
+				fi, err := os.Stat(filepath.Join(dir, a))
+				if err != nil || fi.Size() == 0 {
+					t.Errorf("artifact %s: %v", a, err)
+				}
+				shot = shot || strings.HasSuffix(a, ScreenshotFile)
+				log = log || strings.HasSuffix(a, RequestLogFile)
+			}
+			if !shot || !log {
+				t.Errorf("artifacts %q, want screenshot and request log", res.Artifacts)
+			}
+		})
+	}
+}
+
+func TestJourneyMobileTaps(t *testing.T) {
+	shop := newShop(t)
+	res := runJourney(t, probe.Journey{Name: "m", Device: DeviceMobile, Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
+		{Action: probe.ActionClick, Selector: "#slow"},
+		{Action: probe.ActionWaitFor, Text: "Added to cart"},
+	}}, "")
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	if res.Device != DeviceMobile || len(res.Pages) != 1 {
+		t.Fatalf("device %q pages %d", res.Device, len(res.Pages))
+	}
+	// A 300 ms handler under a 4x CPU slowdown: the slowdown does not
+	// stretch a wall-clock busy loop, but the rest of the frame does.
+	if inp := must(t, res.Pages[0].Vitals.INP, "inp"); inp < 300 {
+		t.Errorf("mobile tap inp %.0f ms, want >= 300", inp)
+	}
+}
