@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"validate": {"check a config file and the journeys it names", runValidate},
 		"report":   {"summarise stored runs against the targets", runReport},
 		"run":      {"run the scheduled checks of a config (the probe daemon)", runRun},
+		"export":   {"backfill InfluxDB from the store", runExport},
 		"demo":     {"run the offline demo: a local shop, checks, a journey, then the report", runDemo},
 	}
 }
