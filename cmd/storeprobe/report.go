@@ -129,10 +129,12 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// buildReport reads the window from the store and judges each check.
+// buildReport reads the window from the store and judges each check. Runs
+// are read one check at a time: a month of a large fleet does not fit in
+// memory at once, one check's month does.
 func buildReport(ctx context.Context, store *sqlite.Store, path string, since, until time.Time, only string) (reportJSON, error) {
 	q := sqlite.RunQuery{Since: since, Until: until, Check: only}
-	runs, err := store.Runs(ctx, q)
+	withRuns, err := store.RunCheckNames(ctx, q)
 	if err != nil {
 		return reportJSON{}, err
 	}
@@ -153,12 +155,6 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 		return reportJSON{}, err
 	}
 
-	byCheck := map[string][]probe.Run{}
-	types := map[string]probe.CheckType{}
-	for _, r := range runs {
-		byCheck[r.Check] = append(byCheck[r.Check], r)
-		types[r.Check] = r.Type
-	}
 	skipped := map[string]int{}
 	for _, s := range skips {
 		skipped[s.Check]++
@@ -169,12 +165,9 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 		known[d.Name] = d
 		if only == "" || d.Name == only {
 			names[d.Name] = true
-			if _, ok := types[d.Name]; !ok {
-				types[d.Name] = d.Type
-			}
 		}
 	}
-	for n := range byCheck {
+	for _, n := range withRuns {
 		names[n] = true
 	}
 	for n := range skipped {
@@ -211,7 +204,16 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 	sort.Strings(sorted)
 	for _, name := range sorted {
 		def := known[name]
-		s := slo.Evaluate(name, types[name], byCheck[name], def.SLO)
+		q.Check = name
+		runs, err := store.Runs(ctx, q)
+		if err != nil {
+			return reportJSON{}, err
+		}
+		typ := def.Type
+		if len(runs) > 0 {
+			typ = runs[len(runs)-1].Type // what the check is now, if its config changed
+		}
+		s := slo.Evaluate(name, typ, runs, def.SLO)
 		rc := reportCheck{
 			Check: s.Check, Type: s.Type, URL: def.URL,
 			Targets: reportTargets{Uptime: def.SLO.Uptime, LoadTimeMS: probe.Millis(def.SLO.LoadTime),

@@ -127,3 +127,27 @@ func (s *Store) Skips(ctx context.Context, q RunQuery) ([]Skip, error) {
 	}
 	return out, nil
 }
+
+// RunCheckNames lists the checks that have runs among those q selects, by
+// name, so a caller can read a long window one check at a time instead of
+// holding every run in memory.
+func (s *Store) RunCheckNames(ctx context.Context, q RunQuery) ([]string, error) {
+	where, args := q.where()
+	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args...)
+	if err != nil {
+		return nil, fmt.Errorf("read run check names: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("read run check names: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read run check names: %w", err)
+	}
+	return out, nil
+}

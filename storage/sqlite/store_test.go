@@ -86,6 +86,13 @@ func TestRunsQuery(t *testing.T) {
 		{"window and check", RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(5 * time.Minute), Check: "other"}, []time.Duration{1, 3}},
 		{"unknown check", RunQuery{Check: "nope"}, nil},
 	}
+	names, err := s.RunCheckNames(ctx, RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute)})
+	if err != nil || !reflect.DeepEqual(names, []string{"other"}) {
+		t.Errorf("RunCheckNames = %v, %v; want [other]", names, err)
+	}
+	if names, _ := s.RunCheckNames(ctx, RunQuery{}); !reflect.DeepEqual(names, []string{"home", "other"}) {
+		t.Errorf("RunCheckNames(all) = %v", names)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.Runs(ctx, tt.q)
