@@ -51,11 +51,13 @@ func (e *executor) prepare(checks []probe.Check) (map[string]probe.Journey, erro
 	return out, nil
 }
 
-// install makes prepared journeys current.
-func (e *executor) install(js map[string]probe.Journey) {
+// install makes prepared journeys current and returns the previous set.
+func (e *executor) install(js map[string]probe.Journey) map[string]probe.Journey {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.journeys
 	e.journeys = js
-	e.mu.Unlock()
+	return old
 }
 
 func loadJourney(spec probe.JourneySpec) (probe.Journey, error) {

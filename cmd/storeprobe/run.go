@@ -268,10 +268,13 @@ func (d *daemon) reload() error {
 	if err != nil {
 		return err
 	}
+	// Journeys first, so a check the reload adds never fires before its
+	// journey is in place; put the old ones back if the reload is refused.
+	old := d.exec.install(js)
 	if err := d.run.Reload(cfg.Checks); err != nil {
+		d.exec.install(old)
 		return err
 	}
-	d.exec.install(js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.saveChecks(ctx, cfg.Checks); err != nil {
@@ -342,7 +345,7 @@ func (s storeSink) Save(ctx context.Context, run probe.Run) error {
 }
 
 func (s storeSink) RecordSkip(ctx context.Context, check string, at time.Time, reason string) error {
-	s.d.log.Warn("run skipped", "check", check, "scheduled", at.UTC().Format(time.RFC3339), "reason", reason)
+	// The scheduler already logs skips; this only records them.
 	return s.d.store.RecordSkip(ctx, check, at, reason)
 }
 
