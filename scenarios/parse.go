@@ -89,10 +89,18 @@ func Parse(file string, data []byte) (probe.Journey, error) {
 	j := p.parse(data)
 	if len(p.probs) > 0 {
 		sort.SliceStable(p.probs, func(a, b int) bool { return p.probs[a].Line < p.probs[b].Line })
+		if n := len(p.probs); n > MaxProblems {
+			last := p.probs[MaxProblems-1]
+			p.probs = append(p.probs[:MaxProblems], Problem{file, last.Line, fmt.Sprintf("%d more problems not shown", n-MaxProblems)})
+		}
 		return j, p.probs
 	}
 	return j, nil
 }
+
+// MaxProblems caps the problems Parse reports: past a few dozen, the file
+// is not a journey, and the first ones say why.
+const MaxProblems = 50
 
 type parser struct {
 	file   string

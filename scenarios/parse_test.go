@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -219,6 +220,18 @@ func TestParseProblems(t *testing.T) {
 				t.Errorf("problems:\n got %q\nwant %q", got, want)
 			}
 		})
+	}
+}
+
+func TestParseCapsProblems(t *testing.T) {
+	src := "steps:\n" + strings.Repeat("  - click: \"\"\n", MaxProblems+7)
+	_, err := Parse("j.yaml", []byte(src))
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != MaxProblems+1 {
+		t.Fatalf("got %d problems, want %d", len(probs), MaxProblems+1)
+	}
+	if got, want := probs[MaxProblems].String(), fmt.Sprintf("j.yaml:%d: 7 more problems not shown", MaxProblems+1); got != want {
+		t.Errorf("last problem %q, want %q", got, want)
 	}
 }
 

@@ -62,6 +62,24 @@ func TestShopScriptsInChromium(t *testing.T) {
 		return strings.TrimSpace(s)
 	}
 
+	// The hero photo must be the home page's LCP element, not the headline
+	// over it: the demo's LCP then measures an image load, as on real shops.
+	step("open home", chromedp.Navigate(srv.URL+"/"))
+	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+	// Navigate returns after the load event; a frame later every candidate
+	// has been reported.
+	lcp, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise(resolve => {
+		let last = null;
+		new PerformanceObserver(list => { last = list.getEntries().at(-1); })
+			.observe({type: 'largest-contentful-paint', buffered: true});
+		requestAnimationFrame(() => setTimeout(() =>
+			resolve(last ? (last.url || last.element?.tagName || '') : ''), 200));
+	})`, chromedp.EvalAwaitPromise))
+	cancel()
+	if err != nil || !strings.HasSuffix(lcp, "/images/hero.jpg") {
+		t.Errorf("home LCP element %q (%v), want the hero image", lcp, err)
+	}
+
 	step("open product", chromedp.Navigate(srv.URL+"/products/stoneware-mug"))
 	step("accept cookies", chromedp.Click(chromedp.CSS("#accept-cookies")), chromedp.WaitNotVisible(chromedp.CSS("#cookie-banner")))
 	step("add to cart",
@@ -72,7 +90,7 @@ func TestShopScriptsInChromium(t *testing.T) {
 	}
 	// The banner stays away on the next page: the consent cookie was set.
 	step("open checkout", chromedp.Navigate(srv.URL+"/checkout"))
-	ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+	ctx, cancel = context.WithTimeout(bctx, 10*time.Second)
 	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#cookie-banner').length`))
 	cancel()
 	if err != nil || n != 0 {
