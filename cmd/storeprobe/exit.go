@@ -70,8 +70,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	fs.SetOutput(discard{})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fs.Usage()
-			return errHelp
+			return errHelp // pflag has already printed fs.Usage
 		}
 		return usageError{err}
 	}
