@@ -128,6 +128,11 @@ func Apply(j probe.Journey, params map[string]string) (probe.Journey, error) {
 		s.Shot = sub(s.Shot, false)
 		s.URL = sub(s.URL, s.Action == probe.ActionAssertURL)
 		s.URLMatch = sub(s.URLMatch, true)
+		if s.Selector != "" && s.Selector != j.Steps[i].Selector {
+			if e := checkSelector(s.Selector); e != nil {
+				bad(s, "%s: bad CSS selector %q after substitution: %v", s.Action, truncate(s.Selector, 60), e)
+			}
+		}
 		switch s.Action {
 		case probe.ActionGoto:
 			if e := checkURL(s.URL); e != nil {
@@ -301,4 +306,72 @@ func DefaultStepName(s probe.Step) string {
 		return string(s.Action)
 	}
 	return string(s.Action) + " " + target
+}
+
+// checkSelector catches the CSS typos that would otherwise surface only at
+// run time, as a selector failure after the step's whole timeout: unclosed
+// brackets, parentheses or quotes, empty items in a list, and a dangling
+// combinator. It is not a full CSS parser; the browser has the last word.
+func checkSelector(sel string) error {
+	var stack []byte
+	var quote byte
+	item := false // the current comma-separated item has content
+	last := byte(0)
+	for i := 0; i < len(sel); i++ {
+		c := sel[i]
+		if quote != 0 {
+			switch c {
+			case '\\':
+				i++
+			case quote:
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '\\':
+			i++
+			item = true
+			last = 'x'
+			continue
+		case '"', '\'':
+			quote = c
+		case '[', '(':
+			stack = append(stack, c)
+		case ']', ')':
+			open := byte('[')
+			if c == ')' {
+				open = '('
+			}
+			if len(stack) == 0 || stack[len(stack)-1] != open {
+				return fmt.Errorf("unbalanced %q", c)
+			}
+			stack = stack[:len(stack)-1]
+		case ',':
+			if len(stack) == 0 {
+				if !item || strings.ContainsRune(">+~", rune(last)) {
+					return errors.New("empty item in the selector list")
+				}
+				item, last = false, 0
+				continue
+			}
+		}
+		if c != ' ' && c != '\t' && c != '\n' {
+			if !strings.ContainsRune(">+~", rune(c)) || len(stack) > 0 {
+				item = true
+			}
+			last = c
+		}
+	}
+	switch {
+	case quote != 0:
+		return fmt.Errorf("unclosed %c", quote)
+	case len(stack) > 0:
+		return fmt.Errorf("unclosed %q", stack[len(stack)-1])
+	case !item:
+		return errors.New("empty item in the selector list")
+	case strings.ContainsRune(">+~", rune(last)):
+		return fmt.Errorf("ends with the combinator %q", last)
+	}
+	return nil
 }

@@ -118,6 +118,8 @@ func TestApplyErrors(t *testing.T) {
 			"journey apply.yaml: unknown param emial (it declares: base_url, email, password, shot, term)"},
 		{"bad url after substitution", map[string]string{"email": "a@b.example", "base_url": "shop.example.com"},
 			`apply.yaml:9: goto shop.example.com/search?q=red+shoes: URL "shop.example.com/search?q=red+shoes": want an absolute http:// or https:// URL`},
+		{"bad selector after substitution", map[string]string{"email": "a@b.example", "term": "x']"},
+			`apply.yaml:11: click: bad CSS selector "a[href*='x']']" after substitution: unclosed '`},
 		{"bad screenshot name", map[string]string{"email": "a@b.example", "shot": "a/b"},
 			`apply.yaml:19: screenshot: name "a/b": want letters, digits, . _ - (it becomes a file name)`},
 	}
@@ -216,5 +218,36 @@ func TestDemoJourney(t *testing.T) {
 	}
 	if len(DemoJourneyYAML()) == 0 {
 		t.Error("DemoJourneyYAML is empty")
+	}
+}
+
+func TestCheckSelector(t *testing.T) {
+	valid := []string{"a", "#id", ".a .b", "a > b", "a>b", "h1 + p", "a ~ b", "a[href*='/products/']",
+		"form[action*='/cart/add'] button[type=submit]", ".cky-btn-accept, .cmplz-accept", "li:nth-child(2n+1)",
+		"a[title='a,b']", `input[value="x]"]`, "a:not(.b, .c)", `#a\.b`, `#a\,b`, "[data-role=proceed-to-checkout]"}
+	for _, s := range valid {
+		if err := checkSelector(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	invalid := map[string]string{
+		"a[href":       `unclosed '['`,
+		"a)":           `unbalanced ')'`,
+		"a[x)":         `unbalanced ')'`,
+		"a,":           "empty item in the selector list",
+		",a":           "empty item in the selector list",
+		"a,,b":         "empty item in the selector list",
+		"a >, b":       "empty item in the selector list",
+		"  ":           "empty item in the selector list",
+		"a >":          `ends with the combinator '>'`,
+		"a[title='x]":  "unclosed '",
+		"a:not(.b":     `unclosed '('`,
+		`a[title="x]`:  `unclosed "`,
+		"button.add +": `ends with the combinator '+'`,
+	}
+	for s, want := range invalid {
+		if err := checkSelector(s); err == nil || err.Error() != want {
+			t.Errorf("%q: got %v, want %s", s, err, want)
+		}
 	}
 }

@@ -483,10 +483,16 @@ func (p *parser) nonEmpty(v *yaml.Node, what string) (string, bool) {
 
 func (p *parser) selector(v *yaml.Node, what string) (string, bool) {
 	s, ok := p.nonEmpty(v, what)
-	if ok {
-		p.placeholders(v, s)
+	if !ok {
+		return s, false
 	}
-	return s, ok
+	if p.placeholders(v, s) == 0 {
+		if err := checkSelector(s); err != nil {
+			p.atNode(v, "%s: bad CSS selector %q: %v", what, truncate(s, 60), err)
+			return s, false
+		}
+	}
+	return s, true
 }
 
 // regex parses a regular expression field. Placeholders are checked, then
