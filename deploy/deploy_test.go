@@ -544,6 +544,51 @@ func TestDashboardQueriesReturnRows(t *testing.T) {
 			t.Errorf("uptime of %s = %s, want %.6f (%d of %d runs passed)", rec["check"], rec["_value"], exp, c[0], c[1])
 		}
 	}
+
+	// And "% good" per page and location is the share of good samples.
+	type key struct{ page, location string }
+	good := map[key][2]int64{}
+	for _, r := range runs {
+		for _, p := range influx.Points(r) {
+			if p.Measurement != influx.MeasurementBrowserPage {
+				continue
+			}
+			var k key
+			for _, tg := range p.Tags {
+				switch tg.Key {
+				case "page":
+					k.page = tg.Value
+				case "location":
+					k.location = tg.Value
+				}
+			}
+			for _, f := range p.Fields {
+				if f.Key == "good_lcp" {
+					g := good[k]
+					g[0] += f.Value.(int64)
+					g[1]++
+					good[k] = g
+				}
+			}
+		}
+	}
+	q = findQuery(t, "storeprobe-vitals", "% good per vital, page and location (target 90 %)")
+	csv, err = srv.Flux(ctx, grafanaVars(q, from, to, "5m", srv.Bucket, scenarios[0].vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := fluxRecords(t, csv)
+	if len(rows) != len(good) {
+		t.Fatalf("%% good table: %d rows, want %d (page × location)", len(rows), len(good))
+	}
+	for _, rec := range rows {
+		g := good[key{rec["page"], rec["location"]}]
+		exp := 100 * float64(g[0]) / float64(g[1])
+		v, err := strconv.ParseFloat(rec["good_lcp"], 64)
+		if err != nil || math.Abs(v-exp) > 1e-9 {
+			t.Errorf("%% good LCP of %s in %s = %s, want %.6f", rec["page"], rec["location"], rec["good_lcp"], exp)
+		}
+	}
 }
 
 func findQuery(t *testing.T, uid, title string) string {
