@@ -137,7 +137,13 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 	applyOverrides(cfg, o)
 	// config already resolved a store it names against the config's directory.
 	storePath := firstNonEmpty(o.storePath, cfg.Store)
-	store, err := sqlite.Open(ctx, storePath, sqlite.WithLogger(o.log))
+	storeOpts := []sqlite.Option{sqlite.WithLogger(o.log)}
+	if cfg.InfluxDB == nil {
+		// Nothing would drain the outbox; `export --since` ships these runs
+		// if InfluxDB is added later.
+		storeOpts = append(storeOpts, sqlite.WithoutOutbox())
+	}
+	store, err := sqlite.Open(ctx, storePath, storeOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -166,3 +166,30 @@ func TestRejectAfterRunPruned(t *testing.T) {
 		t.Errorf("Rejected = %+v", rej)
 	}
 }
+
+// Without an InfluxDB nothing drains the outbox, so nothing is queued; a
+// later export requeues the stored runs.
+func TestWithoutOutbox(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, WithoutOutbox())
+	for i := 0; i < 3; i++ {
+		if _, err := s.Save(ctx, httpRun(t0.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.OutboxStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Depth != 0 {
+		t.Fatalf("outbox depth %d, want 0 without an outbox", st.Depth)
+	}
+	runs, err := s.Runs(ctx, RunQuery{})
+	if err != nil || len(runs) != 3 {
+		t.Fatalf("stored runs = %d (%v), want 3", len(runs), err)
+	}
+	n, err := s.Requeue(ctx, RunQuery{})
+	if err != nil || n != 3 {
+		t.Fatalf("Requeue = %d (%v), want 3", n, err)
+	}
+}

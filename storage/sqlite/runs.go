@@ -41,7 +41,7 @@ func (q RunQuery) where() (string, []any) {
 }
 
 // Save stores one run with every attempt, page, step and artifact, and
-// queues it in the outbox, in one transaction: either all of it is durable
+// queues it in the outbox (unless WithoutOutbox), in one transaction: either all of it is durable
 // or none. It returns the run's id. run.ID is ignored.
 func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
 	if run.Check == "" {
@@ -59,8 +59,10 @@ func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (run_id, enqueued_at) VALUES (?, ?)", id, s.now().UnixNano()); err != nil {
-		return 0, fmt.Errorf("save run of %s: queue in outbox: %w", run.Check, err)
+	if !s.noOutbox {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (run_id, enqueued_at) VALUES (?, ?)", id, s.now().UnixNano()); err != nil {
+			return 0, fmt.Errorf("save run of %s: queue in outbox: %w", run.Check, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("save run of %s: commit: %w", run.Check, err)

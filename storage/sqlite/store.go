@@ -34,6 +34,8 @@ type Store struct {
 	r      *sql.DB // read-only pool
 	logger *slog.Logger
 	now    func() time.Time
+	// noOutbox: Save does not queue runs (no InfluxDB configured).
+	noOutbox bool
 
 	artifactMaxFiles int
 	artifactMaxAge   time.Duration
@@ -50,6 +52,7 @@ type options struct {
 	now              func() time.Time
 	artifactMaxFiles int
 	artifactMaxAge   time.Duration
+	noOutbox         bool
 }
 
 // MustExist makes Open fail with an error wrapping fs.ErrNotExist instead of
@@ -75,6 +78,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 func WithArtifactLimits(maxFiles int, maxAge time.Duration) Option {
 	return func(o *options) { o.artifactMaxFiles, o.artifactMaxAge = maxFiles, maxAge }
 }
+
+// WithoutOutbox makes Save store runs without queueing them for InfluxDB,
+// for a probe with no influxdb section: nothing would drain the queue.
+// `storeprobe export --since` still ships such runs later (Requeue).
+func WithoutOutbox() Option { return func(o *options) { o.noOutbox = true } }
 
 // Open opens (creating unless MustExist) the store at path and migrates it to
 // the current schema. A store written by a newer storeprobe is refused.
@@ -124,7 +132,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, w: w, logger: o.logger, now: o.now,
+	s := &Store{path: path, w: w, logger: o.logger, now: o.now, noOutbox: o.noOutbox,
 		artifactMaxFiles: o.artifactMaxFiles, artifactMaxAge: o.artifactMaxAge}
 	if err := s.checkWAL(ctx); err != nil {
 		w.Close()
