@@ -86,7 +86,7 @@ type BrowserDetails struct {
 	*PageMetrics
 	Steps         []StepResult `json:"steps,omitempty"`
 	Pages         []PageResult `json:"pages,omitempty"`
-	ConsoleErrors []string     `json:"console_errors,omitempty"`
+	ConsoleErrors []string     `json:"console_errors"`
 	// Artifacts are files kept for a failed run (screenshot, request log),
 	// relative to the store's artifact directory.
 	Artifacts []string `json:"artifacts,omitempty"`

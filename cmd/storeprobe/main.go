@@ -38,6 +38,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"check":    {"run one HTTP(S) check now", runCheck},
+		"browse":   {"load one page in headless Chromium and measure Core Web Vitals", runBrowse},
+		"journey":  {"run a scripted shopping journey in headless Chromium", runJourney},
 		"validate": {"check a config file and the journeys it names", runValidate},
 		"report":   {"summarise stored runs against the targets", runReport},
 		"run":      {"run the scheduled checks of a config (the probe daemon)", runRun},

@@ -42,11 +42,11 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	start := time.Now()
 	redact := probe.NewRedactor()
 	firstURL := c.URL
+	for _, v := range j.SecretValues() {
+		redact.AddValue(v)
+		redact.AddValue(url.QueryEscape(v))
+	}
 	for _, st := range j.Steps {
-		if st.Secret {
-			redact.AddValue(st.Text)
-			redact.AddValue(url.QueryEscape(st.Text))
-		}
 		if st.Action == probe.ActionGoto {
 			redact.LearnURL(st.URL)
 			if firstURL == "" {
