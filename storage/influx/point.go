@@ -70,8 +70,11 @@ func (p *Point) bool(k string, v bool) *Point {
 	return p
 }
 
+// str adds a string field. Invalid UTF-8 (which InfluxDB refuses) becomes
+// U+FFFD and control characters become spaces: parsers disagree on them, and
+// storeprobe's string fields are short enumerations, never free text.
 func (p *Point) str(k, v string) *Point {
-	p.Fields = append(p.Fields, Field{k, v})
+	p.Fields = append(p.Fields, Field{k, strings.Map(noControl, strings.ToValidUTF8(v, "\uFFFD"))})
 	return p
 }
 
@@ -143,14 +146,11 @@ func escape(b *strings.Builder, s, special string) {
 // on escaping them), at most maxTagLen bytes.
 func cleanTag(v string) string {
 	v = strings.Map(func(r rune) rune {
-		switch {
-		case r < 0x20 || r == 0x7f:
-			return ' '
-		case r == '\\':
+		if r == '\\' {
 			return '/'
 		}
-		return r
-	}, strings.TrimSpace(v))
+		return noControl(r)
+	}, strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD")))
 	if len(v) > maxTagLen {
 		cut := maxTagLen
 		for cut > 0 && !utf8Start(v[cut]) {
@@ -159,6 +159,13 @@ func cleanTag(v string) string {
 		v = v[:cut]
 	}
 	return strings.TrimSpace(v)
+}
+
+func noControl(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return ' '
+	}
+	return r
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
