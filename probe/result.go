@@ -52,6 +52,13 @@ type HTTPDetails struct {
 	Redirects   int      `json:"redirects"`
 	HTTPVersion string   `json:"http_version"`
 	RemoteIP    string   `json:"remote_ip"`
+
+	// What the response reveals about the shop (probe/platform): the
+	// platform and CDN from a closed, lower-case set, for tags and filters.
+	Platform        string   `json:"platform,omitempty"`
+	CDN             string   `json:"cdn,omitempty"`
+	Analytics       []string `json:"analytics,omitempty"`
+	PaymentGateways []string `json:"payment_gateways,omitempty"`
 }
 
 // Timings are HTTP phase durations in milliseconds. The phases of the final

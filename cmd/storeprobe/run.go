@@ -332,6 +332,7 @@ func (d *daemon) shutdown() error {
 type storeSink struct{ d *daemon }
 
 func (s storeSink) Save(ctx context.Context, run probe.Run) error {
+	tagDetected(&run)
 	if _, err := s.d.store.Save(ctx, run); err != nil {
 		return err
 	}
@@ -390,4 +391,23 @@ func (d *daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 // metricLabel escapes a Prometheus label value.
 func metricLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// tagDetected fills the platform and cdn tags the check's config leaves
+// unset from what the response revealed (both from a closed set, so the
+// InfluxDB series stay bounded). Configured tags always win.
+func tagDetected(run *probe.Run) {
+	d := run.Final().HTTPDetails
+	if d == nil {
+		return
+	}
+	for k, v := range map[string]string{"platform": d.Platform, "cdn": d.CDN} {
+		if v == "" || run.Tags[k] != "" {
+			continue
+		}
+		if run.Tags == nil {
+			run.Tags = map[string]string{}
+		}
+		run.Tags[k] = v
+	}
 }

@@ -69,7 +69,10 @@ func testApp() (*app, *bytes.Buffer, *bytes.Buffer) {
 // the report's verdicts follow from what was stored.
 func TestRunScheduleStoreReport(t *testing.T) {
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "<h1>Shop</h1> Add to cart")
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-Ray", "8c1f2a3b4c5d6e7f-FRA")
+		w.Header().Set("X-ShopId", "12345")
+		io.WriteString(w, `<script src="https://cdn.shopify.com/s/files/1/theme.js"></script><script>Shopify.theme = {}</script><h1>Shop</h1> Add to cart`)
 	}))
 	defer ok.Close()
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +141,9 @@ checks:
 	for _, r := range byCheck["shop"] {
 		if !r.OK() || r.Location != "test-loc" || r.Probe != "test-probe" || r.ScheduledAt.IsZero() {
 			t.Errorf("shop run: ok=%v location=%q probe=%q scheduled=%v", r.OK(), r.Location, r.Probe, r.ScheduledAt)
+		}
+		if r.Tags["cdn"] != "cloudflare" || r.Tags["platform"] != "shopify" {
+			t.Errorf("shop run tags %v, want the detected cdn=cloudflare platform=shopify", r.Tags)
 		}
 		if r.ScheduledAt.Nanosecond() != 0 && r.ScheduledAt.Sub(r.ScheduledAt.Truncate(time.Second)) > time.Second {
 			t.Errorf("scheduled time %v is not on the schedule (+jitter within the period)", r.ScheduledAt)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/platform"
 )
 
 // hop records the boundaries of one request/response exchange. Trace
@@ -194,6 +195,8 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		if r.TLS != nil {
 			d.TLS = tlsInfo(r.TLS, k.opts.now())
 		}
+		info := platform.Detect(r.Header, out.body)
+		d.Platform, d.CDN, d.Analytics, d.PaymentGateways = info.Platform, info.CDN, info.Analytics, info.PaymentGateways
 	}
 	res.Failure = out.failure
 	if res.Failure == nil {
