@@ -65,17 +65,7 @@ func configOptions(a *app) []config.Option {
 		}),
 		config.WithTemplates(func(name string) bool { return templates[name] }),
 		config.WithJourneyParams(func(spec probe.JourneySpec) error {
-			var j probe.Journey
-			var err error
-			if spec.Template != "" {
-				j, err = scenarios.Template(spec.Template)
-			} else {
-				j, err = scenarios.LoadFile(spec.File)
-			}
-			if err != nil {
-				return err
-			}
-			_, err = scenarios.Apply(j, spec.Params)
+			_, err := loadJourney(spec) // exactly what the daemon will run
 			return err
 		}),
 	}
