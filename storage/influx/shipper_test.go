@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -537,4 +541,87 @@ func TestClassify(t *testing.T) {
 
 func herr(code int, msg string) error {
 	return &influxhttp.Error{StatusCode: code, Code: "invalid", Message: msg}
+}
+
+// TestServerErrorsAndLostResponses puts a proxy in front of the real influxd
+// that first answers 503 (Retry-After) without writing, then writes but
+// answers 504 as if the response were lost, then passes through: every run
+// arrives exactly once, nothing is rejected, the failures are counted as
+// retries.
+func TestServerErrorsAndLostResponses(t *testing.T) {
+	srv := influxtest.Start(t)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var writes atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/write" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		switch n := writes.Add(1); {
+		case n <= 2:
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"code":"unavailable","message":"overloaded"}`))
+		case n <= 4:
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r) // written...
+			w.WriteHeader(http.StatusGatewayTimeout)
+			_, _ = w.Write([]byte("upstream timed out")) // ...but the answer is lost
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	defer front.Close()
+
+	st := openStore(t, "")
+	runs := influxtest.SampleRuns(time.Now().UTC().Add(-time.Minute), 10)
+	saveAll(t, st, runs)
+	sh, err := NewShipper(ShipperOptions{URL: front.URL, Bucket: srv.Bucket, BatchSize: 100, Outbox: st,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	waitFor(t, 30*time.Second, func() bool { return depth(t, st) == 0 })
+	cancel()
+	<-done
+
+	assertCounts(t, srv, expectCounts(runs))
+	s := sh.Stats()
+	if s.Retries < 4 || s.RejectedPoints != 0 || s.ShippedRuns != int64(len(runs)) {
+		t.Errorf("stats %+v: want ≥ 4 retries, nothing rejected, %d runs shipped", s, len(runs))
+	}
+}
+
+// TestBackoff: exponential, jittered within [d/2, d], capped, and never
+// shorter than the server's Retry-After (itself capped).
+func TestBackoff(t *testing.T) {
+	sh := &Shipper{opt: ShipperOptions{MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}}
+	plain := errors.New("connection refused")
+	for _, tc := range []struct {
+		n        int
+		err      error
+		min, max time.Duration
+	}{
+		{1, plain, 50 * time.Millisecond, 100 * time.Millisecond},
+		{2, plain, 100 * time.Millisecond, 200 * time.Millisecond},
+		{4, plain, 400 * time.Millisecond, 800 * time.Millisecond},
+		{30, plain, time.Second, 2 * time.Second},
+		{1, &influxhttp.Error{StatusCode: 503, RetryAfter: 1}, time.Second, time.Second},
+		{1, &influxhttp.Error{StatusCode: 429, RetryAfter: 3600}, 2 * time.Second, 2 * time.Second},
+	} {
+		for i := 0; i < 50; i++ {
+			if d := sh.backoff(tc.n, tc.err); d < tc.min || d > tc.max {
+				t.Fatalf("backoff(%d, %v) = %v, want in [%v, %v]", tc.n, tc.err, d, tc.min, tc.max)
+			}
+		}
+	}
 }
