@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -222,6 +223,9 @@ func buildHAR(reqs []requestEntry, snap snapshot, redact *probe.Redactor, f *pro
 	return h
 }
 
+// runDirName matches the directories runDir makes, and nothing else.
+var runDirName = regexp.MustCompile(`-\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$`)
+
 // PruneArtifacts keeps at most keep run directories under dir and removes
 // those older than maxAge (0: no age limit). It returns how many it removed.
 // Only directories that look like run directories are touched.
@@ -242,10 +246,10 @@ func PruneArtifacts(dir string, keep int, maxAge time.Duration) (int, error) {
 		if !e.IsDir() {
 			continue
 		}
-		p := filepath.Join(dir, e.Name())
-		if _, err := os.Stat(filepath.Join(p, RequestLogFile)); err != nil {
+		if !runDirName.MatchString(e.Name()) {
 			continue
 		}
+		p := filepath.Join(dir, e.Name())
 		info, err := e.Info()
 		if err != nil {
 			continue

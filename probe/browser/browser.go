@@ -319,6 +319,16 @@ func (b *Browser) RSS() int64 {
 	return GroupRSS(pid)
 }
 
+// PSS is the proportional memory of the Chrome process group in bytes
+// (shared pages split between processes); the honest per-run figure.
+func (b *Browser) PSS() int64 {
+	pid := b.PID()
+	if pid == 0 {
+		return 0
+	}
+	return GroupPSS(pid)
+}
+
 // Starts reports how many times Chrome was started (1 + restarts).
 func (b *Browser) Starts() int {
 	b.mu.Lock()

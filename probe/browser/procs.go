@@ -72,3 +72,28 @@ func GroupRSS(pgid int) int64 {
 	}
 	return total
 }
+
+// GroupPSS sums the proportional set size in bytes of process group pgid:
+// shared pages are split between the processes that map them, so unlike
+// GroupRSS the sum is the memory the group really holds.
+func GroupPSS(pgid int) int64 {
+	var total int64
+	for _, pid := range GroupPIDs(pgid) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+		if err != nil {
+			continue
+		}
+		for _, line := range bytes.Split(b, []byte{'\n'}) {
+			if rest, ok := bytes.CutPrefix(line, []byte("Pss:")); ok {
+				f := bytes.Fields(rest)
+				if len(f) > 0 {
+					if kb, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+						total += kb << 10
+					}
+				}
+				break
+			}
+		}
+	}
+	return total
+}

@@ -1,0 +1,194 @@
+package browser
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+func TestNetFailure(t *testing.T) {
+	tests := []struct {
+		text string
+		kind probe.FailureKind
+	}{
+		{"net::ERR_NAME_NOT_RESOLVED", probe.FailureDNS},
+		{"net::ERR_CONNECTION_REFUSED", probe.FailureConnect},
+		{"net::ERR_CONNECTION_RESET", probe.FailureConnect},
+		{"net::ERR_ADDRESS_UNREACHABLE", probe.FailureConnect},
+		{"net::ERR_CERT_AUTHORITY_INVALID", probe.FailureTLS},
+		{"net::ERR_CERT_DATE_INVALID", probe.FailureTLS},
+		{"net::ERR_SSL_PROTOCOL_ERROR", probe.FailureTLS},
+		{"net::ERR_TIMED_OUT", probe.FailureTimeout},
+		{"net::ERR_CONNECTION_TIMED_OUT", probe.FailureTimeout},
+		{"net::ERR_TOO_MANY_REDIRECTS", probe.FailureRedirectLoop},
+		{"net::ERR_EMPTY_RESPONSE", probe.FailureProtocol},
+		{"net::ERR_HTTP2_PROTOCOL_ERROR", probe.FailureProtocol},
+		{"net::ERR_BLOCKED_BY_CLIENT", probe.FailureNavigation},
+		{"net::ERR_ABORTED", probe.FailureNavigation},
+	}
+	for _, tc := range tests {
+		f := netFailure(tc.text, probe.PhaseNavigation)
+		if f.Kind != tc.kind || f.Message != tc.text || f.Phase != probe.PhaseNavigation {
+			t.Errorf("%s: %+v, want %s", tc.text, f, tc.kind)
+		}
+	}
+}
+
+func TestUserAgent(t *testing.T) {
+	chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.8078.108 Safari/537.36"
+	tests := []struct {
+		dev  Device
+		want string
+	}{
+		{Mobile(), "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.108 Mobile Safari/537.36 storeprobe/1.2"},
+		{Desktop(), "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.108 Safari/537.36 storeprobe/1.2"},
+		{Device{}, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.108 Safari/537.36 storeprobe/1.2"},
+	}
+	for _, tc := range tests {
+		if got := userAgent(tc.dev, chrome, "1.2"); got != tc.want {
+			t.Errorf("%s: %q", tc.dev.Name, got)
+		}
+	}
+}
+
+func TestDevices(t *testing.T) {
+	b := &Browser{opts: Options{Devices: map[string]Device{"mobile": {Width: 390, Height: 844, DPR: 3, Mobile: true}, "tablet": {Width: 820, Height: 1180, DPR: 2}}}}
+	m := Mobile()
+	// Lighthouse's mobile throttling: 150 ms RTT x 3.75, 1.6 Mbps x 0.9 down,
+	// 750 Kbps x 0.9 up, 4x CPU.
+	if m.Latency != 562500*time.Microsecond || m.DownloadKbps != 1474.56 || m.UploadKbps != 675 || m.CPUSlowdown != 4 {
+		t.Errorf("mobile throttling %+v", m)
+	}
+	if d := Desktop(); d.Width != 1350 || d.Height != 940 || d.DPR != 1 || d.Latency != 0 || d.CPUSlowdown != 0 {
+		t.Errorf("desktop %+v", d)
+	}
+	if d, err := b.device("mobile"); err != nil || d.Width != 390 || d.Name != "mobile" {
+		t.Errorf("override: %+v %v", d, err)
+	}
+	if d, err := b.device(""); err != nil || d.Name != DeviceDesktop {
+		t.Errorf("default: %+v %v", d, err)
+	}
+	if d, err := b.device("tablet"); err != nil || d.Width != 820 {
+		t.Errorf("added device: %+v %v", d, err)
+	}
+	if _, err := b.device("watch"); err == nil {
+		t.Error("unknown device accepted")
+	}
+}
+
+func TestShmDetection(t *testing.T) {
+	if !shmTooSmall(filepath.Join(t.TempDir(), "missing")) {
+		t.Error("a missing /dev/shm must count as too small")
+	}
+	// t.TempDir's filesystem size is the machine's business; only check
+	// that a real mount gives an answer consistent with its size.
+	if shmTooSmall("/dev/shm") != (dirSize(t, "/dev/shm") < smallShm) {
+		t.Error("/dev/shm size misjudged")
+	}
+}
+
+func TestTooSlow(t *testing.T) {
+	v := func(f float64) *float64 { return &f }
+	m := probe.PageMetrics{LoadMS: 2500, Vitals: probe.Vitals{LCP: v(2600), CLS: v(0.3), INP: nil}}
+	spec := probe.BrowserSpec{MaxLoad: 3 * time.Second, MaxVitals: map[probe.Vital]float64{probe.VitalLCP: 2600, probe.VitalCLS: 0.25, probe.VitalINP: 100}}
+	f := tooSlow(spec, m, "home")
+	if f == nil || f.Kind != probe.FailureTooSlow || f.Message != "cls 0.300 > 0.250" {
+		t.Errorf("%+v: the limit itself passes, CLS over fails, unmeasured INP is no failure", f)
+	}
+	spec.MaxLoad = 2 * time.Second
+	if f := tooSlow(spec, m, ""); f == nil || !strings.HasPrefix(f.Message, "load 2500 ms > 2000 ms") {
+		t.Errorf("%+v", f)
+	}
+}
+
+func TestStepNames(t *testing.T) {
+	r := probe.NewRedactor()
+	tests := []struct {
+		step probe.Step
+		want string
+	}{
+		{probe.Step{Action: probe.ActionGoto, URL: "https://shop.example/?token=abc123xyz"}, "goto https://shop.example/?token=REDACTED"},
+		{probe.Step{Action: probe.ActionType, Selector: "#pw", Text: "hunter22", Secret: true}, "type #pw"},
+		{probe.Step{Action: probe.ActionWaitFor, Text: "Added"}, `wait_for text "Added"`},
+		{probe.Step{Action: probe.ActionWaitFor, URLMatch: "/cart"}, "wait_for url /cart"},
+		{probe.Step{Action: probe.ActionSleep, Sleep: 500 * time.Millisecond}, "sleep 500ms"},
+		{probe.Step{Action: probe.ActionClick, Selector: "#buy", Name: "buy it"}, "buy it"},
+	}
+	for _, tc := range tests {
+		if got := stepName(tc.step, r); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestPruneArtifacts(t *testing.T) {
+	dir := t.TempDir()
+	var made []string
+	for i := range 5 {
+		p, _, err := runDir(dir, "checkout/eu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Duration(5-i) * time.Hour)
+		os.Chtimes(p, old, old)
+		made = append(made, p)
+	}
+	os.Mkdir(filepath.Join(dir, "not-ours"), 0o755)
+	if n, err := PruneArtifacts(dir, 3, 0); err != nil || n != 2 {
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	if _, err := os.Stat(made[0]); !os.IsNotExist(err) {
+		t.Error("the oldest run survived")
+	}
+	if n, _ := PruneArtifacts(dir, 0, 90*time.Minute); n != 2 {
+		t.Errorf("age pruning removed %d, want 2", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "not-ours")); err != nil {
+		t.Error("pruning touched a directory it did not make")
+	}
+	if !strings.HasPrefix(filepath.Base(made[4]), "checkout_eu-") {
+		t.Errorf("run dir %s", made[4])
+	}
+}
+
+// FuzzCollect feeds arbitrary binding payloads (the page controls them) to
+// the tracker: it must never panic and must keep only well-formed reports.
+func FuzzCollect(f *testing.F) {
+	f.Add(`{"id":"1-a","url":"http://x/","seq":1,"lcp":12.5,"cls":0.1,"inp":null}`)
+	f.Add(`{"id":"","seq":-1}`)
+	f.Add(`[1,2]`)
+	f.Add(`{"id":"x","lcp":"NaN","seq":1e309}`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		tr := newTracker(probe.NewRedactor())
+		tr.mu.Lock()
+		tr.collectLocked(payload)
+		tr.collectLocked(payload)
+		tr.mu.Unlock()
+		s := tr.snapshot()
+		if len(s.docs) > 1 {
+			t.Fatalf("one id made %d documents", len(s.docs))
+		}
+		for _, d := range s.docs {
+			if d.id == "" {
+				t.Fatal("a report without id was kept")
+			}
+			metrics(d, s.stats)
+		}
+	})
+}
+
+func dirSize(t *testing.T, path string) uint64 { return statfs(t, path) }
+
+func statfs(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint64(st.Blocks) * uint64(st.Bsize)
+}
