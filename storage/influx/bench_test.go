@@ -2,6 +2,7 @@ package influx
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,4 +81,31 @@ func BenchmarkOutboxPerRun(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(save.Nanoseconds())/float64(b.N), "save-ns/run")
+}
+
+// BenchmarkWrite isolates the InfluxDB side: pre-rendered batches of
+// BatchSize points of the sample fleet written through the blocking API,
+// without the outbox. Reports points/s.
+func BenchmarkWrite(b *testing.B) {
+	for _, size := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			srv := influxtest.Start(b)
+			sh := newShipper(b, srv, openStore(b, ""), size)
+			var lines []string
+			for _, r := range influxtest.SampleRuns(time.Now().UTC(), 1000) {
+				for _, p := range Points(r) {
+					lines = append(lines, p.Line())
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				off := (i * size) % (len(lines) - size)
+				if err := sh.writeLines(ctx, lines[off:off+size]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "points/s")
+		})
+	}
 }
