@@ -149,7 +149,8 @@ func (s *Shipper) Stats() Stats {
 
 // Run ships until ctx is done: each pass trims the outbox to its cap and
 // drains it; an idle or successful pass waits FlushInterval, a failed one
-// an exponentially growing, jittered backoff. It returns nil when ctx ends.
+// an exponentially growing, jittered backoff. It returns nil when ctx ends;
+// a daemon shutting down can give a last Flush its own grace deadline.
 func (s *Shipper) Run(ctx context.Context) error {
 	failures := 0
 	for {
@@ -164,7 +165,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 			s.mu.Lock()
 			s.stats.Retries++
 			s.mu.Unlock()
-			s.log.Warn("influx: shipping failed; will retry", "err", err, "retry_in", wait.Round(time.Millisecond).String(), "failures", failures)
+			level, msg := slog.LevelWarn, "influx: shipping failed; will retry"
+			var he *influxhttp.Error
+			if errors.As(err, &he) && (he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden || he.StatusCode == http.StatusNotFound) {
+				// Retrying cannot fix these; a person must (url, bucket, token).
+				level, msg = slog.LevelError, "influx: InfluxDB refused the writes: check influxdb.url, bucket and the token; will retry"
+			}
+			s.log.Log(ctx, level, msg, "err", err, "retry_in", wait.Round(time.Millisecond).String(), "failures", failures)
 		default:
 			if failures > 0 {
 				s.log.Info("influx: shipping recovered", "after_failures", failures)
