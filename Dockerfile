@@ -26,6 +26,9 @@ USER storeprobe
 WORKDIR /var/lib/storeprobe
 VOLUME ["/var/lib/storeprobe"]
 ENV STOREPROBE_CHROME=/usr/bin/chromium
+# The container is Chrome's sandbox: Docker's default seccomp profile denies the
+# user namespaces Chrome's own sandbox needs.
+ENV STOREPROBE_CHROME_FLAGS="--no-sandbox"
 EXPOSE 9090
 # The probe checks itself with its own HTTP check.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/storeprobe/storeprobe/probe/browser"
@@ -23,9 +24,13 @@ type browserPool struct {
 	lastErr error
 }
 
-func newBrowserPool(path string, cfg config.Browser, log *slog.Logger) *browserPool {
+// newBrowserPool prepares the shared browser. extraFlags are Chrome flags
+// separated by spaces (STOREPROBE_CHROME_FLAGS): the container image sets
+// --no-sandbox there, since Docker's default seccomp profile denies the
+// namespaces Chrome's sandbox needs and the container is the sandbox.
+func newBrowserPool(path string, cfg config.Browser, extraFlags string, log *slog.Logger) *browserPool {
 	return &browserPool{
-		opts: browser.Options{Path: path, Devices: devices(cfg.Devices), Logger: log},
+		opts: browser.Options{Path: path, Devices: devices(cfg.Devices), Logger: log, ExtraFlags: strings.Fields(extraFlags)},
 		log:  log,
 	}
 }

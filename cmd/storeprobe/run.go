@@ -148,7 +148,7 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	d := &daemon{a: a, o: o, log: o.log, store: store, current: cfg, started: time.Now()}
-	d.br = newBrowserPool(firstNonEmpty(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, o.log).
+	d.br = newBrowserPool(firstNonEmpty(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, a.getenv("STOREPROBE_CHROME_FLAGS"), o.log).
 		withConcurrency(cfg.Scheduler.BrowserConcurrency)
 	d.exec = &executor{
 		version:   a.version,
