@@ -137,3 +137,18 @@ func TestCanceledRun(t *testing.T) {
 		t.Errorf("canceled run took %s", took)
 	}
 }
+
+func TestCallerDeadlineIsATimeout(t *testing.T) {
+	shop := newShop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	res := shared.Browse(ctx, probe.Check{URL: shop.URL + "/never", Timeout: 20 * time.Second})
+	took := time.Since(start)
+	if res.OK || res.Failure.Kind != probe.FailureTimeout {
+		t.Fatalf("failure %v, want timeout", res.Failure)
+	}
+	if took < 2*time.Second || took > 6*time.Second {
+		t.Errorf("took %s for a 2s caller deadline", took)
+	}
+}

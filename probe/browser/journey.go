@@ -61,6 +61,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	if timeout <= 0 {
 		timeout = DefaultJourneyTimeout
 	}
+	timeout = budget(ctx, start, timeout)
 	device := j.Device
 	if device == "" {
 		device = c.Browser.Device

@@ -34,6 +34,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	timeout = budget(ctx, start, timeout)
 	res := probe.Result{
 		Check: c.Name, Type: probe.TypeBrowser, URL: redact.URL(c.URL), Attempt: 1, StartedAt: start.UTC(),
 		BrowserDetails: &probe.BrowserDetails{Device: deviceLabel(c.Browser.Device), PageMetrics: &probe.PageMetrics{}, ConsoleErrors: []string{}},

@@ -78,7 +78,17 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	}
 	s.inst = inst
 	s.parent, s.cancelP = context.WithCancelCause(inst.ctx)
-	stop := context.AfterFunc(ctx, func() { s.cancelP(context.Cause(ctx)) })
+	stop := context.AfterFunc(ctx, func() {
+		// A caller's deadline is the run's timeout: the runner notices it
+		// on its own (see budget) and still reads partial vitals and takes
+		// its failure screenshot; the tab is torn down after that grace.
+		// Any other end (shutdown) stops the run at once.
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			time.AfterFunc(cleanupBudget+time.Second, func() { s.cancelP(context.Cause(ctx)) })
+			return
+		}
+		s.cancelP(context.Cause(ctx))
+	})
 	hard := time.AfterFunc(limit+cleanupBudget+5*time.Second, func() { s.cancelP(errHardLimit) })
 	s.cleanup = append(s.cleanup, func() { stop(); hard.Stop(); s.cancelP(nil) })
 
@@ -195,6 +205,9 @@ func (s *session) classify(err error, phase probe.Phase) *probe.Failure {
 		return probe.Fail(probe.FailureTimeout, phase, "deadline exceeded")
 	}
 	if s.caller.Err() != nil {
+		if errors.Is(context.Cause(s.caller), context.DeadlineExceeded) {
+			return probe.Fail(probe.FailureTimeout, phase, "deadline exceeded")
+		}
 		return probe.Fail(probe.FailureProbeError, phase, "run canceled: %v", context.Cause(s.caller))
 	}
 	return nil
@@ -291,6 +304,15 @@ func (s *session) collect(ctx context.Context) {
 	s.tr.collectLocked(raw)
 	s.tr.notifyLocked()
 	s.tr.mu.Unlock()
+}
+
+// budget is the run's time limit: its own timeout, cut short by an
+// earlier deadline of the caller's context.
+func budget(ctx context.Context, start time.Time, timeout time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(start) < timeout {
+		return dl.Sub(start)
+	}
+	return timeout
 }
 
 // afterCtx is a context for work after the run's deadline passed: it lives
