@@ -68,7 +68,10 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	s := &session{b: b, caller: ctx, dev: dev, redact: redact}
 	release, err := b.acquire(ctx)
 	if err != nil {
-		return nil, probe.Fail(probe.FailureTimeout, "", "no browser slot free: %v", err)
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			return nil, probe.Fail(probe.FailureTimeout, "", "no browser slot became free in time")
+		}
+		return nil, probe.Fail(probe.FailureProbeError, "", "run canceled while waiting for a browser slot: %v", context.Cause(ctx))
 	}
 	s.cleanup = append(s.cleanup, release)
 	inst, err := b.instance(ctx)
