@@ -89,6 +89,7 @@ func (f *browserFlags) launch(ctx context.Context, a *app) (*browser.Browser, er
 		HostResolverRules: f.resolverRules,
 		Version:           a.version,
 		MaxConcurrent:     1,
+		ExtraFlags:        strings.Fields(a.getenv("STOREPROBE_CHROME_FLAGS")),
 		Logger:            slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

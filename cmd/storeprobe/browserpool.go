@@ -28,10 +28,11 @@ type browserPool struct {
 // separated by spaces (STOREPROBE_CHROME_FLAGS): the container image sets
 // --no-sandbox there, since Docker's default seccomp profile denies the
 // namespaces Chrome's sandbox needs and the container is the sandbox.
-func newBrowserPool(path string, cfg config.Browser, extraFlags string, log *slog.Logger) *browserPool {
+func newBrowserPool(path string, cfg config.Browser, extraFlags, version string, log *slog.Logger) *browserPool {
 	return &browserPool{
-		opts: browser.Options{Path: path, Devices: devices(cfg.Devices), Logger: log, ExtraFlags: strings.Fields(extraFlags)},
-		log:  log,
+		opts: browser.Options{Path: path, Devices: devices(cfg.Devices), Logger: log, ExtraFlags: strings.Fields(extraFlags),
+			Version: version},
+		log: log,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/httpcheck"
 	"github.com/storeprobe/storeprobe/scenarios"
 )
@@ -15,7 +16,7 @@ import (
 // pageBrowser is what the executor needs of a browser: the probe/browser
 // package's *Browser satisfies it.
 type pageBrowser interface {
-	Browse(ctx context.Context, c probe.Check) probe.Result
+	BrowseWith(ctx context.Context, c probe.Check, o browser.BrowseOptions) probe.Result
 	RunJourney(ctx context.Context, c probe.Check, j probe.Journey, artifactsDir string) probe.Result
 }
 
@@ -92,7 +93,7 @@ func (e *executor) Execute(ctx context.Context, c probe.Check, attempt int) prob
 			return r
 		}
 		if c.Type == probe.TypeBrowser {
-			res = b.Browse(ctx, c)
+			res = b.BrowseWith(ctx, c, browser.BrowseOptions{ArtifactsDir: e.artifacts})
 			break
 		}
 		e.mu.Lock()

@@ -30,6 +30,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	location := fs.String("location", "", "override every check's location (default: $STOREPROBE_LOCATION, else the config's)")
 	probeName := fs.String("probe", "", "override the probe instance name (default: $STOREPROBE_PROBE, else the config's)")
 	chrome := fs.String("chrome", "", "Chromium binary (default: the config's browser.path, $STOREPROBE_CHROME, /usr/bin/chromium)")
+	hostRules := fs.String("host-resolver-rules", "", "Chrome's --host-resolver-rules for browser checks, e.g. \"MAP shop.example.com 203.0.113.7\" to probe one origin")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -52,6 +53,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		location:   firstNonEmpty(*location, a.getenv("STOREPROBE_LOCATION")),
 		probe:      firstNonEmpty(*probeName, a.getenv("STOREPROBE_PROBE")),
 		chrome:     *chrome,
+		hostRules:  *hostRules,
 		log:        log,
 	})
 	if err != nil {
@@ -101,6 +103,7 @@ func firstNonEmpty(s ...string) string {
 type daemonOptions struct {
 	configPath, storePath, listen string
 	location, probe, chrome       string
+	hostRules                     string // Chrome's --host-resolver-rules
 	log                           *slog.Logger
 	// onRun, if set, sees every stored run (the demo's progress lines).
 	onRun func(probe.Run)
@@ -148,8 +151,9 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	d := &daemon{a: a, o: o, log: o.log, store: store, current: cfg, started: time.Now()}
-	d.br = newBrowserPool(firstNonEmpty(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, a.getenv("STOREPROBE_CHROME_FLAGS"), o.log).
+	d.br = newBrowserPool(firstNonEmpty(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, a.getenv("STOREPROBE_CHROME_FLAGS"), a.version, o.log).
 		withConcurrency(cfg.Scheduler.BrowserConcurrency)
+	d.br.opts.HostResolverRules = o.hostRules
 	d.exec = &executor{
 		version:   a.version,
 		log:       o.log,
