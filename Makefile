@@ -57,11 +57,16 @@ influxd:
 bench: deps
 	INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
 
-## fuzz: a short fuzzing pass over every parser.
+## fuzz: a short fuzzing pass over every fuzz test (FUZZTIME each, default 10s).
+FUZZTIME ?= 10s
 fuzz:
-	$(GO) test ./probe -run '^$$' -fuzz FuzzParseStatusRanges -fuzztime 20s
-	$(GO) test ./probe -run '^$$' -fuzz FuzzParseHeader -fuzztime 20s
-	$(GO) test ./probe -run '^$$' -fuzz FuzzParseDuration -fuzztime 20s
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		pkg=./$$(dirname $$f); \
+		for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "== $$pkg $$fn"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
+		done; \
+	done
 
 clean:
 	rm -rf bin
