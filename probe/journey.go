@@ -1,6 +1,9 @@
 package probe
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Journey is a parsed, declarative browser journey (scenarios parses the
 // YAML; probe/browser runs it). Params are already substituted in Steps
@@ -71,4 +74,30 @@ type Step struct {
 	URLMatch string // wait_for url (regular expression)
 	Shot     string // screenshot name
 	Sleep    time.Duration
+}
+
+// Target is what a step acts on, for default names and messages: the URL,
+// selector, pattern, screenshot name or sleep. It never includes typed
+// text, which may be secret.
+func (s Step) Target() string {
+	switch s.Action {
+	case ActionGoto, ActionAssertURL:
+		return s.URL
+	case ActionClick, ActionType, ActionSelect, ActionAssertText:
+		return s.Selector
+	case ActionWaitFor:
+		switch {
+		case s.Selector != "":
+			return s.Selector
+		case s.URLMatch != "":
+			return "url " + s.URLMatch
+		default:
+			return fmt.Sprintf("text %q", s.Text)
+		}
+	case ActionScreenshot:
+		return s.Shot
+	case ActionSleep:
+		return s.Sleep.String()
+	}
+	return ""
 }

@@ -282,30 +282,10 @@ func checkURL(raw string) error {
 // DefaultStepName is the name of a step that has none: "<action> <target>".
 // It never includes typed text, which may be secret.
 func DefaultStepName(s probe.Step) string {
-	target := ""
-	switch s.Action {
-	case probe.ActionGoto, probe.ActionAssertURL:
-		target = s.URL
-	case probe.ActionClick, probe.ActionType, probe.ActionSelect, probe.ActionAssertText:
-		target = s.Selector
-	case probe.ActionWaitFor:
-		switch {
-		case s.Selector != "":
-			target = s.Selector
-		case s.URLMatch != "":
-			target = "url " + s.URLMatch
-		default:
-			target = fmt.Sprintf("text %q", s.Text)
-		}
-	case probe.ActionScreenshot:
-		target = s.Shot
-	case probe.ActionSleep:
-		target = s.Sleep.String()
+	if target := s.Target(); target != "" {
+		return string(s.Action) + " " + target
 	}
-	if target == "" {
-		return string(s.Action)
-	}
-	return string(s.Action) + " " + target
+	return string(s.Action)
 }
 
 // checkSelector catches the CSS typos that would otherwise surface only at

@@ -159,27 +159,9 @@ func stepName(st probe.Step, redact *probe.Redactor) string {
 	if st.Name != "" {
 		return st.Name
 	}
-	target := ""
-	switch st.Action {
-	case probe.ActionGoto:
-		target = redact.URL(st.URL)
-	case probe.ActionAssertURL:
-		target = st.URL
-	case probe.ActionClick, probe.ActionType, probe.ActionSelect, probe.ActionAssertText:
-		target = st.Selector
-	case probe.ActionWaitFor:
-		switch {
-		case st.Selector != "":
-			target = st.Selector
-		case st.URLMatch != "":
-			target = "url " + st.URLMatch
-		default:
-			target = fmt.Sprintf("text %q", st.Text)
-		}
-	case probe.ActionScreenshot:
-		target = st.Shot
-	case probe.ActionSleep:
-		target = st.Sleep.String()
+	target := st.Target()
+	if st.Action == probe.ActionGoto {
+		target = redact.URL(target)
 	}
 	return strings.TrimSpace(string(st.Action) + " " + target)
 }
