@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -100,22 +99,7 @@ func (f *browserFlags) launch(ctx context.Context, a *app) (*browser.Browser, er
 
 // report prints res and turns it into the command's error.
 func (f *browserFlags) report(a *app, res probe.Result, text func(io.Writer, probe.Result)) error {
-	if f.output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-	} else {
-		text(a.stdout, res)
-	}
-	switch {
-	case res.OK:
-		return nil
-	case res.Failure.Kind.ProbeFault():
-		return fmt.Errorf("probe error (not the target's fault): %s", res.Failure.Message)
-	}
-	return errCheckFailed
+	return printResult(a, f.output, res, text)
 }
 
 // runBrowse is `storeprobe browse URL`: one page in headless Chromium.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,22 +125,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	}
 	res := k.Run(ctx)
 
-	if *output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetEscapeHTML(false) // keep & in URLs readable
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-	} else {
-		writeCheckText(a.stdout, res)
-	}
-	switch {
-	case res.OK:
-		return nil
-	case res.Failure.Kind.ProbeFault():
-		return fmt.Errorf("probe error (not the target's fault): %s", res.Failure.Message)
-	}
-	return errCheckFailed
+	return printResult(a, *output, res, writeCheckText)
 }
 
 // checkFlagErrors renames httpcheck's config fields to the flags that set them.
