@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench fuzz clean
+.PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
 
 all: build
 
@@ -17,7 +17,10 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/storeprobe ./cmd/storeprobe
 
 ## demo: the offline demo — a local storefront, scheduled checks and a journey, then the report.
-demo: chromium build
+# Chromium is installed if it can be; offline and without it, the demo runs its
+# HTTP checks only.
+demo: build
+	-@$(MAKE) --no-print-directory chromium
 	./bin/storeprobe demo --duration 60s
 
 ## test: everything the tests need, then vet, gofmt and the race-enabled suite.
@@ -56,6 +59,18 @@ influxd:
 ## bench: the benchmarks behind the README's performance section.
 bench: deps
 	INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+
+## bench-lighthouse: our browser probe against Lighthouse 12 on the same pages (README figures).
+# Lighthouse 12.2.3 with npm when missing (13 needs a newer Node than Debian's 20).
+LIGHTHOUSE_DIR ?= /opt/lighthouse
+LIGHTHOUSE     ?= $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
+bench-lighthouse: chromium
+	@if [ ! -x $(LIGHTHOUSE) ]; then \
+		echo "installing lighthouse 12.2.3 into $(LIGHTHOUSE_DIR)"; \
+		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
+	fi
+	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
+	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
 
 ## fuzz: a short fuzzing pass over every fuzz test (FUZZTIME each, default 10s).
 FUZZTIME ?= 10s

@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	storePath := filepath.Join(work, "storeprobe.db")
 
-	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, checks from %s, for %s.\n", base, cfgPath, *duration)
+	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, %d checks, for %s.\n", base, strings.Count(demoConfig(base, browser), "  - name:"), *duration)
 	fmt.Fprintf(a.stdout, "The search page is slow on purpose and /api/inventory fails every 5th request.\n\n")
 	fmt.Fprintf(a.stdout, "  %6s  %-2s %-18s %-8s %9s  %s\n", "time", "", "check", "type", "ms", "details")
 
@@ -100,15 +100,17 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	<-runCtx.Done()
-	fmt.Fprintf(a.stdout, "\nStopping: letting in-flight runs finish...\n")
+	if ctx.Err() != nil {
+		fmt.Fprintf(a.stdout, "\nInterrupted: stopping, then the report so far...\n")
+	} else {
+		fmt.Fprintf(a.stdout, "\nStopping: letting in-flight runs finish...\n")
+	}
 	if err := d.shutdown(); err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		return nil // interrupted: no report
-	}
 	fmt.Fprintf(a.stdout, "\n")
-	err = runReport(ctx, a, []string{"--store", storePath, "--since", "1h"})
+	// The report runs even after Ctrl-C: what ran so far is worth seeing.
+	err = runReport(context.WithoutCancel(ctx), a, []string{"--store", storePath, "--since", "1h"})
 	if *keep {
 		fmt.Fprintf(a.stdout, "\nDemo files kept in %s (try: storeprobe report --store %s)\n", work, storePath)
 	}
@@ -135,14 +137,15 @@ func printProgress(w io.Writer, since time.Duration, run probe.Run) {
 			details += ": " + truncate(f.Failure.Message, 60)
 		}
 	}
-	if len(run.Attempts) > 1 {
-		details = fmt.Sprintf("attempt %d/%d %s", len(run.Attempts), len(run.Attempts), details)
-	}
 	if f.HTTPDetails != nil && f.OK {
 		details = fmt.Sprintf("%d, ttfb %.0f ms", f.StatusCode, f.Timings.TTFB)
 	}
 	if f.BrowserDetails != nil && f.PageMetrics != nil && f.OK {
 		details = vitalsLine(f.Device, f.PageMetrics)
+	}
+	if n := len(run.Attempts); n > 1 {
+		// A retry rescued the run, or every attempt failed: say so.
+		details = fmt.Sprintf("after %d attempts: %s", n, details)
 	}
 	fmt.Fprintf(w, "  %5.0fs  %-2s %-18s %-8s %9.0f  %s\n", since.Seconds(), mark, truncate(run.Check, 18), run.Type, f.DurationMS, details)
 	if f.BrowserDetails != nil {

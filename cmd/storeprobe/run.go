@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,6 +47,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before anything slow: a SIGHUP during start-up (a config reloader
+	// firing early) must not kill the daemon; it is handled once running.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	d, err := startDaemon(ctx, a, daemonOptions{
 		configPath: *cfgPath,
 		storePath:  *storePath,
@@ -59,9 +65,6 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:
@@ -291,8 +294,12 @@ func (d *daemon) reload() error {
 		d.log.Warn("reload: storing check definitions", "err", err)
 	}
 	d.mu.Lock()
+	prev := d.current
 	d.current = cfg
 	d.mu.Unlock()
+	for _, key := range restartOnly(prev, cfg) {
+		d.log.Warn("config reload: this setting takes effect after a restart", "key", key)
+	}
 	d.log.Info("config reloaded", "config", d.o.configPath, "checks", len(cfg.Checks))
 	return nil
 }
@@ -345,10 +352,9 @@ func (s storeSink) Save(ctx context.Context, run probe.Run) error {
 		"attempts", len(run.Attempts), "lag_ms", fmt.Sprintf("%.1f", probe.Millis(run.Lag))}
 	if f.Failure != nil {
 		attrs = append(attrs, "failure", string(f.Failure.Kind), "msg", f.Failure.Message)
-		s.d.log.Warn("run failed", attrs...)
-	} else {
-		s.d.log.Debug("run passed", attrs...)
 	}
+	// The scheduler logs every run at info; this adds what was stored.
+	s.d.log.Debug("run stored", attrs...)
 	if s.d.o.onRun != nil {
 		s.d.o.onRun(run)
 	}
@@ -414,4 +420,29 @@ func tagDetected(run *probe.Run) {
 		}
 		run.Tags[k] = v
 	}
+}
+
+// restartOnly lists the settings a reload cannot apply to a running daemon
+// (checks, their defaults and the grace period can) and that changed.
+func restartOnly(old, new *config.Config) []string {
+	var keys []string
+	if old.Store != new.Store {
+		keys = append(keys, "store")
+	}
+	if old.Retention != new.Retention {
+		keys = append(keys, "retention")
+	}
+	if old.Scheduler.Concurrency != new.Scheduler.Concurrency {
+		keys = append(keys, "scheduler.concurrency")
+	}
+	if old.Scheduler.BrowserConcurrency != new.Scheduler.BrowserConcurrency {
+		keys = append(keys, "scheduler.browser_concurrency")
+	}
+	if !reflect.DeepEqual(old.Browser, new.Browser) {
+		keys = append(keys, "browser")
+	}
+	if !reflect.DeepEqual(old.InfluxDB, new.InfluxDB) {
+		keys = append(keys, "influxdb")
+	}
+	return keys
 }

@@ -218,6 +218,11 @@ func TestRunBinarySignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	// A SIGHUP while it is still starting (opening the store) must not kill
+	// it; only the runtime's own few milliseconds of start-up come before
+	// the handler.
+	time.Sleep(30 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGHUP)
 	logs := make(chan map[string]any, 100)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -263,9 +268,12 @@ func TestRunBinarySignals(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(m["err"]), "storeprobe.yaml:") {
 		t.Errorf("reload error should name FILE:LINE, got %v", m["err"])
 	}
-	// A good one is applied.
-	writeFile(t, cfg, good+fmt.Sprintf("  - name: second\n    type: http\n    url: %s/\n    schedule: \"@every 5s\"\n", slow.URL))
+	// A good one is applied; what needs a restart is said so.
+	writeFile(t, cfg, "scheduler: {concurrency: 5}\n"+good+fmt.Sprintf("  - name: second\n    type: http\n    url: %s/\n    schedule: \"@every 5s\"\n", slow.URL))
 	cmd.Process.Signal(syscall.SIGHUP)
+	if m := waitLog("config reload: this setting takes effect after a restart"); m["key"] != "scheduler.concurrency" {
+		t.Errorf("restart-only key = %v, want scheduler.concurrency", m["key"])
+	}
 	if m := waitLog("config reloaded"); m["checks"] != float64(2) {
 		t.Errorf("reloaded checks = %v, want 2", m["checks"])
 	}
