@@ -32,12 +32,15 @@ type Stats struct {
 	PerCheck map[string]CheckStats
 }
 
-// LagStats summarises schedule lag. Max is over all runs; the percentiles
-// over the last lagWindow runs.
+// LagStats summarises schedule lag. Count, Sum and Max are over all runs
+// since New (monotonic, as a Prometheus summary's _count and _sum must be);
+// Samples and the percentiles over the last lagWindow runs.
 type LagStats struct {
 	Samples  int
 	P50, P99 time.Duration
 	Max      time.Duration
+	Count    int64         // runs whose lag was recorded, ever
+	Sum      time.Duration // total lag of those runs
 }
 
 // CheckStats is one check's scheduling state.
@@ -63,10 +66,12 @@ type counters struct {
 	panics, abandoned, saveErrors                                     int64
 	inFlight, waiting                                                 int
 
-	lags    []time.Duration // ring of the last lagWindow lags
-	lagNext int
-	lagMax  time.Duration
-	checks  map[string]*CheckStats
+	lags     []time.Duration // ring of the last lagWindow lags
+	lagNext  int
+	lagMax   time.Duration
+	lagCount int64
+	lagSum   time.Duration
+	checks   map[string]*CheckStats
 }
 
 func newCounters() counters {
@@ -95,6 +100,8 @@ func (c *counters) recordRun(run probe.Run) {
 		c.lagNext = (c.lagNext + 1) % lagWindow
 	}
 	c.lagMax = max(c.lagMax, run.Lag)
+	c.lagCount++
+	c.lagSum += run.Lag
 	cs := c.check(run.Check)
 	cs.Runs++
 	cs.LastScheduled = run.ScheduledAt
@@ -107,10 +114,11 @@ func (c *counters) recordRun(run probe.Run) {
 	}
 }
 
-// Stats returns a snapshot of the Runner's counters.
+// Stats returns a snapshot of the Runner's counters. Only copying happens
+// under the scheduler's lock: sorting the lag window (and building the
+// per-check map) would otherwise delay dispatch on every /metrics scrape.
 func (r *Runner) Stats() Stats {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	c := &r.st
 	s := Stats{
 		Checks:          len(r.entries),
@@ -126,34 +134,51 @@ func (r *Runner) Stats() Stats {
 		SaveErrors:      c.saveErrors,
 		InFlight:        c.inFlight,
 		Waiting:         c.waiting,
-		Lag:             lagStats(c.lags, c.lagMax),
-		PerCheck:        make(map[string]CheckStats, len(c.checks)),
+		Lag:             LagStats{Max: c.lagMax, Count: c.lagCount, Sum: c.lagSum},
 	}
+	lags := slices.Clone(c.lags)
+	checks := make([]namedCheck, 0, len(c.checks))
 	for name, cs := range c.checks {
-		v := *cs
-		v.Next, v.Offset = time.Time{}, 0
-		s.PerCheck[name] = v
+		checks = append(checks, namedCheck{name: name, stats: *cs})
 	}
+	next := make([]namedCheck, 0, len(r.entries))
 	for name, e := range r.entries {
-		v := s.PerCheck[name]
-		v.Next, v.Offset = e.next, e.offset
-		s.PerCheck[name] = v
+		next = append(next, namedCheck{name: name, stats: CheckStats{Next: e.next, Offset: e.offset}})
+	}
+	r.mu.Unlock()
+
+	s.Lag = lagStats(lags, s.Lag)
+	s.PerCheck = make(map[string]CheckStats, len(checks))
+	for _, nc := range checks {
+		v := nc.stats
+		v.Next, v.Offset = time.Time{}, 0
+		s.PerCheck[nc.name] = v
+	}
+	for _, nc := range next {
+		v := s.PerCheck[nc.name]
+		v.Next, v.Offset = nc.stats.Next, nc.stats.Offset
+		s.PerCheck[nc.name] = v
 	}
 	return s
 }
 
-func lagStats(lags []time.Duration, maxLag time.Duration) LagStats {
+// namedCheck is a check's stats copied out from under the lock.
+type namedCheck struct {
+	name  string
+	stats CheckStats
+}
+
+// lagStats fills in the window's percentiles; lags is a private copy and is
+// sorted in place.
+func lagStats(lags []time.Duration, ls LagStats) LagStats {
 	if len(lags) == 0 {
-		return LagStats{}
+		return ls
 	}
-	sorted := slices.Clone(lags)
-	slices.Sort(sorted)
-	return LagStats{
-		Samples: len(sorted),
-		P50:     percentile(sorted, 50),
-		P99:     percentile(sorted, 99),
-		Max:     maxLag,
-	}
+	slices.Sort(lags)
+	ls.Samples = len(lags)
+	ls.P50 = percentile(lags, 50)
+	ls.P99 = percentile(lags, 99)
+	return ls
 }
 
 // percentile returns the p-th percentile (nearest rank) of sorted values.
