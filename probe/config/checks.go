@@ -29,7 +29,7 @@ var typedKeys = map[string][]probe.CheckType{
 	"insecure": {probe.TypeHTTP}, "ca_file": {probe.TypeHTTP}, "client_cert": {probe.TypeHTTP},
 	"client_key": {probe.TypeHTTP}, "proxy": {probe.TypeHTTP}, "resolver": {probe.TypeHTTP},
 	"ip_version": {probe.TypeHTTP}, "follow_redirects": {probe.TypeHTTP}, "max_redirects": {probe.TypeHTTP},
-	"user_agent": {probe.TypeHTTP}, "max_body_bytes": {probe.TypeHTTP},
+	"user_agent": {probe.TypeHTTP}, "max_body": {probe.TypeHTTP}, "max_body_bytes": {probe.TypeHTTP},
 
 	"device": {probe.TypeBrowser, probe.TypeJourney}, "max_load": {probe.TypeBrowser, probe.TypeJourney},
 	"max_vitals":             {probe.TypeBrowser, probe.TypeJourney},
@@ -185,10 +185,10 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 			if s, ok := d.str(e.v, fl); ok {
 				if _, err := probe.ParseHeader(s + ": x"); err != nil || strings.TrimSpace(s) != s {
 					d.addf(e.v.Line, "%s: %q is not an HTTP method", fl, clip(s))
-				} else if up := strings.ToUpper(s); up != s {
-					d.addf(e.v.Line, "%s: HTTP methods are case-sensitive; write %q", fl, up)
 				} else {
-					c.HTTP.Method = s
+					// Upper-cased, as the CLI's --method post is: every
+					// method a shop check sends is an upper-case standard one.
+					c.HTTP.Method = strings.ToUpper(s)
 				}
 			}
 		case "headers":
@@ -252,7 +252,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 				c.HTTP.Proxy = d.proxyURL(e.v, fl, s)
 			}
 		case "resolver":
-			if s, ok := d.hostPort(e.v, fl); ok {
+			if s, ok := d.resolver(e.v, fl); ok {
 				c.HTTP.Resolver = s
 			}
 		case "ip_version":
@@ -278,9 +278,15 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 			if s, ok := d.userAgent(e.v, fl); ok {
 				c.HTTP.UserAgent = s
 			}
-		case "max_body_bytes":
-			if v, ok := d.integer(e.v, fl, 1, 1<<30); ok {
-				c.HTTP.MaxBodyBytes = int64(v)
+		case "max_body", "max_body_bytes":
+			// max_body_bytes is the older spelling, kept so existing
+			// configs still load; both take what --max-body takes.
+			if other, ok := keys[otherBodyKey(e.key)]; ok && e.key == "max_body_bytes" {
+				d.addf(e.k.Line, "%s: set max_body or max_body_bytes (its older name), not both (max_body at line %d)", label, other.k.Line)
+				break
+			}
+			if v, ok := d.byteSize(e.v, fl); ok {
+				c.HTTP.MaxBodyBytes = v
 			}
 
 		case "device":
@@ -439,7 +445,62 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	if maxRedirSet != nil && followSet != nil && !c.HTTP.FollowRedirects {
 		d.addf(maxRedirSet.k.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
 	}
+	// Only a check the config accepts goes to the validator: a bad key
+	// would otherwise be reported twice, in two wordings.
+	if len(d.problems) == before && c.Type == probe.TypeHTTP && d.opts.checkHTTP != nil {
+		d.validated(d.opts.checkHTTP(c), n.Line, label, keys)
+	}
 	return c, len(d.problems) == before
+}
+
+// fieldAliases are the config keys a validator's field may be written as.
+var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"}}
+
+// validated reports a check validator's error: each *FieldError at the line
+// of its key in the check, falling back to the check's line (a value
+// inherited from defaults, a missing key).
+func (d *decoder) validated(err error, line int, label string, keys map[string]entry) {
+	for _, e := range leafErrors(err) {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			d.addf(line, "%s: %v", label, e)
+			continue
+		}
+		at := line
+		names := fieldAliases[fe.Field]
+		if names == nil {
+			names = []string{fe.Field}
+		}
+		for _, k := range names {
+			if ent, ok := keys[k]; ok {
+				at = ent.k.Line
+				break
+			}
+		}
+		d.addf(at, "%s: %v", label, fe)
+	}
+}
+
+// leafErrors takes errors.Join-ed errors apart, recursively.
+func leafErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leafErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func otherBodyKey(k string) string {
+	if k == "max_body" {
+		return "max_body_bytes"
+	}
+	return "max_body"
 }
 
 func hasType(types []probe.CheckType, t probe.CheckType) bool {

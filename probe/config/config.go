@@ -118,6 +118,7 @@ type options struct {
 	journey   func(path string) error
 	templates func(name string) bool
 	params    func(spec probe.JourneySpec) error
+	checkHTTP func(c probe.Check) error
 	hostname  func() (string, error)
 }
 
@@ -154,6 +155,29 @@ func WithTemplates(known func(name string) bool) Option {
 func WithJourneyParams(check func(spec probe.JourneySpec) error) Option {
 	return func(o *options) { o.params = check }
 }
+
+// WithCheckValidator sets a validator every http check is passed to once
+// the config itself found nothing wrong with it, complete with defaults and
+// expanded ${VAR}s. Give it the HTTP probe's own constructor, so that
+// validate, run and reload refuse what the probe would refuse on every run
+// (where it would only show as probe errors). Each *FieldError in the
+// returned error (errors.Join-ed errors are taken apart; a FieldError-like
+// error from another package can be adapted to one) is reported at the line
+// of that key in the check; other errors at the check's own line. Messages
+// must not contain secrets.
+func WithCheckValidator(validate func(c probe.Check) error) Option {
+	return func(o *options) { o.checkHTTP = validate }
+}
+
+// FieldError is a problem a check validator found with one key of a check.
+// Field is the config key (resolver, ca_file, max_body ...).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // withHostname replaces os.Hostname in tests.
 func withHostname(f func() (string, error)) Option { return func(o *options) { o.hostname = f } }

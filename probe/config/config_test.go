@@ -626,3 +626,90 @@ func TestBrowserPath(t *testing.T) {
 		}
 	}
 }
+
+// The config takes the CLI's spellings: --method post and --max-body 10MiB.
+func TestHTTPFlagSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		keys    string
+		method  string
+		maxBody int64
+	}{
+		{`method: post`, "POST", probe.DefaultMaxBodyBytes},
+		{`method: PATCH`, "PATCH", probe.DefaultMaxBodyBytes},
+		{`max_body: 10MiB`, "", 10 << 20},
+		{`max_body: "512KB"`, "", 512_000},
+		{`max_body: 4096`, "", 4096},
+		{`max_body: "${CAP}"`, "", 2 << 10},
+		{`max_body_bytes: 2048`, "", 2048}, // the older name still loads
+		{`max_body_bytes: 1GiB`, "", 1 << 30},
+	} {
+		t.Run(tc.keys, func(t *testing.T) {
+			src := "checks:\n  - {name: a, url: \"http://x.example/\", schedule: \"@every 1m\", " + tc.keys + "}\n"
+			cfg, err := Parse("c.yaml", []byte(src), testEnv(map[string]string{"CAP": "2KiB"}), withHostname(fixedHost))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := cfg.Checks[0].HTTP
+			if h.Method != tc.method || h.MaxBodyBytes != tc.maxBody {
+				t.Errorf("method %q max body %d, want %q and %d", h.Method, h.MaxBodyBytes, tc.method, tc.maxBody)
+			}
+		})
+	}
+}
+
+// A check validator's FieldErrors land on the line of their key (or of its
+// older alias), anything else on the check's line; it sees complete checks
+// only, and only http ones.
+func TestCheckValidator(t *testing.T) {
+	src := `defaults:
+  resolver: "127.0.0.1:5353"
+checks:
+  - name: a
+    url: "http://x.example/"
+    schedule: "@every 1m"
+    proxy: "socks5://127.0.0.1:1080"
+    max_body_bytes: 1024
+    headers: {X-Key: "${KEY}"}
+  - name: b
+    url: "http://x.example/"
+    schedule: "@every 1m"
+  - {name: c, url: "http://x.example/", schedule: "@every 1m", timeout: nope}
+  - {name: d, type: browser, url: "http://x.example/", schedule: "@every 1m"}
+  - {name: e, url: "http://x.example/", schedule: "@every 1m"}
+`
+	var seen []string
+	validate := func(c probe.Check) error {
+		seen = append(seen, c.Name)
+		switch c.Name {
+		case "a":
+			if c.HTTP.Resolver != "127.0.0.1:5353" || c.HTTP.Headers[0].Value != "k3y" || c.Timeout != probe.DefaultTimeout {
+				return fmt.Errorf("incomplete check %+v", c)
+			}
+			return errors.Join(
+				&FieldError{Field: "proxy", Err: errors.New(`scheme "socks5": want http or https`)},
+				errors.Join(&FieldError{Field: "max_body", Err: errors.New("too big")},
+					&FieldError{Field: "resolver", Err: errors.New("unreachable")}),
+			)
+		case "b":
+			return fmt.Errorf("prepare: %w", &FieldError{Field: "client_key", Err: errors.New("missing")})
+		case "e":
+			return errors.New("something else")
+		}
+		return nil
+	}
+	_, err := Parse("c.yaml", []byte(src), testEnv(map[string]string{"KEY": "k3y"}), withHostname(fixedHost), WithCheckValidator(validate))
+	want := []string{
+		`c.yaml:4: check "a": resolver: unreachable`, // inherited from defaults: the check's line
+		`c.yaml:7: check "a": proxy: scheme "socks5": want http or https`,
+		`c.yaml:8: check "a": max_body: too big`,
+		`c.yaml:10: check "b": client_key: missing`,
+		`c.yaml:13: check "c": timeout: duration "nope": want e.g. 500ms, 30s, 5m, 2h or 90d`,
+		`c.yaml:15: check "e": something else`,
+	}
+	if got := strings.Split(fmt.Sprint(err), "\n"); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !slices.Equal(seen, []string{"a", "b", "e"}) {
+		t.Errorf("validated %v, want a, b and e (not c, which has a problem, nor the browser check d)", seen)
+	}
+}

@@ -393,6 +393,37 @@ func (d *decoder) duration(n *yaml.Node, label string, min time.Duration) (time.
 	return v, true
 }
 
+// maxBodyCap bounds a body cap: the probe buffers the body in memory.
+const maxBodyCap = 1 << 30
+
+// byteSize decodes a size as --max-body takes it: "10MiB", "512KB", or a
+// plain integer of bytes; from 1 byte to 1 GiB.
+func (d *decoder) byteSize(n *yaml.Node, label string) (int64, bool) {
+	var s string
+	switch n.ShortTag() {
+	case "!!int":
+		s = n.Value
+	case "!!str":
+		var ok bool
+		if s, ok = d.expandAt(n, label, n.Value); !ok {
+			return 0, false
+		}
+	default:
+		d.addf(n.Line, "%s: want a size such as 10MiB, 512KB or a number of bytes, got %s", label, kindName(n))
+		return 0, false
+	}
+	v, err := probe.ParseByteSize(s)
+	if err != nil {
+		d.addf(n.Line, "%s: %v", label, err)
+		return 0, false
+	}
+	if v > maxBodyCap {
+		d.addf(n.Line, "%s: at most 1GiB, got %s", label, clip(s))
+		return 0, false
+	}
+	return v, true
+}
+
 // item is one decoded element of a list or map, with where it was.
 type item struct {
 	key, value string

@@ -22,7 +22,7 @@
 //	                          # set per check: a page load takes longer than a request)
 //	  retries: 1              # extra attempts after a failure (0-10), every type; default 0
 //	  user_agent: "..."       # http checks; default "storeprobe/<version> (+synthetic monitoring)"
-//	  resolver: 127.0.0.1:53  # http checks: DNS server HOST:PORT instead of the system's
+//	  resolver: 127.0.0.1:53  # http checks: DNS server IP:PORT instead of the system's (not a name)
 //	  tags: {team: web}       # merged under each check's tags
 //	  slo: {uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90}  # merged key by key
 //	retention: 90d            # store retention; 0 keeps everything; default 90d
@@ -57,7 +57,7 @@
 //	    tags: {platform: shopify, cdn: cloudflare}
 //	    slo: {uptime: 99.99, load_time: 2s}
 //	    # http only
-//	    method: GET
+//	    method: GET           # upper-cased, as --method is
 //	    headers: {Authorization: "Bearer ${SHOP_TOKEN}"}
 //	    body: ""
 //	    secret_headers: [X-Shop-Key]
@@ -73,7 +73,7 @@
 //	    follow_redirects: true
 //	    max_redirects: 10
 //	    user_agent: "..."
-//	    max_body_bytes: 10485760
+//	    max_body: 10MiB       # as --max-body; max_body_bytes (bytes) is its older name
 //	    # browser and journey
 //	    device: mobile        # desktop | mobile | a name under browser.devices; default desktop
 //	                          # (journeys: the journey file's device, else desktop)

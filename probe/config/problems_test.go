@@ -30,7 +30,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, tags, slo, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, tags, slo, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:
@@ -117,7 +117,7 @@ checks:
 		`c.yaml:5: check "d": url: "shop.example.com": want an http:// or https:// URL`,
 		`c.yaml:6: check "e": url: "http://x.example:99999/": port 99999 is out of range`,
 		`c.yaml:7: check "f": proxy: "ftp://p:3128": want an http://, https:// or socks5:// proxy URL`,
-		`c.yaml:7: check "f": resolver: want HOST:PORT (e.g. 127.0.0.1:53 or [::1]:53), got "1.2.3.4"`,
+		`c.yaml:7: check "f": resolver: want IP:PORT (e.g. 127.0.0.1:53 or [::1]:53), got "1.2.3.4"`,
 	}},
 	{"bad status lists and regexes", `checks:
   - name: a
@@ -277,7 +277,6 @@ browser:
 		`c.yaml:19: check "c": tags: tag name "bad tag": want letters, digits and _ (not starting with a digit)`,
 		`c.yaml:19: check "c": tags.team: must not be empty`,
 		`c.yaml:20: check "c": ip_version: want 4, 6 or any, got the integer 5`,
-		`c.yaml:21: check "c": method: HTTP methods are case-sensitive; write "GET"`,
 		`c.yaml:24: browser.devices.phablet: a new device needs width and height (only desktop and mobile have built-in values)`,
 		`c.yaml:25: browser.devices.Big: a device name is lower-case letters, digits, - and _`,
 		`c.yaml:26: browser.devices.mobile.cpu_slowdown: want a number from 1 to 20, got 0.5`,
@@ -316,11 +315,32 @@ checks:
 		`c.yaml:5: influxdb.flush_interval: must be at least 100ms, got 10ms`,
 		`c.yaml:5: influxdb.max_outbox_age: must be at least 1m0s, got 30s`,
 		`c.yaml:5: influxdb.token_env: "1X" is not an environment variable name`,
-		`c.yaml:7: check "a": resolver: want HOST:PORT with a port from 1 to 65535, got "127.0.0.1:0"`,
-		`c.yaml:7: check "a": max_body_bytes: want an integer from 1 to 1073741824, got 0`,
+		`c.yaml:7: check "a": resolver: want IP:PORT with a port from 1 to 65535, got "127.0.0.1:0"`,
+		`c.yaml:7: check "a": max_body_bytes: size "0": must be positive`,
 		`c.yaml:8: checks[1]: name: contains a control character`,
 		`c.yaml:9: check "c": journey: must not be empty`,
 		`c.yaml:9: check "c": params: parameter name "1st": want letters, digits and _ (not starting with a digit)`,
+	}},
+	// The HTTP probe refuses a resolver given by name (finding it would need
+	// the system resolver), so the config must too, or every run of the
+	// check would be a probe_error that no uptime figure shows.
+	{"resolvers by name and body caps", `defaults:
+  resolver: "dns.example:53"
+checks:
+  - {name: a, url: "http://x.example/", schedule: "@every 1m", resolver: "localhost:15353"}
+  - {name: b, url: "http://x.example/", schedule: "@every 1m", resolver: "127.0.0.1"}
+  - {name: c, url: "http://x.example/", schedule: "@every 1m", max_body: 2GiB}
+  - {name: d, url: "http://x.example/", schedule: "@every 1m", max_body: ten}
+  - {name: e, url: "http://x.example/", schedule: "@every 1m", max_body: 1MiB, max_body_bytes: 1024}
+  - {name: f, url: "http://x.example/", schedule: "@every 1m", max_body: [1]}
+`, []string{
+		`c.yaml:2: defaults.resolver: "dns.example:53": "dns.example" is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found`,
+		`c.yaml:4: check "a": resolver: "localhost:15353": "localhost" is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found`,
+		`c.yaml:5: check "b": resolver: want IP:PORT (e.g. 127.0.0.1:53 or [::1]:53), got "127.0.0.1"`,
+		`c.yaml:6: check "c": max_body: at most 1GiB, got 2GiB`,
+		`c.yaml:7: check "d": max_body: size "ten": want bytes or a number with B, KB, MB, GB, KiB, MiB or GiB`,
+		`c.yaml:8: check "e": set max_body or max_body_bytes (its older name), not both (max_body at line 8)`,
+		`c.yaml:9: check "f": max_body: want a size such as 10MiB, 512KB or a number of bytes, got a list`,
 	}},
 	{"sections of the wrong shape", `influxdb: {org: x}
 checks: {name: a}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -116,7 +117,7 @@ func (d *decoder) defaults(sec map[string]entry) Defaults {
 				def.UserAgent = s
 			}
 		case "resolver":
-			if s, ok := d.hostPort(e.v, label); ok {
+			if s, ok := d.resolver(e.v, label); ok {
 				def.Resolver = s
 			}
 		case "tags":
@@ -392,22 +393,31 @@ func (d *decoder) httpURL(n *yaml.Node, label, s string) (string, bool) {
 	return s, true
 }
 
-// hostPort checks a HOST:PORT value such as a DNS resolver address.
-func (d *decoder) hostPort(n *yaml.Node, label string) (string, bool) {
+// resolver checks a DNS server address: IP:PORT or [IPv6]:PORT, the rule
+// the HTTP probe applies. A name is refused, not looked up: finding the
+// resolver through the system's resolver would defeat the point of naming
+// one, and the probe would refuse it on every run.
+func (d *decoder) resolver(n *yaml.Node, label string) (string, bool) {
 	s, ok := d.str(n, label)
 	if !ok {
 		return "", false
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		d.addf(n.Line, "%s: want HOST:PORT (e.g. 127.0.0.1:53 or [::1]:53), got %q", label, clip(s))
+		d.addf(n.Line, "%s: want IP:PORT (e.g. 127.0.0.1:53 or [::1]:53), got %q", label, clip(s))
 		return "", false
 	}
-	if v, err := strconv.Atoi(port); err != nil || v < 1 || v > 65535 || host == "" {
-		d.addf(n.Line, "%s: want HOST:PORT with a port from 1 to 65535, got %q", label, clip(s))
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		d.addf(n.Line, "%s: want IP:PORT with a port from 1 to 65535, got %q", label, clip(s))
 		return "", false
 	}
-	return s, true
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		d.addf(n.Line, "%s: %q: %q is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found", label, clip(s), clip(host))
+		return "", false
+	}
+	return netip.AddrPortFrom(ip, uint16(p)).String(), true
 }
 
 func (d *decoder) userAgent(n *yaml.Node, label string) (string, bool) {
