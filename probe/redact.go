@@ -18,9 +18,11 @@ var alwaysSecretHeaders = map[string]bool{
 	"Set-Cookie":          true,
 }
 
-// tokenWords mark a query parameter or header name as carrying a secret.
+// tokenWords mark a query, fragment or path parameter or a header name as
+// carrying a secret. jsessionid and (PHP)SESSID are the session parameters
+// Java and PHP storefronts put in URLs.
 var tokenWords = []string{"token", "secret", "password", "passwd", "pwd", "apikey", "api_key", "api-key",
-	"key", "auth", "sig", "signature", "session", "sid", "jwt", "credential", "code", "ticket", "hash", "otp"}
+	"key", "auth", "sig", "signature", "session", "sid", "jwt", "credential", "code", "ticket", "hash", "otp", "jsessionid", "sessid"}
 
 // LooksSecret reports whether a query-parameter or header name suggests its
 // value is a credential (access_token, api_key, X-Signature, sessionid ...).
@@ -89,8 +91,8 @@ func (r *Redactor) LearnHeaders(hs []Header) {
 }
 
 // LearnURL registers the userinfo (user name and password: URL() redacts
-// both, and tokens are often passed as the user name) and the token-like
-// query values of rawURL.
+// both, and tokens are often passed as the user name) and the values of
+// token-like query, fragment and path parameters of rawURL.
 func (r *Redactor) LearnURL(rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -104,18 +106,27 @@ func (r *Redactor) LearnURL(rawURL string) {
 			r.AddValue(url.QueryEscape(p))
 		}
 	}
-	for k, vs := range u.Query() {
-		if LooksSecret(k) {
-			for _, v := range vs {
-				r.AddValue(v)
-				r.AddValue(url.QueryEscape(v))
-			}
+	learn := func(_, raw string) string {
+		r.AddValue(raw)
+		if v, err := url.QueryUnescape(raw); err == nil {
+			r.AddValue(v)
+			r.AddValue(url.QueryEscape(v))
+		}
+		return raw
+	}
+	mapSecretPairs(u.RawQuery, "&;", learn)
+	mapSecretPairs(u.EscapedFragment(), "&;", learn)
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if _, params, ok := strings.Cut(seg, ";"); ok {
+			mapSecretPairs(params, ";", learn)
 		}
 	}
 }
 
-// URL returns rawURL with userinfo and token-like query values redacted.
-// Unparseable input is redacted whole rather than risked.
+// URL returns rawURL with userinfo and the values of token-like query,
+// fragment (OAuth implicit flow) and path parameters (;jsessionid=)
+// redacted. Everything else is kept verbatim. Unparseable input is redacted
+// whole rather than risked.
 func (r *Redactor) URL(rawURL string) string {
 	if rawURL == "" {
 		return ""
@@ -127,22 +138,66 @@ func (r *Redactor) URL(rawURL string) string {
 	if u.User != nil {
 		u.User = url.User(Redacted)
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k, vs := range q {
-			if LooksSecret(k) {
-				for i := range vs {
-					vs[i] = Redacted
-				}
-				changed = true
+	hide := func(string, string) string { return Redacted }
+	// The raw query is split here, not by u.Query(): that drops pairs with
+	// bad escapes or ';' separators, and their secrets with them.
+	u.RawQuery = mapSecretPairs(u.RawQuery, "&;", hide)
+	if frag := u.EscapedFragment(); frag != "" {
+		if red := mapSecretPairs(frag, "&;", hide); red != frag {
+			if f, err := url.PathUnescape(red); err == nil {
+				u.Fragment, u.RawFragment = f, red
+			} else {
+				u.Fragment, u.RawFragment = Redacted, ""
 			}
 		}
-		if changed {
-			u.RawQuery = q.Encode()
+	}
+	if p := u.EscapedPath(); strings.Contains(p, ";") {
+		segs := strings.Split(p, "/")
+		for i, seg := range segs {
+			if name, params, ok := strings.Cut(seg, ";"); ok {
+				segs[i] = name + ";" + mapSecretPairs(params, ";", hide)
+			}
+		}
+		if red := strings.Join(segs, "/"); red != p {
+			if path, err := url.PathUnescape(red); err == nil {
+				u.Path, u.RawPath = path, red
+			} else {
+				u.Path, u.RawPath = Redacted, ""
+			}
 		}
 	}
 	return r.String(u.String())
+}
+
+// mapSecretPairs splits s (a raw query, fragment or path-parameter list) on
+// any of seps into key=value pairs and replaces the raw value of each pair
+// whose key looks secret with fn(key, rawValue). Everything else, bad
+// escapes included, is kept byte for byte.
+func mapSecretPairs(s, seps string, fn func(key, rawValue string) string) string {
+	if s == "" {
+		return s
+	}
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexAny(s, seps)
+		pair, sep := s, ""
+		if i >= 0 {
+			pair, sep, s = s[:i], s[i:i+1], s[i+1:]
+		} else {
+			s = ""
+		}
+		rawKey, rawVal, hasVal := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			key = rawKey
+		}
+		if hasVal && LooksSecret(key) {
+			pair = rawKey + "=" + fn(key, rawVal)
+		}
+		b.WriteString(pair)
+		b.WriteString(sep)
+	}
+	return b.String()
 }
 
 // HeaderValue returns value, or Redacted if the header is secret.

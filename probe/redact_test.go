@@ -9,6 +9,7 @@ func TestLooksSecret(t *testing.T) {
 	for name, want := range map[string]bool{
 		"access_token": true, "api_key": true, "apikey": true, "X-Api-Key": true, "X-Signature": true,
 		"sessionid": true, "sid": true, "password": true, "token": true, "auth": true, "X-Auth-Token": true,
+		"jsessionid": true, "JSESSIONID": true, "PHPSESSID": true,
 		"page": false, "q": false, "sort": false, "category": false, "monkey": false, "id": false, "utm_source": false,
 	} {
 		if got := LooksSecret(name); got != want {
@@ -29,6 +30,20 @@ func TestRedactorURL(t *testing.T) {
 		{in: "https://shop.test/?sig=deadbeef99&X-Amz-Signature=cafe0001", secret: []string{"deadbeef99", "cafe0001"}},
 		{in: "https://tok3nuser@shop.test/", secret: []string{"tok3nuser"}},
 		{in: "http://[::1]:8080/x?session=s3ss10nval", secret: []string{"s3ss10nval"}, keep: []string{"[::1]:8080"}},
+		// OAuth implicit-flow callbacks carry tokens in the fragment.
+		{in: "https://shop.test/cb#access_token=FRAGSECRET1&state=xyz&token_type=bearer",
+			secret: []string{"FRAGSECRET1"}, keep: []string{"state=xyz", "#", "/cb"}},
+		{in: "https://shop.test/ok#section-2", keep: []string{"#section-2"}},
+		// Java storefronts put the session in a path parameter.
+		{in: "https://shop.test/ok;jsessionid=PATHSESSION1?page=2", secret: []string{"PATHSESSION1"}, keep: []string{"/ok;jsessionid=", "page=2"}},
+		{in: "https://shop.test/c;sid=PATHSESSION2/p;JSESSIONID=PATHSESSION3", secret: []string{"PATHSESSION2", "PATHSESSION3"}, keep: []string{"/c;sid=", "/p;"}},
+		{in: "https://shop.test/a;v=2/b", keep: []string{"/a;v=2/b"}},
+		// Pairs url.Query drops (bad escapes, ';' separators) are still
+		// seen: the raw query is split here.
+		{in: "https://shop.test/?token=abc%zzsecret&page=4", secret: []string{"abc%zzsecret"}, keep: []string{"page=4"}},
+		{in: "https://shop.test/?page=5;api_key=semik0lonkey", secret: []string{"semik0lonkey"}, keep: []string{"page=5"}},
+		{in: "https://shop.test/?x=%zz&q=shoes", keep: []string{"x=%zz", "q=shoes"}},
+		{in: "https://shop.test/?acc%65ss_token=esc4ped-key", secret: []string{"esc4ped-key"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
