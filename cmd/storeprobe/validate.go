@@ -8,6 +8,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
+	"github.com/storeprobe/storeprobe/probe/httpcheck"
 	"github.com/storeprobe/storeprobe/scenarios"
 )
 
@@ -68,7 +69,38 @@ func configOptions(a *app) []config.Option {
 			_, err := loadJourney(spec) // exactly what the daemon will run
 			return err
 		}),
+		// The probe's own constructor, which every run calls: a check it
+		// refuses is refused here, at the key's line, instead of becoming a
+		// probe_error on every run that report leaves out of uptime.
+		config.WithCheckValidator(func(c probe.Check) error {
+			_, err := httpcheck.New(c, httpcheck.WithVersion(a.version))
+			return configFieldErrors(err)
+		}),
 	}
+}
+
+// configFieldErrors turns the probe's *httpcheck.FieldErrors (joined) into
+// *config.FieldErrors, which the config places at their key's line.
+func configFieldErrors(err error) error {
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		var fe *httpcheck.FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &config.FieldError{Field: fe.Field, Err: fe.Err})
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // configSummary is the one line printed for a valid config.

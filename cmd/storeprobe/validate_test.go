@@ -165,3 +165,46 @@ func TestValidateDoesNotPrintSecrets(t *testing.T) {
 		t.Errorf("the url problem should quote the file's text:\n%s", errOut)
 	}
 }
+
+// What the HTTP probe would refuse on every run is refused by validate and
+// run, at the key's line: before, both accepted these and every run became
+// a probe_error that report leaves out of uptime (exit 0).
+func TestValidateRefusesWhatTheProbeRefuses(t *testing.T) {
+	dir := writeConfigFiles(t, map[string]string{"c.yaml": `defaults:
+  resolver: "127.0.0.1:15353"
+checks:
+  - name: a
+    url: http://shop.test:18080/ok
+    schedule: "@every 1s"
+    resolver: localhost:15353
+  - name: b
+    url: http://127.0.0.1:18080/ok
+    schedule: "@every 1s"
+    proxy: "socks5://user:${PROXY_PASS}@127.0.0.1:1080"
+  - name: c
+    url: http://127.0.0.1:18080/ok
+    schedule: "@every 1s"
+    method: post
+    max_body: 1MiB
+`})
+	cfg := filepath.Join(dir, "c.yaml")
+	env := map[string]string{"PROXY_PASS": "pr0xyS3cret"}
+	want := cfg + `:7: check "a": resolver: "localhost:15353": "localhost" is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found
+` + cfg + `:11: check "b": proxy: scheme "socks5": want http or https
+storeprobe validate: ` + cfg + `: 2 problems
+`
+	code, out, errOut := runWithEnv(t, env, "validate", "--config", cfg)
+	if code != exitUsage || out != "" || errOut != want {
+		t.Errorf("validate: exit %d, stdout %q\nstderr:\n%s\nwant 2 and:\n%s", code, out, errOut, want)
+	}
+	code, _, errOut = runWithEnv(t, env, "run", "--config", cfg, "--store", filepath.Join(dir, "r.db"))
+	if code != exitUsage || !strings.Contains(errOut, `:11: check "b": proxy: scheme "socks5"`) {
+		t.Errorf("run: exit %d, stderr:\n%s\nwant 2 and the proxy problem", code, errOut)
+	}
+	if strings.Contains(errOut, "pr0xyS3cret") {
+		t.Errorf("a problem leaks the proxy password:\n%s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.db")); err == nil {
+		t.Errorf("run created a store for a config it refused")
+	}
+}
