@@ -132,16 +132,30 @@ func FailuresByKind(runs []probe.Run) map[probe.FailureKind]int {
 
 // Load returns a run's load time in ms: total time for HTTP, load_ms
 // (loadEventEnd) for a browser page, the whole journey's duration for a
-// journey. ok is false for runs that did not measure a complete load: probe
-// faults and failures other than too_slow (a refused connection is fast,
-// not a fast page). too_slow counts: it is a complete, slow load.
+// journey. ok is false for runs that did not measure a load: probe faults
+// and failures other than too_slow and timeout (a refused connection is
+// fast, not a fast page). too_slow counts: it is a complete, slow load.
+//
+// A timeout counts as a censored sample at the attempt's duration: the load
+// took at least that long (the timeout), so it belongs at the slow end of
+// the distribution. Leaving it out would let a page that times out on a
+// third of its runs pass its p75 target on the fast runs alone. Its exact
+// value only matters where a percentile lands on it, and then the verdict
+// (above any sensible target) is right regardless.
 func Load(r probe.Run) (ms float64, ok bool) {
 	if probeFault(r) {
 		return 0, false
 	}
 	f := r.Final()
-	if !f.OK && (f.Failure == nil || f.Failure.Kind != probe.FailureTooSlow) {
-		return 0, false
+	if !f.OK {
+		switch {
+		case f.Failure == nil:
+			return 0, false
+		case f.Failure.Kind == probe.FailureTimeout:
+			return censored(f)
+		case f.Failure.Kind != probe.FailureTooSlow:
+			return 0, false
+		}
 	}
 	switch {
 	case r.Type == probe.TypeHTTP && f.HTTPDetails != nil:
@@ -155,11 +169,26 @@ func Load(r probe.Run) (ms float64, ok bool) {
 	return f.DurationMS, true
 }
 
+// censored is a timed-out attempt's load: the longest time it recorded (its
+// duration is cut at the timeout; a page whose load event fired before the
+// deadline hit elsewhere took at least load_ms). A timeout that recorded no
+// time at all measured nothing.
+func censored(f probe.Result) (float64, bool) {
+	ms := f.DurationMS
+	if f.HTTPDetails != nil {
+		ms = max(ms, f.Timings.Total)
+	}
+	if f.BrowserDetails != nil && f.PageMetrics != nil {
+		ms = max(ms, f.PageMetrics.LoadMS)
+	}
+	return ms, ms > 0
+}
+
 // Point is one sample of a load time series.
 type Point struct {
 	At time.Time `json:"at"` // the run's scheduled time
 	MS float64   `json:"ms"`
-	OK bool      `json:"ok"` // false for a too_slow run
+	OK bool      `json:"ok"` // false for a too_slow or timed-out run
 }
 
 // LoadSeries returns each check's load samples in scheduled order.

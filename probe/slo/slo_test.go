@@ -385,3 +385,54 @@ func FuzzPercentile(f *testing.F) {
 		}
 	})
 }
+
+// Timed-out runs are censored load samples at their duration: a page that
+// times out on 4 of 10 runs cannot pass a 3 s p75 target on its 6 fast runs.
+func TestLoadCountsTimeouts(t *testing.T) {
+	var runs []probe.Run
+	for i := range 6 {
+		runs = append(runs, run("home", probe.TypeHTTP, i, httpAttempt(200+float64(i), nil)))
+	}
+	for i := 6; i < 10; i++ {
+		runs = append(runs, run("home", probe.TypeHTTP, i, httpAttempt(10000+float64(i), fail(probe.FailureTimeout))))
+	}
+	// A timeout that measured nothing (0 ms) is no sample.
+	runs = append(runs, run("home", probe.TypeHTTP, 10, httpAttempt(0, fail(probe.FailureTimeout))))
+	s := Evaluate("home", probe.TypeHTTP, runs, probe.SLO{LoadTime: 3 * time.Second})
+	// sorted 200..205, 10006..10009: p50 rank 5 = 204, p75 rank ceil(7.5)=8
+	// = 10007, p95 rank ceil(9.5)=10 = 10009.
+	if s.Load.Samples != 10 || !ptrEq(s.Load.P50, 204) || !ptrEq(s.Load.P75, 10007) || !ptrEq(s.Load.P95, 10009) {
+		t.Errorf("load = %d samples, p50 %v p75 %v p95 %v", s.Load.Samples, deref(s.Load.P50), deref(s.Load.P75), deref(s.Load.P95))
+	}
+	want := []Verdict{{Target: TargetLoadTime, Want: 3000, Got: f64(10007), Unit: "ms", Status: Fail}}
+	if !reflect.DeepEqual(s.Verdicts, want) {
+		t.Errorf("verdicts:\n got %s\nwant %s", fmtVerdicts(s.Verdicts), fmtVerdicts(want))
+	}
+	if pts := LoadSeries(runs)["home"]; len(pts) != 10 || pts[9].OK || pts[9].MS != 10009 {
+		t.Errorf("series = %v", pts)
+	}
+
+	for _, tc := range []struct {
+		name string
+		r    probe.Run
+		ms   float64
+		ok   bool
+	}{
+		// A page whose load never fired: the time the check waited.
+		{"browser, load never fired", run("b", probe.TypeBrowser, 0, probe.Result{Type: probe.TypeBrowser, Failure: fail(probe.FailureTimeout),
+			DurationMS: 30000, BrowserDetails: &probe.BrowserDetails{PageMetrics: &probe.PageMetrics{}}}), 30000, true},
+		// Load fired, then the deadline hit while collecting vitals.
+		{"browser, load fired", run("b", probe.TypeBrowser, 0, probe.Result{Type: probe.TypeBrowser, Failure: fail(probe.FailureTimeout),
+			DurationMS: 4000, BrowserDetails: &probe.BrowserDetails{PageMetrics: &probe.PageMetrics{LoadMS: 4200}}}), 4200, true},
+		{"browser without details", run("b", probe.TypeBrowser, 0, probe.Result{Type: probe.TypeBrowser, Failure: fail(probe.FailureTimeout),
+			DurationMS: 30000}), 30000, true},
+		{"journey", run("j", probe.TypeJourney, 0, probe.Result{Type: probe.TypeJourney, Failure: fail(probe.FailureTimeout),
+			DurationMS: 60000, BrowserDetails: &probe.BrowserDetails{}}), 60000, true},
+		{"connect failure is still no load", run("c", probe.TypeHTTP, 0, httpAttempt(3, fail(probe.FailureConnect))), 0, false},
+		{"timed out, then a fast retry", run("c", probe.TypeHTTP, 0, httpAttempt(10000, fail(probe.FailureTimeout)), httpAttempt(150, nil)), 150, true},
+	} {
+		if ms, ok := Load(tc.r); ms != tc.ms || ok != tc.ok {
+			t.Errorf("%s: Load = %v, %v; want %v, %v", tc.name, ms, ok, tc.ms, tc.ok)
+		}
+	}
+}
