@@ -28,10 +28,11 @@ func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
 	g("storeprobe_store_errors_total", "Runs the store failed to save.", "counter", float64(st.SaveErrors))
 	g("storeprobe_in_flight", "Attempts executing now.", "gauge", float64(st.InFlight))
 	g("storeprobe_waiting", "Runs waiting for a concurrency slot.", "gauge", float64(st.Waiting))
-	fmt.Fprintf(w, "# HELP storeprobe_schedule_lag_seconds Actual start minus scheduled time over recent runs.\n# TYPE storeprobe_schedule_lag_seconds summary\n")
+	fmt.Fprintf(w, "# HELP storeprobe_schedule_lag_seconds Actual start minus scheduled time; quantiles over the last 4096 runs, sum and count over all.\n# TYPE storeprobe_schedule_lag_seconds summary\n")
 	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.5\"} %g\n", st.Lag.P50.Seconds())
 	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.99\"} %g\n", st.Lag.P99.Seconds())
-	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_count %d\n", st.Lag.Samples)
+	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_sum %g\n", st.Lag.Sum.Seconds())
+	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_count %d\n", st.Lag.Count)
 	g("storeprobe_schedule_lag_max_seconds", "Largest schedule lag since start.", "gauge", st.Lag.Max.Seconds())
 
 	names := make([]string, 0, len(st.PerCheck))

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -260,6 +261,7 @@ func TestRunBinarySignals(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/healthz: %d", resp.StatusCode)
 	}
+	checkMetrics(t, "http://"+port+"/metrics")
 
 	// A broken config on SIGHUP is refused, the old one keeps running.
 	writeFile(t, cfg, "checks:\n  - name: [oops\n")
@@ -332,4 +334,37 @@ func freePort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// checkMetrics fetches /metrics and checks it is well-formed Prometheus
+// text with the documented series.
+func checkMetrics(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9.e+-]+$`)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		if strings.HasPrefix(line, "# ") {
+			continue
+		}
+		if !sample.MatchString(line) {
+			t.Errorf("/metrics line %q is not a Prometheus sample", line)
+			continue
+		}
+		name, _, _ := strings.Cut(line, " ")
+		name, _, _ = strings.Cut(name, "{")
+		seen[name] = true
+	}
+	for _, want := range []string{"storeprobe_checks", "storeprobe_runs_total", "storeprobe_runs_skipped_total",
+		"storeprobe_schedule_lag_seconds", "storeprobe_schedule_lag_seconds_count", "storeprobe_schedule_lag_seconds_sum",
+		"storeprobe_outbox_depth", "storeprobe_influx_rejected_points_total", "storeprobe_browser_rss_bytes"} {
+		if !seen[want] {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
