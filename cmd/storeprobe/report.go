@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,7 +54,21 @@ type reportCheck struct {
 	Pages        []slo.PageStats           `json:"pages"`
 	Budget       *slo.Budget               `json:"error_budget"`
 	Verdicts     []slo.Verdict             `json:"verdicts"`
+	Warnings     []reportWarning           `json:"warnings"`
 }
+
+// reportWarning is something wrong with a check's figures themselves, not a
+// breached target: most of its runs measured nothing.
+type reportWarning struct {
+	Kind    string `json:"kind"` // probe_errors
+	Message string `json:"message"`
+}
+
+// warnProbeErrors is the kind of warning for a check whose runs are mostly
+// probe faults (a check the probe cannot run: a bad resolver, a missing
+// browser). Its uptime rests on few runs or none, and without a warning its
+// "no data" verdicts would pass CI for ever.
+const warnProbeErrors = "probe_errors"
 
 type reportOutbox struct {
 	Depth          int64            `json:"depth"`
@@ -75,12 +90,13 @@ type reportRejected struct {
 const reportRecentRejected = 5
 
 func runReport(ctx context.Context, a *app, args []string) error {
-	flags := newFlagSet(a, "report", "[--store PATH] [--since DUR] [--check NAME] [--output text|json]")
+	flags := newFlagSet(a, "report", "[--store PATH] [--since DUR] [--check NAME] [--output text|json] [--fail-on-probe-errors]")
 	var (
-		storePath = flags.String("store", "./storeprobe.db", "SQLite store to read")
-		sinceStr  = flags.String("since", "24h", "window to report on, back from now: 90m, 24h, 7d, 30d")
-		checkName = flags.String("check", "", "report only this check")
-		output    = flags.String("output", "text", "output format: text or json")
+		storePath   = flags.String("store", "./storeprobe.db", "SQLite store to read")
+		sinceStr    = flags.String("since", "24h", "window to report on, back from now: 90m, 24h, 7d, 30d")
+		checkName   = flags.String("check", "", "report only this check")
+		output      = flags.String("output", "text", "output format: text or json")
+		failOnProbe = flags.Bool("fail-on-probe-errors", false, "exit 1 when more than half of a check's runs are probe errors")
 	)
 	if err := parseFlags(flags, args); err != nil {
 		return err
@@ -117,16 +133,76 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	if *output == "json" {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(roundReport(rep)); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-	} else if err := writeReportText(a.stdout, rep); err != nil {
+	} else if err := writeReportText(a.stdout, rep, *failOnProbe); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if rep.Breached {
+	if rep.Breached || *failOnProbe && rep.probeErrorChecks() > 0 {
 		return errCheckFailed
 	}
 	return nil
+}
+
+// probeErrorChecks counts the checks warned of for probe errors.
+func (r reportJSON) probeErrorChecks() int {
+	n := 0
+	for _, c := range r.Checks {
+		for _, w := range c.Warnings {
+			if w.Kind == warnProbeErrors {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// probeErrorWarning warns when more than half of a check's runs were probe
+// faults, quoting the newest one's message, which usually names the cause.
+func probeErrorWarning(a slo.Availability, runs []probe.Run) []reportWarning {
+	if a.ProbeFaults == 0 || 2*a.ProbeFaults <= a.Runs {
+		return []reportWarning{}
+	}
+	kinds := map[probe.FailureKind]int{}
+	var last probe.Run
+	for _, r := range runs {
+		if len(r.Attempts) > 0 && !r.ProbeFault() {
+			continue
+		}
+		k := probe.FailureProbeError
+		if f := r.Final().Failure; f != nil && len(r.Attempts) > 0 {
+			k = f.Kind
+		}
+		kinds[k]++
+		if !r.ScheduledAt.Before(last.ScheduledAt) {
+			last = r
+		}
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, string(k))
+	}
+	sort.Strings(names)
+	for i, k := range names {
+		names[i] = fmt.Sprintf("%s %d", k, kinds[probe.FailureKind(k)])
+	}
+	var msg string
+	if a.Eligible == 0 {
+		msg = fmt.Sprintf("all %d %s were probe faults (%s): nothing was measured", a.Runs, countNoun(a.Runs, "run", "runs"), strings.Join(names, ", "))
+	} else {
+		msg = fmt.Sprintf("%d of %d runs were probe faults (%s): the figures rest on %d %s", a.ProbeFaults, a.Runs,
+			strings.Join(names, ", "), a.Eligible, countNoun(a.Eligible, "run", "runs"))
+	}
+	if f := last.Final().Failure; f != nil && f.Message != "" {
+		m := f.Message
+		if utf8.RuneCountInString(m) > 200 {
+			m = string([]rune(m)[:197]) + "..."
+		}
+		msg += "; latest: " + m
+	}
+	return []reportWarning{{Kind: warnProbeErrors, Message: msg}}
 }
 
 // buildReport reads the window from the store and judges each check. Runs
@@ -221,6 +297,7 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 			Skipped:      skipped[name],
 			Availability: s.Availability, Failures: s.Failures, Load: s.Load,
 			Pages: s.Pages, Budget: s.Budget, Verdicts: s.Verdicts,
+			Warnings: probeErrorWarning(s.Availability, runs),
 		}
 		if rc.Pages == nil {
 			rc.Pages = []slo.PageStats{}
@@ -236,7 +313,7 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 
 // writeReportText prints the report for a terminal: an overview table, then
 // each check's failures, pages and verdicts.
-func writeReportText(w io.Writer, rep reportJSON) error {
+func writeReportText(w io.Writer, rep reportJSON, failOnProbe bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "storeprobe report: %s, last %s (%s → %s UTC)\n\n", rep.Store, rep.Window.Duration,
 		rep.Window.Since.Format("2006-01-02 15:04"), rep.Window.Until.Format("2006-01-02 15:04"))
@@ -252,6 +329,15 @@ func writeReportText(w io.Writer, rep reportJSON) error {
 		}
 		reportTable(&b, "", 2, rows)
 	}
+	// Loud, right under the table: these checks' figures mean little.
+	for _, c := range rep.Checks {
+		for _, w := range c.Warnings {
+			fmt.Fprintf(&b, "\n⚠ %s: %s", c.Check, w.Message)
+		}
+	}
+	if rep.probeErrorChecks() > 0 {
+		b.WriteString("\n")
+	}
 	breaches := 0
 	for _, c := range rep.Checks {
 		fmt.Fprintf(&b, "\n%s (%s", c.Check, c.Type)
@@ -259,6 +345,9 @@ func writeReportText(w io.Writer, rep reportJSON) error {
 			fmt.Fprintf(&b, ", %s", c.URL)
 		}
 		b.WriteString(")\n")
+		for _, w := range c.Warnings {
+			fmt.Fprintf(&b, "  ⚠ %s\n", w.Message)
+		}
 		if len(c.Failures) > 0 {
 			kinds := make([]string, 0, len(c.Failures))
 			for k := range c.Failures {
@@ -289,8 +378,8 @@ func writeReportText(w io.Writer, rep reportJSON) error {
 			reportTable(&b, "  ", 1, rows)
 		}
 		if bud := c.Budget; bud != nil && bud.Remaining != nil {
-			fmt.Fprintf(&b, "  error budget (%s uptime): %s left, burn rate %s×\n", reportPct(&bud.TargetPercent),
-				reportPct(reportPtr(100**bud.Remaining)), reportTrim(*bud.BurnRate, 2))
+			fmt.Fprintf(&b, "  error budget (%s uptime): %s, burn rate %s×\n", reportPct(&bud.TargetPercent),
+				reportBudgetLeft(bud), reportTrim(*bud.BurnRate, 2))
 		}
 		if len(c.Verdicts) == 0 {
 			b.WriteString("  no targets\n")
@@ -336,12 +425,21 @@ func writeReportText(w io.Writer, rep reportJSON) error {
 	}
 	switch breaches {
 	case 0:
-		b.WriteString("result: all targets met\n")
+		b.WriteString("result: all targets met")
 	case 1:
-		b.WriteString("result: 1 target breached\n")
+		b.WriteString("result: 1 target breached")
 	default:
-		fmt.Fprintf(&b, "result: %d targets breached\n", breaches)
+		fmt.Fprintf(&b, "result: %d targets breached", breaches)
 	}
+	if n := rep.probeErrorChecks(); n > 0 {
+		fmt.Fprintf(&b, "; %d %s mostly probe faults", n, countNoun(n, "check is", "checks are"))
+		if failOnProbe {
+			b.WriteString(" (failing: --fail-on-probe-errors)")
+		} else {
+			b.WriteString(" (--fail-on-probe-errors fails on this)")
+		}
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -377,7 +475,92 @@ func reportTable(b *strings.Builder, indent string, left int, rows [][]string) {
 	}
 }
 
+// reportBudgetLeft says how much budget is left, clamped: an overspent
+// budget is exhausted (the burn rate says by how much), not "-99900 % left".
+func reportBudgetLeft(b *slo.Budget) string {
+	if *b.Remaining <= 0 {
+		return fmt.Sprintf("exhausted (%d failed, %s allowed)", b.Failed, reportTrim(b.Allowed, 3))
+	}
+	return reportPct(reportPtr(100**b.Remaining)) + " left"
+}
+
 func reportPtr(v float64) *float64 { return &v }
+
+// reportDecimals is the precision of the JSON report's floats: µs for
+// milliseconds, a thousandth of a percent, which no target needs more of.
+const reportDecimals = 3
+
+// roundReport returns rep with every float rounded to reportDecimals
+// (0.012999999999999262 allowed failures are 0.013). rep itself is left
+// alone: verdicts were judged on exact values. A failed verdict's value that
+// would round onto its target is rounded away from it instead, so it never
+// reads as meeting it.
+func roundReport(rep reportJSON) reportJSON {
+	out := rep
+	out.Checks = make([]reportCheck, len(rep.Checks))
+	for i, c := range rep.Checks {
+		c.Targets = reportTargets{Uptime: round3(c.Targets.Uptime), LoadTimeMS: round3(c.Targets.LoadTimeMS),
+			Success: round3(c.Targets.Success), CWVGood: round3(c.Targets.CWVGood)}
+		c.Availability.UptimePercent = round3p(c.Availability.UptimePercent)
+		c.Availability.SuccessPercent = round3p(c.Availability.SuccessPercent)
+		c.Load = roundDist(c.Load)
+		pages := make([]slo.PageStats, len(c.Pages))
+		for j, p := range c.Pages {
+			p.Load = roundDist(p.Load)
+			vitals := make([]slo.VitalStats, len(p.Vitals))
+			for k, v := range p.Vitals {
+				v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)
+				vitals[k] = v
+			}
+			p.Vitals = vitals
+			pages[j] = p
+		}
+		c.Pages = pages
+		if c.Budget != nil {
+			b := *c.Budget
+			b.TargetPercent, b.Allowed = round3(b.TargetPercent), round3(b.Allowed)
+			b.Remaining, b.BurnRate = round3p(b.Remaining), round3p(b.BurnRate)
+			c.Budget = &b
+		}
+		verdicts := make([]slo.Verdict, len(c.Verdicts))
+		for j, v := range c.Verdicts {
+			v.Want = round3(v.Want)
+			if v.Got != nil {
+				g := round3(*v.Got)
+				scale := math.Pow10(reportDecimals)
+				switch {
+				case v.Status != slo.Fail:
+				case v.Unit == "ms" && g <= v.Want: // a maximum: round up
+					g = math.Ceil(*v.Got*scale) / scale
+				case v.Unit != "ms" && g >= v.Want: // a minimum: round down
+					g = math.Floor(*v.Got*scale) / scale
+				}
+				v.Got = &g
+			}
+			verdicts[j] = v
+		}
+		c.Verdicts = verdicts
+		out.Checks[i] = c
+	}
+	return out
+}
+
+func round3(f float64) float64 {
+	scale := math.Pow10(reportDecimals)
+	return math.Round(f*scale) / scale
+}
+
+func round3p(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	return reportPtr(round3(*p))
+}
+
+func roundDist(d slo.Distribution) slo.Distribution {
+	d.P50, d.P75, d.P95 = round3p(d.P50), round3p(d.P75), round3p(d.P95)
+	return d
+}
 
 // reportPct formats a percentage with up to three decimals: 99.9 % stays
 // distinguishable from 99.899 %.

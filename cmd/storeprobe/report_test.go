@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -114,7 +115,7 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("%d checks, want 3", len(checksRaw))
 	}
 	reportWantKeys(t, "check", checksRaw[0], "check", "type", "url", "targets", "skipped", "availability", "failures",
-		"load_ms", "pages", "error_budget", "verdicts")
+		"load_ms", "pages", "error_budget", "verdicts", "warnings")
 
 	var rep reportJSON
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -127,13 +128,13 @@ func TestReportJSON(t *testing.T) {
 	api, checkout, home := rep.Checks[0], rep.Checks[1], rep.Checks[2]
 
 	// home: 10 runs in the window, 1 probe error -> 9 eligible, 8 up:
-	// uptime 800/9 = 88.889 % < 90. Loads 100..240 (8): p50 rank 4 = 160,
+	// uptime 800/9 = 88.889 % < 90 (JSON floats have 3 decimals). Loads 100..240 (8): p50 rank 4 = 160,
 	// p75 rank 6 = 200, p95 rank ceil(7.6) = 8 = 240.
 	ha := home.Availability
 	if ha.Runs != 10 || ha.ProbeFaults != 1 || ha.Eligible != 9 || ha.Up != 8 || home.Skipped != 2 {
 		t.Errorf("home counts: %+v, skipped %d", ha, home.Skipped)
 	}
-	if !reportNear(ha.UptimePercent, 800.0/9) {
+	if !reportNear(ha.UptimePercent, 88.889) {
 		t.Errorf("home uptime = %v, want 88.889", reportDeref(ha.UptimePercent))
 	}
 	if !reportNear(home.Load.P50, 160) || !reportNear(home.Load.P75, 200) || !reportNear(home.Load.P95, 240) || home.Load.Samples != 8 {
@@ -145,9 +146,9 @@ func TestReportJSON(t *testing.T) {
 	if home.Targets != (reportTargets{Uptime: 90, LoadTimeMS: 300}) || home.URL != "http://127.0.0.1:8080/" {
 		t.Errorf("home targets = %+v url %q", home.Targets, home.URL)
 	}
-	// Error budget at 90 %: 0.9 failures allowed, 1 failed: 1 - 1/0.9 left,
-	// burn (1/9)/0.1 = 1.111.
-	if b := home.Budget; b == nil || !reportNear(b.Remaining, 1-1/0.9) || !reportNear(b.BurnRate, 10.0/9) {
+	// Error budget at 90 %: 0.9 failures allowed, 1 failed: 1 - 1/0.9 =
+	// -0.111 left, burn (1/9)/0.1 = 1.111.
+	if b := home.Budget; b == nil || !reportNear(b.Remaining, -0.111) || !reportNear(b.BurnRate, 1.111) {
 		t.Errorf("home budget = %+v", home.Budget)
 	}
 	reportWantVerdicts(t, "home", home.Verdicts, "uptime//=fail", "load_time//=pass")
@@ -343,4 +344,172 @@ func reportRowIs(lines []string, fields ...string) bool {
 		}
 	}
 	return false
+}
+
+// saveReportRuns writes checks and runs into a fresh store.
+func saveReportRuns(t *testing.T, checks []probe.Check, runs []probe.Run) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "storeprobe.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range checks {
+		if err := s.SaveCheck(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range runs {
+		if _, err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// A check the probe cannot run measures nothing; its "no data" verdicts
+// must not pass silently: a loud warning in text and JSON, and exit 1 with
+// --fail-on-probe-errors.
+func TestReportProbeErrorWarnings(t *testing.T) {
+	now := time.Now().UTC()
+	at := func(i int) time.Time { return now.Add(-time.Duration(i+1) * time.Minute) }
+	var runs []probe.Run
+	// broken: every run a probe error (the newest message is quoted).
+	for i, msg := range []string{"prepare http check: resolver: newest", "older", "oldest"} {
+		runs = append(runs, reportHTTPRun("broken", at(i), 0, probe.Fail(probe.FailureProbeError, "", "%s", msg)))
+	}
+	// flaky: 6 of 10 runs are probe faults (one a browser crash), 4 pass.
+	for i := range 10 {
+		var f *probe.Failure
+		switch {
+		case i == 0:
+			f = probe.Fail(probe.FailureBrowserCrash, "", "chromium exited")
+		case i < 6:
+			f = probe.Fail(probe.FailureProbeError, "", "too many open files")
+		}
+		runs = append(runs, reportHTTPRun("flaky", at(i), 120, f))
+	}
+	// half: 2 of 4 runs: not more than half, no warning.
+	for i := range 4 {
+		var f *probe.Failure
+		if i < 2 {
+			f = probe.Fail(probe.FailureProbeError, "", "x")
+		}
+		runs = append(runs, reportHTTPRun("half", at(i), 80, f))
+	}
+	checks := []probe.Check{
+		{Name: "broken", Type: probe.TypeHTTP, SLO: probe.SLO{Uptime: 99.9}},
+		{Name: "flaky", Type: probe.TypeHTTP},
+		{Name: "half", Type: probe.TypeHTTP, SLO: probe.SLO{Uptime: 50}},
+	}
+	path := saveReportRuns(t, checks, runs)
+
+	code, out, errs := reportCLI(t, "report", "--store", path, "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0 (nothing breached, no --fail-on-probe-errors); stderr %s", code, errs)
+	}
+	var rep reportJSON
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]reportWarning{
+		"broken": {{Kind: "probe_errors", Message: "all 3 runs were probe faults (probe_error 3): nothing was measured; latest: prepare http check: resolver: newest"}},
+		"flaky":  {{Kind: "probe_errors", Message: "6 of 10 runs were probe faults (browser_crash 1, probe_error 5): the figures rest on 4 runs; latest: chromium exited"}},
+		"half":   {},
+	}
+	for _, c := range rep.Checks {
+		if !slices.Equal(c.Warnings, want[c.Check]) {
+			t.Errorf("%s warnings = %+v, want %+v", c.Check, c.Warnings, want[c.Check])
+		}
+	}
+	if !strings.Contains(out, `"warnings": []`) {
+		t.Errorf("a check without warnings should have an empty array, not null:\n%s", out)
+	}
+
+	code, out, _ = reportCLI(t, "report", "--store", path)
+	if code != exitOK {
+		t.Errorf("text: exit %d, want 0", code)
+	}
+	for _, s := range []string{
+		"\n⚠ broken: all 3 runs were probe faults (probe_error 3): nothing was measured; latest: prepare http check: resolver: newest\n",
+		"\n⚠ flaky: 6 of 10 runs were probe faults",
+		"  ⚠ all 3 runs were probe faults",
+		"result: all targets met; 2 checks are mostly probe faults (--fail-on-probe-errors fails on this)\n",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("text output lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "⚠ half") {
+		t.Errorf("half of the runs is not most of them:\n%s", out)
+	}
+
+	for _, output := range []string{"text", "json"} {
+		code, out, _ = reportCLI(t, "report", "--store", path, "--output", output, "--fail-on-probe-errors")
+		if code != exitFailed {
+			t.Errorf("--fail-on-probe-errors --output %s: exit %d, want 1", output, code)
+		}
+		if output == "text" && !strings.Contains(out, "(failing: --fail-on-probe-errors)") {
+			t.Errorf("text output does not say why it fails:\n%s", out)
+		}
+	}
+	code, _, _ = reportCLI(t, "report", "--store", path, "--check", "half", "--fail-on-probe-errors")
+	if code != exitOK {
+		t.Errorf("--fail-on-probe-errors on a check without the warning: exit %d, want 0", code)
+	}
+}
+
+// An always-down check against 99.9 %: the text says the budget is
+// exhausted instead of "-99900 % left", and JSON floats have 3 decimals
+// (0.001·13 is 0.012999999999999262 in float64).
+func TestReportBudgetExhaustedAndRounding(t *testing.T) {
+	now := time.Now().UTC()
+	var runs []probe.Run
+	for i := range 13 {
+		runs = append(runs, reportHTTPRun("down", now.Add(-time.Duration(i+1)*time.Minute), 3, probe.Fail(probe.FailureConnect, probe.PhaseConnect, "refused")))
+	}
+	path := saveReportRuns(t, []probe.Check{{Name: "down", Type: probe.TypeHTTP, SLO: probe.SLO{Uptime: 99.9}}}, runs)
+	code, out, _ := reportCLI(t, "report", "--store", path)
+	if code != exitFailed || !strings.Contains(out, "  error budget (99.9 % uptime): exhausted (13 failed, 0.013 allowed), burn rate 1000×\n") {
+		t.Errorf("exit %d, text:\n%s", code, out)
+	}
+	code, out, _ = reportCLI(t, "report", "--store", path, "--output", "json")
+	if code != exitFailed || !strings.Contains(out, `"allowed_failures": 0.013,`) || !strings.Contains(out, `"remaining": -999,`) ||
+		!strings.Contains(out, `"burn_rate": 1000`) {
+		t.Errorf("exit %d, json:\n%s", code, out)
+	}
+}
+
+// Rounding never makes a failed verdict read as met; other values round to
+// nearest, and the report that was judged is left untouched.
+func TestRoundReport(t *testing.T) {
+	v := func(target, unit string, want, got float64, st slo.Status) slo.Verdict {
+		return slo.Verdict{Target: target, Want: want, Got: reportF64(got), Unit: unit, Status: st}
+	}
+	in := reportJSON{Checks: []reportCheck{{
+		Load: slo.Distribution{Samples: 1, P50: reportF64(1.23449), P75: reportF64(2.0005), P95: reportF64(2.9999)},
+		Verdicts: []slo.Verdict{
+			v("uptime", "%", 99.9, 99.89996, slo.Fail),    // nearest 99.9 would look met
+			v("uptime", "%", 99.9, 88.88888, slo.Fail),    // nearest 88.889 is plainly below
+			v("load_time", "ms", 300, 300.0002, slo.Fail), // nearest 300 would look met
+			v("load_time", "ms", 300, 299.99996, slo.Pass),
+		},
+	}}}
+	out := roundReport(in)
+	c := out.Checks[0]
+	var got []float64
+	for _, vv := range c.Verdicts {
+		got = append(got, *vv.Got)
+	}
+	if want := []float64{99.899, 88.889, 300.001, 300}; !slices.Equal(got, want) {
+		t.Errorf("verdict values %v, want %v", got, want)
+	}
+	if *c.Load.P50 != 1.234 || *c.Load.P75 != 2.001 || *c.Load.P95 != 3 {
+		t.Errorf("load %v %v %v", *c.Load.P50, *c.Load.P75, *c.Load.P95)
+	}
+	if *in.Checks[0].Verdicts[0].Got != 99.89996 || *in.Checks[0].Load.P50 != 1.23449 {
+		t.Error("roundReport changed its input")
+	}
 }
