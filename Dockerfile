@@ -16,7 +16,7 @@ FROM debian:bookworm-slim
 # Chromium for browser checks and journeys; fonts so pages lay out as for shoppers.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      chromium ca-certificates fonts-liberation tzdata \
+      chromium ca-certificates fonts-liberation tzdata tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/storeprobe --create-home storeprobe \
  && mkdir -p /etc/storeprobe \
@@ -34,5 +34,7 @@ EXPOSE 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["storeprobe", "check", "http://127.0.0.1:9090/healthz", "--timeout", "3s", "--output", "json"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["storeprobe"]
+# tini as PID 1 reaps the renderer and zygote processes a crashed Chromium
+# leaves behind, and forwards SIGTERM to storeprobe.
+ENTRYPOINT ["/usr/bin/tini", "--", "storeprobe"]
 CMD ["run", "--config", "/etc/storeprobe/config.yaml", "--store", "/var/lib/storeprobe/storeprobe.db", "--listen", ":9090"]

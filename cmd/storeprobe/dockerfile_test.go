@@ -71,8 +71,12 @@ func TestDockerfile(t *testing.T) {
 			user = c.User
 		}
 	}
-	if len(entry) != 1 || entry[0] != "storeprobe" {
-		t.Fatalf("ENTRYPOINT %q, want exec form [\"storeprobe\"]", entry)
+	// An init (tini) as PID 1 reaps what a crashed Chromium leaves behind.
+	if len(entry) != 3 || entry[0] != "/usr/bin/tini" || entry[1] != "--" || entry[2] != "storeprobe" {
+		t.Fatalf("ENTRYPOINT %q, want exec form [\"/usr/bin/tini\", \"--\", \"storeprobe\"]", entry)
+	}
+	if !dockerfileInstalls(t, stages[len(stages)-1], "tini") {
+		t.Error("the runtime stage must install tini for its ENTRYPOINT")
 	}
 	if user == "" || user == "root" || user == "0" {
 		t.Errorf("runtime USER %q: the probe must not run as root", user)
@@ -155,4 +159,18 @@ func TestDockerfile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "storeprobe.db")); err != nil {
 		t.Errorf("store not at the CMD's path: %v", err)
 	}
+}
+
+// dockerfileInstalls reports whether a RUN of the stage apt-installs pkg.
+func dockerfileInstalls(t *testing.T, st instructions.Stage, pkg string) bool {
+	t.Helper()
+	for _, c := range st.Commands {
+		if r, ok := c.(*instructions.RunCommand); ok {
+			line := strings.Join(r.CmdLine, " ")
+			if strings.Contains(line, "apt-get install") && strings.Contains(" "+strings.ReplaceAll(line, "\n", " ")+" ", " "+pkg+" ") {
+				return true
+			}
+		}
+	}
+	return false
 }
