@@ -2,6 +2,7 @@ package influx
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 	"strconv"
@@ -143,22 +144,40 @@ func escape(b *strings.Builder, s, special string) {
 
 // cleanTag makes a tag value safe and bounded: no control characters (a
 // newline would end the line), no backslashes (InfluxDB 1.x and 2.x disagree
-// on escaping them), at most maxTagLen bytes.
+// on escaping them), at most maxTagLen bytes. A longer value keeps a prefix
+// and a short hash of the whole value, so two long names that share their
+// first 64 bytes stay two series instead of silently merging.
 func cleanTag(v string) string {
-	v = strings.Map(func(r rune) rune {
+	return shortenTag(sanitizeTag(v), maxTagLen)
+}
+
+func sanitizeTag(v string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
 		if r == '\\' {
 			return '/'
 		}
 		return noControl(r)
-	}, strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD")))
-	if len(v) > maxTagLen {
-		cut := maxTagLen
-		for cut > 0 && !utf8Start(v[cut]) {
-			cut--
-		}
-		v = v[:cut]
+	}, strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD"))))
+}
+
+// tagHashLen is the "~" and 8 hex digits of FNV-1a 32 that stand for the
+// cut-off rest of a long tag value.
+const tagHashLen = 9
+
+// shortenTag bounds a sanitised value to limit bytes: unchanged when it
+// fits, else its longest prefix (cut on a rune boundary) that leaves room for
+// "~" + the hash of the full value. It is idempotent for values that fit.
+func shortenTag(v string, limit int) string {
+	if len(v) <= limit {
+		return v
 	}
-	return strings.TrimSpace(v)
+	h := fnv.New32a()
+	h.Write([]byte(v))
+	cut := max(limit-tagHashLen, 0)
+	for cut > 0 && !utf8Start(v[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(v[:cut]) + fmt.Sprintf("~%08x", h.Sum32())
 }
 
 func noControl(r rune) rune {

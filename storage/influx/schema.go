@@ -269,16 +269,21 @@ func nameOr(s, def string) string {
 }
 
 // uniqueNames suffixes repeats ("home", "home#2") so that a journey visiting
-// one page twice keeps both points under the same timestamp.
-type uniqueNames map[string]int
+// one page twice keeps both points under the same timestamp. The suffix is
+// added after shortening, within maxTagLen, and uniqueness is decided on the
+// final tag value, so neither truncation nor a name that already ends in
+// "#2" can make two pages or steps one series.
+type uniqueNames map[string]bool
 
 func (u uniqueNames) next(name string) string {
-	name = cleanTag(name)
-	u[name]++
-	if n := u[name]; n > 1 {
-		return name + "#" + strconv.Itoa(n)
+	name = sanitizeTag(name)
+	v := shortenTag(name, maxTagLen)
+	for n := 2; u[v]; n++ {
+		suffix := "#" + strconv.Itoa(n)
+		v = shortenTag(name, maxTagLen-len(suffix)) + suffix
 	}
-	return name
+	u[v] = true
+	return v
 }
 
 func offsetMS(t, ref time.Time) float64 {

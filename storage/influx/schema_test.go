@@ -2,8 +2,11 @@ package influx
 
 import (
 	"flag"
+	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,11 +156,16 @@ func TestTagCleaning(t *testing.T) {
 		{"line\nbreak", "line break"},
 		{`back\slash\`, "back/slash/"},
 		{"  padded  ", "padded"},
-		{strings.Repeat("x", 100), strings.Repeat("x", maxTagLen)},
-		{strings.Repeat("é", 40), strings.Repeat("é", 32)},
+		{strings.Repeat("x", maxTagLen), strings.Repeat("x", maxTagLen)},
+		{strings.Repeat("x", 100), strings.Repeat("x", 55) + "~" + fnvHex(strings.Repeat("x", 100))},
+		{strings.Repeat("é", 40), strings.Repeat("é", 27) + "~" + fnvHex(strings.Repeat("é", 40))},
 	} {
-		if got := cleanTag(tc.in); got != tc.want {
+		got := cleanTag(tc.in)
+		if got != tc.want {
 			t.Errorf("cleanTag(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if len(got) > maxTagLen || cleanTag(got) != got {
+			t.Errorf("cleanTag(%q) = %q: %d bytes, not a fixed point", tc.in, got, len(got))
 		}
 	}
 	p := newPoint("m", time.Unix(0, 5)).tag("k", "a b,c=d").str("s", `say "hi" \o/`).done()
@@ -179,5 +187,70 @@ func TestHostOf(t *testing.T) {
 		if got := HostOf(tc.in); got != tc.want {
 			t.Errorf("HostOf(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func fnvHex(s string) string {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// TestLongAndRepeatedNamesStayDistinct: every point of a run must be its own
+// series at the run's timestamp, or InfluxDB keeps only the last one. Long
+// check names sharing 64 bytes, a step repeated with a long name, a third
+// sharing its 64-byte prefix, and pages of 63+ bytes visited twice.
+func TestLongAndRepeatedNamesStayDistinct(t *testing.T) {
+	at := time.Unix(1700000000, 0).UTC()
+	longStep := `wait_for text "Thank you for your order — your confirmation e-mail is on its way"`
+	longPage := strings.Repeat("p", 63)
+	journey := func(check string) probe.Run {
+		return probe.Run{
+			Check: check, Type: probe.TypeJourney, Location: "eu", Probe: "eu-1", ScheduledAt: at,
+			Attempts: []probe.Result{{
+				Check: check, Type: probe.TypeJourney, URL: "https://shop.example.com/", OK: true, Attempt: 1,
+				BrowserDetails: &probe.BrowserDetails{
+					Pages: []probe.PageResult{{Name: longPage}, {Name: longPage}, {Name: longPage + "#2"}, {Name: "home"}, {Name: "home"}},
+					Steps: []probe.StepResult{
+						{Name: longStep, Action: "wait_for", OK: true},
+						{Name: longStep, Action: "wait_for", OK: true},
+						{Name: longStep[:70] + " and more", Action: "wait_for", OK: true},
+						{Name: "click", Action: "click", OK: true},
+						{Name: "click", Action: "click", OK: true},
+						{Name: "click#2", Action: "click", OK: true},
+					},
+				},
+			}},
+		}
+	}
+	prefix := "checkout-de-mobile-paypal-express-with-voucher-and-guest-account-variant-"
+	seen := map[string]string{}
+	checks := map[string]bool{}
+	for _, r := range []probe.Run{journey(prefix + "A"), journey(prefix + "B")} {
+		for _, p := range Points(r) {
+			var key strings.Builder
+			key.WriteString(p.Measurement)
+			for _, tg := range p.Tags {
+				if len(tg.Value) > maxTagLen {
+					t.Errorf("%s tag %s is %d bytes: %q", p.Measurement, tg.Key, len(tg.Value), tg.Value)
+				}
+				if tg.Key == "check" {
+					checks[tg.Value] = true
+				}
+				key.WriteString("," + tg.Key + "=" + tg.Value)
+			}
+			key.WriteString(" " + strconv.FormatInt(p.Time.UnixNano(), 10))
+			if prev, dup := seen[key.String()]; dup {
+				t.Errorf("two points share series and time:\n%s\n%s", prev, p.Line())
+			}
+			seen[key.String()] = p.Line()
+		}
+	}
+	if len(checks) != 2 {
+		t.Errorf("check tags %v: two long check names must stay two series", checks)
+	}
+	// 2 runs × (check_result + attempt + 5 pages + 6 steps).
+	if len(seen) != 2*13 {
+		t.Errorf("%d distinct points, want %d", len(seen), 2*13)
 	}
 }
