@@ -21,12 +21,35 @@
 // measures one path, not happy eyeballs. wire_bytes counts what was received
 // on every hop's connection, TLS records and headers included; bytes is the
 // decoded body of the final response.
+//
+// URL userinfo (https://user:pass@shop/) is sent as Authorization: Basic,
+// as browsers and curl do, unless an explicit Authorization header is
+// given; it never appears on the wire or in any output. Like every secret
+// header it is dropped on a redirect to another host, and so is a Host
+// override.
+//
+// Failure phases follow the connection's progress: an error before the
+// connection is up is connect, a reset (ECONNRESET, EPIPE) or early close
+// (EOF) once it is up is protocol in the phase it happened in (tls, wait
+// or transfer), since the target accepted the connection and then broke
+// the exchange. Until the response head is complete the phase is wait, even
+// if its first bytes arrived. An error raised by net/http before anything
+// was sent (a request it refuses to build) is probe_error: ours, not the
+// target's. A server demanding a client certificate when none is
+// configured fails as tls "server requires a client certificate", however
+// the refusal reaches us (alert, reset, broken pipe, HTTP/2 setup error).
+//
+// When certificate verification fails, tls still describes the presented
+// leaf (subject, issuer, not_after, days_left), so an expired certificate
+// shows its dates; it is then the presented, unverified certificate, and
+// version and cipher are empty because the handshake did not complete.
 package httpcheck
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +61,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -97,6 +122,7 @@ type Checker struct {
 	tlsConf   *tls.Config
 	proxy     *url.URL
 	resolver  *net.Resolver
+	dnsServer string // the configured resolver, named in DNS errors
 	ipVersion int
 	timeout   time.Duration
 	maxBody   int64
@@ -142,7 +168,11 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 	case u.Hostname() == "":
 		bad("url", "no host")
 	default:
-		k.url = u
+		// Userinfo becomes an Authorization header below; the URL sent
+		// carries none.
+		wire := *u
+		wire.User = nil
+		k.url = &wire
 	}
 
 	k.method = strings.ToUpper(s.Method)
@@ -155,15 +185,28 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 
 	k.header = http.Header{}
 	for _, h := range s.Headers {
-		if !validToken(h.Name) || strings.ContainsAny(h.Value, "\r\n\x00") {
-			bad("headers", "invalid header %s", h.Name)
+		// net/http's own rules: a value it would refuse must fail here,
+		// not as a run blamed on the target.
+		if !httpguts.ValidHeaderFieldName(h.Name) || !httpguts.ValidHeaderFieldValue(h.Value) {
+			bad("headers", "invalid header %s: the name must be a token and the value free of control characters", h.Name)
 			continue
 		}
 		if http.CanonicalHeaderKey(h.Name) == "Host" {
+			if !httpguts.ValidHostHeader(h.Value) {
+				bad("headers", "invalid Host header %q", h.Value)
+				continue
+			}
 			k.host = h.Value
 			continue
 		}
 		k.header.Add(h.Name, h.Value)
+	}
+	if u != nil && u.User != nil && k.header.Get("Authorization") == "" {
+		// What net/http's Client does and the raw transport does not.
+		pass, _ := u.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		k.header.Set("Authorization", "Basic "+cred)
+		k.red.AddValue(cred)
 	}
 	ua := s.UserAgent
 	if ua == "" {
@@ -245,6 +288,13 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 			bad("proxy", "no host")
 		default:
 			k.proxy = p
+			if p.User != nil && k.header.Get("Proxy-Authorization") != "" {
+				// An explicit header wins; net/http would otherwise send the
+				// URL's credentials as a second Proxy-Authorization.
+				np := *p
+				np.User = nil
+				k.proxy = &np
+			}
 		}
 	}
 
@@ -254,6 +304,7 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		if err != nil {
 			bad("resolver", "%v", err)
 		} else {
+			k.dnsServer = addr
 			k.resolver.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 				var d net.Dialer
 				return d.DialContext(ctx, network, addr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,6 +123,8 @@ func TestFailureKinds(t *testing.T) {
 			http.Redirect(w, r, "/loop/b", http.StatusFound)
 		case "/loop/b":
 			http.Redirect(w, r, "/loop/a", http.StatusFound)
+		case "/loop/self":
+			http.Redirect(w, r, "/loop/self", http.StatusFound)
 		case "/ftp":
 			http.Redirect(w, r, "ftp://files.test/x", http.StatusFound)
 		default:
@@ -152,12 +157,37 @@ func TestFailureKinds(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this much")
 	})
 	garbage := rawServer(t, func(c net.Conn) { io.WriteString(c, "SMTP ready\r\n\r\n") })
+	headCut := rawServer(t, func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Partial: yes\r\n") })
+	// SO_LINGER 0 turns the close into a RST.
+	resetAfterRequest := rawServer(t, func(c net.Conn) { c.(*net.TCPConn).SetLinger(0) })
+	resetMidBody := rawServer(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome of it")
+		time.Sleep(20 * time.Millisecond) // let the head arrive on its own
+		c.(*net.TCPConn).SetLinger(0)
+	})
+	refusingDNS := func() string { // a UDP port nobody listens on
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		return pc.LocalAddr().String()
+	}()
 	h2reset := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{goodCert}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "partial")
 		http.NewResponseController(w).Flush()
 		panic(http.ErrAbortHandler) // an h2 server answers with RST_STREAM
 	}), true)
 	mtls := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{goodCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}, ok, false)
+	optionalCert := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{goodCert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}, ok, true)
+	presented := func(cn string, expired bool) func(t *testing.T, r probe.Result) {
+		return func(t *testing.T, r probe.Result) {
+			if r.TLS == nil || r.TLS.CertSubject != "CN="+cn+",O=Test Shop" || r.TLS.CertIssuer == "" || r.TLS.CertNotAfter.IsZero() ||
+				(r.TLS.CertDaysLeft < 0) != expired || r.TLS.Version != "" {
+				t.Errorf("presented leaf: %+v", r.TLS)
+			}
+		}
+	}
 
 	tests := []struct {
 		name      string
@@ -175,7 +205,9 @@ func TestFailureKinds(t *testing.T) {
 			}
 		}},
 		{name: "dns nxdomain", url: "http://nx.test/", mod: func(c *probe.Check) { c.HTTP.Resolver = dnsAddr },
-			wantKind: probe.FailureDNS, wantPhase: probe.PhaseDNS, wantMsg: "no such host"},
+			wantKind: probe.FailureDNS, wantPhase: probe.PhaseDNS, wantMsg: "lookup nx.test on " + dnsAddr + ": no such host", more: notSystemResolver},
+		{name: "dns resolver refuses", url: "http://nx.test/", mod: func(c *probe.Check) { c.HTTP.Resolver = refusingDNS },
+			wantKind: probe.FailureDNS, wantPhase: probe.PhaseDNS, wantMsg: "lookup nx.test on " + refusingDNS + ":", more: notSystemResolver},
 		{name: "dns via resolver", url: fmt.Sprintf("http://shop.test:%d/", port), mod: func(c *probe.Check) { c.HTTP.Resolver = dnsAddr },
 			more: func(t *testing.T, r probe.Result) {
 				if dnsQueries.Load() == 0 || r.RemoteIP != "127.0.0.1" {
@@ -190,15 +222,20 @@ func TestFailureKinds(t *testing.T) {
 		{name: "dns timeout", url: "http://shop.test/", mod: func(c *probe.Check) { c.HTTP.Resolver = silentDNS(t); c.Timeout = 300 * time.Millisecond },
 			wantKind: probe.FailureTimeout, wantPhase: probe.PhaseDNS, maxMS: 300 + 200},
 		{name: "connect refused", url: "http://" + closedPort(t) + "/",
-			wantKind: probe.FailureConnect, wantPhase: probe.PhaseConnect, wantMsg: "refused"},
+			wantKind: probe.FailureConnect, wantPhase: probe.PhaseConnect, wantMsg: "refused",
+			more: func(t *testing.T, r probe.Result) {
+				if r.RemoteIP != "127.0.0.1" {
+					t.Errorf("remote_ip %q: want the address dialled", r.RemoteIP)
+				}
+			}},
 		{name: "connect timeout", url: "http://" + fullQueue(t) + "/", mod: func(c *probe.Check) { c.Timeout = 300 * time.Millisecond },
 			wantKind: probe.FailureTimeout, wantPhase: probe.PhaseConnect, maxMS: 300 + 200},
 		{name: "tls self-signed", url: tlsWith(selfSigned), mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
-			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "unknown authority"},
+			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "unknown authority", more: presented("self.test", false)},
 		{name: "tls expired", url: tlsWith(expired), mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
-			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "expired"},
+			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "expired", more: presented("old.test", true)},
 		{name: "tls wrong host", url: tlsWith(wrongHost), mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
-			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "127.0.0.1"},
+			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "127.0.0.1", more: presented("other.test", false)},
 		{name: "timeout tls", url: "https://" + silentTCP(t) + "/", mod: func(c *probe.Check) { c.Timeout = 300 * time.Millisecond },
 			wantKind: probe.FailureTimeout, wantPhase: probe.PhaseTLS, maxMS: 300 + 200},
 		{name: "tls insecure accepts self-signed", url: tlsWith(selfSigned), mod: func(c *probe.Check) { c.HTTP.Insecure = true },
@@ -211,7 +248,8 @@ func TestFailureKinds(t *testing.T) {
 			c.HTTP.CAFile, c.HTTP.ClientCert, c.HTTP.ClientKey = kit.caFile, clientCert, clientKey
 		}},
 		{name: "mtls without client cert", url: mtls.URL, mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
-			wantKind: probe.FailureTLS, wantMsg: "certificate"},
+			wantKind: probe.FailureTLS, wantPhase: probe.PhaseTLS, wantMsg: "server requires a client certificate"},
+		{name: "optional client cert, none sent", url: optionalCert.URL, mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile }},
 		{name: "timeout wait", url: plain.URL + "/hang", mod: func(c *probe.Check) { c.Timeout = 300 * time.Millisecond },
 			wantKind: probe.FailureTimeout, wantPhase: probe.PhaseWait, maxMS: 300 + 200},
 		{name: "timeout transfer", url: plain.URL + "/stall", mod: func(c *probe.Check) { c.Timeout = 300 * time.Millisecond },
@@ -232,10 +270,16 @@ func TestFailureKinds(t *testing.T) {
 		}, wantKind: probe.FailureAssertion, wantMsg: "missing"},
 		{name: "too slow", url: plain.URL + "/slow", mod: func(c *probe.Check) { c.HTTP.MaxDuration = 20 * time.Millisecond },
 			wantKind: probe.FailureTooSlow, wantMsg: "limit 20ms"},
-		{name: "redirect loop", url: plain.URL + "/loop/a", wantKind: probe.FailureRedirectLoop, wantMsg: "loop",
+		{name: "redirect loop", url: plain.URL + "/loop/a", wantKind: probe.FailureRedirectLoop, wantMsg: "(1 redirect followed)",
 			more: func(t *testing.T, r probe.Result) {
 				if r.Redirects != 1 || !strings.HasSuffix(r.FinalURL, "/loop/b") {
 					t.Errorf("redirects %d final %s", r.Redirects, r.FinalURL)
+				}
+			}},
+		{name: "redirect to itself", url: plain.URL + "/loop/self", wantKind: probe.FailureRedirectLoop, wantMsg: "(0 redirects followed)",
+			more: func(t *testing.T, r probe.Result) {
+				if r.Redirects != 0 {
+					t.Errorf("redirects %d", r.Redirects)
 				}
 			}},
 		{name: "redirects over max", url: plain.URL + "/chain/0", mod: func(c *probe.Check) { c.HTTP.MaxRedirects = 3 },
@@ -258,7 +302,12 @@ func TestFailureKinds(t *testing.T) {
 		{name: "protocol truncated body", url: "http://" + truncated + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseTransfer},
 		{name: "protocol garbage status line", url: "http://" + garbage + "/", wantKind: probe.FailureProtocol, wantMsg: "malformed HTTP status code"},
 		{name: "protocol bad chunking", url: "http://" + badChunks + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseTransfer},
-		{name: "protocol header flood", url: "http://" + flood + "/", wantKind: probe.FailureProtocol, wantMsg: "headers exceeded"},
+		{name: "protocol header flood", url: "http://" + flood + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseWait, wantMsg: "headers exceeded"},
+		{name: "protocol head cut short", url: "http://" + headCut + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseWait},
+		{name: "protocol reset after request", url: "http://" + resetAfterRequest + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseWait,
+			wantMsg: "connection reset by the server during wait"},
+		{name: "protocol reset mid-body", url: "http://" + resetMidBody + "/", wantKind: probe.FailureProtocol, wantPhase: probe.PhaseTransfer,
+			wantMsg: "connection reset by the server during transfer"},
 		{name: "protocol http2 reset", url: h2reset.URL, mod: func(c *probe.Check) { c.HTTP.CAFile = kit.caFile },
 			wantKind: probe.FailureProtocol, wantMsg: "stream error",
 			more: func(t *testing.T, r probe.Result) {
@@ -308,6 +357,21 @@ func TestFailureKinds(t *testing.T) {
 				tt.more(t, r)
 			}
 		})
+	}
+}
+
+// notSystemResolver: a DNS failure names the configured resolver, never a
+// server from the host's resolv.conf.
+func notSystemResolver(t *testing.T, r probe.Result) {
+	t.Helper()
+	conf, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(conf), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "nameserver" && strings.Contains(r.Failure.Message, f[1]) {
+			t.Errorf("message %q names the system resolver %s", r.Failure.Message, f[1])
+		}
 	}
 }
 
@@ -421,6 +485,11 @@ func TestProxy(t *testing.T) {
 			if p.requests.Load()+p.connects.Load() != 1 {
 				t.Errorf("proxy saw %d requests, %d CONNECTs", p.requests.Load(), p.connects.Load())
 			}
+			// The proxy can allow-list the probe by its User-Agent, on the
+			// CONNECT too.
+			if ua, pa := p.last(); ua != probe.UserAgent("dev") || len(pa) != 1 || pa[0] != auth {
+				t.Errorf("proxy saw User-Agent %q, Proxy-Authorization %q", ua, pa)
+			}
 			if got := <-sawProxyAuth; got != "" {
 				t.Errorf("target saw Proxy-Authorization %q", got)
 			}
@@ -434,6 +503,24 @@ func TestProxy(t *testing.T) {
 			out, _ := json.Marshal(r)
 			if bytes.Contains(out, []byte("proxypasswd")) {
 				t.Errorf("proxy password in output: %s", out)
+			}
+		})
+	}
+	// An explicit Proxy-Authorization wins over the proxy URL's userinfo:
+	// exactly one header reaches the proxy.
+	for _, tc := range []struct{ name, url string }{{"explicit header, forward", target.URL}, {"explicit header, connect", tlsTarget.URL}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProxy(t, auth, nil)
+			c := newCheck(tc.url)
+			c.HTTP.CAFile = kit.caFile
+			c.HTTP.Proxy = strings.Replace(p.URL, "://", "://someone:elsespw@", 1)
+			c.HTTP.Headers = []probe.Header{{Name: "Proxy-Authorization", Value: auth}}
+			if r := run(t, c); !r.OK {
+				t.Fatal(r.Failure)
+			}
+			<-sawProxyAuth
+			if _, pa := p.last(); len(pa) != 1 || pa[0] != auth {
+				t.Errorf("proxy saw Proxy-Authorization %q, want just the explicit one", pa)
 			}
 		})
 	}
@@ -534,6 +621,10 @@ func TestNewValidation(t *testing.T) {
 		{"resolver junk", func(c *probe.Check) { c.HTTP.Resolver = "127.0.0.1:x" }, []string{"resolver"}},
 		{"resolver bare ip ok", func(c *probe.Check) { c.HTTP.Resolver = "::1" }, nil},
 		{"ip version", func(c *probe.Check) { c.HTTP.IPVersion = 5 }, []string{"ip_version"}},
+		{"header value with a CTL", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "ab\x01cd"}} }, []string{"headers"}},
+		{"header value with DEL", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "ab\x7fcd"}} }, []string{"headers"}},
+		{"header value with a tab ok", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "a\tb"}} }, nil},
+		{"bad Host header", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "Host", Value: "shop test"}} }, []string{"headers"}},
 		{"several at once", func(c *probe.Check) { c.URL = "gopher://x"; c.Timeout = -1; c.HTTP.MaxBodyBytes = -1 }, []string{"url", "timeout", "max_body"}},
 	}
 	for _, tt := range tests {
@@ -657,5 +748,210 @@ func TestFreshConnectionPerRun(t *testing.T) {
 	defer mu.Unlock()
 	if newConns != runs {
 		t.Errorf("%d connections for %d runs", newConns, runs)
+	}
+}
+
+// TestMTLSRefusalIsDeterministic: a server refusing a missing client
+// certificate is one failure, however the refusal reaches the client
+// (alert, reset, broken pipe, HTTP/2 setup error: timing decides). N runs
+// over HTTP/1.1 and HTTP/2 must all say the same.
+func TestMTLSRefusalIsDeterministic(t *testing.T) {
+	const n = 20
+	kit := newCertKit(t, time.Now().Add(24*time.Hour))
+	cert, _, _ := kit.issue(certOpts{cn: "shop.test", ips: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	pool := x509.NewCertPool()
+	pool.AddCert(kit.ca)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
+			srv := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}, ok, h2)
+			c := newCheck(srv.URL)
+			c.HTTP.CAFile = kit.caFile
+			k, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for range n {
+				r := k.Run(context.Background())
+				checkInvariants(t, r)
+				key := "ok"
+				if r.Failure != nil {
+					key = fmt.Sprintf("%s/%s: %s", r.Failure.Kind, r.Failure.Phase, r.Failure.Message)
+				}
+				seen[key]++
+			}
+			want := "tls/tls: server requires a client certificate and none is configured (client_cert)"
+			if len(seen) != 1 || seen[want] != n {
+				t.Errorf("%d runs gave %v, want all %q", n, seen, want)
+			}
+		})
+	}
+}
+
+// TestURLUserinfo: credentials in the URL are sent as Basic auth (unless an
+// explicit Authorization header is given), never on the wire as userinfo,
+// never in any output, and not to another host after a redirect.
+func TestURLUserinfo(t *testing.T) {
+	type seen struct{ host, auth string }
+	got := make(chan seen, 4)
+	record := func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Host, r.Header.Get("Authorization")}
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+	}
+	other := httpServer(t, http.HandlerFunc(record))
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same":
+			record(w, r)
+			http.Redirect(w, r, "/", http.StatusFound)
+		case "/cross":
+			record(w, r)
+			http.Redirect(w, r, otherURL+"/", http.StatusFound)
+		default:
+			record(w, r)
+		}
+	}))
+	const user, pass = "alice", "S3cretPW-77"
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	withCreds := strings.Replace(srv.URL, "://", "://"+user+":"+pass+"@", 1)
+	tests := []struct {
+		name, path string
+		header     []probe.Header
+		want       []string // Authorization each hop saw
+	}{
+		{name: "basic from userinfo", path: "/", want: []string{basic}},
+		{name: "explicit header wins", path: "/", header: []probe.Header{{Name: "Authorization", Value: "Bearer tok-explicit-1"}}, want: []string{"Bearer tok-explicit-1"}},
+		{name: "kept on same-host redirect", path: "/same", want: []string{basic, basic}},
+		{name: "dropped on cross-host redirect", path: "/cross", want: []string{basic, ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCheck(withCreds + tt.path)
+			c.HTTP.IPVersion = 4 // localhost must be 127.0.0.1, like the server
+			c.HTTP.Headers = tt.header
+			// Fail on the echo, so the credential would land in the message.
+			c.HTTP.ExpectHeaders = []probe.HeaderExpectation{{Name: "X-Echo", Pattern: regexp.MustCompile("^never$")}}
+			var logs bytes.Buffer
+			r := run(t, c, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			checkInvariants(t, r)
+			if r.Failure == nil || r.Failure.Kind != probe.FailureAssertion {
+				t.Fatalf("failure %v", r.Failure)
+			}
+			for i, w := range tt.want {
+				s := <-got
+				if s.auth != w {
+					t.Errorf("hop %d (%s) saw Authorization %q, want %q", i, s.host, s.auth, w)
+				}
+			}
+			out, _ := json.Marshal(r)
+			for _, secret := range []string{pass, strings.TrimPrefix(basic, "Basic "), "tok-explicit-1"} {
+				if strings.Contains(string(out), secret) || strings.Contains(logs.String(), secret) {
+					t.Errorf("%q leaks: %s\n%s", secret, out, logs.String())
+				}
+			}
+			if !strings.Contains(r.URL, probe.Redacted+"@") {
+				t.Errorf("url %q", r.URL)
+			}
+		})
+	}
+}
+
+// TestHostOverrideStaysOnHost: a Host header names the original host; a
+// redirect elsewhere gets that host's own name.
+func TestHostOverrideStaysOnHost(t *testing.T) {
+	got := make(chan string, 4)
+	other := httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Host }))
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Host
+		switch r.URL.Path {
+		case "/same":
+			http.Redirect(w, r, "/", http.StatusFound)
+		case "/cross":
+			http.Redirect(w, r, otherURL+"/", http.StatusFound)
+		}
+	}))
+	otherHost := strings.TrimPrefix(otherURL, "http://")
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/same", []string{"shop.example", "shop.example"}},
+		{"/cross", []string{"shop.example", otherHost}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			c := newCheck(srv.URL + tc.path)
+			c.HTTP.IPVersion = 4
+			c.HTTP.Headers = []probe.Header{{Name: "Host", Value: "shop.example"}}
+			if r := run(t, c); !r.OK || r.Redirects != 1 {
+				t.Fatalf("%v, %d redirects", r.Failure, r.Redirects)
+			}
+			for i, w := range tc.want {
+				if h := <-got; h != w {
+					t.Errorf("hop %d sent Host %q, want %q", i, h, w)
+				}
+			}
+		})
+	}
+}
+
+// TestClassifyConnectPhase: in the connect phase only a network error is
+// the target's; an error net/http raises before dialling is ours.
+func TestClassifyConnectPhase(t *testing.T) {
+	k, err := New(newCheck("http://127.0.0.1:1/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	tests := []struct {
+		name      string
+		connected bool
+		err       error
+		want      probe.FailureKind
+	}{
+		{"request refused by net/http", false, errors.New(`net/http: invalid header field value for "X-Token"`), probe.FailureProbeError},
+		{"dial error", false, refused, probe.FailureConnect},
+		{"bare errno", false, syscall.ENETUNREACH, probe.FailureConnect},
+		{"proxy refused the tunnel", true, errors.New("Bad Gateway"), probe.FailureConnect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			h := &hop{start: now, dnsDone: now}
+			if tt.connected {
+				h.connDone, h.tls = now, true
+			}
+			if f := k.classify(context.Background(), h, tt.err); f.Kind != tt.want || f.Phase != probe.PhaseConnect {
+				t.Errorf("classify(%v) = %v, want %s/connect", tt.err, f, tt.want)
+			}
+		})
+	}
+}
+
+// TestDNSErrorServer: the Go resolver names the resolv.conf server even
+// when every query went to the configured one; the error must name the
+// configured resolver, and without one must not reveal the host's own.
+func TestDNSErrorServer(t *testing.T) {
+	sys := &net.DNSError{Err: "read udp 10.0.0.9:40000->10.255.255.53:53: i/o timeout", Name: "nx.test", Server: "10.255.255.53:53"}
+	tests := []struct {
+		resolver, want string
+	}{
+		{"127.0.0.1:5353", "lookup nx.test on 127.0.0.1:5353: read udp 10.0.0.9:40000->10.255.255.53:53: i/o timeout"},
+		{"", "lookup nx.test on the system resolver: read udp 10.0.0.9:40000->the system resolver: i/o timeout"},
+	}
+	for _, tt := range tests {
+		c := newCheck("http://nx.test/")
+		c.HTTP.Resolver = tt.resolver
+		k, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var de *net.DNSError
+		got := k.dnsError(fmt.Errorf("wrapped: %w", sys))
+		if !errors.As(got, &de) || got.Error() != tt.want {
+			t.Errorf("resolver %q: %v, want %q", tt.resolver, got, tt.want)
+		}
 	}
 }

@@ -34,8 +34,18 @@ type hop struct {
 	tlsDone   time.Time
 	firstByte time.Time
 	end       time.Time
-	remoteIP  string
-	tls       bool // the connection to the target is TLS
+	headers   bool   // the response head is complete
+	remoteIP  string // the address dialled, set before dialling
+	tls       bool   // the connection to the target is TLS
+	// certAsked: a server asked for a client certificate and none is
+	// configured; whatever then kills the hop is that refusal.
+	certAsked bool
+}
+
+func (h *hop) set(f func()) {
+	h.mu.Lock()
+	f()
+	h.mu.Unlock()
 }
 
 func (h *hop) mark(t *time.Time) {
@@ -57,7 +67,9 @@ func (h *hop) phase() probe.Phase {
 		return probe.PhaseConnect
 	case h.tls && h.tlsDone.IsZero():
 		return probe.PhaseTLS
-	case h.firstByte.IsZero():
+	case h.firstByte.IsZero(), !h.headers:
+		// A head that started but never completed (a header flood, a close
+		// mid-headers) is still waiting for the response.
 		return probe.PhaseWait
 	}
 	return probe.PhaseTransfer
@@ -128,11 +140,13 @@ type request struct {
 }
 
 // hopResult is what one hop got: a response with its body already read, or
-// a failure.
+// a failure. tls is set for a failed certificate verification: the
+// presented, unverified leaf.
 type hopResult struct {
 	resp    *http.Response
 	body    []byte
 	failure *probe.Failure
+	tls     *probe.TLSInfo
 }
 
 // Run performs one attempt of the check and always returns a Result.
@@ -187,7 +201,9 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	res.DurationMS = d.Timings.Total
 	res.FinalURL = k.red.URL(req.url.String())
 	d.WireBytes = wire.Load()
-	d.RemoteIP = h.remoteIP
+	// A dial still running after a timeout may write it.
+	h.set(func() { d.RemoteIP = h.remoteIP })
+	d.TLS = out.tls
 	if r := out.resp; r != nil {
 		d.StatusCode = r.StatusCode
 		d.HTTPVersion = r.Proto
@@ -234,18 +250,17 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 			if err != nil {
 				return nil, err
 			}
+			// Set before dialling: a failed connect still names the address.
+			h.set(func() { h.remoteIP = ip.String() })
 			var d net.Dialer
 			c, err := d.DialContext(ctx, tcpNetwork(ip), net.JoinHostPort(ip.String(), port))
 			if err != nil {
 				return nil, err
 			}
 			h.mark(&h.connDone)
-			h.mu.Lock()
-			h.remoteIP = ip.String()
-			h.mu.Unlock()
 			return &countingConn{Conn: c, n: wire}, nil
 		},
-		TLSClientConfig:        k.tlsConf.Clone(),
+		TLSClientConfig:        k.hopTLSConfig(h),
 		ForceAttemptHTTP2:      true,
 		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: k.opts.maxHeaderBytes,
@@ -253,10 +268,13 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 	defer tr.CloseIdleConnections()
 	if k.proxy != nil {
 		tr.Proxy = http.ProxyURL(k.proxy)
+		// The CONNECT carries the check's User-Agent, so a proxy can
+		// allow-list the probe.
+		tr.ProxyConnectHeader = http.Header{"User-Agent": {rq.header.Get("User-Agent")}}
 		if pa := rq.header.Get("Proxy-Authorization"); pa != "" && h.tls {
 			// For a tunnel the proxy reads credentials on CONNECT, and the
 			// target must never see them.
-			tr.ProxyConnectHeader = http.Header{"Proxy-Authorization": {pa}}
+			tr.ProxyConnectHeader.Set("Proxy-Authorization", pa)
 			rq.header = rq.header.Clone()
 			rq.header.Del("Proxy-Authorization")
 		}
@@ -289,17 +307,24 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 		return hopResult{failure: probe.Fail(probe.FailureProbeError, "", "build request: %v", err)}
 	}
 	req.Header = rq.header
-	if k.host != "" {
+	// A Host override names the original host: it does not follow a
+	// redirect to another one.
+	if k.host != "" && strings.EqualFold(rq.url.Hostname(), k.url.Hostname()) {
 		req.Host = k.host
 	}
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
-		return hopResult{failure: k.classify(ctx, h, err)}
+		hr := hopResult{failure: k.classify(ctx, h, err)}
+		if hr.failure.Kind == probe.FailureTLS {
+			hr.tls = presentedTLS(h, err, k.opts.now())
+		}
+		return hr
 	}
 	defer resp.Body.Close()
 	// A trace may miss the first byte (e.g. a 1xx handling path); the
 	// headers are here, so it has arrived.
 	h.mark(&h.firstByte)
+	h.set(func() { h.headers = true })
 
 	limit := k.maxBody
 	if k.spec.FollowRedirects && isRedirect(resp.StatusCode) {
@@ -340,7 +365,7 @@ func (k *Checker) resolve(ctx context.Context, host string) (net.IP, error) {
 	}
 	ips, err := k.resolver.LookupIP(ctx, network, host)
 	if err != nil {
-		return nil, err
+		return nil, k.dnsError(err)
 	}
 	for _, ip := range ips {
 		if familyOK(ip, k.ipVersion) {
@@ -348,6 +373,30 @@ func (k *Checker) resolve(ctx context.Context, host string) (net.IP, error) {
 		}
 	}
 	return nil, &net.DNSError{Err: "no address of the wanted family", Name: host, IsNotFound: true}
+}
+
+// dnsError names the configured resolver in a lookup error. The Go
+// resolver reports the resolv.conf server even when our Dial sent every
+// query elsewhere; without --resolver that is the host's own resolver,
+// which is not ours to reveal.
+func (k *Checker) dnsError(err error) error {
+	var de *net.DNSError
+	if !errors.As(err, &de) {
+		return err
+	}
+	c := *de
+	server := k.dnsServer
+	if server == "" {
+		server = "the system resolver"
+	}
+	if de.Server != "" {
+		if k.dnsServer == "" {
+			// The cause may quote it too ("read udp …->10.0.0.2:53: …").
+			c.Err = strings.ReplaceAll(c.Err, de.Server, server)
+		}
+		c.Server = server
+	}
+	return &c
 }
 
 func familyOK(ip net.IP, v int) bool {
@@ -402,7 +451,9 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 	}
 	key := nr.method + " " + next.String()
 	if seen[key] {
-		return nil, probe.Fail(probe.FailureRedirectLoop, "", "redirect loop: %s was already visited after %d redirects", k.red.URL(next.String()), done+1)
+		// done is what the result's redirects shows: the hop back is not
+		// followed.
+		return nil, probe.Fail(probe.FailureRedirectLoop, "", "redirect loop: %s was already visited (%s followed)", k.red.URL(next.String()), plural(done, "redirect"))
 	}
 	seen[key] = true
 	if !strings.EqualFold(next.Hostname(), cur.url.Hostname()) {
@@ -415,6 +466,13 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 		}
 	}
 	return &nr, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func unwrapURLError(err error) error {
@@ -460,6 +518,61 @@ func (k *Checker) assert(out hopResult, totalMS float64) *probe.Failure {
 	return nil
 }
 
+// hopTLSConfig is the check's TLS config for one hop. Without a client
+// certificate it notes when a server asks for one: under TLS 1.3 the
+// refusal arrives after our handshake is done, as an alert, a reset or a
+// broken pipe depending on timing, and only this note makes it one
+// deterministic failure.
+func (k *Checker) hopTLSConfig(h *hop) *tls.Config {
+	c := k.tlsConf.Clone()
+	if len(c.Certificates) == 0 && c.GetClientCertificate == nil {
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			h.set(func() { h.certAsked = true })
+			return &tls.Certificate{}, nil // send none, as without the callback
+		}
+	}
+	return c
+}
+
+// presentedTLS describes the leaf a server presented when verification
+// failed, or nil: enough for an operator to see an expired certificate's
+// dates. Only the target's handshake counts, not an https proxy's.
+func presentedTLS(h *hop, err error, now time.Time) *probe.TLSInfo {
+	var started bool
+	h.set(func() { started = !h.tlsStart.IsZero() })
+	if !started {
+		return nil
+	}
+	var (
+		verifyErr *tls.CertificateVerificationError
+		invalid   x509.CertificateInvalidError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		leaf      *x509.Certificate
+	)
+	switch {
+	case errors.As(err, &verifyErr) && len(verifyErr.UnverifiedCertificates) > 0:
+		leaf = verifyErr.UnverifiedCertificates[0]
+	case errors.As(err, &invalid):
+		leaf = invalid.Cert
+	case errors.As(err, &unknownCA):
+		leaf = unknownCA.Cert
+	case errors.As(err, &hostErr):
+		leaf = hostErr.Certificate
+	}
+	if leaf == nil {
+		return nil
+	}
+	return &probe.TLSInfo{
+		CertSubject:  leaf.Subject.String(),
+		CertIssuer:   leaf.Issuer.String(),
+		CertNotAfter: leaf.NotAfter.UTC(),
+		CertDaysLeft: daysLeft(leaf.NotAfter, now),
+	}
+}
+
+func daysLeft(t, now time.Time) float64 { return math.Round(t.Sub(now).Hours()/24*100) / 100 }
+
 // tlsInfo describes the negotiated session. Expiry is that of the verified
 // chain that stays valid longest, each chain being as good as its earliest
 // NotAfter; without verification (--insecure) the presented chain is used.
@@ -488,6 +601,6 @@ func tlsInfo(cs *tls.ConnectionState, now time.Time) *probe.TLSInfo {
 		}
 	}
 	info.CertNotAfter = expiry.UTC()
-	info.CertDaysLeft = math.Round(expiry.Sub(now).Hours()/24*100) / 100
+	info.CertDaysLeft = daysLeft(expiry, now)
 	return info
 }

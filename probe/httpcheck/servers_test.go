@@ -299,12 +299,25 @@ type proxyServer struct {
 	*httptest.Server
 	requests atomic.Int64
 	connects atomic.Int64
+	// seen is what the last request (CONNECT or forward) carried.
+	mu        sync.Mutex
+	ua        string
+	proxyAuth []string
+}
+
+func (p *proxyServer) last() (ua string, proxyAuth []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ua, p.proxyAuth
 }
 
 func newProxy(t testing.TB, wantAuth string, cert *tls.Certificate) *proxyServer {
 	t.Helper()
 	p := &proxyServer{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.ua, p.proxyAuth = r.UserAgent(), r.Header.Values("Proxy-Authorization")
+		p.mu.Unlock()
 		if wantAuth != "" && r.Header.Get("Proxy-Authorization") != wantAuth {
 			w.Header().Set("Proxy-Authenticate", "Basic")
 			w.WriteHeader(http.StatusProxyAuthRequired)
