@@ -200,7 +200,11 @@ func writeCheckText(w io.Writer, r probe.Result) {
 	}
 	fmt.Fprintf(w, "  %-9s %10.3f ms\n  %-9s %10.3f ms\n  %-9s %10.3f ms\n", "ttfb", t.TTFB, "redirect", t.Redirect, "total", t.Total)
 	if tl := d.TLS; tl != nil {
-		fmt.Fprintf(w, "  tls: %s %s, %s (issuer %s), expires %s (%.1f days)\n", tl.Version, tl.Cipher,
+		session := tl.Version + " " + tl.Cipher
+		if tl.Version == "" { // verification failed: the leaf as presented
+			session = "not verified"
+		}
+		fmt.Fprintf(w, "  tls: %s, %s (issuer %s), expires %s (%.1f days)\n", session,
 			tl.CertSubject, tl.CertIssuer, tl.CertNotAfter.Format("2006-01-02"), tl.CertDaysLeft)
 	}
 }
