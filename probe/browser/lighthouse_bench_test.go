@@ -1,0 +1,308 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
+)
+
+// lighthouseTimeout bounds one Lighthouse run (Chrome start, load, trace,
+// audits); a healthy run of these pages takes 10-30 s.
+const lighthouseTimeout = 3 * time.Minute
+
+// BenchmarkVsLighthouse measures the same loopback pages with our probe (the
+// warm shared browser) and with Lighthouse 12 (its own Chrome per run), in
+// alternation, and reports both tools' mean LCP, FCP, CLS and TTFB, the mean
+// absolute difference of each paired run and each tool's seconds per run.
+// `make bench-lighthouse` installs Lighthouse and runs it; without
+// $LIGHTHOUSE it is skipped.
+//
+// Both tools see the same conditions: desktop is Lighthouse's desktop preset
+// with --throttling-method=provided (unthrottled and observed, like our
+// desktop; the preset's default "simulate" would report Lantern's modelled
+// values instead of measured ones); mobile is Lighthouse's default mobile
+// profile with --throttling-method=devtools, the same DevTools throttling our
+// Mobile device applies. TTFB is not quite the same quantity: ours is the
+// navigation's responseStart (connection included), Lighthouse's
+// server-response-time only the wait for the first byte. Each report's settings are checked against our
+// Device so a Lighthouse upgrade cannot silently change the comparison.
+func BenchmarkVsLighthouse(b *testing.B) {
+	lh := os.Getenv("LIGHTHOUSE")
+	if lh == "" {
+		b.Skip("LIGHTHOUSE is unset: set it to a Lighthouse 12 binary (make bench-lighthouse installs one)")
+	}
+	if _, err := exec.LookPath(lh); err != nil {
+		b.Skipf("LIGHTHOUSE=%s is not runnable: %v (make bench-lighthouse installs it)", lh, err)
+	}
+	shop := newShop(b)
+	// A first run pulls Lighthouse and its Chrome into the page cache and
+	// shows a broken installation before any figures are taken.
+	if _, _, err := runLighthouse(context.Background(), lh, shop.URL+"/plain", Desktop()); err != nil {
+		b.Fatalf("lighthouse warm-up: %v", err)
+	}
+	pages := []struct{ name, path string }{
+		{"hero", "/hero"},   // text first, an 800 ms-delayed noisy 480x320 image as LCP
+		{"shift", "/shift"}, // a 300 px layout shift 300 ms after load
+		{"text", "/plain"},  // text only: LCP = FCP
+	}
+	for _, dev := range []Device{Desktop(), Mobile()} {
+		b.Run("device="+dev.Name, func(b *testing.B) {
+			for _, p := range pages {
+				b.Run("page="+p.name, func(b *testing.B) {
+					benchVsLighthouse(b, lh, shop.URL+p.path, dev)
+				})
+			}
+		})
+	}
+}
+
+// vitalPair accumulates one vital from both tools over paired runs.
+type vitalPair struct {
+	ours, theirs, absDiff float64
+	n                     int
+}
+
+func (v *vitalPair) add(ours, theirs float64) {
+	v.ours += ours
+	v.theirs += theirs
+	v.absDiff += math.Abs(ours - theirs)
+	v.n++
+}
+
+func (v *vitalPair) report(b *testing.B, name, unit string) {
+	n := float64(v.n)
+	b.ReportMetric(v.ours/n, "ours-"+name+unit)
+	b.ReportMetric(v.theirs/n, "lh-"+name+unit)
+	b.ReportMetric(v.absDiff/n, "absdiff-"+name+unit)
+}
+
+func benchVsLighthouse(b *testing.B, lh, pageURL string, dev Device) {
+	check := probe.Check{URL: pageURL, Timeout: time.Minute, Browser: probe.BrowserSpec{Device: dev.Name}}
+	if res := shared.Browse(context.Background(), check); !res.OK { // warm
+		b.Fatalf("our probe: %v", res.Failure)
+	}
+	var lcp, fcp, cls, ttfb vitalPair
+	var oursTime, lhTime time.Duration
+	for b.Loop() {
+		start := time.Now()
+		res := shared.Browse(context.Background(), check)
+		oursTime += time.Since(start)
+		if !res.OK {
+			b.Fatalf("our probe: %v", res.Failure)
+		}
+		rep, took, err := runLighthouse(context.Background(), lh, pageURL, dev)
+		lhTime += took
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []struct {
+			acc   *vitalPair
+			ours  *float64
+			audit string
+		}{
+			{&lcp, res.Vitals.LCP, "largest-contentful-paint"},
+			{&fcp, res.Vitals.FCP, "first-contentful-paint"},
+			{&cls, res.Vitals.CLS, "cumulative-layout-shift"},
+			{&ttfb, res.Vitals.TTFB, "server-response-time"},
+		} {
+			theirs, err := rep.numeric(m.audit)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.ours == nil {
+				b.Fatalf("our probe did not measure what Lighthouse's %s audit did", m.audit)
+			}
+			m.acc.add(*m.ours, theirs)
+		}
+	}
+	b.Logf("%s: LCP %.0f vs %.0f ms, FCP %.0f vs %.0f ms, CLS %.4f vs %.4f, TTFB %.1f vs %.1f ms (ours vs Lighthouse, mean of %d); %.2f vs %.2f s/run",
+		pageURL, lcp.ours/float64(lcp.n), lcp.theirs/float64(lcp.n), fcp.ours/float64(fcp.n), fcp.theirs/float64(fcp.n),
+		cls.ours/float64(cls.n), cls.theirs/float64(cls.n), ttfb.ours/float64(ttfb.n), ttfb.theirs/float64(ttfb.n), b.N,
+		oursTime.Seconds()/float64(b.N), lhTime.Seconds()/float64(b.N))
+	lcp.report(b, "lcp", "-ms")
+	fcp.report(b, "fcp", "-ms")
+	cls.report(b, "cls", "")
+	ttfb.report(b, "ttfb", "-ms")
+	b.ReportMetric(oursTime.Seconds()/float64(b.N), "ours-s/run")
+	b.ReportMetric(lhTime.Seconds()/float64(b.N), "lh-s/run")
+	b.ReportMetric(0, "ns/op") // the sum of both tools' time means nothing
+}
+
+// lighthouseReport is the part of Lighthouse's JSON report (LHR) we read.
+type lighthouseReport struct {
+	LighthouseVersion string `json:"lighthouseVersion"`
+	RuntimeError      *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"runtimeError"`
+	RunWarnings    []string `json:"runWarnings"`
+	ConfigSettings struct {
+		FormFactor       string `json:"formFactor"`
+		ThrottlingMethod string `json:"throttlingMethod"`
+		Throttling       struct {
+			RequestLatencyMs       float64 `json:"requestLatencyMs"`
+			DownloadThroughputKbps float64 `json:"downloadThroughputKbps"`
+			UploadThroughputKbps   float64 `json:"uploadThroughputKbps"`
+			CPUSlowdownMultiplier  float64 `json:"cpuSlowdownMultiplier"`
+		} `json:"throttling"`
+		ScreenEmulation struct {
+			Mobile            bool    `json:"mobile"`
+			Width             int64   `json:"width"`
+			Height            int64   `json:"height"`
+			DeviceScaleFactor float64 `json:"deviceScaleFactor"`
+		} `json:"screenEmulation"`
+	} `json:"configSettings"`
+	Audits map[string]struct {
+		NumericValue *float64 `json:"numericValue"`
+		ErrorMessage string   `json:"errorMessage"`
+		Details      struct {
+			Items []struct {
+				URL string `json:"url"`
+			} `json:"items"`
+		} `json:"details"`
+	} `json:"audits"`
+}
+
+func (r *lighthouseReport) numeric(audit string) (float64, error) {
+	a, ok := r.Audits[audit]
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("lighthouse report has no %s audit", audit)
+	case a.NumericValue == nil:
+		return 0, fmt.Errorf("lighthouse %s audit has no value: %s", audit, a.ErrorMessage)
+	}
+	return *a.NumericValue, nil
+}
+
+// check verifies that Lighthouse measured what we asked, under dev's
+// conditions, and that the page's requests stayed on loopback.
+func (r *lighthouseReport) check(dev Device) error {
+	if r.RuntimeError != nil && r.RuntimeError.Code != "" {
+		return fmt.Errorf("lighthouse runtime error %s: %s", r.RuntimeError.Code, r.RuntimeError.Message)
+	}
+	// A warning means the run may not have measured the page as loaded
+	// (too slow to finish, stored data, a redirect), except Lighthouse's
+	// CPU calibration note: on a busy machine its benchmark index dips,
+	// which speaks to its score's comparability, not to the metrics.
+	for _, w := range r.RunWarnings {
+		if !strings.Contains(w, "slower CPU than") {
+			return fmt.Errorf("lighthouse warning: %s", w)
+		}
+	}
+	cs := r.ConfigSettings
+	se := cs.ScreenEmulation
+	if cs.FormFactor != dev.Name || se.Mobile != dev.Mobile || se.Width != dev.Width || se.Height != dev.Height || se.DeviceScaleFactor != dev.DPR {
+		return fmt.Errorf("lighthouse emulated %s %dx%d@%g (mobile %t), our %s device is %dx%d@%g (mobile %t)",
+			cs.FormFactor, se.Width, se.Height, se.DeviceScaleFactor, se.Mobile, dev.Name, dev.Width, dev.Height, dev.DPR, dev.Mobile)
+	}
+	th := cs.Throttling
+	wantMethod := "provided"
+	if dev.Latency > 0 {
+		wantMethod = "devtools"
+		const eps = 1e-6
+		if math.Abs(th.RequestLatencyMs-float64(dev.Latency)/float64(time.Millisecond)) > eps ||
+			math.Abs(th.DownloadThroughputKbps-dev.DownloadKbps) > eps ||
+			math.Abs(th.UploadThroughputKbps-dev.UploadKbps) > eps ||
+			th.CPUSlowdownMultiplier != dev.CPUSlowdown {
+			return fmt.Errorf("lighthouse throttled %+v, our %s device %v latency, %g/%g Kbps, %gx CPU",
+				th, dev.Name, dev.Latency, dev.DownloadKbps, dev.UploadKbps, dev.CPUSlowdown)
+		}
+	}
+	if cs.ThrottlingMethod != wantMethod {
+		return fmt.Errorf("lighthouse throttling method %q, want %q", cs.ThrottlingMethod, wantMethod)
+	}
+	// Every request the page made, as Lighthouse recorded them.
+	reqs, ok := r.Audits["network-requests"]
+	if !ok || len(reqs.Details.Items) == 0 {
+		return errors.New("lighthouse report lists no network requests")
+	}
+	for _, it := range reqs.Details.Items {
+		u, err := url.Parse(it.URL)
+		if err != nil {
+			return fmt.Errorf("lighthouse request %q: %w", it.URL, err)
+		}
+		if u.Scheme == "data" || u.Scheme == "blob" {
+			continue
+		}
+		if u.Hostname() != "127.0.0.1" {
+			return fmt.Errorf("lighthouse's Chrome requested %s, off loopback", it.URL)
+		}
+	}
+	return nil
+}
+
+// lighthouseArgs builds Lighthouse's command line for dev (see
+// BenchmarkVsLighthouse for why these throttling methods).
+func lighthouseArgs(pageURL string, dev Device) []string {
+	// Chrome's flags as our own browser gets them, and the same resolver
+	// rules as the tests' browser so nothing leaves loopback.
+	flags := []string{"--headless=new", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--disable-domain-reliability", "--no-first-run",
+		"--disable-quic", "--host-resolver-rules='" + testResolverRules + "'"}
+	if os.Getuid() == 0 {
+		flags = append(flags, "--no-sandbox")
+	}
+	if shmTooSmall("/dev/shm") {
+		flags = append(flags, "--disable-dev-shm-usage")
+	}
+	args := []string{pageURL, "--chrome-path=" + DefaultPath, "--chrome-flags=" + strings.Join(flags, " "),
+		"--only-categories=performance", "--output=json", "--output-path=stdout", "--quiet",
+		"--no-enable-error-reporting"}
+	switch dev.Name {
+	case DeviceDesktop:
+		args = append(args, "--preset=desktop", "--throttling-method=provided")
+	case DeviceMobile:
+		args = append(args, "--throttling-method=devtools")
+	}
+	return args
+}
+
+// runLighthouse runs Lighthouse once and returns its checked report and the
+// wall time it took. Lighthouse and its Chrome run in their own process
+// group, killed whole afterwards and on timeout, so no Chrome outlives a run.
+func runLighthouse(ctx context.Context, bin, pageURL string, dev Device) (*lighthouseReport, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, lighthouseTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, lighthouseArgs(pageURL, dev)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if cmd.Process != nil {
+		killGroup(cmd.Process.Pid)
+	}
+	if err != nil {
+		return nil, took, fmt.Errorf("lighthouse %s (%s): %w: %s", pageURL, dev.Name, err, lastChars(stderr.String(), 2000))
+	}
+	var rep lighthouseReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		return nil, took, fmt.Errorf("lighthouse %s (%s): read report: %w", pageURL, dev.Name, err)
+	}
+	if err := rep.check(dev); err != nil {
+		return nil, took, fmt.Errorf("lighthouse %s %s (%s): %w", rep.LighthouseVersion, pageURL, dev.Name, err)
+	}
+	return &rep, took, nil
+}
+
+func lastChars(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
