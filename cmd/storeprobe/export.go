@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -11,10 +12,13 @@ import (
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
-// runExport implements `storeprobe export --since 30d`: it puts the stored
-// runs of the window back in the outbox and ships them, backfilling a new
-// InfluxDB. Points carry their run's scheduled time, so runs InfluxDB
-// already has are overwritten, never duplicated.
+// runExport implements `storeprobe export --since 30d`: it reads the stored
+// runs of the window straight from the store, a page at a time, and ships
+// them, backfilling a new InfluxDB. It never touches the outbox, so a daemon
+// shipping from the same store keeps shipping to its own InfluxDB. Points
+// carry their run's scheduled time, so runs InfluxDB already has are
+// overwritten, never duplicated, and an interrupted export can simply be
+// run again.
 func runExport(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "export", "--since DUR (--config FILE | --influx-url URL --bucket DB/RP) [flags]")
 	storePath := fs.String("store", "", "SQLite store (default: the config's store, else ./storeprobe.db)")
@@ -25,8 +29,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	org := fs.String("org", "", "organisation (InfluxDB 2.x; empty for 1.8)")
 	bucket := fs.String("bucket", "", "bucket, or db/rp for InfluxDB 1.8 (overrides the config's)")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the token (overrides the config's)")
-	batch := fs.Int("batch-size", 5000, "points per write request")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long; what is not shipped stays in the outbox")
+	batch := fs.Int("batch-size", 0, "points per write request (default: the config's batch_size, else 5000)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "keep retrying InfluxDB failures for at most this long")
+	verbose := fs.BoolP("verbose", "v", false, "debug logging")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,36 +74,43 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	if ic.URL == "" || ic.Bucket == "" {
 		return usagef("no InfluxDB: give --config with an influxdb section, or --influx-url and --bucket")
 	}
+	if *batch > 0 {
+		ic.BatchSize = *batch
+	}
 	store, err := sqlite.Open(ctx, path, sqlite.MustExist())
 	if err != nil {
 		return usagef("store %s: %v", path, err)
 	}
 	defer store.Close()
-	q := sqlite.RunQuery{Since: time.Now().Add(-since), Check: *check}
-	queued, err := store.Requeue(ctx, q)
-	if err != nil {
-		return err
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
 	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	sh, err := influx.NewShipper(influx.ShipperOptions{
 		URL: ic.URL, Org: ic.Org, Bucket: ic.Bucket, Token: ic.Token,
-		BatchSize: *batch, Outbox: store, MaxBackoff: 30 * time.Second,
+		BatchSize: ic.BatchSize, Logger: log, MaxBackoff: 30 * time.Second,
 	})
 	if err != nil {
 		return usageError{err}
 	}
 	defer sh.Close()
-	fmt.Fprintf(a.stdout, "export: %d runs of the last %s queued from %s to %s (%s)\n", queued, *sinceFlag, path, ic.URL, ic.Bucket)
+	q := sqlite.RunQuery{Since: time.Now().Add(-since), Check: *check}
+	fmt.Fprintf(a.stdout, "export: runs of the last %s from %s to %s (%s)\n", *sinceFlag, path, ic.URL, ic.Bucket)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	shipped, err := sh.Flush(ctx)
-	st := sh.Stats()
-	fmt.Fprintf(a.stdout, "export: %d runs shipped (%d points, %d rejected); %d left in the outbox\n",
-		shipped, st.ShippedPoints, st.RejectedPoints, st.OutboxDepth)
+	res, err := sh.Export(ctx, store, q)
+	fmt.Fprintf(a.stdout, "export: %d runs shipped (%d points written, %d points rejected by InfluxDB in %d runs)\n",
+		res.ShippedRuns, res.Points, res.RejectedPoints, res.RejectedRuns)
 	if err != nil {
-		return fmt.Errorf("export incomplete, the rest stays in the outbox for `storeprobe run` to ship: %w", err)
+		return fmt.Errorf("export incomplete: %d runs read, %d shipped, the rest of the window not exported; "+
+			"run export again (points are overwritten, never duplicated): %w", res.Runs, res.ShippedRuns, err)
 	}
-	if st.RejectedPoints > 0 {
-		return fmt.Errorf("%d points were rejected by InfluxDB (kept in the store with their errors)", st.RejectedPoints)
+	if res.ShippedRuns != res.Runs {
+		return fmt.Errorf("export incomplete: %d of %d runs shipped", res.ShippedRuns, res.Runs)
+	}
+	if res.RejectedPoints > 0 {
+		fmt.Fprintf(a.stdout, "export: the rejected points are logged above with InfluxDB's reason; the runs' other points were written\n")
 	}
 	return nil
 }

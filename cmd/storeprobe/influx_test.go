@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/storage/influx"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
+	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
 // TestRunShipsToInfluxAndExportBackfills is the trend-view path end to
@@ -107,4 +111,109 @@ checks:
 	if len(q) != 1 || len(q[0].Values) != 1 || fmt.Sprint(q[0].Values[0][1]) != fmt.Sprint(want) {
 		t.Fatalf("backfilled check_result count = %v, want %d", q, want)
 	}
+}
+
+// TestExportWhileDaemonShips: a backfill into a new database while a
+// daemon keeps probing and shipping from the same store to its own
+// database. Both databases must end up with every run: the export reads the
+// store itself and never takes runs from, or leaves runs in, the outbox.
+func TestExportWhileDaemonShips(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts influxd")
+	}
+	srv := influxtest.Start(t)
+	srv.CreateDB("fresh")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	old := influxtest.SampleRuns(now.Add(-2*time.Hour), 40) // 320 runs waiting in the outbox
+	for _, r := range old {
+		if _, err := st.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	daemon, err := influx.NewShipper(influx.ShipperOptions{URL: srv.URL, Bucket: srv.Bucket, BatchSize: 20,
+		FlushInterval: 10 * time.Millisecond, Outbox: st, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer daemon.Close()
+	dctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); daemon.Run(dctx) }()
+	// The daemon keeps saving new runs (older than now, so inside the window).
+	newer := influxtest.SampleRuns(now.Add(-time.Hour), 20)
+	saved := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		defer close(saved)
+		for _, r := range newer {
+			if _, err := st.Save(ctx, r); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	a, out, errb := testApp()
+	code := run(ctx, a, []string{"export", "--store", path, "--since", "3h", "--batch-size", "10",
+		"--influx-url", srv.URL, "--bucket", "fresh/autogen"})
+	if code != exitOK {
+		t.Fatalf("export exit %d\n%s%s", code, out, errb)
+	}
+	<-saved
+	// Everything saved before the export started must be in the new
+	// database, whatever the daemon shipped meanwhile.
+	if got := countDB(t, srv, "fresh", "check_result"); got < int64(len(old)) {
+		t.Fatalf("export database has %d runs, want at least the %d stored before it started\n%s", got, len(old), out)
+	}
+	// The daemon's database gets every run, none stolen by the export.
+	all := int64(len(old) + len(newer))
+	deadline := time.Now().Add(30 * time.Second)
+	for countDB(t, srv, srv.DB, "check_result") != all {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon database has %d runs, want %d", countDB(t, srv, srv.DB, "check_result"), all)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	// And a second export of the same window gets every run, exactly once.
+	a2, out2, errb2 := testApp()
+	if code := run(ctx, a2, []string{"export", "--store", path, "--since", "3h",
+		"--influx-url", srv.URL, "--bucket", "fresh/autogen"}); code != exitOK {
+		t.Fatalf("second export exit %d\n%s%s", code, out2, errb2)
+	}
+	if got := countDB(t, srv, "fresh", "check_result"); got != all {
+		t.Errorf("export database has %d runs, want %d", got, all)
+	}
+	if !strings.Contains(out2.String(), fmt.Sprintf("%d runs shipped", all)) {
+		t.Errorf("export output does not say %d runs shipped:\n%s", all, out2)
+	}
+	if os, err := st.OutboxStats(ctx); err != nil || os.Depth != 0 {
+		t.Errorf("outbox after export: %+v, %v; export must leave nothing in it", os, err)
+	}
+}
+
+func countDB(t *testing.T, srv *influxtest.Server, db, measurement string) int64 {
+	t.Helper()
+	q, err := srv.Query(context.Background(), fmt.Sprintf(`SELECT count("ok") FROM %q."autogen".%q`, db, measurement))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q) == 0 || len(q[0].Values) == 0 {
+		return 0
+	}
+	n, err := q[0].Values[0][1].(json.Number).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -461,7 +461,7 @@ func TestPoisonedPointIsIsolated(t *testing.T) {
 	if s := sh.Stats(); s.RejectedPoints != 1 || s.RejectedPointsTotal != 1 || s.OutboxDepth != 0 {
 		t.Errorf("stats %+v, want 1 rejected and an empty outbox", s)
 	}
-	if !strings.Contains(logs.String(), "point rejected") || !strings.Contains(logs.String(), "field type conflict") {
+	if !strings.Contains(logs.String(), "points rejected") || !strings.Contains(logs.String(), "field type conflict") {
 		t.Errorf("the rejection was not logged:\n%s", logs.String())
 	}
 	// Everything else arrived, including the poisoned run's other points.
@@ -622,6 +622,21 @@ func TestBackoff(t *testing.T) {
 			if d := sh.backoff(tc.n, tc.err); d < tc.min || d > tc.max {
 				t.Fatalf("backoff(%d, %v) = %v, want in [%v, %v]", tc.n, tc.err, d, tc.min, tc.max)
 			}
+		}
+	}
+}
+
+// TestDefaultBackoffResumesWithinAMinute: after an hour-long outage the
+// next attempt comes within a minute of InfluxDB's return.
+func TestDefaultBackoffResumesWithinAMinute(t *testing.T) {
+	sh, err := NewShipper(ShipperOptions{URL: "http://127.0.0.1:1", Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	for i := 0; i < 50; i++ {
+		if d := sh.backoff(1000, errors.New("connection refused")); d > time.Minute || d < 30*time.Second {
+			t.Fatalf("backoff after 1000 failures = %v, want within [30s, 1m]", d)
 		}
 	}
 }
