@@ -21,7 +21,17 @@ type shipping struct {
 	health   func() schedule.Stats
 	location string
 	probe    string
+
+	store *sqlite.Store
+	// unsent are probe_health samples InfluxDB did not take yet, oldest
+	// first, at most maxUnsentHealth: an outage shows in the health panels
+	// once InfluxDB is back instead of as a gap.
+	unsent []influx.Health
 }
+
+// maxUnsentHealth bounds the samples kept through an outage: an hour at
+// the default 10s flush interval. Older ones are dropped first.
+const maxUnsentHealth = 360
 
 // newShipping returns nil when the config has no influxdb section.
 func newShipping(cfg *config.InfluxDB, store *sqlite.Store, log *slog.Logger) (*shipping, error) {
@@ -43,7 +53,7 @@ func newShipping(cfg *config.InfluxDB, store *sqlite.Store, log *slog.Logger) (*
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return &shipping{s: s, log: log, interval: cfg.FlushInterval}, nil
+	return &shipping{s: s, log: log, interval: cfg.FlushInterval, store: store}, nil
 }
 
 func (sh *shipping) run(ctx context.Context) {
@@ -58,7 +68,10 @@ func (sh *shipping) run(ctx context.Context) {
 	<-done
 }
 
-// sampleHealth writes a probe_health point every flush interval.
+// sampleHealth writes a probe_health point every flush interval. The
+// outbox depth and the rejected/dropped totals are read from the store at
+// sample time (the totals are persistent, so they survive restarts);
+// samples InfluxDB could not take are kept (bounded) and sent with the next.
 func (sh *shipping) sampleHealth(ctx context.Context) {
 	if sh.health == nil {
 		return
@@ -76,23 +89,45 @@ func (sh *shipping) sampleHealth(ctx context.Context) {
 			return
 		case now := <-t.C:
 			st := sh.health()
-			ss := sh.s.Stats()
-			h := influx.Health{
-				Location: sh.location, Probe: sh.probe, At: now,
-				LagP99MS:       float64(st.Lag.P99) / float64(time.Millisecond),
-				OutboxDepth:    ss.OutboxDepth,
-				RejectedPoints: ss.RejectedPoints,
-				DroppedPoints:  ss.DroppedRuns,
-				Runs:           st.Runs - prev.Runs,
-				Skipped:        st.Skipped - prev.Skipped,
-			}
+			sh.sample(ctx, now, st, prev)
 			prev = st
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := sh.s.WriteHealth(wctx, h); err != nil {
-				sh.log.Debug("probe_health sample not written", "err", err)
-			}
-			cancel()
 		}
+	}
+}
+
+func (sh *shipping) sample(ctx context.Context, now time.Time, st, prev schedule.Stats) {
+	h := influx.Health{
+		Location: sh.location, Probe: sh.probe, At: now,
+		LagP99MS: float64(st.Lag.P99) / float64(time.Millisecond),
+		Runs:     st.Runs - prev.Runs,
+		Skipped:  st.Skipped - prev.Skipped,
+	}
+	if os, err := sh.store.OutboxStats(ctx); err == nil {
+		h.OutboxDepth, h.RejectedPoints, h.DroppedPoints = os.Depth, os.Rejected, os.Dropped
+	} else {
+		ss := sh.s.Stats()
+		h.OutboxDepth, h.RejectedPoints, h.DroppedPoints = ss.OutboxDepth, ss.RejectedPointsTotal, ss.DroppedRunsTotal
+	}
+	sh.unsent = append(sh.unsent, h)
+	if n := len(sh.unsent) - maxUnsentHealth; n > 0 {
+		sh.unsent = append(sh.unsent[:0], sh.unsent[n:]...)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := sh.s.WriteHealth(wctx, sh.unsent...)
+	switch {
+	case err == nil:
+		sh.unsent = sh.unsent[:0]
+		// InfluxDB takes writes again: end the shipper's backoff now rather
+		// than up to MaxBackoff later.
+		if ss := sh.s.Stats(); ss.LastErrorAt.After(ss.LastSuccessAt) {
+			sh.s.Wake()
+		}
+	case !influx.Transient(err):
+		sh.log.Warn("probe_health samples refused by InfluxDB; dropped", "samples", len(sh.unsent), "err", err)
+		sh.unsent = sh.unsent[:0]
+	default:
+		sh.log.Debug("probe_health samples not written yet; kept for the next", "samples", len(sh.unsent), "err", err)
 	}
 }
 

@@ -294,16 +294,16 @@ func offsetMS(t, ref time.Time) float64 {
 }
 
 // Health is one sample of the probe's own health, written by the daemon as
-// a probe_health point (directly, not through the outbox: a lost sample is
-// replaced by the next one).
+// a probe_health point (directly, not through the outbox; the daemon keeps
+// a bounded number of unsent samples through an outage).
 type Health struct {
 	Location       string
 	Probe          string
 	At             time.Time
-	LagP99MS       float64 // p99 schedule lag since the previous sample
-	OutboxDepth    int64   // runs waiting to be shipped
-	RejectedPoints int64   // points InfluxDB refused, cumulative since start
-	DroppedPoints  int64   // runs dropped by the outbox cap, cumulative since start
+	LagP99MS       float64 // p99 schedule lag over the scheduler's recent-runs window
+	OutboxDepth    int64   // runs waiting to be shipped, at sample time
+	RejectedPoints int64   // points InfluxDB refused, the store's persistent total
+	DroppedPoints  int64   // runs (not points) dropped by the outbox cap, the store's persistent total
 	Runs           int64   // runs completed since the previous sample
 	Skipped        int64   // runs skipped (overlap) since the previous sample
 }
