@@ -192,9 +192,15 @@ func writeCheckText(w io.Writer, r probe.Result) {
 	}{{"dns", t.DNS}, {"connect", t.Connect}, {"tls", t.TLS}, {"wait", t.Wait}, {"transfer", t.Transfer}} {
 		from, to := col(at), col(at+p.ms)
 		at += p.ms
-		bar := strings.Repeat(" ", from) + strings.Repeat("█", to-from)
 		if to == from && p.ms > 0 {
-			bar += "▏" // visible, even if under one column
+			// Visible even if under one column; at the right edge it takes
+			// the last column rather than overflowing the frame.
+			from = min(from, width-1)
+			to = from + 1
+		}
+		bar := strings.Repeat(" ", from) + strings.Repeat("█", to-from)
+		if to-from == 1 && col(p.ms) == 0 {
+			bar = strings.Repeat(" ", from) + "▏"
 		}
 		fmt.Fprintf(w, "  %-9s %10.3f ms  |%-*s|\n", p.name, p.ms, width, bar)
 	}

@@ -100,11 +100,13 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	<-runCtx.Done()
+	outMu.Lock() // in-flight runs still print progress
 	if ctx.Err() != nil {
 		fmt.Fprintf(a.stdout, "\nInterrupted: stopping, then the report so far...\n")
 	} else {
 		fmt.Fprintf(a.stdout, "\nStopping: letting in-flight runs finish...\n")
 	}
+	outMu.Unlock()
 	if err := d.shutdown(); err != nil {
 		return err
 	}
