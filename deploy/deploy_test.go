@@ -30,19 +30,43 @@ const datasourceUID = "storeprobe-influxdb"
 
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	wd, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  wd,
-		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(wd, "docker-compose.yml")}},
-		Environment: types.Mapping{}, // the file must work with no .env and no variables set
-	}, func(o *loader.Options) { o.SetProjectName("storeprobe", true); o.ResolvePaths = true })
+	// The file must work with no .env and only the one required variable.
+	p, err := loadComposeEnv(types.Mapping{"GRAFANA_ADMIN_PASSWORD": "test-only-password"})
 	if err != nil {
 		t.Fatalf("compose-spec loader: %v", err)
 	}
 	return p
+}
+
+func loadComposeEnv(env types.Mapping) (*types.Project, error) {
+	wd, err := filepath.Abs(".")
+	if err != nil {
+		return nil, err
+	}
+	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  wd,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(wd, "docker-compose.yml")}},
+		Environment: env,
+	}, func(o *loader.Options) { o.SetProjectName("storeprobe", true); o.ResolvePaths = true })
+}
+
+// TestComposeExposure: a copy-pasted stack must not put an auth-less
+// InfluxDB, /metrics or a Grafana with a well-known password on the network.
+func TestComposeExposure(t *testing.T) {
+	if _, err := loadComposeEnv(types.Mapping{}); err == nil || !strings.Contains(err.Error(), "GRAFANA_ADMIN_PASSWORD") {
+		t.Errorf("compose loads without GRAFANA_ADMIN_PASSWORD (err %v): Grafana would get a default admin password", err)
+	}
+	p := loadCompose(t)
+	if v := p.Services["grafana"].Environment["GF_SECURITY_ADMIN_PASSWORD"]; v == nil || *v != "test-only-password" {
+		t.Errorf("grafana admin password = %v, want the one from GRAFANA_ADMIN_PASSWORD", v)
+	}
+	for name, svc := range p.Services {
+		for _, port := range svc.Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%s publishes %d on %q, want 127.0.0.1 only", name, port.Target, port.HostIP)
+			}
+		}
+	}
 }
 
 func TestComposeFile(t *testing.T) {
@@ -545,8 +569,10 @@ func TestDashboardQueriesReturnRows(t *testing.T) {
 		}
 	}
 
-	// And "% good" per page and location is the share of good samples.
-	type key struct{ page, location string }
+	// And "% good" per check, page, device and location is the share of
+	// good samples: a desktop and a mobile check with the same page names
+	// are never pooled.
+	type key struct{ check, page, device, location string }
 	good := map[key][2]int64{}
 	for _, r := range runs {
 		for _, p := range influx.Points(r) {
@@ -556,8 +582,12 @@ func TestDashboardQueriesReturnRows(t *testing.T) {
 			var k key
 			for _, tg := range p.Tags {
 				switch tg.Key {
+				case "check":
+					k.check = tg.Value
 				case "page":
 					k.page = tg.Value
+				case "device":
+					k.device = tg.Value
 				case "location":
 					k.location = tg.Value
 				}
@@ -572,21 +602,50 @@ func TestDashboardQueriesReturnRows(t *testing.T) {
 			}
 		}
 	}
-	q = findQuery(t, "storeprobe-vitals", "% good per vital, page and location (target 90 %)")
+	q = findQuery(t, "storeprobe-vitals", "% good per vital, check, page, device and location (target 90 %)")
 	csv, err = srv.Flux(ctx, grafanaVars(q, from, to, "5m", srv.Bucket, scenarios[0].vars))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rows := fluxRecords(t, csv)
 	if len(rows) != len(good) {
-		t.Fatalf("%% good table: %d rows, want %d (page × location)", len(rows), len(good))
+		t.Fatalf("%% good table: %d rows, want %d (check × page × device × location)", len(rows), len(good))
 	}
 	for _, rec := range rows {
-		g := good[key{rec["page"], rec["location"]}]
+		g := good[key{rec["check"], rec["page"], rec["device"], rec["location"]}]
 		exp := 100 * float64(g[0]) / float64(g[1])
 		v, err := strconv.ParseFloat(rec["good_lcp"], 64)
 		if err != nil || math.Abs(v-exp) > 1e-9 {
-			t.Errorf("%% good LCP of %s in %s = %s, want %.6f", rec["page"], rec["location"], rec["good_lcp"], exp)
+			t.Errorf("%% good LCP of %s/%s/%s in %s = %s, want %.6f", rec["check"], rec["page"], rec["device"], rec["location"], rec["good_lcp"], exp)
+		}
+	}
+
+	// The load-time table compares page loads with 3 s: for a journey its
+	// pages' load_ms, never the whole journey's duration.
+	maxLoad := map[string]float64{} // check -> slowest page load or HTTP total
+	for _, r := range runs {
+		for _, p := range influx.Points(r) {
+			for _, f := range p.Fields {
+				if p.Measurement == influx.MeasurementBrowserPage && f.Key == "load_ms" ||
+					p.Measurement == influx.MeasurementHTTPCheck && f.Key == "total_ms" {
+					maxLoad[r.Check] = max(maxLoad[r.Check], f.Value.(float64))
+				}
+			}
+		}
+	}
+	q = findQuery(t, "storeprobe-overview", "Load time p75 / p95 per check")
+	csv, err = srv.Flux(ctx, grafanaVars(q, from, to, "5m", srv.Bucket, scenarios[0].vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = fluxRecords(t, csv)
+	if len(rows) != len(maxLoad) {
+		t.Fatalf("load table: %d rows, want one per check (%d): %v", len(rows), len(maxLoad), rows)
+	}
+	for _, rec := range rows {
+		p95, err := strconv.ParseFloat(rec["p95"], 64)
+		if err != nil || p95 <= 0 || p95 > maxLoad[rec["check"]]+1e-9 {
+			t.Errorf("load p95 of %s = %s, want a page load/HTTP total ≤ %.1f ms", rec["check"], rec["p95"], maxLoad[rec["check"]])
 		}
 	}
 }
