@@ -69,8 +69,12 @@ func safeName(s string) string {
 
 // keepArtifacts writes a failed run's full-page screenshot and HAR-like
 // request log (with the final URL, failure and console errors) under dir,
-// and returns their paths relative to dir.
-func (s *session) keepArtifacts(ctx context.Context, dir, check string, f *probe.Failure) []string {
+// and returns their paths relative to dir. It has its own time budget past
+// the run's deadline. A timed-out run's pending navigation must have been
+// stopped (stopLoading) first, or the capture would wait for it.
+func (s *session) keepArtifacts(dir, check string, f *probe.Failure) []string {
+	ctx, cancel := s.afterCtx(artifactBudget)
+	defer cancel()
 	path, name, err := s.artifactDir(dir, check)
 	if err != nil {
 		s.b.log.Warn("keep artifacts", "err", err)
@@ -78,22 +82,32 @@ func (s *session) keepArtifacts(ctx context.Context, dir, check string, f *probe
 	}
 	var out []string
 	if f == nil || f.Kind != probe.FailureBrowserCrash {
-		// An error page may still be committing; let it, then retry once
-		// (capture fails on a frame that is being replaced).
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_ = s.tr.wait(wctx, func() bool { return !s.tr.loading })
-		cancel()
-		png, err := s.screenshot(ctx)
+		if f == nil || f.Kind != probe.FailureTimeout {
+			// An error page may still be committing; let it, then retry
+			// once (capture fails on a frame that is being replaced).
+			wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+			_ = s.tr.wait(wctx, func() bool { return !s.tr.loading })
+			wcancel()
+		}
+		// The journey is over: typed secrets can simply be emptied.
+		s.blankSecrets(ctx)
+		sh, err := s.screenshot(ctx)
 		if err != nil && ctx.Err() == nil {
 			time.Sleep(300 * time.Millisecond)
-			png, err = s.screenshot(ctx)
+			sh, err = s.screenshot(ctx)
 		}
 		if err == nil {
-			if err := os.WriteFile(filepath.Join(path, ScreenshotFile), png, 0o640); err == nil {
+			if err := os.WriteFile(filepath.Join(path, ScreenshotFile), sh.png, 0o640); err == nil {
 				out = append(out, filepath.Join(name, ScreenshotFile))
+			} else {
+				s.b.log.Warn("failure screenshot", "check", check, "err", err)
+			}
+			if sh.clipped {
+				s.b.log.Info("failure screenshot cut to its maximum height", "check", check,
+					"max_px", MaxScreenshotHeight, "page_css_px", sh.height)
 			}
 		} else {
-			s.b.log.Debug("failure screenshot", "err", err)
+			s.b.log.Warn("failure screenshot", "check", check, "err", err)
 		}
 	}
 	snap := s.tr.snapshot()
@@ -101,9 +115,63 @@ func (s *session) keepArtifacts(ctx context.Context, dir, check string, f *probe
 	if data, err := json.MarshalIndent(har, "", "  "); err == nil {
 		if err := os.WriteFile(filepath.Join(path, RequestLogFile), data, 0o640); err == nil {
 			out = append(out, filepath.Join(name, RequestLogFile))
+		} else {
+			s.b.log.Warn("request log", "check", check, "err", err)
 		}
 	}
 	return out
+}
+
+// Typed secrets in screenshots. A field a journey typed secret text into
+// is emptied before a failure screenshot, and hidden by a style sheet (its
+// value kept) during a screenshot step. Only those fields are covered: a
+// page that echoes the value elsewhere (a greeting, the next page) still
+// shows it.
+const (
+	blankSecretsJS = `(sels) => {
+  for (const sel of sels) {
+    let els = [];
+    try { els = document.querySelectorAll(sel); } catch (_) { continue; }
+    for (const el of els) {
+      if ('value' in el) el.value = ''; else el.textContent = '';
+      if (el === document.activeElement && el.blur) el.blur();
+    }
+  }
+  return true;
+}`
+	hideSecretsJS = `(sels, id) => {
+  const st = document.createElement('style');
+  st.id = id;
+  st.textContent = sels.map(s => s + '{color:transparent!important;-webkit-text-security:disc!important;' +
+    'text-shadow:none!important;caret-color:transparent!important}').join('\n');
+  (document.head || document.documentElement).appendChild(st);
+  return true;
+}`
+	showSecretsJS = `(id) => { const st = document.getElementById(id); if (st) st.remove(); return true; }`
+)
+
+// blankSecrets empties the fields typed secret text into.
+func (s *session) blankSecrets(ctx context.Context) {
+	if len(s.secretFields) == 0 {
+		return
+	}
+	if _, err := evalJSON[bool](ctx, s, blankSecretsJS, s.secretFields); err != nil {
+		s.b.log.Debug("blank secret fields", "err", err)
+	}
+}
+
+// screenshotHidingSecrets is screenshot with the secret fields hidden, and
+// shown again afterwards. It fails rather than risk showing them.
+func (s *session) screenshotHidingSecrets(ctx context.Context) (shot, error) {
+	if len(s.secretFields) == 0 {
+		return s.screenshot(ctx)
+	}
+	const id = "storeprobe-secret-mask"
+	if _, err := evalJSON[bool](ctx, s, hideSecretsJS, s.secretFields, id); err != nil {
+		return shot{}, fmt.Errorf("hide secret fields: %w", err)
+	}
+	defer func() { _, _ = evalJSON[bool](ctx, s, showSecretsJS, id) }()
+	return s.screenshot(ctx)
 }
 
 // The HAR 1.2 subset we write. Headers, cookies and bodies are left out on
@@ -117,6 +185,9 @@ type harLog struct {
 		Failure       *probe.Failure `json:"_failure"`
 		ConsoleErrors []string       `json:"_console_errors"`
 		Failed        []string       `json:"_failed_requests"`
+		// Dropped counts requests past the log's cap: counted in the
+		// result's totals, not listed here.
+		Dropped int `json:"_entries_dropped"`
 	} `json:"log"`
 }
 
@@ -185,6 +256,7 @@ func buildHAR(reqs []requestEntry, snap snapshot, redact *probe.Redactor, f *pro
 	h.Log.ConsoleErrors = snap.consoleErrors
 	h.Log.Entries = []harEntry{}
 	h.Log.Failed = []string{}
+	h.Log.Dropped = snap.dropped
 	for _, r := range reqs {
 		e := harEntry{
 			Started: r.Started.Format(time.RFC3339Nano), Time: round(max(r.DurationMS, 0), 2),

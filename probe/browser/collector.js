@@ -9,21 +9,36 @@
 //   CLS  largest session window of layout shifts without recent input
 //        (windows end after a 1 s gap or at 5 s)
 //   INP  worst interaction latency from Event Timing grouped by
-//        interactionId, p98 (skip one per 50) when over 50 interactions
+//        interactionId, p98 (skip one per 50) when over 50 interactions;
+//        like web-vitals, an interaction whose entries are all under the
+//        16 ms threshold counts only through first-input (any duration, 0
+//        included), and a page with interactions but no entry at all
+//        reports 0
 //   TTFB navigation responseStart
 // Values are pushed to Go through the CDP binding named below whenever they
 // change, and flushed synchronously on beforeunload, pagehide and
 // visibilitychange so the INP of a click that navigates away is still
 // delivered (see the fallback timing below).
+//
+// The page must not be able to forge or flood these reports: the binding is
+// taken into this closure and deleted from window (in every frame, before
+// anything else runs), and each message starts with a per-run nonce the Go
+// side injects here and checks. The nonce lives only in this closure and is
+// only ever concatenated to a string, so no page hook (toJSON, a replaced
+// JSON.stringify) sees it.
 (() => {
   'use strict';
   const BINDING = '__storeprobeVitals';
+  const NONCE = '__STOREPROBE_NONCE__';
+  const send = window[BINDING];
+  try { delete window[BINDING]; } catch (_) { /* not configurable */ }
   if (window !== window.top) return; // top-level documents only
   if (location.protocol !== 'http:' && location.protocol !== 'https:') return;
-  const send = window[BINDING];
   if (typeof send !== 'function' || typeof PerformanceObserver !== 'function') return;
+  const stringify = JSON.stringify;
+  const raf = window.requestAnimationFrame;
 
-  const st = {
+  const st = Object.assign(Object.create(null), {
     id: String(performance.timeOrigin) + '-' + Math.random().toString(36).slice(2, 10),
     url: location.href,
     seq: 0,
@@ -37,7 +52,7 @@
     ttfb: null,
     load: null,
     dcl: null,
-  };
+  });
 
   // A short CSS-like description of an element: tag#id.class1.class2.
   const describe = (el) => {
@@ -89,44 +104,72 @@
     }
   };
 
-  // INP: the longest event duration per interaction.
+  // INP: the longest event duration per interaction. Entries of the
+  // 'event' type only come at or over the 16 ms threshold; the first-input
+  // entry comes whatever its duration, so a fast first interaction is
+  // recorded with its own (possibly 0) latency, as web-vitals does.
   const interactions = new Map();
   const onEvent = (entries) => {
     for (const e of entries) {
       if (!e.interactionId) continue;
-      const prev = interactions.get(e.interactionId) || 0;
-      if (e.duration > prev) interactions.set(e.interactionId, e.duration);
+      if (!interactions.has(e.interactionId) || e.duration > interactions.get(e.interactionId)) {
+        interactions.set(e.interactionId, e.duration);
+      }
     }
-    if (interactions.size === 0) return;
-    const worst = Array.from(interactions.values()).sort((a, b) => b - a);
     // performance.interactionCount also counts interactions under the
     // threshold, which is what the p98 rule is defined on.
     const count = Math.max(performance.interactionCount || 0, interactions.size);
     st.interactions = count;
+    if (interactions.size === 0) {
+      // web-vitals: interactions happened but none was captured: INP 0.
+      if (count > 0) st.inp = 0;
+      return;
+    }
+    const worst = Array.from(interactions.values()).sort((a, b) => b - a);
     st.inp = worst[Math.min(worst.length - 1, Math.floor(count / 50))];
   };
 
-  // An interaction whose handler navigates away never gets its Event
-  // Timing entry (the entry waits for a paint the old document never
-  // makes), and messages sent from pagehide are lost once the new document
-  // has committed. So: time such an interaction ourselves, from the event's
-  // timestamp to the end of its dispatch (or to beforeunload if bubbling
-  // was stopped), and send it while the document is still attached.
-  let leaving = false, dispatching = null, fallbacks = 0;
-  const addFallback = (d) => {
-    interactions.set('fallback-' + (++fallbacks), d);
+  // An interaction that navigates away never gets its Event Timing entry
+  // (the entry waits for the presentation of a frame the old document may
+  // never make), and messages sent from pagehide are lost once the new
+  // document has committed. So such an interaction is timed here, from the
+  // event's timestamp to beforeunload, and sent while the document is
+  // still attached. A link's or submit button's navigation starts after
+  // the listeners have returned (in the same task for a link, in a posted
+  // task for a form), so the last dispatch stays a candidate until its
+  // own entry is seen. If the navigation came well after the dispatch
+  // ended (a timer), only the dispatch itself is counted.
+  let leaving = false, last = null, fallbacks = 0;
+  const addFallback = (c) => {
+    const now = performance.now();
+    if (c.seen || (c.end !== null && now - c.end > 1000)) return;
+    const end = c.end === null || now - c.end < 50 ? now : c.end;
+    if (!c.key) c.key = 'fallback-' + (++fallbacks);
+    const d = end - c.start;
+    if (!interactions.has(c.key) || d > interactions.get(c.key)) interactions.set(c.key, d);
     onEvent([]);
   };
+  const seen = (entries) => {
+    for (const e of entries) {
+      if (last !== null && Math.abs(e.startTime - last.start) < 1 && e.name === last.type) last.seen = true;
+    }
+  };
   for (const type of ['pointerdown', 'pointerup', 'click', 'keydown', 'keyup']) {
-    addEventListener(type, (e) => { dispatching = e.timeStamp; }, { capture: true });
+    addEventListener(type, (e) => {
+      const c = last = { type, start: e.timeStamp, end: null, seen: false, key: '' };
+      // If a listener stops the event's propagation, the bubble listener
+      // below never runs: end at the next frame instead.
+      try { raf.call(window, () => { if (c.end === null) c.end = performance.now(); }); } catch (_) { /* no frames */ }
+    }, { capture: true });
     addEventListener(type, () => {
-      if (leaving && dispatching !== null) { addFallback(performance.now() - dispatching); flush(); }
-      dispatching = null;
+      if (last === null) return;
+      if (leaving) { addFallback(last); flush(); }
+      if (last.end === null) last.end = performance.now();
     });
   }
   addEventListener('beforeunload', () => {
     leaving = true;
-    if (dispatching !== null) addFallback(performance.now() - dispatching);
+    if (last !== null) addFallback(last);
     stopLCP();
     flush();
   }, { capture: true });
@@ -150,8 +193,9 @@
 
   const emit = () => {
     readNavigation();
+    onEvent([]); // interactionCount may have grown without an entry
     st.seq++;
-    try { send(JSON.stringify(st)); } catch (_) { /* binding gone */ }
+    try { send(NONCE + stringify(st)); } catch (_) { /* binding gone */ }
   };
 
   // Coalesce changes within a task into one message.
@@ -174,8 +218,8 @@
   observe('paint', onPaint);
   observe('largest-contentful-paint', onLCP);
   observe('layout-shift', onShift);
-  observe('event', onEvent, { durationThreshold: 16 });
-  observe('first-input', onEvent);
+  observe('event', (entries) => { seen(entries); onEvent(entries); }, { durationThreshold: 16 });
+  observe('first-input', (entries) => { seen(entries); onEvent(entries); });
 
   addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') { stopLCP(); flush(); }
@@ -186,7 +230,7 @@
 
   // The Go side reads the current values with this at the end of a page.
   Object.defineProperty(window, '__storeprobeSnapshot', {
-    value: () => { flush(); return JSON.stringify(st); },
+    value: () => { flush(); return stringify(st); },
     enumerable: false,
   });
   emit();

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +100,11 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	f = r.failure
 	ended := time.Since(start)
 
+	if f != nil && f.Kind == probe.FailureTimeout {
+		// Stop a pending navigation: the reads and the failure screenshot
+		// below would wait for it.
+		s.stopLoading(s.ctx)
+	}
 	actx, acancel := s.afterCtx(cleanupBudget)
 	defer acancel()
 	if f == nil || f.Kind != probe.FailureBrowserCrash {
@@ -121,7 +127,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	}
 	res.Artifacts = append(res.Artifacts, r.shots...)
 	if f != nil && artifactsDir != "" {
-		res.Artifacts = append(res.Artifacts, s.keepArtifacts(actx, artifactsDir, name, f)...)
+		res.Artifacts = append(res.Artifacts, s.keepArtifacts(artifactsDir, name, f)...)
 	}
 	out := finish(f)
 	out.DurationMS = round(probe.Millis(ended), 1)
@@ -173,13 +179,7 @@ func (r *journeyRun) step(jctx context.Context, i int, st probe.Step) (probe.Ste
 	sr := probe.StepResult{Name: stepName(st, s.redact), Action: string(st.Action)}
 	phase := probe.Phase(fmt.Sprintf("step %d: %s", i+1, sr.Name))
 
-	timeout := st.Timeout
-	if timeout <= 0 {
-		timeout = DefaultStepTimeout
-		if st.Optional {
-			timeout = OptionalStepTimeout
-		}
-	}
+	timeout := stepTimeout(st)
 	sctx, cancel := context.WithTimeout(jctx, timeout)
 	defer cancel()
 
@@ -203,6 +203,21 @@ func (r *journeyRun) step(jctx context.Context, i int, st probe.Step) (probe.Ste
 		r.failure = f
 	}
 	return sr, f
+}
+
+// stepTimeout is a step's own time limit: its timeout, or a default; a
+// sleep is given its length on top of the default, so a long pause is not
+// a timeout (the journey's deadline still holds).
+func stepTimeout(st probe.Step) time.Duration {
+	switch {
+	case st.Timeout > 0:
+		return st.Timeout
+	case st.Action == probe.ActionSleep:
+		return st.Sleep + DefaultStepTimeout
+	case st.Optional:
+		return OptionalStepTimeout
+	}
+	return DefaultStepTimeout
 }
 
 // scriptFailure fails the step on a new uncaught page error, if asked.
@@ -256,6 +271,10 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 
 	case probe.ActionType:
 		before := s.tr.snapshot().navSeq
+		if st.Secret && !slices.Contains(s.secretFields, st.Selector) {
+			// Before typing: a failure halfway must still hide it.
+			s.secretFields = append(s.secretFields, st.Selector)
+		}
 		if _, err := chromedp.Run(ctx, chromedp.SendKeys(chromedp.CSS(st.Selector), st.Text, chromedp.NodeVisible)); err != nil {
 			return missing(err, fmt.Sprintf("%q", st.Selector))
 		}
@@ -336,9 +355,13 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 		return nil, false
 
 	case probe.ActionScreenshot:
-		png, err := s.screenshot(ctx)
+		sh, err := s.screenshotHidingSecrets(ctx)
 		if err != nil {
 			return s.failOr(err, phase, probe.FailureProbeError), false
+		}
+		if sh.clipped {
+			s.b.log.Info("screenshot cut to its maximum height", "check", r.check, "shot", st.Shot,
+				"max_px", MaxScreenshotHeight, "page_css_px", sh.height)
 		}
 		if r.artifacts != "" {
 			dir, name, err := s.artifactDir(r.artifacts, r.check)
@@ -346,7 +369,7 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 				return probe.Fail(probe.FailureProbeError, phase, "%v", err), false
 			}
 			file := safeName(st.Shot) + ".png"
-			if err := os.WriteFile(filepath.Join(dir, file), png, 0o640); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, file), sh.png, 0o640); err != nil {
 				return probe.Fail(probe.FailureProbeError, phase, "write screenshot: %v", err), false
 			}
 			r.shots = append(r.shots, filepath.Join(name, file))

@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,9 @@ func TestJourneyINPOfClickThatNavigatesAway(t *testing.T) {
 	// The cart page was gone when the journey ended: its INP came through
 	// the pagehide flush.
 	within(t, "cart inp_ms", must(t, res.Pages[0].Vitals.INP, "cart inp"), 300, 400)
+	if raw, _ := json.Marshal(res); !strings.Contains(string(raw), `"console_errors":[]`) {
+		t.Errorf("console_errors must be [], not null: %s", raw)
+	}
 	if res.Pages[1].Vitals.INP != nil {
 		t.Errorf("done page had no interaction, inp %v", *res.Pages[1].Vitals.INP)
 	}
@@ -147,6 +151,12 @@ func TestJourneyFailures(t *testing.T) {
 		{"dns", 0, []probe.Step{
 			{Action: probe.ActionGoto, URL: "http://shop.test/"},
 		}, probe.FailureDNS, 0, 8 * time.Second, 0},
+		// The deadline hits while a navigation is pending: the failure
+		// screenshot must not wait for it.
+		{"deadline during navigation", 3 * time.Second, []probe.Step{
+			{Action: probe.ActionGoto, URL: shop.URL + "/plain", Page: "plain"},
+			{Action: probe.ActionGoto, URL: shop.URL + "/never"},
+		}, probe.FailureTimeout, 1, 3*time.Second + 6*time.Second, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,4 +224,122 @@ func TestJourneyMobileTaps(t *testing.T) {
 	if inp := must(t, res.Pages[0].Vitals.INP, "inp"); inp < 300 {
 		t.Errorf("mobile tap inp %.0f ms, want >= 300", inp)
 	}
+}
+
+// TestJourneyHostilePageCannotForgeVitals: a page calling the collector's
+// binding thousands of times, from itself and from frames, adds no page
+// and changes no value; what it sends is not kept anywhere.
+func TestJourneyHostilePageCannotForgeVitals(t *testing.T) {
+	shop := newShop(t)
+	res := runJourney(t, probe.Journey{Name: "spoof", Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/spoof", Page: "spoof"},
+		{Action: probe.ActionSleep, Sleep: 700 * time.Millisecond},
+	}}, "")
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	if len(res.Pages) != 1 {
+		t.Fatalf("%d pages, want the one visited (forged reports were kept)", len(res.Pages))
+	}
+	p := res.Pages[0]
+	if p.Name != "spoof" || !strings.HasSuffix(p.URL, "/spoof") || strings.Contains(p.LCPElement, "zzz") {
+		t.Errorf("page %q %q lcp_element %q", p.Name, p.URL, p.LCPElement)
+	}
+	if p.Vitals.INP != nil || must(t, p.Vitals.CLS, "cls") > 0.01 || must(t, p.Vitals.FCP, "fcp") < 2 {
+		t.Errorf("forged values in the page's vitals: %+v", p.Vitals)
+	}
+	raw, _ := json.Marshal(res)
+	if strings.Contains(string(raw), "evil") || len(raw) > 64<<10 {
+		t.Errorf("forged reports in the result (%d bytes)", len(raw))
+	}
+}
+
+// TestJourneyINPOfNavigatingInteractions: a plain link and a form's submit
+// button navigate after their 300 ms click listeners return; the page
+// they leave still gets that INP. A click far under Event Timing's 16 ms
+// threshold still counts as an interaction (INP near 0, not null).
+func TestJourneyINPOfNavigatingInteractions(t *testing.T) {
+	shop := newShop(t)
+	res := runJourney(t, probe.Journey{Name: "nav", Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/fast", Page: "fast"},
+		{Action: probe.ActionClick, Selector: "#acc"},
+		{Action: probe.ActionGoto, URL: shop.URL + "/navclick", Page: "link"},
+		{Action: probe.ActionClick, Selector: "#link", Page: "done1"},
+		{Action: probe.ActionGoto, URL: shop.URL + "/navclick", Page: "form"},
+		{Action: probe.ActionClick, Selector: "#submit", Page: "done2"},
+		{Action: probe.ActionAssertText, Selector: "h1", Text: "Thank you"},
+	}}, "")
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	names := make([]string, len(res.Pages))
+	for i, p := range res.Pages {
+		names[i] = p.Name
+	}
+	if strings.Join(names, ",") != "fast,link,done1,form,done2" {
+		t.Fatalf("pages %q", names)
+	}
+	within(t, "fast inp_ms", must(t, res.Pages[0].Vitals.INP, "fast inp"), 0, 100)
+	within(t, "link inp_ms", must(t, res.Pages[1].Vitals.INP, "link inp"), 300, 399.9)
+	within(t, "form inp_ms", must(t, res.Pages[3].Vitals.INP, "form inp"), 300, 399.9)
+}
+
+// TestJourneySecretsNotInScreenshots: the secret field's text is pure red,
+// the other field's pure blue; neither a screenshot step nor the failure
+// screenshot may show red, while the blue proves text is drawn.
+func TestJourneySecretsNotInScreenshots(t *testing.T) {
+	shop := newShop(t)
+	dir := t.TempDir()
+	res := runJourney(t, probe.Journey{Name: "secret", Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: shop.URL + "/secret-form"},
+		{Action: probe.ActionType, Selector: "#email", Text: "WWWWMMMMWWWWMMMM", Secret: true},
+		{Action: probe.ActionType, Selector: "#name", Text: "WWWWMMMMWWWWMMMM"},
+		{Action: probe.ActionScreenshot, Shot: "form"},
+		{Action: probe.ActionWaitFor, Selector: "#missing", Timeout: time.Second},
+	}}, dir)
+	if res.OK || res.Failure.Kind != probe.FailureSelector {
+		t.Fatalf("failure %v, want selector", res.Failure)
+	}
+	shots := 0
+	for _, a := range res.Artifacts {
+		if !strings.HasSuffix(a, ".png") {
+			continue
+		}
+		shots++
+		red, blue := countPixels(t, filepath.Join(dir, a))
+		if red > 0 || blue < 200 {
+			t.Errorf("%s: %d red (secret) pixels, %d blue (plain) pixels; want 0 and many", a, red, blue)
+		}
+	}
+	if shots != 2 {
+		t.Errorf("artifacts %q, want the step's and the failure screenshot", res.Artifacts)
+	}
+}
+
+// countPixels counts strongly red and strongly blue pixels of a PNG.
+func countPixels(t *testing.T, file string) (red, blue int) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			r, g, bl = r>>8, g>>8, bl>>8
+			if r > 180 && g < 90 && bl < 90 {
+				red++
+			}
+			if bl > 180 && r < 90 && g < 90 {
+				blue++
+			}
+		}
+	}
+	return red, blue
 }

@@ -75,6 +75,7 @@ type shopServer struct {
 	*httptest.Server
 	hero        []byte
 	quit        chan struct{} // closed at cleanup: releases hanging handlers
+	slowHit     chan struct{} // /slow-doc was asked for
 	cookieSeen  atomic.Int32  // requests to /cookie that carried our cookie
 	cookieTotal atomic.Int32
 }
@@ -83,7 +84,7 @@ const pageHead = `<!doctype html><html><head><meta charset="utf-8"><meta name="v
 <link rel="icon" href="data:,"><style>body{margin:0;font:16px sans-serif}</style></head><body>`
 
 func newShop(t testing.TB) *shopServer {
-	s := &shopServer{hero: noisyPNG(480, 320, 1), quit: make(chan struct{})}
+	s := &shopServer{hero: noisyPNG(480, 320, 1), quit: make(chan struct{}), slowHit: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	page := func(title, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +160,70 @@ document.getElementById('checkout').addEventListener('click', () => {
 });
 </script>`))
 	mux.HandleFunc("/j/done", page("done", `<h1>Thank you</h1>`))
+	// A hostile page: it calls the collector's binding in a loop with
+	// forged reports, from its own window and from two frames (an
+	// about:blank one and a same-origin one), and counts the calls that
+	// went through in its title.
+	mux.HandleFunc("/spoof", page("spoof", `<p>spoof</p><iframe id="f1"></iframe><iframe id="f2" src="/plain"></iframe>
+<script>
+const forge = (w, i) => {
+  try {
+    w.__storeprobeVitals(JSON.stringify({id: 'x' + i, seq: 1e6, url: 'http://evil/' + 'y'.repeat(5000),
+      fcp: 1, lcp: 1, lcp_element: 'z'.repeat(5000), cls: 9, inp: 9999, interactions: 1}));
+    return 1;
+  } catch (_) { return 0; }
+};
+let hits = 0, i = 0;
+const tick = setInterval(() => {
+  for (let k = 0; k < 50; k++) {
+    i++;
+    for (const w of [window, document.getElementById('f1').contentWindow, document.getElementById('f2').contentWindow]) hits += forge(w, i);
+  }
+  if (i >= 2000) { clearInterval(tick); document.title = 'hits ' + hits; }
+}, 5);
+</script>`))
+	// Interactions that navigate without a handler doing it: a link and
+	// a form's submit button, each with a 300 ms click listener.
+	mux.HandleFunc("/navclick", page("navclick", `<p><a id="link" href="/j/done" style="font-size:40px">Checkout</a></p>
+<form action="/j/done"><input name="q" value="x"><button id="submit" style="width:200px;height:60px">Search</button></form>
+<script>for (const id of ['link', 'submit']) document.getElementById(id).addEventListener('click', () => {
+  const end = performance.now() + 300; while (performance.now() < end) {}
+});</script>`))
+	// A button whose click handler does nothing: its interaction is far
+	// under Event Timing's 16 ms threshold.
+	mux.HandleFunc("/fast", page("fast", `<button id="acc" style="width:200px;height:60px">Accept</button><script>document.getElementById('acc').addEventListener('click', () => {});</script>`))
+	// A page 200,000 px tall.
+	mux.HandleFunc("/tall", page("tall", `<div style="height:200000px;background:linear-gradient(#fff,#38c)">tall</div>`))
+	// A form whose secret field's text is pure red and other field's
+	// pure blue, large, so a screenshot shows either as such pixels.
+	mux.HandleFunc("/secret-form", page("secret form", `<input id="email" type="email" style="display:block;font:bold 40px sans-serif;width:1000px;height:70px;color:#f00;border:0;outline:0;caret-color:transparent">
+<input id="name" style="display:block;font:bold 40px sans-serif;width:1000px;height:70px;color:#00f;border:0;outline:0;caret-color:transparent">`))
+	// 300 fetches and 12 frames: more requests and documents than the
+	// lowered limits of TestTrackerBoundsPerRun.
+	mux.HandleFunc("/fetchloop", page("fetchloop", `<p id="out">fetching</p><script>
+(async () => {
+  for (let i = 0; i < 12; i++) { const f = document.createElement('iframe'); f.src = '/ping?frame=' + i; document.body.appendChild(f); }
+  for (let b = 0; b < 30; b++) await Promise.all(Array.from({length: 10}, (_, k) => fetch('/ping?n=' + (b * 10 + k))));
+  document.getElementById('out').textContent = 'done';
+})();
+</script>`))
+	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	// The document answers after 1.5 s; s.slowHit is signaled when it is
+	// asked for.
+	mux.HandleFunc("/slow-doc", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.slowHit <- struct{}{}:
+		default:
+		}
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		case <-s.quit:
+			return
+		}
+		page("slow doc", `<p>late</p>`)(w, r)
+	})
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	t.Cleanup(func() { close(s.quit) })

@@ -12,11 +12,25 @@ import (
 // BrowseOptions are extras of a single-page probe.
 type BrowseOptions struct {
 	// ScreenshotFile, if set, receives a full-page PNG of the page as the
-	// probe left it (also on failure).
+	// probe left it (also on failure). A page taller than
+	// MaxScreenshotHeight image pixels is cut at that height.
 	ScreenshotFile string
+	// OnScreenshot, if set, is told how ScreenshotFile went: an error if
+	// it could not be taken or written, and whether the page was cut.
+	OnScreenshot func(ScreenshotReport)
 	// ArtifactsDir, if set, keeps a screenshot and the request log of a
 	// failed probe there (see RunJourney).
 	ArtifactsDir string
+}
+
+// ScreenshotReport is the outcome of BrowseOptions.ScreenshotFile.
+type ScreenshotReport struct {
+	File string
+	Err  error // nil when the file was written
+	// Clipped reports a page taller than the screenshot: PageHeight is
+	// its full height in CSS pixels.
+	Clipped    bool
+	PageHeight float64
 }
 
 // Browse loads c.URL in a fresh incognito context and measures it.
@@ -75,8 +89,12 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	ended = time.Now()
 
 	// Read what the page measured, also after a failure: a timed-out page
-	// still has its FCP or TTFB to show. Past the deadline, use a short
-	// budget of its own.
+	// still has its FCP or TTFB to show. Its navigation is stopped first,
+	// so the reads and the screenshot are not queued behind it. Past the
+	// deadline, each has a short budget of its own.
+	if f != nil && f.Kind == probe.FailureTimeout {
+		s.stopLoading(s.ctx)
+	}
 	actx, acancel := s.afterCtx(cleanupBudget)
 	defer acancel()
 	if f == nil || f.Kind != probe.FailureBrowserCrash {
@@ -95,17 +113,40 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	if f == nil {
 		f = tooSlow(c.Browser, *res.PageMetrics, "")
 	}
-	if o.ScreenshotFile != "" && (f == nil || f.Kind != probe.FailureBrowserCrash) {
-		if png, err := s.screenshot(actx); err == nil {
-			if err := os.WriteFile(o.ScreenshotFile, png, 0o644); err != nil {
-				b.log.Warn("write screenshot", "file", o.ScreenshotFile, "err", err)
-			}
+	if o.ScreenshotFile != "" {
+		rep := s.screenshotFile(o.ScreenshotFile, f)
+		if rep.Err != nil {
+			b.log.Warn("screenshot", "file", o.ScreenshotFile, "err", rep.Err)
+		}
+		if o.OnScreenshot != nil {
+			o.OnScreenshot(rep)
 		}
 	}
 	if f != nil && o.ArtifactsDir != "" {
-		res.Artifacts = s.keepArtifacts(actx, o.ArtifactsDir, c.Name, f)
+		res.Artifacts = s.keepArtifacts(o.ArtifactsDir, c.Name, f)
 	}
 	return finish(f)
+}
+
+// screenshotFile writes the page's screenshot to file, with its own budget.
+func (s *session) screenshotFile(file string, f *probe.Failure) ScreenshotReport {
+	rep := ScreenshotReport{File: file}
+	if f != nil && f.Kind == probe.FailureBrowserCrash {
+		rep.Err = fmt.Errorf("no screenshot: %s", f.Message)
+		return rep
+	}
+	ctx, cancel := s.afterCtx(artifactBudget)
+	defer cancel()
+	sh, err := s.screenshot(ctx)
+	if err != nil {
+		rep.Err = err
+		return rep
+	}
+	rep.Clipped, rep.PageHeight = sh.clipped, sh.height
+	if err := os.WriteFile(file, sh.png, 0o644); err != nil {
+		rep.Err = fmt.Errorf("write screenshot: %w", err)
+	}
+	return rep
 }
 
 func deviceLabel(d string) string {
@@ -120,5 +161,3 @@ func (t *tracker) crashedNow() bool {
 	defer t.mu.Unlock()
 	return t.crashed
 }
-
-var _ = fmt.Sprintf

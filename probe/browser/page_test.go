@@ -1,11 +1,16 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,6 +61,9 @@ func TestBrowseLCPOfDelayedHero(t *testing.T) {
 		t.Errorf("ratings %+v device %q type %q", res.Ratings, res.Device, res.Type)
 	}
 	within(t, "ttfb_ms", must(t, res.Vitals.TTFB, "ttfb"), 0, 500)
+	if raw, _ := json.Marshal(res); !strings.Contains(string(raw), `"console_errors":[]`) {
+		t.Errorf("a page without console errors must have console_errors [], not null: %s", raw)
+	}
 	if res.DOMContentLoadedMS <= 0 || res.DOMContentLoadedMS > res.LoadMS {
 		t.Errorf("dom_content_loaded_ms %.1f, load_ms %.1f", res.DOMContentLoadedMS, res.LoadMS)
 	}
@@ -96,12 +104,13 @@ func TestBrowseFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c := probe.Check{Name: "t", Type: probe.TypeBrowser, URL: tc.url, Timeout: 20 * time.Second}
+			if tc.timeout > 0 {
+				c.Timeout = tc.timeout
+			}
 			start := time.Now()
-			res := browse(t, tc.url, func(c *probe.Check) {
-				if tc.timeout > 0 {
-					c.Timeout = tc.timeout
-				}
-			})
+			res := shared.BrowseWith(context.Background(), c, BrowseOptions{ArtifactsDir: dir})
 			took := time.Since(start)
 			if res.OK || res.Failure == nil || res.Failure.Kind != tc.kind {
 				t.Fatalf("result ok=%v failure=%v, want %s", res.OK, res.Failure, tc.kind)
@@ -113,6 +122,13 @@ func TestBrowseFailures(t *testing.T) {
 					t.Errorf("timed out after %s, want about %s", took, tc.timeout)
 				}
 				within(t, "duration_ms", res.DurationMS, probe.Millis(tc.timeout), probe.Millis(tc.timeout)+1000)
+			}
+			// Every failure keeps its evidence, a timed-out page too.
+			if len(res.Artifacts) != 2 || !strings.HasSuffix(res.Artifacts[0], ScreenshotFile) {
+				t.Fatalf("artifacts %q, want a screenshot and the request log", res.Artifacts)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, res.Artifacts[0])); err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
+				t.Errorf("failure screenshot: %v (%d bytes)", err, len(b))
 			}
 		})
 	}
@@ -214,5 +230,136 @@ func TestBrowseScreenshotAndArtifacts(t *testing.T) {
 	}
 	if len(har.Log.Entries) == 0 || har.Log.Entries[0].Response.Status != 404 || len(har.Log.Failed) == 0 {
 		t.Errorf("request log %s", raw)
+	}
+}
+
+// TestBrowseTallScreenshot: a 200,000 px page is captured down to
+// MaxScreenshotHeight and the cut is reported; a file that cannot be
+// written is an error, not silence.
+func TestBrowseTallScreenshot(t *testing.T) {
+	shop := newShop(t)
+	dir := t.TempDir()
+	c := probe.Check{Name: "tall", URL: shop.URL + "/tall", Timeout: 20 * time.Second}
+	for _, tc := range []struct {
+		file    string
+		wantErr bool
+	}{
+		{filepath.Join(dir, "tall.png"), false},
+		{filepath.Join(dir, "no-such-dir", "tall.png"), true},
+	} {
+		var rep *ScreenshotReport
+		res := shared.BrowseWith(context.Background(), c, BrowseOptions{ScreenshotFile: tc.file,
+			OnScreenshot: func(r ScreenshotReport) { rep = &r }})
+		if !res.OK {
+			t.Fatalf("failed: %v", res.Failure)
+		}
+		if rep == nil {
+			t.Fatal("no screenshot report")
+		}
+		if tc.wantErr {
+			if rep.Err == nil {
+				t.Errorf("writing %s: no error", tc.file)
+			}
+			continue
+		}
+		if rep.Err != nil || !rep.Clipped || rep.PageHeight < 200000 {
+			t.Fatalf("report %+v, want a clipped 200000 px page", rep)
+		}
+		f, err := os.Open(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Height != MaxScreenshotHeight || cfg.Width != 1350 {
+			t.Errorf("png %dx%d (%v), want 1350x%d", cfg.Width, cfg.Height, err, MaxScreenshotHeight)
+		}
+	}
+}
+
+// TestBrowseRendererCrashDuringNavigation: the renderer is killed while
+// the document is being fetched; that is browser_crash (ours), not the
+// shop's navigation failure.
+func TestBrowseRendererCrashDuringNavigation(t *testing.T) {
+	shop := newShop(t)
+	done := make(chan probe.Result, 1)
+	go func() { done <- browse(t, shop.URL+"/slow-doc", nil) }()
+	select {
+	case <-shop.slowHit:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the page was never asked for")
+	}
+	shared.mu.Lock()
+	inst := shared.inst
+	shared.mu.Unlock()
+	killed := 0
+	for _, pid := range GroupPIDs(inst.pid) {
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if bytes.Contains(cmd, []byte("--type=renderer")) && !bytes.Contains(cmd, []byte("--extension-process")) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no renderer to kill")
+	}
+	res := <-done
+	if res.OK || res.Failure.Kind != probe.FailureBrowserCrash {
+		t.Errorf("failure %v, want browser_crash", res.Failure)
+	}
+	// The browser is still fine for the next run.
+	if res := browse(t, shop.URL+"/plain", nil); !res.OK {
+		t.Errorf("next run: %v", res.Failure)
+	}
+}
+
+// TestTrackerBoundsPerRun: with lowered limits, a page making more
+// requests and frames than they allow keeps at most that much detail,
+// while its totals still count every request.
+func TestTrackerBoundsPerRun(t *testing.T) {
+	shop := newShop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, f := shared.open(ctx, "", 30*time.Second, probe.NewRedactor())
+	if f != nil {
+		t.Fatal(f)
+	}
+	defer s.close()
+	s.tr.mu.Lock()
+	s.tr.limits = limits{requests: 50, inflight: 4096, loaders: 4, pages: 64}
+	s.tr.mu.Unlock()
+	ctx, cancel = context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	if f := s.navigate(ctx, shop.URL+"/fetchloop", probe.PhaseNavigation); f != nil {
+		t.Fatal(f)
+	}
+	js := `document.getElementById('out').textContent === 'done'`
+	if err := pollJS(ctx, s, "() => "+js); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.collect(ctx)
+	snap := s.tr.snapshot()
+	s.tr.mu.Lock()
+	byID, inflight, logged, stats, loader := len(s.tr.byID), len(s.tr.inflight), len(s.tr.requests), len(s.tr.stats), s.tr.loader
+	s.tr.mu.Unlock()
+	if byID != 0 || inflight != 0 {
+		t.Errorf("%d requests still held by id, %d in flight, after every request ended", byID, inflight)
+	}
+	if logged != 50 || stats > 4+1 {
+		t.Errorf("%d requests logged (cap 50), network totals for %d documents (cap 4 + the page)", logged, stats)
+	}
+	// The document and its 300 fetches; the frames are documents of their own.
+	if got := snap.stats[loader].requests; got != 301 {
+		t.Errorf("page requests %d, want 301", got)
+	}
+	if snap.dropped < 301+12-50 {
+		t.Errorf("%d requests counted as dropped from the log, want >= %d", snap.dropped, 301+12-50)
+	}
+	if len(snap.docs) != 1 {
+		t.Errorf("%d documents with vitals, want 1", len(snap.docs))
 	}
 }

@@ -2,7 +2,9 @@ package browser
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,9 +31,12 @@ const bindingName = "__storeprobeVitals"
 const (
 	quietPeriod = 500 * time.Millisecond
 	settleMax   = 5 * time.Second
-	// cleanupBudget bounds the work after a failure or deadline (vitals,
-	// screenshot), which runs past the run's own deadline.
-	cleanupBudget = 5 * time.Second
+	// cleanupBudget bounds reading the vitals after a failure or deadline,
+	// which runs past the run's own deadline; artifactBudget, separately,
+	// the failure screenshot and request log, so a slow read cannot starve
+	// them. The tab is torn down after both.
+	cleanupBudget  = 4 * time.Second
+	artifactBudget = 5 * time.Second
 )
 
 var (
@@ -53,6 +58,10 @@ type session struct {
 	dev     Device
 	redact  *probe.Redactor
 	cleanup []func()
+
+	// secretFields are the selectors of fields a journey typed secret
+	// text into; their values are hidden before any screenshot.
+	secretFields []string
 
 	artPath, artName string // this run's artifact directory, once made
 }
@@ -87,15 +96,20 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		// its failure screenshot; the tab is torn down after that grace.
 		// Any other end (shutdown) stops the run at once.
 		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			time.AfterFunc(cleanupBudget+time.Second, func() { s.cancelP(context.Cause(ctx)) })
+			time.AfterFunc(cleanupBudget+artifactBudget+time.Second, func() { s.cancelP(context.Cause(ctx)) })
 			return
 		}
 		s.cancelP(context.Cause(ctx))
 	})
-	hard := time.AfterFunc(limit+cleanupBudget+5*time.Second, func() { s.cancelP(errHardLimit) })
+	hard := time.AfterFunc(limit+cleanupBudget+artifactBudget+5*time.Second, func() { s.cancelP(errHardLimit) })
 	s.cleanup = append(s.cleanup, func() { stop(); hard.Stop(); s.cancelP(nil) })
 
-	s.tr = newTracker(redact)
+	nonce, err := newNonce()
+	if err != nil {
+		s.close()
+		return nil, probe.Fail(probe.FailureProbeError, "", "%v", err)
+	}
+	s.tr = newTracker(redact, nonce)
 	s.tr.onCrash = func() { s.cancelP(errRendererCrashed) }
 	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle))
 
@@ -116,7 +130,7 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		if _, err := cdp.Call(ctx, s.t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
 			return err
 		}
-		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorJS}); err != nil {
+		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorSource(nonce)}); err != nil {
 			return err
 		}
 		return emulate(ctx, s.t, dev, userAgent(dev, inst.version, b.opts.Version))
@@ -132,6 +146,23 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		return nil, f
 	}
 	return s, nil
+}
+
+// nonceMark is the placeholder in collector.js for the run's nonce.
+const nonceMark = "__STOREPROBE_NONCE__"
+
+// newNonce is a run's secret that every collector message must start with.
+func newNonce() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("nonce: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// collectorSource is collector.js with the run's nonce in place.
+func collectorSource(nonce string) string {
+	return strings.Replace(collectorJS, nonceMark, nonce, 1)
 }
 
 // acceptDialogs dismisses alert/confirm/prompt, which would block the page.
@@ -159,21 +190,34 @@ func (s *session) close() {
 }
 
 // crashed reports a browser or renderer death as a browser_crash failure.
-// A lost connection is noticed by chromedp a moment after a call fails, so
-// it waits briefly for the browser context to end.
+// Both are noticed a moment after the call that failed because of them (a
+// navigation aborted by the dying renderer, a lost connection), so it waits
+// up to wait for the crash event, the tab's detachment or the browser's
+// end.
 func (s *session) crashed(wait time.Duration) *probe.Failure {
-	if s.tr != nil && s.tr.snapshot().crashed || errors.Is(context.Cause(s.parent), errRendererCrashed) {
-		return probe.Fail(probe.FailureBrowserCrash, "", "%v", errRendererCrashed)
-	}
-	if s.inst == nil {
+	if s.tr == nil || s.inst == nil {
 		return nil
 	}
-	select {
-	case <-s.inst.ctx.Done():
-	case <-s.caller.Done():
-		return nil
-	case <-time.After(wait):
-		return nil
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		s.tr.mu.Lock()
+		gone := s.tr.crashed || s.tr.detached
+		ch := s.tr.changed
+		s.tr.mu.Unlock()
+		if gone || errors.Is(context.Cause(s.parent), errRendererCrashed) {
+			return probe.Fail(probe.FailureBrowserCrash, "", "%v", errRendererCrashed)
+		}
+		select {
+		case <-ch:
+			continue
+		case <-s.inst.ctx.Done():
+		case <-s.caller.Done():
+			return nil
+		case <-timer.C:
+			return nil
+		}
+		break
 	}
 	s.b.mu.Lock()
 	closed := s.b.closed
@@ -230,6 +274,15 @@ func (s *session) navigate(ctx context.Context, url string, phase probe.Phase) *
 		return probe.Fail(probe.FailureNavigation, phase, "%s", s.redact.String(err.Error()))
 	}
 	if res.ErrorText != "" {
+		// A renderer dying mid-navigation aborts it: that is ours, not
+		// the shop's, and its crash event may trail the answer.
+		wait := 100 * time.Millisecond
+		if strings.Contains(res.ErrorText, "ERR_ABORTED") {
+			wait = 500 * time.Millisecond
+		}
+		if f := s.crashed(wait); f != nil {
+			return f
+		}
 		return netFailure(res.ErrorText, phase)
 	}
 	return s.waitLoaded(ctx, before, phase)
@@ -255,6 +308,9 @@ func (s *session) waitLoaded(ctx context.Context, before int, phase probe.Phase)
 func (s *session) documentFailure(phase probe.Phase) *probe.Failure {
 	snap := s.tr.snapshot()
 	if snap.docErr != "" && !strings.Contains(snap.docErr, "ERR_ABORTED") {
+		if f := s.crashed(100 * time.Millisecond); f != nil {
+			return f
+		}
 		return netFailure(snap.docErr, phase)
 	}
 	if snap.docStatus >= 400 {
@@ -324,11 +380,62 @@ func (s *session) afterCtx(d time.Duration) (context.Context, context.CancelFunc
 	return context.WithTimeout(s.ctx, d)
 }
 
-// screenshot takes a full-page PNG.
-func (s *session) screenshot(ctx context.Context) ([]byte, error) {
+// MaxScreenshotHeight is the tallest screenshot taken, in image pixels:
+// Chrome's largest texture, and some 90 MB of pixels at desktop width.
+// Taller pages are cut at the bottom.
+const MaxScreenshotHeight = 16384
+
+// shot is a full-page PNG.
+type shot struct {
+	png     []byte
+	clipped bool    // cut at MaxScreenshotHeight
+	height  float64 // the page's full height, CSS pixels
+}
+
+// screenshot takes a full-page PNG of what the tab shows now. It uses raw
+// CDP calls, which unlike chromedp's actions do not wait for a pending
+// navigation (a timed-out page has one).
+func (s *session) screenshot(ctx context.Context) (shot, error) {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	lm, err := cdp.Call(sctx, s.t, page.GetLayoutMetrics, cdp.Empty{})
+	if err != nil {
+		return shot{}, fmt.Errorf("screenshot: layout: %w", err)
+	}
+	w, h := float64(s.dev.Width), float64(s.dev.Height)
+	if vp := lm.CSSLayoutViewport; vp != nil {
+		w, h = float64(vp.ClientWidth), float64(vp.ClientHeight)
+	}
+	if cs := lm.CSSContentSize; cs != nil {
+		w, h = max(w, cs.Width), max(h, cs.Height)
+	}
+	dpr := s.dev.DPR
+	if dpr <= 0 {
+		dpr = 1
+	}
+	out := shot{height: h}
+	if limit := math.Floor(MaxScreenshotHeight / dpr); h > limit {
+		h, out.clipped = limit, true
+	}
+	res, err := cdp.Call(sctx, s.t, page.CaptureScreenshot, page.CaptureScreenshotParams{
+		Format:                page.CaptureScreenshotFormatPng,
+		Clip:                  &page.Viewport{Width: math.Ceil(w), Height: math.Ceil(h), Scale: 1},
+		CaptureBeyondViewport: new(true),
+		FromSurface:           new(true),
+	})
+	if err != nil {
+		return shot{}, fmt.Errorf("screenshot: %w", err)
+	}
+	out.png = res.Data
+	return out, nil
+}
+
+// stopLoading stops a pending navigation, so a timed-out page can still be
+// read and photographed.
+func (s *session) stopLoading(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, _ = cdp.Call(sctx, s.t, page.StopLoading, cdp.Empty{})
 }
 
 // metrics builds a page's metrics from a collected document.

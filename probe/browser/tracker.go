@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/inspector"
@@ -18,11 +19,19 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-// Bounds on what one run keeps in memory and in its artifacts.
+// Bounds on what one run keeps in memory and in its artifacts, whatever
+// the page does: past them, requests are still counted but not detailed,
+// and further documents are not measured.
 const (
-	maxRequests      = 2000
+	maxRequests      = 2000 // request log entries (HAR)
+	maxInflight      = 4096 // requests tracked while in flight
+	maxLoaders       = 256  // documents (frames included) with network totals
+	maxPages         = 64   // top-level documents with vitals
 	maxConsoleErrors = 50
 	maxMessageLen    = 500
+	maxPayload       = 8 << 10 // one collector message
+	maxURLLen        = 2048
+	maxElementLen    = 200
 )
 
 // tracker folds the CDP events of one run's tab into state the runner reads:
@@ -32,6 +41,8 @@ const (
 // under a mutex and never sends a command.
 type tracker struct {
 	redact  *probe.Redactor
+	nonce   string // prefix of every genuine collector message (collector.js)
+	limits  limits
 	onCrash func() // called once, from the read loop, when the renderer dies
 	dialogs chan struct{}
 
@@ -50,9 +61,11 @@ type tracker struct {
 
 	// Network.
 	inflight map[network.RequestID]bool
+	overflow int // requests started while inflight was full, never retired
 	lastNet  time.Time
 	requests []*requestEntry
-	byID     map[network.RequestID]*requestEntry
+	dropped  int                                 // requests past the log's cap, counted but not logged
+	byID     map[network.RequestID]*requestEntry // in flight only
 	stats    map[cdp.LoaderID]*netStats
 
 	// Documents seen by the collector, in order.
@@ -62,6 +75,7 @@ type tracker struct {
 	consoleErrors []string
 	exceptions    []string
 	crashed       bool
+	detached      bool // the tab's debugging session ended under us
 }
 
 // netStats are the network totals of one document (loader).
@@ -87,6 +101,7 @@ type requestEntry struct {
 	Redirected bool      `json:"redirected,omitempty"`
 
 	loader  cdp.LoaderID
+	main    bool    // requested by the main frame
 	startTS float64 // CDP monotonic seconds
 	timing  *network.ResourceTiming
 	done    bool
@@ -118,9 +133,18 @@ type collected struct {
 	DCL          *float64 `json:"dcl"`
 }
 
-func newTracker(redact *probe.Redactor) *tracker {
+// limits are the tracker's caps (the constants above; tests lower them).
+type limits struct {
+	requests, inflight, loaders, pages int
+}
+
+var defaultLimits = limits{requests: maxRequests, inflight: maxInflight, loaders: maxLoaders, pages: maxPages}
+
+func newTracker(redact *probe.Redactor, nonce string) *tracker {
 	return &tracker{
 		redact:   redact,
+		nonce:    nonce,
+		limits:   defaultLimits,
 		dialogs:  make(chan struct{}, 1),
 		changed:  make(chan struct{}),
 		inflight: map[network.RequestID]bool{},
@@ -144,11 +168,16 @@ func (t *tracker) setMainFrame(id cdp.FrameID) {
 
 func (t *tracker) isMain(id cdp.FrameID) bool { return id != "" && id == t.mainFrame }
 
-func (t *tracker) statsLocked(l cdp.LoaderID) *netStats {
+// statsLocked is the totals of loader l; past the cap a new loader shares
+// a scratch record nobody reads, except the main frame's, which is always
+// kept (its documents are the pages reported).
+func (t *tracker) statsLocked(l cdp.LoaderID, main bool) *netStats {
 	s := t.stats[l]
 	if s == nil {
 		s = &netStats{}
-		t.stats[l] = s
+		if len(t.stats) < t.limits.loaders || main {
+			t.stats[l] = s
+		}
 	}
 	return s
 }
@@ -191,7 +220,7 @@ func (t *tracker) handle(ev any) {
 			r.timing = ev.Response.Timing
 			if r.Status >= 400 && !r.Failed {
 				r.Failed = true
-				t.statsLocked(r.loader).failed++
+				t.statsLocked(r.loader, r.main).failed++
 			}
 		}
 		if ev.RequestID == t.docReq && ev.Response != nil {
@@ -202,7 +231,7 @@ func (t *tracker) handle(ev any) {
 			r.done = true
 			r.Bytes += int64(ev.EncodedDataLength)
 			r.DurationMS = (float64(ev.Timestamp) - r.startTS) * 1000
-			t.statsLocked(r.loader).bytes += int64(ev.EncodedDataLength)
+			t.statsLocked(r.loader, r.main).bytes += int64(ev.EncodedDataLength)
 		}
 		t.finishLocked(ev.RequestID)
 	case *network.EventLoadingFailed:
@@ -214,7 +243,7 @@ func (t *tracker) handle(ev any) {
 			// fetch) is not a failure of the shop.
 			if !ev.Canceled && !r.Failed {
 				r.Failed = true
-				t.statsLocked(r.loader).failed++
+				t.statsLocked(r.loader, r.main).failed++
 			}
 		}
 		if ev.RequestID == t.docReq {
@@ -222,8 +251,10 @@ func (t *tracker) handle(ev any) {
 		}
 		t.finishLocked(ev.RequestID)
 	case *runtime.EventBindingCalled:
-		if ev.Name == bindingName {
-			t.collectLocked(ev.Payload)
+		// Only the collector knows the nonce; anything else calling a
+		// binding (a frame the collector did not run in) is ignored.
+		if p, ok := strings.CutPrefix(ev.Payload, t.nonce); ok && ev.Name == bindingName && t.nonce != "" {
+			t.collectLocked(p)
 		}
 	case *runtime.EventConsoleAPICalled:
 		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
@@ -245,6 +276,8 @@ func (t *tracker) handle(ev any) {
 			}
 			t.consoleLocked(string(ev.Entry.Source) + ": " + msg)
 		}
+	case *inspector.EventDetached:
+		t.detached = true
 	case *inspector.EventTargetCrashed:
 		if !t.crashed {
 			t.crashed = true
@@ -262,10 +295,11 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 	if ev.Request == nil || !(strings.HasPrefix(ev.Request.URL, "http:") || strings.HasPrefix(ev.Request.URL, "https:")) {
 		return
 	}
-	if ev.Type == network.ResourceTypeDocument && t.isMain(ev.FrameID) {
+	main := t.isMain(ev.FrameID)
+	if ev.Type == network.ResourceTypeDocument && main {
 		t.docReq, t.docStatus, t.docErr = ev.RequestID, 0, ""
 	}
-	st := t.statsLocked(ev.LoaderID)
+	st := t.statsLocked(ev.LoaderID, main)
 	if prev := t.byID[ev.RequestID]; prev != nil && ev.RedirectResponse != nil {
 		// A redirect reuses the request id: close the earlier hop.
 		prev.done, prev.Redirected = true, true
@@ -275,17 +309,29 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 		st.bytes += prev.Bytes
 	}
 	st.requests++
-	t.inflight[ev.RequestID] = true
 	t.lastNet = time.Now()
+	if !t.inflight[ev.RequestID] && len(t.inflight) >= t.limits.inflight {
+		// Too many requests hang at once to follow each: count it, and
+		// never call the page quiet again (settling is bounded anyway).
+		t.overflow++
+		delete(t.byID, ev.RequestID)
+		return
+	}
+	t.inflight[ev.RequestID] = true
 	r := &requestEntry{
-		URL: t.redact.URL(ev.Request.URL), Method: ev.Request.Method, Type: string(ev.Type),
+		Method: ev.Request.Method, Type: string(ev.Type),
 		Started: time.UnixMilli(int64(float64(ev.WallTime) * 1000)).UTC(),
-		loader:  ev.LoaderID, startTS: float64(ev.Timestamp),
+		loader:  ev.LoaderID, main: main, startTS: float64(ev.Timestamp),
+	}
+	// Past the log's cap a request is only followed until it ends (for
+	// its document's totals), without its URL.
+	if len(t.requests) < t.limits.requests {
+		r.URL = t.redact.URL(ev.Request.URL)
+		t.requests = append(t.requests, r)
+	} else {
+		t.dropped++
 	}
 	t.byID[ev.RequestID] = r
-	if len(t.requests) < maxRequests {
-		t.requests = append(t.requests, r)
-	}
 }
 
 func (t *tracker) finishLocked(id network.RequestID) {
@@ -293,15 +339,28 @@ func (t *tracker) finishLocked(id network.RequestID) {
 		delete(t.inflight, id)
 		t.lastNet = time.Now()
 	}
+	delete(t.byID, id)
 }
 
+// collectLocked folds in one collector message. The page shares the
+// renderer with the collector, so its values are checked like any input:
+// sizes, ranges and the number of documents are bounded, and a message
+// that does not fit is dropped whole.
 func (t *tracker) collectLocked(payload string) {
-	var c collected
-	if err := json.Unmarshal([]byte(payload), &c); err != nil || c.ID == "" {
+	if len(payload) > maxPayload {
 		return
 	}
+	var c collected
+	if err := json.Unmarshal([]byte(payload), &c); err != nil || !c.valid() {
+		return
+	}
+	c.URL = clipUTF8(c.URL, maxURLLen)
+	c.LCPElement = clipUTF8(c.LCPElement, maxElementLen)
 	d := t.docBy[c.ID]
 	if d == nil {
+		if len(t.docs) >= t.limits.pages {
+			return
+		}
 		d = &document{id: c.ID, loader: t.loader}
 		t.docBy[c.ID] = d
 		t.docs = append(t.docs, d)
@@ -310,6 +369,36 @@ func (t *tracker) collectLocked(payload string) {
 	if c.Seq >= d.v.Seq {
 		d.v = c
 	}
+}
+
+// Sane ranges of collector values: timings within a day of navigation
+// start (in ms), CLS far beyond any real page.
+const (
+	maxTimingMS = 24 * 3600 * 1000
+	maxCLS      = 1000
+)
+
+func (c collected) valid() bool {
+	if c.ID == "" || len(c.ID) > 64 || c.Seq < 0 || c.Interactions < 0 || c.Interactions > 1<<30 {
+		return false
+	}
+	for _, v := range []*float64{c.FCP, c.LCP, c.INP, c.TTFB, c.Load, c.DCL} {
+		if v != nil && !(*v >= 0 && *v <= maxTimingMS) { // also rejects NaN
+			return false
+		}
+	}
+	return c.CLS == nil || (*c.CLS >= 0 && *c.CLS <= maxCLS)
+}
+
+// clipUTF8 cuts s to at most n bytes without splitting a character.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (t *tracker) consoleLocked(msg string) {
@@ -396,12 +485,12 @@ func (t *tracker) waitQuiet(ctx context.Context, quiet, max time.Duration) error
 		t.mu.Lock()
 		ch := t.changed
 		var wait time.Duration
-		if t.loading || len(t.inflight) > 0 {
+		if t.loading || len(t.inflight) > 0 || t.overflow > 0 {
 			wait = quiet // re-check on change or after a while
 		} else {
 			wait = quiet - time.Since(t.lastNet)
 		}
-		idle := !t.loading && len(t.inflight) == 0 && wait <= 0
+		idle := !t.loading && len(t.inflight) == 0 && t.overflow == 0 && wait <= 0
 		t.mu.Unlock()
 		if idle {
 			return nil
@@ -434,6 +523,7 @@ type snapshot struct {
 	consoleErrors []string
 	exceptions    []string
 	crashed       bool
+	dropped       int // requests counted but not in the request log
 }
 
 func (t *tracker) snapshot() snapshot {
@@ -442,9 +532,10 @@ func (t *tracker) snapshot() snapshot {
 	s := snapshot{
 		url: t.url, navSeq: t.navSeq, loading: t.loading, docStatus: t.docStatus, docErr: t.docErr,
 		stats:         make(map[cdp.LoaderID]netStats, len(t.stats)),
-		consoleErrors: append([]string(nil), t.consoleErrors...),
+		consoleErrors: append([]string{}, t.consoleErrors...), // [] in JSON, never null
 		exceptions:    append([]string(nil), t.exceptions...),
 		crashed:       t.crashed,
+		dropped:       t.dropped,
 	}
 	for _, d := range t.docs {
 		s.docs = append(s.docs, *d)

@@ -1,12 +1,15 @@
 package browser
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/runtime"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -164,7 +167,7 @@ func FuzzCollect(f *testing.F) {
 	f.Add(`[1,2]`)
 	f.Add(`{"id":"x","lcp":"NaN","seq":1e309}`)
 	f.Fuzz(func(t *testing.T, payload string) {
-		tr := newTracker(probe.NewRedactor())
+		tr := newTracker(probe.NewRedactor(), "")
 		tr.mu.Lock()
 		tr.collectLocked(payload)
 		tr.collectLocked(payload)
@@ -191,4 +194,58 @@ func statfs(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	return uint64(st.Blocks) * uint64(st.Bsize)
+}
+
+func TestStepTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		st   probe.Step
+		want time.Duration
+	}{
+		{"own", probe.Step{Action: probe.ActionClick, Timeout: 2 * time.Second}, 2 * time.Second},
+		{"default", probe.Step{Action: probe.ActionClick}, DefaultStepTimeout},
+		{"optional", probe.Step{Action: probe.ActionClick, Optional: true}, OptionalStepTimeout},
+		// A long pause is not a timeout of the step.
+		{"sleep", probe.Step{Action: probe.ActionSleep, Sleep: 25 * time.Second}, 25*time.Second + DefaultStepTimeout},
+		{"sleep own", probe.Step{Action: probe.ActionSleep, Sleep: 25 * time.Second, Timeout: time.Second}, time.Second},
+	}
+	for _, tc := range tests {
+		if got := stepTimeout(tc.st); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCollectBounds: reports with the run's nonce are still checked: the
+// number of documents, string lengths and value ranges are bounded, and a
+// report out of range is dropped whole.
+func TestCollectBounds(t *testing.T) {
+	tr := newTracker(probe.NewRedactor(), "n0nce")
+	feed := func(p string) {
+		tr.handle(&runtime.EventBindingCalled{Name: bindingName, Payload: p})
+	}
+	for i := range 1000 {
+		feed(fmt.Sprintf(`n0nce{"id":"d%d","seq":1,"url":"http://x/%s","lcp_element":"%s","lcp":12}`, i,
+			strings.Repeat("y", 3000), strings.Repeat("z", 3000)))
+	}
+	feed(`{"id":"nononce","seq":1}`)
+	feed(`n0nc{"id":"badnonce","seq":1}`)
+	s := tr.snapshot()
+	if len(s.docs) != maxPages {
+		t.Fatalf("%d documents, want the cap %d", len(s.docs), maxPages)
+	}
+	for _, d := range s.docs {
+		if len(d.v.URL) > maxURLLen || len(d.v.LCPElement) > maxElementLen || d.id == "nononce" || d.id == "badnonce" {
+			t.Fatalf("document %s: url %d bytes, lcp_element %d bytes", d.id, len(d.v.URL), len(d.v.LCPElement))
+		}
+	}
+	for _, p := range []string{
+		`{"id":"d0","seq":2,"lcp":-1}`, `{"id":"d0","seq":2,"cls":1e9}`, `{"id":"d0","seq":2,"inp":1e300}`,
+		`{"id":"d0","seq":-5}`, `{"id":"d0","seq":2,"interactions":-1}`, `{"id":"` + strings.Repeat("i", 100) + `","seq":2}`,
+	} {
+		feed("n0nce" + p)
+	}
+	if d := tr.snapshot().docs[0]; d.v.Seq != 1 || *d.v.LCP != 12 {
+		t.Errorf("an out-of-range report replaced a document: %+v", d.v)
+	}
 }
