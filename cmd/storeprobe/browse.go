@@ -137,8 +137,23 @@ func runBrowse(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer b.Close()
-	res := b.BrowseWith(ctx, c, browser.BrowseOptions{ScreenshotFile: *screenshot, ArtifactsDir: *artifacts})
-	return bf.report(a, res, writeBrowseText)
+	var shot *browser.ScreenshotReport
+	res := b.BrowseWith(ctx, c, browser.BrowseOptions{ScreenshotFile: *screenshot, ArtifactsDir: *artifacts,
+		OnScreenshot: func(r browser.ScreenshotReport) { shot = &r }})
+	err = bf.report(a, res, writeBrowseText)
+	if shot != nil && shot.Clipped {
+		fmt.Fprintf(a.stderr, "storeprobe: screenshot %s shows the top %d px of a %.0f px page\n",
+			shot.File, browser.MaxScreenshotHeight, shot.PageHeight)
+	}
+	if shot != nil && shot.Err != nil {
+		// Asked for and not written: our fault, unless the page already
+		// failed (that verdict stays).
+		if err == nil {
+			return fmt.Errorf("--screenshot: %w", shot.Err)
+		}
+		fmt.Fprintf(a.stderr, "storeprobe: --screenshot: %v\n", shot.Err)
+	}
+	return err
 }
 
 func verdict(ok bool) string {

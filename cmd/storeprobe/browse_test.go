@@ -90,6 +90,9 @@ func TestBrowseCommand(t *testing.T) {
 	if b, err := os.ReadFile(shot); err != nil || len(b) < 100 {
 		t.Errorf("screenshot: %v", err)
 	}
+	if ce, ok := m["console_errors"].([]any); !ok || len(ce) != 0 {
+		t.Errorf("console_errors %#v, want []", m["console_errors"])
+	}
 
 	tests := []struct {
 		name string
@@ -107,6 +110,8 @@ func TestBrowseCommand(t *testing.T) {
 		{"no url", nil, exitUsage, ""},
 		{"bad output", []string{shop.URL + "/", "--output", "xml"}, exitUsage, ""},
 		{"bad chrome", []string{shop.URL + "/", "--chrome", "/nonexistent/chrome"}, exitInternal, ""},
+		// A screenshot that cannot be written is an error, not silence.
+		{"screenshot unwritable", []string{shop.URL + "/", "--screenshot", filepath.Join(dir, "no-dir", "x.png")}, exitInternal, "PASS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,10 +67,14 @@ func TestJourneyCommand(t *testing.T) {
 			Vitals map[string]any `json:"vitals"`
 			LoadMS float64        `json:"load_ms"`
 		} `json:"pages"`
-		Artifacts []string `json:"artifacts"`
+		Artifacts     []string `json:"artifacts"`
+		ConsoleErrors []string `json:"console_errors"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
+	}
+	if res.ConsoleErrors == nil {
+		t.Errorf("console_errors null, want []: %s", out)
 	}
 	if !res.OK || len(res.Steps) != 11 || res.DurationMS <= 0 {
 		t.Fatalf("ok %v, %d steps, duration %v", res.OK, len(res.Steps), res.DurationMS)
