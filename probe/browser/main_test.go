@@ -168,8 +168,8 @@ document.getElementById('checkout').addEventListener('click', () => {
 <script>
 const forge = (w, i) => {
   try {
-    w.__storeprobeVitals(JSON.stringify({id: 'x' + i, seq: 1e6, url: 'http://evil/' + 'y'.repeat(5000),
-      fcp: 1, lcp: 1, lcp_element: 'z'.repeat(5000), cls: 9, inp: 9999, interactions: 1}));
+    w.__storeprobeVitals(JSON.stringify({id: 'x' + i, seq: 1e6, url: 'http://evil/' + 'y'.repeat(100),
+      fcp: 1, lcp: 1, lcp_element: 'z'.repeat(100), cls: 9, inp: 9999, interactions: 1}));
     return 1;
   } catch (_) { return 0; }
 };
