@@ -70,8 +70,17 @@
   const stopLCP = (e) => {
     if (lcpStopAt === Infinity) lcpStopAt = e && e.timeStamp ? e.timeStamp : performance.now();
   };
+  // lastInput is the time of the latest real (trusted) discrete input, for
+  // CLS: Chrome also marks shifts hadRecentInput for 500 ms after an
+  // emulation resize (crbug.com/1094974), which would hide every early
+  // shift of a mobile run; like Lighthouse, a shift is only excluded when an
+  // input really came within 500 ms before it.
+  let lastInput = -Infinity;
   for (const type of ['keydown', 'pointerdown', 'click']) {
-    addEventListener(type, stopLCP, { capture: true, passive: true });
+    addEventListener(type, (e) => {
+      stopLCP(e);
+      if (e.isTrusted) lastInput = e.timeStamp || performance.now();
+    }, { capture: true, passive: true });
   }
 
   const onLCP = (entries) => {
@@ -92,7 +101,7 @@
   let sessionValue = 0, sessionFirst = 0, sessionLast = 0;
   const onShift = (entries) => {
     for (const e of entries) {
-      if (e.hadRecentInput) continue;
+      if (e.hadRecentInput && e.startTime - lastInput <= 500) continue;
       if (sessionValue > 0 && e.startTime - sessionLast < 1000 && e.startTime - sessionFirst < 5000) {
         sessionValue += e.value;
       } else {

@@ -343,3 +343,25 @@ func countPixels(t *testing.T, file string) (red, blue int) {
 	}
 	return red, blue
 }
+
+// A shift right after the journey's own click is expected, not unstable:
+// CLS excludes it on desktop and on mobile, where Chrome's emulation marks
+// every early shift as after input and only real input may exclude one.
+func TestJourneyShiftAfterInputNotCounted(t *testing.T) {
+	shop := newShop(t)
+	for _, device := range []string{DeviceDesktop, DeviceMobile} {
+		t.Run(device, func(t *testing.T) {
+			res := runJourney(t, probe.Journey{Name: "panel", Device: device, Steps: []probe.Step{
+				{Action: probe.ActionGoto, URL: shop.URL + "/shift-on-click", Page: "panel"},
+				{Action: probe.ActionClick, Selector: "#open"},
+				{Action: probe.ActionSleep, Sleep: 300 * time.Millisecond},
+			}}, "")
+			if !res.OK || len(res.Pages) != 1 {
+				t.Fatalf("ok=%v failure=%v pages=%d", res.OK, res.Failure, len(res.Pages))
+			}
+			if cls := must(t, res.Pages[0].Vitals.CLS, "cls"); cls != 0 {
+				t.Errorf("cls %.4f, want 0: the shift came right after the click", cls)
+			}
+		})
+	}
+}

@@ -111,6 +111,12 @@ func newShop(t testing.TB) *shopServer {
 <script>addEventListener('load', () => setTimeout(() => {
   const d = document.getElementById('top'); d.style.height = '300px'; d.style.background = '#33c';
 }, 300));</script>`))
+	// A click that opens a 300 px panel above the content: an expected
+	// shift, right after input, that CLS must not count.
+	mux.HandleFunc("/shift-on-click", page("shift on click", `<div id="panel"></div><button id="open" style="width:200px;height:60px">More</button><div style="height:400px;background:#3c3">content</div>
+<script>document.getElementById('open').addEventListener('click', () => {
+  document.getElementById('panel').style.height = '300px';
+});</script>`))
 	// A click handler that blocks the main thread for 300 ms.
 	mux.HandleFunc("/slow-click", page("slow click", `<button id="slow" style="width:200px;height:60px">Buy</button><p id="out"></p>
 <script>document.getElementById('slow').addEventListener('click', () => {

@@ -194,6 +194,11 @@ func (t *tracker) handle(ev any) {
 	case *page.EventFrameStoppedLoading:
 		if t.isMain(ev.FrameID) {
 			t.loading = false
+			// The quiet period runs from the later of the load event and
+			// the last request: under CPU throttling load can come long
+			// after the network went quiet, and work scheduled after load
+			// (a late shift, a lazy hero) belongs to the page.
+			t.lastNet = time.Now()
 		}
 	case *page.EventFrameNavigated:
 		if ev.Frame != nil && ev.Frame.ParentID == "" && t.isMain(ev.Frame.ID) {
