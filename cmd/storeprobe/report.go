@@ -20,7 +20,7 @@ import (
 )
 
 // reportJSON is `storeprobe report --output json`; its keys are documented in
-// probe/slo/README-report.md and are a public contract.
+// the README's "storeprobe report" section and are a public contract.
 type reportJSON struct {
 	Store    string        `json:"store"`
 	Window   reportWindow  `json:"window"`

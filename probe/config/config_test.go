@@ -565,19 +565,19 @@ func TestShownURL(t *testing.T) {
 }
 
 // The README shows testdata/full.yaml as its example; this keeps the two
-// the same (the fragment README-config.md until it is merged into README.md).
+// the same.
 func TestReadmeShowsFullExample(t *testing.T) {
 	full, err := os.ReadFile("testdata/full.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, doc := range []string{"README-config.md", filepath.Join("..", "..", "README.md")} {
+	for _, doc := range []string{filepath.Join("..", "..", "README.md")} {
 		data, err := os.ReadFile(doc)
 		if err == nil && strings.Contains(string(data), "```yaml\n"+string(full)+"```") {
 			return
 		}
 	}
-	t.Error("neither README-config.md nor README.md shows testdata/full.yaml verbatim in a yaml block")
+	t.Error("README.md does not show testdata/full.yaml verbatim in a yaml block")
 }
 
 // A pathological file yields a bounded report, not a flood.

@@ -12,8 +12,8 @@
 //
 // # Schema
 //
-// Every key, its type and default (README-config.md holds the same as the
-// README's configuration section):
+// Every key, its type and default (the README's Configuration section holds
+// the same, with the full example):
 //
 //	defaults:                 # applied to every check unless the check sets it
 //	  location: eu-west       # where this probe runs (a tag on every result); default "local"

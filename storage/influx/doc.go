@@ -2,8 +2,8 @@
 // ships them from the SQLite store's durable outbox with
 // github.com/influxdata/influxdb-client-go/v2.
 //
-// The schema (measurements, tags, fields, units) is documented in
-// README-schema.md beside this file. Every point of a run is stamped with the
+// The schema (measurements, tags, fields, units) is documented in the
+// README's "Data model" section. Every point of a run is stamped with the
 // run's scheduled time, so shipping a run twice overwrites rather than
 // duplicates: the outbox can therefore be at-least-once and the data in
 // InfluxDB is still exactly-once.
