@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+
 	"github.com/storeprobe/storeprobe/probe"
 )
 
@@ -195,6 +197,9 @@ func TestBrowseNoCookiesLeakBetweenRuns(t *testing.T) {
 	}
 }
 
+// TestBrowseMobileThrottling: the mobile device's DevTools throttling
+// measurably slows a page by its request latency, and puts that latency on
+// the page's critical path once, as Lighthouse's devtools mode does.
 func TestBrowseMobileThrottling(t *testing.T) {
 	shop := newShop(t)
 	desk := browse(t, shop.URL+"/plain", nil)
@@ -204,18 +209,81 @@ func TestBrowseMobileThrottling(t *testing.T) {
 	}
 	lat := probe.Millis(Mobile().Latency)
 	// DevTools throttling delays what the renderer receives, so the page's
-	// FCP and load carry the latency (its own responseStart does not). On
-	// loopback the unthrottled page takes a few tens of ms, so anything at
-	// or above the latency is the throttle's doing.
+	// FCP and load carry the latency. On loopback the unthrottled page
+	// takes a few tens of ms, so anything at or above the latency is the
+	// throttle's doing.
 	if mf := must(t, mob.Vitals.FCP, "fcp"); mf < lat {
 		t.Errorf("mobile fcp %.0f ms, want >= the %.1f ms request latency", mf, lat)
 	}
 	if mob.LoadMS < lat || desk.LoadMS >= lat {
 		t.Errorf("load: mobile %.0f ms, desktop %.0f ms; want mobile >= %.1f ms > desktop", mob.LoadMS, desk.LoadMS, lat)
 	}
+	// Chrome holds the throttled response's headers back after they
+	// arrived (receiveHeadersStart to receiveHeadersEnd), so responseStart,
+	// our TTFB, keeps the server's own time, like Lighthouse's
+	// server-response-time (receiveHeadersStart - sendEnd) in this mode.
+	if tt := must(t, mob.Vitals.TTFB, "ttfb"); tt >= lat/2 {
+		t.Errorf("mobile ttfb %.1f ms, want the loopback server's few ms, without the %.1f ms latency", tt, lat)
+	}
 	if mob.Device != DeviceMobile {
 		t.Errorf("device %q", mob.Device)
 	}
+
+	// One latency, not two: the document's headers reach the page one
+	// latency after it was requested (the server answers at once), and
+	// its first paint comes after them. The render itself runs under the
+	// 4x CPU slowdown, so FCP's distance from the headers depends on the
+	// machine's load; the delivery of the headers does not.
+	for _, tc := range []struct {
+		device   string
+		min, max float64 // when the document's headers were delivered, ms after its request
+	}{
+		{DeviceDesktop, 0, lat / 2},
+		{DeviceMobile, lat - 1, 1.5 * lat}, // a millisecond for timer rounding
+	} {
+		hdr, fcp := documentDelivery(t, shop.URL+"/plain", tc.device)
+		if hdr < tc.min || hdr >= tc.max {
+			t.Errorf("%s: the document's headers were delivered %.1f ms after its request, want [%.1f, %.1f) for a %.1f ms latency",
+				tc.device, hdr, tc.min, tc.max, lat)
+		}
+		if fcp < hdr {
+			t.Errorf("%s: fcp %.1f ms before the document's headers at %.1f ms", tc.device, fcp, hdr)
+		}
+	}
+}
+
+// documentDelivery loads url on device in a run of its own and returns when
+// Chrome delivered the main document's response headers to the page
+// (Network's receiveHeadersEnd, ms after the request started) and the
+// page's FCP.
+func documentDelivery(t *testing.T, url, device string) (hdr, fcp float64) {
+	t.Helper()
+	s, f := shared.open(context.Background(), device, 20*time.Second, probe.NewRedactor())
+	if f != nil {
+		t.Fatalf("%s: open: %v", device, f)
+	}
+	defer s.close()
+	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+	defer cancel()
+	if f := s.navigate(ctx, url, probe.PhaseNavigation); f != nil {
+		t.Fatalf("%s: %v", device, f)
+	}
+	if err := s.settle(ctx); err != nil {
+		t.Fatalf("%s: settle: %v", device, err)
+	}
+	s.collect(ctx)
+	snap := s.tr.snapshot()
+	if len(snap.docs) == 0 {
+		t.Fatalf("%s: no vitals", device)
+	}
+	fcp = must(t, snap.docs[len(snap.docs)-1].v.FCP, "fcp")
+	for _, r := range s.tr.requestLog() {
+		if r.main && r.Type == string(network.ResourceTypeDocument) && r.timing != nil {
+			return r.timing.ReceiveHeadersEnd, fcp
+		}
+	}
+	t.Fatalf("%s: no timing for the main document in %d requests", device, len(s.tr.requestLog()))
+	return 0, 0
 }
 
 func TestBrowseScreenshotAndArtifacts(t *testing.T) {
