@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,22 +299,10 @@ func TestInventoryFailsOnSchedule(t *testing.T) {
 				t.Errorf("request %d: status %d", i, res.StatusCode)
 			}
 		}
-		if !equalInts(failed, tt.want) {
+		if !slices.Equal(failed, tt.want) {
 			t.Errorf("FailEvery %d: failed requests %v, want %v", tt.every, failed, tt.want)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCartAndPayment(t *testing.T) {

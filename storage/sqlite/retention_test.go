@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestPrune(t *testing.T) {
 	for _, r := range runs {
 		days = append(days, int(r.ScheduledAt.Sub(t0)/(24*time.Hour)))
 	}
-	if want := []int{0, 1, 4, 5}; !equalInts(days, want) {
+	if want := []int{0, 1, 4, 5}; !slices.Equal(days, want) {
 		t.Errorf("runs left on days %v, want %v", days, want)
 	}
 	// Cascade: each journey run has 1 attempt, 2 pages, 3 steps, 2 artifacts.
@@ -75,18 +76,6 @@ func TestPrune(t *testing.T) {
 	if err := s.Integrity(ctx); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestPruneArtifacts(t *testing.T) {
