@@ -111,6 +111,9 @@ type PageMetrics struct {
 	TransferBytes       int64   `json:"transfer_bytes"` // encoded bytes from CDP Network events
 	ConsoleErrorCount   int     `json:"console_errors_count,omitempty"`
 	RenderBlockingCount int     `json:"render_blocking,omitempty"`
+	// JSHeapBytes is the peak JavaScript heap (used bytes of the page's
+	// main isolate) read while this was the page, sampled every 500 ms.
+	JSHeapBytes int64 `json:"js_heap_bytes,omitempty"`
 }
 
 // PageResult is one named page of a journey with its own vitals.

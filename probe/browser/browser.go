@@ -60,6 +60,11 @@ type Options struct {
 	// Version goes into the User-Agent as "storeprobe/VERSION", so shops
 	// can recognise and filter the probe's traffic.
 	Version string
+	// MaxPageMemory caps a run's page: when its JavaScript heap grows
+	// past this many bytes, the run ends as too_large (the page is
+	// stopped, partial results are kept). DefaultMaxPageMemory when 0;
+	// negative turns the cap off (the heap is still measured).
+	MaxPageMemory int64
 	// Logger receives lifecycle events; nil discards them.
 	Logger *slog.Logger
 }

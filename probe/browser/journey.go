@@ -90,6 +90,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	r := &journeyRun{s: s, spec: c.Browser, artifacts: artifactsDir, check: name}
 	jctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
 	defer cancel()
+	jctx = s.watch(jctx)
 	for i, st := range j.Steps {
 		sr, f := r.step(jctx, i, st)
 		res.Steps = append(res.Steps, sr)
@@ -99,6 +100,14 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	}
 	f = r.failure
 	ended := time.Since(start)
+	s.wd.stop(f == nil)
+	if f == nil && len(res.Steps) > 0 {
+		// The cap was crossed after the last step's work was done.
+		if f = s.wd.failure(r.lastPhase); f != nil {
+			last := &res.Steps[len(res.Steps)-1]
+			last.OK, last.Failure = false, f
+		}
+	}
 
 	if f != nil && f.Kind == probe.FailureTimeout {
 		// Stop a pending navigation: the reads and the failure screenshot
@@ -114,7 +123,9 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
 	for _, d := range snap.docs {
-		res.Pages = append(res.Pages, pageResult(d, snap.stats, redact))
+		p := pageResult(d, snap.stats, redact)
+		p.JSHeapBytes = s.wd.peakOf(d.loader)
+		res.Pages = append(res.Pages, p)
 	}
 	if f == nil {
 		for _, p := range res.Pages {
@@ -157,6 +168,7 @@ type journeyRun struct {
 	shots     []string // screenshot steps' files, relative to artifacts
 	failure   *probe.Failure
 	seenExc   int
+	lastPhase probe.Phase // the phase of the step run last
 }
 
 // stepName is the step's label in results: its name, or "<action>
@@ -178,13 +190,19 @@ func (r *journeyRun) step(jctx context.Context, i int, st probe.Step) (probe.Ste
 	start := time.Now()
 	sr := probe.StepResult{Name: stepName(st, s.redact), Action: string(st.Action)}
 	phase := probe.Phase(fmt.Sprintf("step %d: %s", i+1, sr.Name))
+	r.lastPhase = phase
 
 	timeout := stepTimeout(st)
 	sctx, cancel := context.WithTimeout(jctx, timeout)
 	defer cancel()
 
 	f, skipped := r.do(sctx, st, phase, timeout)
-	if f != nil && jctx.Err() != nil && f.Kind != probe.FailureBrowserCrash {
+	if mf := s.wd.failure(phase); mf != nil && (f != nil || jctx.Err() != nil) {
+		// The watchdog ended the run during this step: the heap, not
+		// whatever the step was waiting for, is the cause.
+		f, skipped = mf, false
+	}
+	if f != nil && jctx.Err() != nil && f.Kind != probe.FailureBrowserCrash && f.Kind != probe.FailureTooLarge {
 		// The journey's own deadline, whatever the step was waiting for.
 		f = probe.Fail(probe.FailureTimeout, phase, "the journey hit its deadline during this step (%s)", f.Message)
 	}

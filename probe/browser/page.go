@@ -77,6 +77,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 
 	tctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
 	defer cancel()
+	tctx = s.watch(tctx)
 	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
 	if f == nil {
 		if err := s.settle(tctx); err != nil {
@@ -87,6 +88,10 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		f = s.crashed(0)
 	}
 	ended = time.Now()
+	s.wd.stop(f == nil)
+	if mf := s.wd.failure(probe.PhaseNavigation); mf != nil {
+		f = mf
+	}
 
 	// Read what the page measured, also after a failure: a timed-out page
 	// still has its FCP or TTFB to show. Its navigation is stopped first,
@@ -107,6 +112,8 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		m := metrics(snap.docs[n-1], snap.stats)
 		res.PageMetrics = &m
 	}
+	// One page: every reading of the run was of it (or of its redirects).
+	res.JSHeapBytes = s.wd.maxPeak()
 	if f == nil && c.Browser.FailOnConsole && len(snap.exceptions) > 0 {
 		f = probe.Fail(probe.FailureScript, probe.PhaseNavigation, "uncaught error in the page: %s", snap.exceptions[0])
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -64,6 +65,8 @@ type session struct {
 	secretFields []string
 
 	artPath, artName string // this run's artifact directory, once made
+
+	wd *watchdog // the run's heap watchdog, once its work started
 }
 
 // open starts a run: a slot, a live Chrome, a new browser context and tab
@@ -130,6 +133,11 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		if _, err := cdp.Call(ctx, s.t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
 			return err
 		}
+		// The heap watchdog reads Performance metrics, which need the
+		// domain on; it stays on across the tab's navigations.
+		if _, err := cdp.Call(ctx, s.t, performance.Enable, performance.EnableParams{}); err != nil {
+			return err
+		}
 		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorSource(nonce)}); err != nil {
 			return err
 		}
@@ -180,6 +188,9 @@ func (s *session) acceptDialogs() {
 // close ends the run: the tab and its browser context are closed, so no
 // cookie or cache entry reaches the next run.
 func (s *session) close() {
+	if s.wd != nil {
+		s.wd.stop(false)
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -240,6 +251,11 @@ func (s *session) crashed(wait time.Duration) *probe.Failure {
 func (s *session) classify(err error, phase probe.Phase) *probe.Failure {
 	if err == nil {
 		return nil
+	}
+	// The watchdog cancelled the run: whatever the call was waiting
+	// for, the page's heap ended it.
+	if f := s.wd.failure(phase); f != nil {
+		return f
 	}
 	wait := time.Second
 	if errors.Is(err, context.DeadlineExceeded) {
