@@ -20,7 +20,7 @@ const (
 	FailureAssertion    FailureKind = "assertion"     // body or header expectation not met
 	FailureTooSlow      FailureKind = "too_slow"      // finished, but slower than the configured limit
 	FailureRedirectLoop FailureKind = "redirect_loop" // redirect cycle or more hops than allowed
-	FailureTooLarge     FailureKind = "too_large"     // body over the size cap
+	FailureTooLarge     FailureKind = "too_large"     // body over the size cap; a page's JS heap over its cap
 	FailureProtocol     FailureKind = "protocol"      // malformed response: bad chunking, header flood, HTTP/2 reset, bad redirect
 	FailureProbeError   FailureKind = "probe_error"   // fault of the probe itself, not of the target
 )
@@ -42,7 +42,7 @@ var failureKinds = map[FailureKind]string{
 	FailureAssertion:    "a body, header, text or URL expectation was not met",
 	FailureTooSlow:      "the check succeeded but took longer than its limit",
 	FailureRedirectLoop: "a redirect loop, or more redirects than allowed",
-	FailureTooLarge:     "the response body was larger than the cap",
+	FailureTooLarge:     "the response body, or a page's JavaScript heap, was larger than its cap",
 	FailureProtocol:     "a malformed response: bad chunking, header flood, HTTP/2 reset, redirect to a non-HTTP scheme",
 	FailureProbeError:   "a fault of the probe itself; not counted against the target's uptime",
 	FailureNavigation:   "the browser could not navigate to the page",

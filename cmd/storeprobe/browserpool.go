@@ -31,7 +31,7 @@ type browserPool struct {
 func newBrowserPool(path string, cfg config.Browser, extraFlags, version string, log *slog.Logger) *browserPool {
 	return &browserPool{
 		opts: browser.Options{Path: path, Devices: devices(cfg.Devices), Logger: log, ExtraFlags: strings.Fields(extraFlags),
-			Version: version},
+			Version: version, MaxPageMemory: cfg.MaxPageMemory},
 		log: log,
 	}
 }

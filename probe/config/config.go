@@ -66,6 +66,9 @@ type Scheduler struct {
 type Browser struct {
 	Path    string                    // empty: look for Chromium on PATH
 	Devices map[string]DeviceOverride // by device name; overrides or new profiles
+	// MaxPageMemory caps a page's JavaScript heap per run (bytes); a page
+	// over it fails as too_large. 0 means the browser's default (1 GiB).
+	MaxPageMemory int64
 }
 
 // DeviceOverride changes a device profile. A nil field keeps the built-in

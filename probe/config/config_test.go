@@ -713,3 +713,27 @@ checks:
 		t.Errorf("validated %v, want a, b and e (not c, which has a problem, nor the browser check d)", seen)
 	}
 }
+
+func TestBrowserMaxPageMemory(t *testing.T) {
+	const checks = "checks: [{name: a, url: \"https://x.example/\", schedule: \"@every 1m\"}]\n"
+	for _, tc := range []struct {
+		value string
+		want  int64
+		err   string
+	}{
+		{"256MiB", 256 << 20, ""},
+		{"1GiB", 1 << 30, ""},
+		{"2GiB", 0, "c.yaml:1: browser.max_page_memory: at most 1GiB, got 2GiB"},
+		{"lots", 0, "c.yaml:1: browser.max_page_memory:"},
+	} {
+		cfg, err := Parse("c.yaml", []byte("browser: {max_page_memory: "+tc.value+"}\n"+checks))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.value, err)
+		case tc.err == "" && cfg.Browser.MaxPageMemory != tc.want:
+			t.Errorf("%s: got %d, want %d", tc.value, cfg.Browser.MaxPageMemory, tc.want)
+		case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+			t.Errorf("%s: got %v, want %s…", tc.value, err, tc.err)
+		}
+	}
+}

@@ -176,8 +176,12 @@ func (d *decoder) browser(n *yaml.Node, b *Browser) {
 			}
 		case "devices":
 			d.devices(e.v, b)
+		case "max_page_memory":
+			if v, ok := d.byteSize(e.v, "browser.max_page_memory"); ok {
+				b.MaxPageMemory = v
+			}
 		default:
-			d.unknown(e, "browser", []string{"path", "devices"})
+			d.unknown(e, "browser", []string{"path", "devices", "max_page_memory"})
 		}
 	}
 }
