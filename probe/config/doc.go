@@ -34,6 +34,7 @@
 //	  grace_period: 30s       # on shutdown, how long in-flight runs may finish; default 30s
 //	browser:
 //	  path: /usr/bin/chromium # Chromium binary; default: found on PATH
+//	  max_page_memory: 1GiB   # a page's JS heap cap per run; over it fails as too_large
 //	  devices:                # override the built-in desktop/mobile profiles or add new ones
 //	    mobile: {latency: 150ms, download_kbps: 9000, upload_kbps: 1500, cpu_slowdown: 4}
 //	    tablet: {width: 820, height: 1180, device_scale_factor: 2, mobile: true,
