@@ -109,17 +109,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		}
 	}
 
-	if f != nil && f.Kind == probe.FailureTimeout {
-		// Stop a pending navigation: the reads and the failure screenshot
-		// below would wait for it.
-		s.stopLoading(s.ctx)
-	}
-	actx, acancel := s.afterCtx(cleanupBudget)
-	defer acancel()
-	if f == nil || f.Kind != probe.FailureBrowserCrash {
-		s.collect(actx)
-	}
-	snap := s.tr.snapshot()
+	snap := s.readResults(f)
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
 	for _, d := range snap.docs {

@@ -93,19 +93,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		f = mf
 	}
 
-	// Read what the page measured, also after a failure: a timed-out page
-	// still has its FCP or TTFB to show. Its navigation is stopped first,
-	// so the reads and the screenshot are not queued behind it. Past the
-	// deadline, each has a short budget of its own.
-	if f != nil && f.Kind == probe.FailureTimeout {
-		s.stopLoading(s.ctx)
-	}
-	actx, acancel := s.afterCtx(cleanupBudget)
-	defer acancel()
-	if f == nil || f.Kind != probe.FailureBrowserCrash {
-		s.collect(actx)
-	}
-	snap := s.tr.snapshot()
+	snap := s.readResults(f)
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
 	if n := len(snap.docs); n > 0 {

@@ -533,3 +533,20 @@ func netFailure(errText string, phase probe.Phase) *probe.Failure {
 	}
 	return probe.Fail(kind, phase, "%s", errText)
 }
+
+// readResults reads what the run measured, also after a failure: a
+// timed-out page still has its FCP or TTFB to show. A pending navigation is
+// stopped first, so the reads (and a failure screenshot after them) are not
+// queued behind it; past the deadline they have a short budget of their own.
+// A crashed browser has nothing left to read.
+func (s *session) readResults(f *probe.Failure) snapshot {
+	if f != nil && f.Kind == probe.FailureTimeout {
+		s.stopLoading(s.ctx)
+	}
+	if f == nil || f.Kind != probe.FailureBrowserCrash {
+		actx, cancel := s.afterCtx(cleanupBudget)
+		s.collect(actx)
+		cancel()
+	}
+	return s.tr.snapshot()
+}
