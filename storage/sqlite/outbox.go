@@ -239,10 +239,8 @@ func (s *Store) TrimOutbox(ctx context.Context, maxRows int64, maxAge time.Durat
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("trim outbox: %w", err)
 	}
-	if dropped > 0 {
-		s.logger.Warn("outbox over its cap: dropped the oldest entries; they stay in the store and `export --since` can resend them",
-			"dropped", dropped, "max_rows", maxRows, "max_age", maxAge.String())
-	}
+	// The count is returned and kept in the persistent counter; the caller
+	// (the shipper) makes the loud log line, once.
 	return dropped, nil
 }
 
