@@ -127,7 +127,7 @@ func TestJourneyFailures(t *testing.T) {
 		steps     []probe.Step
 		kind      probe.FailureKind
 		failAt    int // index of the failing step
-		maxTook   time.Duration
+		maxTook   time.Duration // well under the 60 s default: fails fast, artifacts included, on a busy CI machine
 		wantPages int
 	}{
 		{"missing selector", 0, []probe.Step{
@@ -135,11 +135,11 @@ func TestJourneyFailures(t *testing.T) {
 			{Action: probe.ActionClick, Selector: "#slow"},
 			{Action: probe.ActionClick, Selector: "#no-such-button", Timeout: time.Second},
 			{Action: probe.ActionClick, Selector: "#checkout"},
-		}, probe.FailureSelector, 2, 8 * time.Second, 1},
+		}, probe.FailureSelector, 2, 15 * time.Second, 1},
 		{"assertion", 0, []probe.Step{
 			{Action: probe.ActionGoto, URL: shop.URL + "/j/home", Page: "home"},
 			{Action: probe.ActionAssertText, Selector: "p", Text: "Sold out", Timeout: time.Second},
-		}, probe.FailureAssertion, 1, 8 * time.Second, 1},
+		}, probe.FailureAssertion, 1, 15 * time.Second, 1},
 		{"journey deadline", 3 * time.Second, []probe.Step{
 			{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
 			{Action: probe.ActionWaitFor, Selector: "#never-there", Timeout: 30 * time.Second},
@@ -147,10 +147,10 @@ func TestJourneyFailures(t *testing.T) {
 		{"navigation status", 0, []probe.Step{
 			{Action: probe.ActionGoto, URL: shop.URL + "/j/home", Page: "home"},
 			{Action: probe.ActionGoto, URL: shop.URL + "/missing"},
-		}, probe.FailureStatus, 1, 8 * time.Second, 2},
+		}, probe.FailureStatus, 1, 15 * time.Second, 2},
 		{"dns", 0, []probe.Step{
 			{Action: probe.ActionGoto, URL: "http://shop.test/"},
-		}, probe.FailureDNS, 0, 8 * time.Second, 0},
+		}, probe.FailureDNS, 0, 15 * time.Second, 0},
 		// The deadline hits while a navigation is pending: the failure
 		// screenshot must not wait for it.
 		{"deadline during navigation", 3 * time.Second, []probe.Step{
