@@ -126,7 +126,7 @@ func TestJourneyFailures(t *testing.T) {
 		timeout   time.Duration
 		steps     []probe.Step
 		kind      probe.FailureKind
-		failAt    int // index of the failing step
+		failAt    int           // index of the failing step
 		maxTook   time.Duration // well under the 60 s default: fails fast, artifacts included, on a busy CI machine
 		wantPages int
 	}{
