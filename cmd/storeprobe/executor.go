@@ -31,34 +31,53 @@ type executor struct {
 	// config with only HTTP checks never starts Chromium.
 	browser func() (pageBrowser, error)
 
-	mu       sync.Mutex
-	journeys map[string]probe.Journey // by check name, params applied
+	mu  sync.Mutex
+	cur prepared
 }
 
-// prepare loads and applies every journey of checks, so a reload with a
-// broken journey is refused before it replaces the running set.
-func (e *executor) prepare(checks []probe.Check) (map[string]probe.Journey, error) {
-	out := map[string]probe.Journey{}
+// prepared is what a config's checks need before they run, built once per
+// load rather than per attempt: HTTP checkers (certificates, resolver,
+// proxy; a Checker is read-only while it runs) and journeys with their
+// params applied, by check name.
+type prepared struct {
+	http     map[string]*httpcheck.Checker
+	journeys map[string]probe.Journey
+}
+
+// prepare builds every check's checker or journey, so a reload with a
+// broken one is refused before it replaces the running set.
+func (e *executor) prepare(checks []probe.Check) (prepared, error) {
+	p := prepared{http: map[string]*httpcheck.Checker{}, journeys: map[string]probe.Journey{}}
 	for _, c := range checks {
-		if c.Type != probe.TypeJourney {
-			continue
+		switch c.Type {
+		case probe.TypeHTTP:
+			k, err := e.newChecker(c)
+			if err != nil {
+				return prepared{}, fmt.Errorf("check %s: %w", c.Name, err)
+			}
+			p.http[c.Name] = k
+		case probe.TypeJourney:
+			j, err := loadJourney(c.Journey)
+			if err != nil {
+				return prepared{}, fmt.Errorf("check %s: %w", c.Name, err)
+			}
+			p.journeys[c.Name] = j
 		}
-		j, err := loadJourney(c.Journey)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", c.Name, err)
-		}
-		out[c.Name] = j
 	}
-	return out, nil
+	return p, nil
 }
 
-// install makes prepared journeys current and returns the previous set.
-func (e *executor) install(js map[string]probe.Journey) map[string]probe.Journey {
+// install makes a prepared set current and returns the previous one.
+func (e *executor) install(p prepared) prepared {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	old := e.journeys
-	e.journeys = js
+	old := e.cur
+	e.cur = p
 	return old
+}
+
+func (e *executor) newChecker(c probe.Check) (*httpcheck.Checker, error) {
+	return httpcheck.New(c, httpcheck.WithVersion(e.version), httpcheck.WithLogger(e.log))
 }
 
 func loadJourney(spec probe.JourneySpec) (probe.Journey, error) {
@@ -80,9 +99,14 @@ func (e *executor) Execute(ctx context.Context, c probe.Check, attempt int) prob
 	var res probe.Result
 	switch c.Type {
 	case probe.TypeHTTP:
-		k, err := httpcheck.New(c, httpcheck.WithVersion(e.version), httpcheck.WithLogger(e.log))
-		if err != nil {
-			return faultResult(c, fmt.Errorf("prepare http check: %w", err))
+		e.mu.Lock()
+		k, ok := e.cur.http[c.Name]
+		e.mu.Unlock()
+		if !ok {
+			var err error
+			if k, err = e.newChecker(c); err != nil {
+				return faultResult(c, fmt.Errorf("prepare http check: %w", err))
+			}
 		}
 		res = k.Run(ctx)
 	case probe.TypeBrowser, probe.TypeJourney:
@@ -97,7 +121,7 @@ func (e *executor) Execute(ctx context.Context, c probe.Check, attempt int) prob
 			break
 		}
 		e.mu.Lock()
-		j, ok := e.journeys[c.Name]
+		j, ok := e.cur.journeys[c.Name]
 		e.mu.Unlock()
 		if !ok {
 			if j, err = loadJourney(c.Journey); err != nil {

@@ -168,11 +168,11 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 		store.Close()
 		return nil, err
 	}
-	js, err := d.exec.prepare(cfg.Checks)
+	prep, err := d.exec.prepare(cfg.Checks)
 	if err != nil {
 		return fail(usageError{err})
 	}
-	d.exec.install(js)
+	d.exec.install(prep)
 	if err := d.saveChecks(ctx, cfg.Checks); err != nil {
 		return fail(err)
 	}
@@ -277,13 +277,14 @@ func (d *daemon) reload() error {
 		return configError(err)
 	}
 	applyOverrides(cfg, d.o)
-	js, err := d.exec.prepare(cfg.Checks)
+	prep, err := d.exec.prepare(cfg.Checks)
 	if err != nil {
 		return err
 	}
-	// Journeys first, so a check the reload adds never fires before its
-	// journey is in place; put the old ones back if the reload is refused.
-	old := d.exec.install(js)
+	// Prepared checks first, so a check the reload adds never fires before
+	// its checker or journey is in place; the old set goes back if the
+	// reload is refused.
+	old := d.exec.install(prep)
 	if err := d.run.Reload(cfg.Checks); err != nil {
 		d.exec.install(old)
 		return err
