@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -40,21 +39,10 @@ func reportJourneyRun(at time.Time, lcp, load float64) probe.Run {
 // tests below. now is the report's "now".
 func fillReportStore(t *testing.T, now time.Time) string {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "storeprobe.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, c := range []probe.Check{
+	checks := []probe.Check{
 		{Name: "home", Type: probe.TypeHTTP, URL: "http://127.0.0.1:8080/", SLO: probe.SLO{Uptime: 90, LoadTime: 300 * time.Millisecond}},
 		{Name: "checkout", Type: probe.TypeJourney, SLO: probe.SLO{LoadTime: 3 * time.Second, CWVGood: 75}},
 		{Name: "api", Type: probe.TypeHTTP, URL: "http://127.0.0.1:8080/api", SLO: probe.SLO{Uptime: 99}},
-	} {
-		if err := s.SaveCheck(ctx, c); err != nil {
-			t.Fatal(err)
-		}
 	}
 	var runs []probe.Run
 	// home: 8 passes (100..240 ms), one status failure, one probe error,
@@ -72,11 +60,13 @@ func fillReportStore(t *testing.T, now time.Time) string {
 	for i := range 3 {
 		runs = append(runs, reportHTTPRun("api", now.Add(-time.Duration(i+1)*time.Minute), 30, nil))
 	}
-	for _, r := range runs {
-		if _, err := s.Save(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+	path := saveReportRuns(t, checks, runs)
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.MustExist())
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer s.Close()
 	// The shipper parked one poisoned point of the first run (home).
 	if err := s.Reject(ctx, 1, `http_check,check=home status="x" 1`, "field type conflict"); err != nil {
 		t.Fatal(err)
@@ -91,8 +81,7 @@ func fillReportStore(t *testing.T, now time.Time) string {
 
 func reportCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	a := &app{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, version: "test"}
+	a, out, errb := testApp()
 	code = run(context.Background(), a, args)
 	return code, out.String(), errb.String()
 }
