@@ -57,6 +57,17 @@ func NewRedactor(secretHeaders ...string) *Redactor {
 	return r
 }
 
+// CheckRedactor is the Redactor of one check: its secret header names, and
+// the secret values of its URL, headers and proxy URL. Everything that
+// prints, logs or stores something of a check uses it.
+func CheckRedactor(c Check) *Redactor {
+	r := NewRedactor(c.HTTP.SecretHeaders...)
+	r.LearnURL(c.URL)
+	r.LearnHeaders(c.HTTP.Headers)
+	r.LearnURL(c.HTTP.Proxy)
+	return r
+}
+
 // SecretHeader reports whether the named header's value must be redacted.
 func (r *Redactor) SecretHeader(name string) bool {
 	c := http.CanonicalHeaderKey(name)

@@ -156,3 +156,20 @@ func FuzzRedactorURL(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckRedactor(t *testing.T) {
+	c := Check{URL: "https://user:urlpass1@shop.example/?token=tok12345",
+		HTTP: HTTPSpec{
+			Headers:       []Header{{"Authorization", "Bearer hdrsecret1"}, {"X-Shop-Key", "shopkey99"}, {"Accept", "text/html"}},
+			SecretHeaders: []string{"X-Shop-Key"},
+			Proxy:         "http://p:proxypass1@127.0.0.1:3128",
+		}}
+	r := CheckRedactor(c)
+	msg := r.String("urlpass1 tok12345 hdrsecret1 shopkey99 proxypass1 text/html")
+	if msg != "REDACTED REDACTED REDACTED REDACTED REDACTED text/html" {
+		t.Errorf("scrubbed = %q", msg)
+	}
+	if !r.SecretHeader("x-shop-key") {
+		t.Error("the check's secret_headers must be secret")
+	}
+}

@@ -138,9 +138,7 @@ func (e *executor) Execute(ctx context.Context, c probe.Check, attempt int) prob
 
 // faultResult is a probe_error Result for a fault of ours.
 func faultResult(c probe.Check, err error) probe.Result {
-	red := probe.NewRedactor(c.HTTP.SecretHeaders...)
-	red.LearnURL(c.URL)
-	red.LearnHeaders(c.HTTP.Headers)
+	red := probe.CheckRedactor(c)
 	return probe.Result{
 		Check:     c.Name,
 		Type:      c.Type,

@@ -143,10 +143,7 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		k.opts.log = slog.New(slog.DiscardHandler)
 	}
 	s := c.HTTP
-	k.red = probe.NewRedactor(s.SecretHeaders...)
-	k.red.LearnURL(c.URL)
-	k.red.LearnHeaders(s.Headers)
-	k.red.LearnURL(s.Proxy)
+	k.red = probe.CheckRedactor(c)
 
 	var errs []error
 	bad := func(field, format string, args ...any) {

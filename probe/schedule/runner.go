@@ -269,7 +269,7 @@ func (r *Runner) plan(checks []probe.Check) ([]*entry, error) {
 			check:  c,
 			sched:  s,
 			offset: Offset(c.Name, JitterWindow(s, r.o.MaxJitter, now)),
-			url:    redactor(c).URL(c.URL),
+			url:    probe.CheckRedactor(c).URL(c.URL),
 		})
 	}
 	if len(errs) > 0 {
@@ -656,21 +656,13 @@ func normalise(res *probe.Result, c probe.Check, url string, n int, start time.T
 }
 
 func (r *Runner) panicResult(c probe.Check, p any, stack []byte) probe.Result {
-	red := redactor(c)
+	red := probe.CheckRedactor(c)
 	msg := red.String(fmt.Sprint(p))
 	r.mu.Lock()
 	r.st.panics++
 	r.mu.Unlock()
 	r.log.Error("probe panicked", "check", c.Name, "panic", msg, "stack", red.String(string(stack)))
 	return probe.Result{Failure: probe.Fail(probe.FailureProbeError, "", "the probe panicked: %s", msg)}
-}
-
-// redactor knows the check's secrets, for text that may quote them.
-func redactor(c probe.Check) *probe.Redactor {
-	red := probe.NewRedactor(c.HTTP.SecretHeaders...)
-	red.LearnURL(c.URL)
-	red.LearnHeaders(c.HTTP.Headers)
-	return red
 }
 
 // Stop stops scheduling: no new runs start, no new attempts or retries begin,

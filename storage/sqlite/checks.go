@@ -18,7 +18,7 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 	if c.Name == "" {
 		return fmt.Errorf("save check: empty name")
 	}
-	red := probe.NewRedactor(c.HTTP.SecretHeaders...)
+	red := probe.CheckRedactor(c)
 	tags, err := jsonOrNull(len(c.Tags) > 0, c.Tags)
 	if err != nil {
 		return fmt.Errorf("save check %s: %w", c.Name, err)
