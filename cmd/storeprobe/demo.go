@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/scenarios"
 	"github.com/storeprobe/storeprobe/scenarios/demoshop"
 )
@@ -57,24 +58,25 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	defer stopShop()
 
-	chromePath := firstNonEmpty(*chrome, a.getenv("STOREPROBE_CHROME"), "/usr/bin/chromium")
-	browser := !*noBrowser
-	if browser {
+	chromePath := firstNonEmpty(*chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath)
+	withBrowser := !*noBrowser
+	if withBrowser {
 		if _, err := exec.LookPath(chromePath); err != nil {
 			fmt.Fprintf(a.stdout, "Chromium not found at %s: running the HTTP checks only (make demo installs it).\n", chromePath)
-			browser = false
+			withBrowser = false
 		}
 	}
 	cfgPath := filepath.Join(work, "storeprobe.yaml")
 	if err := os.WriteFile(filepath.Join(work, "checkout.yaml"), scenarios.DemoJourneyYAML(), 0o644); err != nil {
 		return fmt.Errorf("write demo journey: %w", err)
 	}
-	if err := os.WriteFile(cfgPath, []byte(demoConfig(base, browser)), 0o644); err != nil {
+	cfgText := demoConfig(base, withBrowser)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return fmt.Errorf("write demo config: %w", err)
 	}
 	storePath := filepath.Join(work, "storeprobe.db")
 
-	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, %d checks, for %s.\n", base, strings.Count(demoConfig(base, browser), "  - name:"), *duration)
+	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, %d checks, for %s.\n", base, strings.Count(cfgText, "  - name:"), *duration)
 	fmt.Fprintf(a.stdout, "The search page is slow on purpose and /api/inventory fails every 5th request.\n\n")
 	fmt.Fprintf(a.stdout, "  %6s  %-2s %-18s %-8s %9s  %s\n", "time", "", "check", "type", "ms", "details")
 
@@ -191,7 +193,7 @@ func truncate(s string, n int) string {
 // demoConfig is the demo's config: the shop's pages and APIs over HTTP,
 // its payment gateways' health at payment-path targets, and, with a
 // browser, the home page on desktop and mobile and the checkout journey.
-func demoConfig(base string, browser bool) string {
+func demoConfig(base string, withBrowser bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Written by storeprobe demo. The same file format as a real probe's config.
 defaults:
@@ -239,7 +241,7 @@ checks:
     tags: {gateway: paypal}
     slo: {uptime: 99.99, load_time: 2s, success: 99.5}
 `, base)
-	if browser {
+	if withBrowser {
 		fmt.Fprintf(&b, `  - name: home-desktop
     type: browser
     url: %[1]s/

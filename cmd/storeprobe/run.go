@@ -348,14 +348,7 @@ func (s storeSink) Save(ctx context.Context, run probe.Run) error {
 	if _, err := s.d.store.Save(ctx, run); err != nil {
 		return err
 	}
-	f := run.Final()
-	attrs := []any{"check", run.Check, "ok", f.OK, "ms", fmt.Sprintf("%.0f", f.DurationMS),
-		"attempts", len(run.Attempts), "lag_ms", fmt.Sprintf("%.1f", probe.Millis(run.Lag))}
-	if f.Failure != nil {
-		attrs = append(attrs, "failure", string(f.Failure.Kind), "msg", f.Failure.Message)
-	}
-	// The scheduler logs every run at info; this adds what was stored.
-	s.d.log.Debug("run stored", attrs...)
+	// The scheduler logs every run; nothing is formatted here per run.
 	if s.d.o.onRun != nil {
 		s.d.o.onRun(run)
 	}
