@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 )
@@ -56,7 +57,9 @@ const exitInternal = 3
 // of exiting, with a usage line naming the command.
 func newFlagSet(a *app, name, synopsis string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	// pflag's own messages are discarded: main prints the returned error,
+	// and fs.Usage writes --help to stdout itself.
+	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.Usage = func() {
 		fmt.Fprintf(a.stdout, "Usage:\n  storeprobe %s %s\n\nFlags:\n%s", name, synopsis, fs.FlagUsages())
@@ -67,7 +70,6 @@ func newFlagSet(a *app, name, synopsis string) *pflag.FlagSet {
 // parseFlags parses args, turning flag errors into usage errors and --help
 // into errHelp (printed to stdout, exit 0).
 func parseFlags(fs *pflag.FlagSet, args []string) error {
-	fs.SetOutput(discard{})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return errHelp // pflag has already printed fs.Usage
@@ -76,7 +78,3 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	}
 	return nil
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
