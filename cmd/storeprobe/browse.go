@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -84,7 +85,7 @@ func (f *browserFlags) launch(ctx context.Context, a *app) (*browser.Browser, er
 		level = slog.LevelInfo
 	}
 	b, err := browser.Launch(ctx, browser.Options{
-		Path:              firstNonEmpty(f.chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath),
+		Path:              cmp.Or(f.chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath),
 		HostResolverRules: f.resolverRules,
 		Version:           a.version,
 		MaxConcurrent:     1,

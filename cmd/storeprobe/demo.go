@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -58,7 +59,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	defer stopShop()
 
-	chromePath := firstNonEmpty(*chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath)
+	chromePath := cmp.Or(*chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath)
 	withBrowser := !*noBrowser
 	if withBrowser {
 		if _, err := exec.LookPath(chromePath); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -52,9 +53,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 		if cfg.InfluxDB != nil {
 			ic = *cfg.InfluxDB
 		}
-		path = firstNonEmpty(path, cfg.Store)
+		path = cmp.Or(path, cfg.Store)
 	}
-	path = firstNonEmpty(path, config.DefaultStore)
+	path = cmp.Or(path, config.DefaultStore)
 	if *url != "" {
 		ic.URL = *url
 	}

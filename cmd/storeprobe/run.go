@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,8 +57,8 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		configPath: *cfgPath,
 		storePath:  *storePath,
 		listen:     *listen,
-		location:   firstNonEmpty(*location, a.getenv("STOREPROBE_LOCATION")),
-		probe:      firstNonEmpty(*probeName, a.getenv("STOREPROBE_PROBE")),
+		location:   cmp.Or(*location, a.getenv("STOREPROBE_LOCATION")),
+		probe:      cmp.Or(*probeName, a.getenv("STOREPROBE_PROBE")),
 		chrome:     *chrome,
 		hostRules:  *hostRules,
 		log:        log,
@@ -92,15 +93,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 type daemonOptions struct {
@@ -142,7 +134,7 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 	}
 	applyOverrides(cfg, o)
 	// config already resolved a store it names against the config's directory.
-	storePath := firstNonEmpty(o.storePath, cfg.Store)
+	storePath := cmp.Or(o.storePath, cfg.Store)
 	storeOpts := []sqlite.Option{sqlite.WithLogger(o.log)}
 	if cfg.InfluxDB == nil {
 		// Nothing would drain the outbox; `export --since` ships these runs
@@ -154,7 +146,7 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	d := &daemon{a: a, o: o, log: o.log, store: store, current: cfg, started: time.Now()}
-	d.br = newBrowserPool(firstNonEmpty(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, a.getenv("STOREPROBE_CHROME_FLAGS"), a.version, o.log).
+	d.br = newBrowserPool(cmp.Or(o.chrome, cfg.Browser.Path, a.getenv("STOREPROBE_CHROME")), cfg.Browser, a.getenv("STOREPROBE_CHROME_FLAGS"), a.version, o.log).
 		withConcurrency(cfg.Scheduler.BrowserConcurrency)
 	d.br.opts.HostResolverRules = o.hostRules
 	d.exec = &executor{
