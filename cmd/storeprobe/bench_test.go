@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkDaemonCapacity(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		runs, err := s.Runs(context.Background(), sqlite.RunQuery{})
+		runs, err := s.Runs(context.Background(), probe.RunQuery{})
 		s.Close()
 		if err != nil {
 			b.Fatal(err)

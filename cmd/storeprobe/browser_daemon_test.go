@@ -91,7 +91,7 @@ checks:
 	}
 	defer s.Close()
 	get := func(name string) probe.Result {
-		runs, err := s.Runs(context.Background(), sqlite.RunQuery{Check: name})
+		runs, err := s.Runs(context.Background(), probe.RunQuery{Check: name})
 		if err != nil || len(runs) == 0 {
 			t.Fatalf("runs of %s: %d, %v", name, len(runs), err)
 		}

@@ -96,7 +96,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 		return usageError{err}
 	}
 	defer sh.Close()
-	q := sqlite.RunQuery{Since: time.Now().Add(-since), Check: *check}
+	q := probe.RunQuery{Since: time.Now().Add(-since), Check: *check}
 	fmt.Fprintf(a.stdout, "export: runs of the last %s from %s to %s (%s)\n", *sinceFlag, path, ic.URL, ic.Bucket)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

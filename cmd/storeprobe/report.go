@@ -209,7 +209,7 @@ func probeErrorWarning(a slo.Availability, runs []probe.Run) []reportWarning {
 // are read one check at a time: a month of a large fleet does not fit in
 // memory at once, one check's month does.
 func buildReport(ctx context.Context, store *sqlite.Store, path string, since, until time.Time, only string) (reportJSON, error) {
-	q := sqlite.RunQuery{Since: since, Until: until, Check: only}
+	q := probe.RunQuery{Since: since, Until: until, Check: only}
 	withRuns, err := store.RunCheckNames(ctx, q)
 	if err != nil {
 		return reportJSON{}, err

@@ -130,7 +130,7 @@ checks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, err := s.Runs(context.Background(), sqlite.RunQuery{})
+	runs, err := s.Runs(context.Background(), probe.RunQuery{})
 	s.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +303,7 @@ func TestRunBinarySignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	runs, err := s.Runs(context.Background(), sqlite.RunQuery{Check: "slow"})
+	runs, err := s.Runs(context.Background(), probe.RunQuery{Check: "slow"})
 	if err != nil {
 		t.Fatal(err)
 	}

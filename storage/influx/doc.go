@@ -1,5 +1,6 @@
 // Package influx turns stored runs into InfluxDB line-protocol points and
-// ships them from the SQLite store's durable outbox with
+// ships them from a durable outbox (the SQLite store's, through the Outbox
+// interface: this package does not import storage/sqlite) with
 // github.com/influxdata/influxdb-client-go/v2.
 //
 // The schema (measurements, tags, fields, units) is documented in the

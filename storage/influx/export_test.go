@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
-	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
 // countIn counts points of measurement in db/rp.
@@ -49,7 +49,7 @@ func TestAllRefusedBatchIsRejectedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sh.Close()
-	res, err := sh.Export(context.Background(), st, sqlite.RunQuery{})
+	res, err := sh.Export(context.Background(), st, probe.RunQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,17 +18,17 @@ import (
 	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 
 	"github.com/storeprobe/storeprobe/probe"
-	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
-// Outbox is the durable queue the shipper drains: storage/sqlite.Store.
+// Outbox is the durable queue the shipper drains, declared here and
+// implemented by storage/sqlite.Store in the domain's own types.
 // Entries leave it only through Ack, after InfluxDB acknowledged every point
 // of the run (or the point was parked with Reject).
 type Outbox interface {
-	Pending(ctx context.Context, limit int) ([]sqlite.OutboxEntry, error)
+	Pending(ctx context.Context, limit int) ([]probe.OutboxEntry, error)
 	Ack(ctx context.Context, seqs ...int64) error
 	Reject(ctx context.Context, seq int64, line, reason string) error
-	OutboxStats(ctx context.Context) (sqlite.OutboxStats, error)
+	OutboxStats(ctx context.Context) (probe.OutboxStats, error)
 	TrimOutbox(ctx context.Context, maxRows int64, maxAge time.Duration) (int64, error)
 }
 
@@ -534,9 +534,9 @@ func (r *ShipResult) add(batch []*pending) {
 	}
 }
 
-// RunPager reads stored runs a page at a time: storage/sqlite.Store.
+// RunPager reads stored runs a page at a time (storage/sqlite.Store).
 type RunPager interface {
-	RunsPage(ctx context.Context, q sqlite.RunQuery, after sqlite.RunCursor, limit int) ([]probe.Run, error)
+	RunsPage(ctx context.Context, q probe.RunQuery, after probe.RunCursor, limit int) ([]probe.Run, error)
 }
 
 // Export ships every run q selects straight from the store, a page at a
@@ -546,10 +546,10 @@ type RunPager interface {
 // export are included if their scheduled time is in the window and after
 // the cursor. Points carry their run's scheduled time, so an export
 // overwrites what InfluxDB already has rather than duplicating it.
-func (s *Shipper) Export(ctx context.Context, src RunPager, q sqlite.RunQuery) (ShipResult, error) {
+func (s *Shipper) Export(ctx context.Context, src RunPager, q probe.RunQuery) (ShipResult, error) {
 	var (
 		total ShipResult
-		cur   sqlite.RunCursor
+		cur   probe.RunCursor
 	)
 	// Runs have at least two points; this many fill about one request.
 	limit := max(1, s.opt.BatchSize/2)
@@ -561,7 +561,7 @@ func (s *Shipper) Export(ctx context.Context, src RunPager, q sqlite.RunQuery) (
 		if len(runs) == 0 {
 			return total, nil
 		}
-		cur = sqlite.CursorAfter(runs[len(runs)-1])
+		cur = probe.CursorAfter(runs[len(runs)-1])
 		res, err := s.ShipRuns(ctx, runs)
 		total.Runs += res.Runs
 		total.ShippedRuns += res.ShippedRuns

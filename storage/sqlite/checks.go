@@ -82,14 +82,6 @@ func (s *Store) Checks(ctx context.Context) ([]StoredCheck, error) {
 	return out, nil
 }
 
-// Skip is a scheduled run that did not happen, and why (the previous run
-// of the check was still going, the concurrency limit was full ...).
-type Skip struct {
-	Check       string
-	ScheduledAt time.Time
-	Reason      string
-}
-
 // RecordSkip records a run the scheduler skipped, so skips are counted
 // rather than silently lost.
 func (s *Store) RecordSkip(ctx context.Context, check string, scheduledAt time.Time, reason string) error {
@@ -102,18 +94,18 @@ func (s *Store) RecordSkip(ctx context.Context, check string, scheduledAt time.T
 }
 
 // Skips returns the skipped runs q selects, oldest first.
-func (s *Store) Skips(ctx context.Context, q RunQuery) ([]Skip, error) {
-	where, args := q.where()
+func (s *Store) Skips(ctx context.Context, q probe.RunQuery) ([]probe.Skip, error) {
+	where, args := queryWhere(q)
 	rows, err := s.r.QueryContext(ctx, "SELECT check_name, scheduled_at, reason FROM skips WHERE "+where+
 		" ORDER BY scheduled_at, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("read skips: %w", err)
 	}
 	defer rows.Close()
-	var out []Skip
+	var out []probe.Skip
 	for rows.Next() {
 		var (
-			sk Skip
+			sk probe.Skip
 			at int64
 		)
 		if err := rows.Scan(&sk.Check, &at, &sk.Reason); err != nil {
@@ -131,8 +123,8 @@ func (s *Store) Skips(ctx context.Context, q RunQuery) ([]Skip, error) {
 // RunCheckNames lists the checks that have runs among those q selects, by
 // name, so a caller can read a long window one check at a time instead of
 // holding every run in memory.
-func (s *Store) RunCheckNames(ctx context.Context, q RunQuery) ([]string, error) {
-	where, args := q.where()
+func (s *Store) RunCheckNames(ctx context.Context, q probe.RunQuery) ([]string, error) {
+	where, args := queryWhere(q)
 	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args...)
 	if err != nil {
 		return nil, fmt.Errorf("read run check names: %w", err)

@@ -92,7 +92,7 @@ func TestKillDuringWrites(t *testing.T) {
 	if err := s.Integrity(ctx); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := s.Runs(ctx, RunQuery{})
+	runs, err := s.Runs(ctx, probe.RunQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

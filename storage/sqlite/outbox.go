@@ -18,34 +18,8 @@ import (
 // which InfluxDB absorbs because a point's timestamp is the run's scheduled
 // time.
 
-// OutboxEntry is one queued run.
-type OutboxEntry struct {
-	Seq int64
-	Run probe.Run
-}
-
-// RejectedPoint is a line-protocol point InfluxDB refused, kept with the
-// reason so it can be inspected and fixed instead of silently lost.
-type RejectedPoint struct {
-	ID         int64
-	Seq        int64 // outbox entry it came from
-	RunID      int64 // 0 if the run was gone when rejected
-	Check      string
-	Line       string
-	Reason     string
-	RejectedAt time.Time
-}
-
-// OutboxStats describe the outbox for /metrics, logs and report.
-type OutboxStats struct {
-	Depth    int64     // entries waiting
-	Oldest   time.Time // enqueue time of the oldest waiting entry; zero when empty
-	Rejected int64     // points rejected, ever
-	Dropped  int64     // entries dropped by the size/age cap, ever
-}
-
 // Pending returns up to limit queued runs, oldest first.
-func (s *Store) Pending(ctx context.Context, limit int) ([]OutboxEntry, error) {
+func (s *Store) Pending(ctx context.Context, limit int) ([]probe.OutboxEntry, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -82,10 +56,10 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]OutboxEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read outbox runs: %w", err)
 	}
-	out := make([]OutboxEntry, 0, len(entries))
+	out := make([]probe.OutboxEntry, 0, len(entries))
 	for _, e := range entries {
 		if i, ok := byID[e.run]; ok {
-			out = append(out, OutboxEntry{Seq: e.seq, Run: runs[i]})
+			out = append(out, probe.OutboxEntry{Seq: e.seq, Run: runs[i]})
 		}
 	}
 	return out, nil
@@ -157,17 +131,17 @@ func (s *Store) Reject(ctx context.Context, seq int64, line, reason string) erro
 }
 
 // Rejected returns up to limit rejected points, newest first.
-func (s *Store) Rejected(ctx context.Context, limit int) ([]RejectedPoint, error) {
+func (s *Store) Rejected(ctx context.Context, limit int) ([]probe.RejectedPoint, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, seq, run_id, check_name, line, reason, rejected_at
 		FROM rejected_points ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read rejected points: %w", err)
 	}
 	defer rows.Close()
-	var out []RejectedPoint
+	var out []probe.RejectedPoint
 	for rows.Next() {
 		var (
-			p     RejectedPoint
+			p     probe.RejectedPoint
 			runID sql.NullInt64
 			at    int64
 		)
@@ -185,9 +159,9 @@ func (s *Store) Rejected(ctx context.Context, limit int) ([]RejectedPoint, error
 }
 
 // OutboxStats reports the outbox's depth, age and counters.
-func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
+func (s *Store) OutboxStats(ctx context.Context) (probe.OutboxStats, error) {
 	var (
-		st     OutboxStats
+		st     probe.OutboxStats
 		oldest sql.NullInt64
 	)
 	err := s.r.QueryRowContext(ctx, `SELECT
@@ -196,7 +170,7 @@ func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 		(SELECT value FROM counters WHERE name = 'points_rejected'),
 		(SELECT value FROM counters WHERE name = 'outbox_dropped')`).Scan(&st.Depth, &oldest, &st.Rejected, &st.Dropped)
 	if err != nil {
-		return OutboxStats{}, fmt.Errorf("read outbox stats: %w", err)
+		return probe.OutboxStats{}, fmt.Errorf("read outbox stats: %w", err)
 	}
 	st.Oldest = fromNullNanos(oldest)
 	return st, nil
@@ -247,8 +221,8 @@ func (s *Store) TrimOutbox(ctx context.Context, maxRows int64, maxAge time.Durat
 // Requeue puts the stored runs q selects back in the outbox (for a backfill
 // with `export --since`), skipping runs already queued. It returns how many
 // were queued.
-func (s *Store) Requeue(ctx context.Context, q RunQuery) (int64, error) {
-	where, args := q.where()
+func (s *Store) Requeue(ctx context.Context, q probe.RunQuery) (int64, error) {
+	where, args := queryWhere(q)
 	args = append([]any{s.now().UnixNano()}, args...)
 	res, err := s.w.ExecContext(ctx, `INSERT INTO outbox (run_id, enqueued_at)
 		SELECT id, ? FROM runs WHERE `+where+` AND id NOT IN (SELECT run_id FROM outbox)

@@ -9,7 +9,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-func seqsOf(es []OutboxEntry) []int64 {
+func seqsOf(es []probe.OutboxEntry) []int64 {
 	var out []int64
 	for _, e := range es {
 		out = append(out, e.Seq)
@@ -38,7 +38,7 @@ func TestOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (OutboxStats{Depth: 5, Oldest: t0}); st != want {
+	if want := (probe.OutboxStats{Depth: 5, Oldest: t0}); st != want {
 		t.Errorf("stats = %+v, want %+v", st, want)
 	}
 	p, err := s.Pending(ctx, 3)
@@ -71,7 +71,7 @@ func TestOutbox(t *testing.T) {
 		t.Errorf("after ack, pending seqs = %v, want %v", got, want)
 	}
 	// Acked runs stay in the store: the outbox is a queue, not the data.
-	if runs, _ := s.Runs(ctx, RunQuery{}); len(runs) != 5 {
+	if runs, _ := s.Runs(ctx, probe.RunQuery{}); len(runs) != 5 {
 		t.Errorf("store holds %d runs after ack, want 5", len(runs))
 	}
 
@@ -97,11 +97,11 @@ func TestOutbox(t *testing.T) {
 	}
 
 	// Requeue puts acked runs back once, not duplicating queued ones.
-	n, err := s.Requeue(ctx, RunQuery{})
+	n, err := s.Requeue(ctx, probe.RunQuery{})
 	if err != nil || n != 2 {
 		t.Fatalf("Requeue = %d, %v; want 2", n, err)
 	}
-	if n, _ := s.Requeue(ctx, RunQuery{}); n != 0 {
+	if n, _ := s.Requeue(ctx, probe.RunQuery{}); n != 0 {
 		t.Errorf("second Requeue queued %d, want 0", n)
 	}
 	if st, _ := s.OutboxStats(ctx); st.Depth != 5 {
@@ -149,7 +149,7 @@ func TestTrimOutbox(t *testing.T) {
 		}
 	}
 	// Dropping from the outbox never drops the data.
-	if runs, _ := s.Runs(ctx, RunQuery{}); len(runs) != 10 {
+	if runs, _ := s.Runs(ctx, probe.RunQuery{}); len(runs) != 10 {
 		t.Errorf("store holds %d runs, want 10", len(runs))
 	}
 }
@@ -184,11 +184,11 @@ func TestWithoutOutbox(t *testing.T) {
 	if st.Depth != 0 {
 		t.Fatalf("outbox depth %d, want 0 without an outbox", st.Depth)
 	}
-	runs, err := s.Runs(ctx, RunQuery{})
+	runs, err := s.Runs(ctx, probe.RunQuery{})
 	if err != nil || len(runs) != 3 {
 		t.Fatalf("stored runs = %d (%v), want 3", len(runs), err)
 	}
-	n, err := s.Requeue(ctx, RunQuery{})
+	n, err := s.Requeue(ctx, probe.RunQuery{})
 	if err != nil || n != 3 {
 		t.Fatalf("Requeue = %d (%v), want 3", n, err)
 	}

@@ -26,11 +26,11 @@ func TestRunsPageWalksTheWindow(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    RunQuery
+		q    probe.RunQuery
 	}{
-		{"all", RunQuery{}},
-		{"window", RunQuery{Since: base.Add(time.Minute), Until: base.Add(3 * time.Minute)}},
-		{"check", RunQuery{Check: journeyRun(base).Check}},
+		{"all", probe.RunQuery{}},
+		{"window", probe.RunQuery{Since: base.Add(time.Minute), Until: base.Add(3 * time.Minute)}},
+		{"check", probe.RunQuery{Check: journeyRun(base).Check}},
 	} {
 		want, err := s.Runs(ctx, tc.q)
 		if err != nil {
@@ -38,7 +38,7 @@ func TestRunsPageWalksTheWindow(t *testing.T) {
 		}
 		for _, limit := range []int{1, 3, 100} {
 			var got []probe.Run
-			var cur RunCursor
+			var cur probe.RunCursor
 			for pages := 0; ; pages++ {
 				if pages > 100 {
 					t.Fatalf("%s/%d: paging does not end", tc.name, limit)
@@ -54,7 +54,7 @@ func TestRunsPageWalksTheWindow(t *testing.T) {
 					break
 				}
 				got = append(got, page...)
-				cur = CursorAfter(page[len(page)-1])
+				cur = probe.CursorAfter(page[len(page)-1])
 			}
 			if len(want) == 0 || !reflect.DeepEqual(got, want) {
 				t.Errorf("%s/limit %d: paged %d runs, Runs gave %d (or they differ)", tc.name, limit, len(got), len(want))

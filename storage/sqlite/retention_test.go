@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/storeprobe/storeprobe/probe"
 )
 
 func TestPrune(t *testing.T) {
@@ -48,7 +50,7 @@ func TestPrune(t *testing.T) {
 	if n != 2 {
 		t.Errorf("pruned %d runs, want 2", n)
 	}
-	runs, _ := s.Runs(ctx, RunQuery{})
+	runs, _ := s.Runs(ctx, probe.RunQuery{})
 	var days []int
 	for _, r := range runs {
 		days = append(days, int(r.ScheduledAt.Sub(t0)/(24*time.Hour)))
@@ -153,7 +155,7 @@ func TestRunRetentionLoop(t *testing.T) {
 	// The first pass runs at once; wait for it, bounded.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		runs, err := s.Runs(context.Background(), RunQuery{})
+		runs, err := s.Runs(context.Background(), probe.RunQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,14 +12,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-// RunQuery selects stored runs by scheduled time (Since inclusive, Until
-// exclusive; zero means unbounded) and, when Check is set, by check name.
-type RunQuery struct {
-	Since, Until time.Time
-	Check        string
-}
-
-func (q RunQuery) where() (string, []any) {
+func queryWhere(q probe.RunQuery) (string, []any) {
 	var conds []string
 	var args []any
 	if !q.Since.IsZero() {
@@ -207,8 +200,8 @@ func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int
 
 // Runs reads back the runs q selects, oldest scheduled first, exactly as
 // they were saved (empty slices and maps come back nil).
-func (s *Store) Runs(ctx context.Context, q RunQuery) ([]probe.Run, error) {
-	where, args := q.where()
+func (s *Store) Runs(ctx context.Context, q probe.RunQuery) ([]probe.Run, error) {
+	where, args := queryWhere(q)
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)

@@ -45,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 		r.ID = id
 		want = append(want, r)
 	}
-	got, err := s.Runs(ctx, RunQuery{})
+	got, err := s.Runs(ctx, probe.RunQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,20 +77,20 @@ func TestRunsQuery(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		q    RunQuery
+		q    probe.RunQuery
 		want []time.Duration // offsets from t0 of the runs expected, in order
 	}{
-		{"all", RunQuery{}, []time.Duration{0, 1, 2, 3, 4, 5}},
-		{"since inclusive", RunQuery{Since: t0.Add(2 * time.Minute)}, []time.Duration{2, 3, 4, 5}},
-		{"until exclusive", RunQuery{Until: t0.Add(2 * time.Minute)}, []time.Duration{0, 1}},
-		{"window and check", RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(5 * time.Minute), Check: "other"}, []time.Duration{1, 3}},
-		{"unknown check", RunQuery{Check: "nope"}, nil},
+		{"all", probe.RunQuery{}, []time.Duration{0, 1, 2, 3, 4, 5}},
+		{"since inclusive", probe.RunQuery{Since: t0.Add(2 * time.Minute)}, []time.Duration{2, 3, 4, 5}},
+		{"until exclusive", probe.RunQuery{Until: t0.Add(2 * time.Minute)}, []time.Duration{0, 1}},
+		{"window and check", probe.RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(5 * time.Minute), Check: "other"}, []time.Duration{1, 3}},
+		{"unknown check", probe.RunQuery{Check: "nope"}, nil},
 	}
-	names, err := s.RunCheckNames(ctx, RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute)})
+	names, err := s.RunCheckNames(ctx, probe.RunQuery{Since: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute)})
 	if err != nil || !reflect.DeepEqual(names, []string{"other"}) {
 		t.Errorf("RunCheckNames = %v, %v; want [other]", names, err)
 	}
-	if names, _ := s.RunCheckNames(ctx, RunQuery{}); !reflect.DeepEqual(names, []string{"home", "other"}) {
+	if names, _ := s.RunCheckNames(ctx, probe.RunQuery{}); !reflect.DeepEqual(names, []string{"home", "other"}) {
 		t.Errorf("RunCheckNames(all) = %v", names)
 	}
 	for _, tt := range tests {
@@ -150,7 +150,7 @@ func TestOpenAndMigrations(t *testing.T) {
 			t.Fatalf("reopen existing store: %v", err)
 		}
 		defer s.Close()
-		runs, err := s.Runs(ctx, RunQuery{})
+		runs, err := s.Runs(ctx, probe.RunQuery{})
 		if err != nil || len(runs) != 1 || runs[0].ID != id {
 			t.Fatalf("after reopen: %d runs, %v; want run %d", len(runs), err, id)
 		}
@@ -250,11 +250,11 @@ func TestChecksAndSkips(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	skips, err := s.Skips(ctx, RunQuery{Check: "login", Since: t0.Add(time.Second)})
+	skips, err := s.Skips(ctx, probe.RunQuery{Check: "login", Since: t0.Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Skip{{"login", t0.Add(time.Minute), "concurrency limit"}}
+	want := []probe.Skip{{Check: "login", ScheduledAt: t0.Add(time.Minute), Reason: "concurrency limit"}}
 	if !reflect.DeepEqual(skips, want) {
 		t.Errorf("Skips = %+v, want %+v", skips, want)
 	}
@@ -297,7 +297,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 					errs <- err
 					return
 				}
-				if _, err := s.Runs(ctx, RunQuery{Since: t0.Add(time.Duration(n%100) * time.Second), Until: t0.Add(time.Duration(n%100+3) * time.Second)}); err != nil {
+				if _, err := s.Runs(ctx, probe.RunQuery{Since: t0.Add(time.Duration(n%100) * time.Second), Until: t0.Add(time.Duration(n%100+3) * time.Second)}); err != nil {
 					errs <- err
 					return
 				}
@@ -319,7 +319,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 	if first != nil {
 		t.Fatalf("%d errors under concurrency, first: %v", count, first)
 	}
-	runs, err := s.Runs(ctx, RunQuery{})
+	runs, err := s.Runs(ctx, probe.RunQuery{})
 	if err != nil || len(runs) != writers*perWriter {
 		t.Fatalf("stored %d runs (%v), want %d", len(runs), err, writers*perWriter)
 	}

@@ -44,7 +44,7 @@ func TestOpenV1Store(t *testing.T) {
 	if v, _ := s.Version(ctx); v != SchemaVersion() {
 		t.Errorf("after open, schema version %d, want %d", v, SchemaVersion())
 	}
-	got, err := s.Runs(ctx, RunQuery{})
+	got, err := s.Runs(ctx, probe.RunQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
