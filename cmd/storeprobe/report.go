@@ -235,7 +235,7 @@ func buildReport(ctx context.Context, store *sqlite.Store, path string, since, u
 	for _, s := range skips {
 		skipped[s.Check]++
 	}
-	known := map[string]sqlite.StoredCheck{}
+	known := map[string]probe.Check{}
 	names := map[string]bool{}
 	for _, d := range defs {
 		known[d.Name] = d

@@ -38,32 +38,25 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 	return nil
 }
 
-// StoredCheck is a check as the store knows it.
-type StoredCheck struct {
-	probe.Check
-	UpdatedAt time.Time
-}
-
 // Checks returns every saved check, by name. Only the fields SaveCheck keeps
 // are set (name, type, URL, schedule, location, probe, SLO, tags).
-func (s *Store) Checks(ctx context.Context) ([]StoredCheck, error) {
+func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, type, url, schedule, location, probe,
-		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at FROM checks ORDER BY name`)
+		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags FROM checks ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("read checks: %w", err)
 	}
 	defer rows.Close()
-	var out []StoredCheck
+	var out []probe.Check
 	for rows.Next() {
 		var (
-			c       StoredCheck
-			typ     string
-			loadMS  float64
-			tags    sql.NullString
-			updated int64
+			c      probe.Check
+			typ    string
+			loadMS float64
+			tags   sql.NullString
 		)
 		if err := rows.Scan(&c.Name, &typ, &c.URL, &c.Schedule, &c.Location, &c.Probe,
-			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags, &updated); err != nil {
+			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags); err != nil {
 			return nil, fmt.Errorf("read checks: %w", err)
 		}
 		c.Type = probe.CheckType(typ)
@@ -73,7 +66,6 @@ func (s *Store) Checks(ctx context.Context) ([]StoredCheck, error) {
 				return nil, fmt.Errorf("read check %s tags: %w", c.Name, err)
 			}
 		}
-		c.UpdatedAt = fromNanos(updated)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
