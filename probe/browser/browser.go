@@ -65,22 +65,29 @@ type Options struct {
 	// stopped, partial results are kept). DefaultMaxPageMemory when 0;
 	// negative turns the cap off (the heap is still measured).
 	MaxPageMemory int64
+	// StartTimeout bounds one start of Chromium; DefaultStartTimeout when 0.
+	StartTimeout time.Duration
 	// Logger receives lifecycle events; nil discards them.
 	Logger *slog.Logger
 }
 
 // Browser is one long-lived Chromium shared by all runs. It is safe for
-// concurrent use. If Chromium dies, the runs in flight fail as
-// browser_crash and the next run starts a new one.
+// concurrent use. Chromium starts on first use (or Start), never while a
+// lock is held: runs and readers of PID/RSS do not wait behind a launch. If
+// Chromium dies, the runs in flight fail as browser_crash and the next run
+// starts a new one.
 type Browser struct {
 	opts Options
 	log  *slog.Logger
 	sem  chan struct{}
+	quit chan struct{} // closed by Close: a start in progress gives up
 
-	mu     sync.Mutex
-	inst   *instance
-	closed bool
-	starts int // how many times Chrome was started, for logs and tests
+	mu       sync.Mutex
+	inst     *instance
+	starting chan struct{} // closed when the launch in progress ends; nil if none
+	startErr error         // the last launch's error; nil after a success
+	closed   bool
+	starts   int // how many times Chrome was started, for logs and tests
 }
 
 // instance is one Chrome process and its chromedp contexts.
@@ -96,58 +103,126 @@ type instance struct {
 // dead reports whether Chrome exited or lost its connection.
 func (in *instance) dead() bool { return in.ctx.Err() != nil }
 
-// Launch starts Chromium and returns the Browser. It fails if Chrome cannot
-// start, so a misconfigured path shows at startup rather than as failed runs.
-func Launch(ctx context.Context, opts Options) (*Browser, error) {
+// ErrStart wraps every failure to start Chromium, so a caller can tell "no
+// browser" (a probe fault) from a run that went wrong.
+var ErrStart = errors.New("start chromium")
+
+// ErrClosed is returned for runs after Close.
+var ErrClosed = errors.New("browser is closed")
+
+// New returns a Browser that starts Chromium on first use: a daemon whose
+// checks are all HTTP never starts it, and a failed start is retried by the
+// next run rather than being fatal.
+func New(opts Options) *Browser {
 	if opts.Path == "" {
 		opts.Path = DefaultPath
 	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := exec.LookPath(opts.Path); err != nil {
-		return nil, fmt.Errorf("chromium: %w", err)
-	}
-	b := &Browser{opts: opts, log: log, sem: make(chan struct{}, opts.MaxConcurrent)}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, err := b.instanceLocked(ctx); err != nil {
+	return &Browser{opts: opts, log: log, sem: make(chan struct{}, opts.MaxConcurrent), quit: make(chan struct{})}
+}
+
+// Launch returns a Browser with Chromium already started. It fails if Chrome
+// cannot start, so a misconfigured path shows at once (the CLI's choice; the
+// daemon uses New and starts on demand).
+func Launch(ctx context.Context, opts Options) (*Browser, error) {
+	b := New(opts)
+	if err := b.Start(ctx); err != nil {
+		b.Close()
 		return nil, err
 	}
 	return b, nil
 }
 
-// instance returns the running Chrome, starting one if there is none or the
-// last one died.
-func (b *Browser) instance(ctx context.Context) (*instance, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.instanceLocked(ctx)
+// Start makes sure Chromium runs, starting it if needed, and waits at most
+// until ctx is done. The launch itself is bounded by its own timeout, not by
+// ctx: a caller that gives up does not abort a start others wait for.
+func (b *Browser) Start(ctx context.Context) error {
+	_, err := b.instance(ctx)
+	return err
 }
 
-func (b *Browser) instanceLocked(ctx context.Context) (*instance, error) {
-	if b.closed {
-		return nil, errors.New("browser is closed")
+// instance returns the running Chrome, starting one if there is none or the
+// last one died. One launch runs at a time; concurrent callers wait for it.
+func (b *Browser) instance(ctx context.Context) (*instance, error) {
+	// Twice at most: a Chrome that dies between its launch and our look at
+	// it gets one more launch, not a loop.
+	for range 2 {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if b.inst != nil && !b.inst.dead() {
+			in := b.inst
+			b.mu.Unlock()
+			return in, nil
+		}
+		if b.starting == nil {
+			old := b.inst
+			b.inst = nil
+			b.starting = make(chan struct{})
+			go b.launch(old, b.starting)
+		}
+		wait := b.starting
+		b.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		b.mu.Lock()
+		in, err := b.inst, b.startErr
+		b.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if in != nil && !in.dead() {
+			return in, nil
+		}
 	}
-	if b.inst != nil && !b.inst.dead() {
-		return b.inst, nil
+	return nil, fmt.Errorf("%w: chromium exited right after starting", ErrStart)
+}
+
+// launch replaces a dead instance with a new one and wakes the waiters on
+// done. It runs without b.mu held.
+func (b *Browser) launch(old *instance, done chan struct{}) {
+	if old != nil {
+		b.log.Warn("chromium died; restarting", "pid", old.pid)
+		old.stop()
 	}
-	if b.inst != nil {
-		b.log.Warn("chromium died; restarting", "pid", b.inst.pid)
-		b.inst.stop()
-		b.inst = nil
+	in, err := b.start()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	defer close(done)
+	b.starting = nil
+	if err == nil && b.closed {
+		// Close came during the launch: this Chrome must not outlive it.
+		in.stop()
+		in, err = nil, ErrClosed
 	}
-	in, err := b.start(ctx)
 	if err != nil {
-		return nil, err
+		if b.startErr == nil || b.startErr.Error() != err.Error() {
+			// Once per distinct cause, not once per run.
+			b.log.Error("cannot start Chromium; browser runs fail as browser_crash until it can", "err", err)
+		}
+		b.startErr = err
+		return
 	}
+	if b.startErr != nil {
+		b.log.Info("Chromium starts again")
+	}
+	b.startErr = nil
 	b.inst = in
 	b.starts++
-	return in, nil
 }
 
 // flags builds Chrome's command line from chromedp's defaults plus ours.
@@ -177,6 +252,10 @@ func (b *Browser) flags() []chromedp.ExecAllocatorOption {
 			// we die.
 			cmd.SysProcAttr.Setpgid = true
 			cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+			// When the allocator's context ends the whole group goes, not
+			// only the main process: a Chrome that hangs at start has no
+			// known pid yet, and its zygote must not outlive the attempt.
+			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		}),
 	)
 	if os.Getuid() == 0 {
@@ -209,11 +288,14 @@ func shmTooSmall(path string) bool {
 	return uint64(st.Blocks)*uint64(st.Bsize) < smallShm
 }
 
-// startTimeout bounds Chrome's start; the start context itself must not
-// carry a deadline because it becomes the browser's lifetime.
-const startTimeout = 30 * time.Second
+// DefaultStartTimeout bounds Chrome's start. No caller's context bounds it:
+// the allocator's context becomes the browser's lifetime.
+const DefaultStartTimeout = 30 * time.Second
 
-func (b *Browser) start(ctx context.Context) (*instance, error) {
+func (b *Browser) start() (*instance, error) {
+	if _, err := exec.LookPath(b.opts.Path); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStart, err)
+	}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), b.flags()...)
 	bctx, bcancel := chromedp.NewContext(allocCtx,
 		chromedp.WithLogf(func(f string, a ...any) { b.log.Debug(fmt.Sprintf(f, a...)) }),
@@ -226,10 +308,10 @@ func (b *Browser) start(ctx context.Context) (*instance, error) {
 	var err error
 	select {
 	case err = <-started:
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-time.After(startTimeout):
-		err = fmt.Errorf("no answer within %s", startTimeout)
+	case <-b.quit:
+		err = ErrClosed
+	case <-time.After(b.opts.StartTimeout):
+		err = fmt.Errorf("no answer within %s", b.opts.StartTimeout)
 	}
 	if c := chromedp.FromContext(bctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		in.pid = c.Browser.Process().Pid
@@ -237,7 +319,7 @@ func (b *Browser) start(ctx context.Context) (*instance, error) {
 	go in.reap()
 	if err != nil {
 		in.stop()
-		return nil, fmt.Errorf("start chromium %s: %w", b.opts.Path, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrStart, b.opts.Path, err)
 	}
 	v, verr := chromedp.CallBrowser(bctx, browser.GetVersion, struct{}{})
 	if verr == nil {
@@ -285,10 +367,17 @@ func killGroup(pgid int) {
 // with a failure. Close is idempotent.
 func (b *Browser) Close() error {
 	b.mu.Lock()
-	b.closed = true
-	in := b.inst
+	if !b.closed {
+		b.closed = true
+		close(b.quit)
+	}
+	in, starting := b.inst, b.starting
 	b.inst = nil
 	b.mu.Unlock()
+	if starting != nil {
+		// The launch sees closed and stops what it started.
+		<-starting
+	}
 	if in == nil {
 		return nil
 	}

@@ -89,6 +89,10 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	inst, err := b.instance(ctx)
 	if err != nil {
 		s.close()
+		if errors.Is(err, ErrStart) {
+			// No browser to run in: a probe fault of the browser's own kind.
+			return nil, probe.Fail(probe.FailureBrowserCrash, "", "%v", err)
+		}
 		return nil, probe.Fail(probe.FailureProbeError, "", "%v", err)
 	}
 	s.inst = inst
