@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe/daemon"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
@@ -59,13 +61,13 @@ func BenchmarkDaemonCapacity(b *testing.B) {
 		store := filepath.Join(dir, "s.db")
 		a, _, _ := testApp()
 		cpu0 := processCPU()
-		d, err := startDaemon(context.Background(), a, daemonOptions{configPath: cfgPath, storePath: store, log: discardLogger()})
+		d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfgPath, StorePath: store, Logger: discardLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(window)
-		st := d.run.Stats()
-		if err := d.shutdown(); err != nil {
+		st := d.Stats()
+		if err := d.Shutdown(); err != nil {
 			b.Fatal(err)
 		}
 		cpu := processCPU() - cpu0

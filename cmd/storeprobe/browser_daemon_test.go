@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe/daemon"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/scenarios"
@@ -62,9 +64,9 @@ checks:
 	var mu sync.Mutex
 	done := map[string]bool{}
 	all := make(chan struct{})
-	d, err := startDaemon(context.Background(), a, daemonOptions{configPath: cfg, storePath: store, log: discardLogger(),
-		hostRules: "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-		onRun: func(r probe.Run) {
+	d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfg, StorePath: store, Logger: discardLogger(),
+		HostResolverRules: "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+		OnRun: func(r probe.Run) {
 			mu.Lock()
 			defer mu.Unlock()
 			done[r.Check] = true
@@ -81,7 +83,7 @@ checks:
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("runs after 3 min: %v", done)
 	}
-	if err := d.shutdown(); err != nil {
+	if err := d.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
+	"github.com/storeprobe/storeprobe/probe/daemon"
 	"github.com/storeprobe/storeprobe/scenarios"
 	"github.com/storeprobe/storeprobe/scenarios/demoshop"
 )
@@ -90,14 +91,15 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
-	// The daemon's own log goes to stderr at warn level: failures the demo
-	// provokes are shown in the progress lines instead.
+	// The daemon's own log is discarded (STOREPROBE_DEMO_LOG=1 shows it on
+	// stderr at debug level): failures the demo provokes are shown in the
+	// progress lines instead.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if a.getenv("STOREPROBE_DEMO_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := startDaemon(runCtx, a, daemonOptions{
-		configPath: cfgPath, storePath: storePath, chrome: chromePath, log: log, onRun: progress,
+	d, err := startDaemon(runCtx, a, daemon.Options{
+		ConfigPath: cfgPath, StorePath: storePath, Chrome: chromePath, Logger: log, OnRun: progress,
 	})
 	if err != nil {
 		return err
@@ -110,7 +112,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "\nStopping: letting in-flight runs finish...\n")
 	}
 	outMu.Unlock()
-	if err := d.shutdown(); err != nil {
+	if err := d.Shutdown(); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "\n")

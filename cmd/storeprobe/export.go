@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"time"
 
@@ -80,7 +82,12 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	}
 	store, err := sqlite.Open(ctx, path, sqlite.MustExist())
 	if err != nil {
-		return usagef("store %s: %v", path, err)
+		if errors.Is(err, iofs.ErrNotExist) {
+			// The wrong path is the user's to fix; a store that exists and
+			// cannot be read is ours (exit 3).
+			return usagef("store %s does not exist: pass --store or --config", path)
+		}
+		return err
 	}
 	defer store.Close()
 	level := slog.LevelInfo

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe/daemon"
+
 	"github.com/storeprobe/storeprobe/probe"
-	"github.com/storeprobe/storeprobe/probe/config"
-	"github.com/storeprobe/storeprobe/probe/schedule"
 	"github.com/storeprobe/storeprobe/storage/influx"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
@@ -60,8 +60,8 @@ checks:
 	}
 	var mu sync.Mutex
 	runs := 0
-	d, err := startDaemon(context.Background(), a, daemonOptions{configPath: cfg, storePath: store, log: discardLogger(),
-		onRun: func(probe.Run) { mu.Lock(); runs++; mu.Unlock() }})
+	d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfg, StorePath: store, Logger: discardLogger(),
+		OnRun: func(probe.Run) { mu.Lock(); runs++; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ checks:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := d.shutdown(); err != nil {
+	if err := d.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -217,93 +217,5 @@ func countDB(t *testing.T, srv *influxtest.Server, db, measurement string) int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
-}
-
-// TestHealthSamplesSurviveOutageAndRestart: probe_health samples taken
-// while InfluxDB is down arrive once it is back (no gap), the outbox depth
-// is read at sample time, and the rejected/dropped figures are the store's
-// persistent totals, not counters of this process.
-func TestHealthSamplesSurviveOutageAndRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts influxd")
-	}
-	srv := influxtest.Start(t)
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// A previous process dropped 6 runs by the cap; 2 stay queued.
-	for _, r := range influxtest.SampleRuns(time.Now().UTC().Add(-time.Hour), 1) {
-		if _, err := st.Save(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, err := st.TrimOutbox(ctx, 2, 0); err != nil || n != 6 {
-		t.Fatalf("TrimOutbox = %d, %v", n, err)
-	}
-	sh, err := newShipping(&config.InfluxDB{URL: srv.URL, Bucket: srv.Bucket, FlushInterval: 40 * time.Millisecond}, st, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sh.s.Close()
-	var mu sync.Mutex
-	var calls int64
-	sh.health = func() schedule.Stats {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		return schedule.Stats{Runs: calls} // one run per sample
-	}
-	sh.location, sh.probe = "eu-test", "eu-test-1"
-	hctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); sh.sampleHealth(hctx) }()
-
-	time.Sleep(300 * time.Millisecond)
-	srv.Stop()
-	time.Sleep(800 * time.Millisecond) // ~20 samples while down
-	srv.Start()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		time.Sleep(100 * time.Millisecond)
-		mu.Lock()
-		n := calls
-		mu.Unlock()
-		if got := countHealth(t, srv, `"runs"`); got >= n-1 && n > 30 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d probe_health points after the outage for %d samples", countHealth(t, srv, `"runs"`), n)
-		}
-	}
-	stop()
-	<-done
-	// The samples' runs deltas add up: none was lost in the outage.
-	q, err := srv.Query(ctx, `SELECT sum("runs"), count("runs"), max("dropped_points"), min("dropped_points"), max("outbox_depth") FROM "probe_health"`)
-	if err != nil || len(q) == 0 {
-		t.Fatal(q, err)
-	}
-	v := q[0].Values[0]
-	if fmt.Sprint(v[1]) != fmt.Sprint(v[2]) {
-		t.Errorf("sum(runs)=%v over %v samples: samples were lost", v[1], v[2])
-	}
-	if fmt.Sprint(v[3]) != "6" || fmt.Sprint(v[4]) != "6" {
-		t.Errorf("dropped_points in [%v, %v], want the store's persistent 6", v[4], v[3])
-	}
-	if fmt.Sprint(v[5]) != "2" {
-		t.Errorf("outbox_depth max %v, want 2 (read from the store; nothing shipped it)", v[5])
-	}
-}
-
-func countHealth(t *testing.T, srv *influxtest.Server, field string) int64 {
-	t.Helper()
-	q, err := srv.Query(context.Background(), `SELECT count(`+field+`) FROM "probe_health"`)
-	if err != nil || len(q) == 0 || len(q[0].Values) == 0 {
-		return 0
-	}
-	n, _ := q[0].Values[0][1].(json.Number).Int64()
 	return n
 }

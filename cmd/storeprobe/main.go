@@ -94,6 +94,7 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'storeprobe <command> --help' for a command's flags.\n" +
-		"Exit codes: 0 passed, 1 a check failed or a target was breached, 2 usage or config error.\n")
+		"Exit codes: 0 passed, 1 a check failed or a target was breached, 2 usage or config error,\n" +
+		"3 storeprobe's own fault (a probe_error, an unreadable store, Chromium that cannot start).\n")
 	io.WriteString(w, b.String())
 }

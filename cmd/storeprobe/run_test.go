@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe/daemon"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
@@ -104,8 +106,8 @@ checks:
 	defer cancel()
 	var mu sync.Mutex
 	seen := map[string]int{}
-	d, err := startDaemon(ctx, a, daemonOptions{configPath: cfg, storePath: store, log: discardLogger(),
-		onRun: func(r probe.Run) { mu.Lock(); seen[r.Check]++; mu.Unlock() }})
+	d, err := startDaemon(ctx, a, daemon.Options{ConfigPath: cfg, StorePath: store, Logger: discardLogger(),
+		OnRun: func(r probe.Run) { mu.Lock(); seen[r.Check]++; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +124,7 @@ checks:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := d.shutdown(); err != nil {
+	if err := d.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -8,8 +8,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
-	"github.com/storeprobe/storeprobe/probe/httpcheck"
-	"github.com/storeprobe/storeprobe/scenarios"
+	"github.com/storeprobe/storeprobe/probe/prober"
 )
 
 // runValidate implements `storeprobe validate --config FILE`: every problem
@@ -43,64 +42,16 @@ func runValidate(_ context.Context, a *app, args []string) error {
 	return nil
 }
 
-// loadConfig loads a config the way every command must: with the process
-// environment for ${VAR}, the build's version for the User-Agent, and the
-// journey language's own parser for journey files, templates and params.
+// loadConfig loads a config the way every command must (prober.LoadConfig),
+// with this process's environment and version.
 func loadConfig(a *app, path string) (*config.Config, error) {
-	return config.Load(path, configOptions(a)...)
-}
-
-func configOptions(a *app) []config.Option {
-	templates := map[string]bool{}
-	for _, n := range scenarios.TemplateNames() {
-		templates[n] = true
-	}
-	return []config.Option{
+	env := func(k string) (string, bool) {
 		// app.getenv cannot tell unset from empty; config treats both as
 		// missing, so nothing is lost.
-		config.WithEnv(func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }),
-		config.WithVersion(a.version),
-		config.WithJourneyLoader(func(path string) error {
-			_, err := scenarios.LoadFile(path)
-			return err
-		}),
-		config.WithTemplates(func(name string) bool { return templates[name] }),
-		config.WithJourneyParams(func(spec probe.JourneySpec) error {
-			_, err := loadJourney(spec) // exactly what the daemon will run
-			return err
-		}),
-		// The probe's own constructor, which every run calls: a check it
-		// refuses is refused here, at the key's line, instead of becoming a
-		// probe_error on every run that report leaves out of uptime.
-		config.WithCheckValidator(func(c probe.Check) error {
-			_, err := httpcheck.New(c, httpcheck.WithVersion(a.version))
-			return configFieldErrors(err)
-		}),
+		v := a.getenv(k)
+		return v, v != ""
 	}
-}
-
-// configFieldErrors turns the probe's *httpcheck.FieldErrors (joined) into
-// *config.FieldErrors, which the config places at their key's line.
-func configFieldErrors(err error) error {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	out := make([]error, 0, len(errs))
-	for _, e := range errs {
-		var fe *httpcheck.FieldError
-		if errors.As(e, &fe) {
-			out = append(out, &config.FieldError{Field: fe.Field, Err: fe.Err})
-			continue
-		}
-		out = append(out, e)
-	}
-	return errors.Join(out...)
+	return prober.LoadConfig(path, env, a.version)
 }
 
 // configSummary is the one line printed for a valid config.

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -6,16 +6,34 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
-// metrics serves the probe's own health in Prometheus text format, so a
-// fleet can be watched by the monitoring it feeds.
-func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
+// healthz is the liveness check: 200 while running, 503 once stopping.
+func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
+	d.mu.Lock()
+	stopping := d.stopping
+	d.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	st := d.run.Stats()
+	status, code := "ok", http.StatusOK
+	if stopping {
+		status, code = "stopping", http.StatusServiceUnavailable
+	}
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"status":%q,"checks":%d,"runs":%d,"in_flight":%d,"uptime_s":%.0f}`+"\n",
+		status, st.Checks, st.Runs, st.InFlight, time.Since(d.started).Seconds())
+}
+
+// writeMetrics serves the probe's own health in Prometheus text format, so
+// a fleet can be watched by the monitoring it feeds.
+func (d *Daemon) writeMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	var b strings.Builder
 	st := d.run.Stats()
 	g := func(name, help, typ string, v float64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
 	}
 	g("storeprobe_checks", "Checks scheduled now.", "gauge", float64(st.Checks))
 	g("storeprobe_runs_total", "Runs finished.", "counter", float64(st.Runs))
@@ -28,11 +46,11 @@ func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
 	g("storeprobe_store_errors_total", "Runs the store failed to save.", "counter", float64(st.SaveErrors))
 	g("storeprobe_in_flight", "Attempts executing now.", "gauge", float64(st.InFlight))
 	g("storeprobe_waiting", "Runs waiting for a concurrency slot.", "gauge", float64(st.Waiting))
-	fmt.Fprintf(w, "# HELP storeprobe_schedule_lag_seconds Actual start minus scheduled time; quantiles over the last 4096 runs, sum and count over all.\n# TYPE storeprobe_schedule_lag_seconds summary\n")
-	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.5\"} %g\n", st.Lag.P50.Seconds())
-	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds{quantile=\"0.99\"} %g\n", st.Lag.P99.Seconds())
-	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_sum %g\n", st.Lag.Sum.Seconds())
-	fmt.Fprintf(w, "storeprobe_schedule_lag_seconds_count %d\n", st.Lag.Count)
+	b.WriteString("# HELP storeprobe_schedule_lag_seconds Actual start minus scheduled time; quantiles over the last 4096 runs, sum and count over all.\n# TYPE storeprobe_schedule_lag_seconds summary\n")
+	fmt.Fprintf(&b, "storeprobe_schedule_lag_seconds{quantile=\"0.5\"} %g\n", st.Lag.P50.Seconds())
+	fmt.Fprintf(&b, "storeprobe_schedule_lag_seconds{quantile=\"0.99\"} %g\n", st.Lag.P99.Seconds())
+	fmt.Fprintf(&b, "storeprobe_schedule_lag_seconds_sum %g\n", st.Lag.Sum.Seconds())
+	fmt.Fprintf(&b, "storeprobe_schedule_lag_seconds_count %d\n", st.Lag.Count)
 	g("storeprobe_schedule_lag_max_seconds", "Largest schedule lag since start.", "gauge", st.Lag.Max.Seconds())
 
 	names := make([]string, 0, len(st.PerCheck))
@@ -40,7 +58,7 @@ func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	io.WriteString(w, "# HELP storeprobe_check_up 1 if the check's last run passed, 0 if it failed.\n# TYPE storeprobe_check_up gauge\n")
+	b.WriteString("# HELP storeprobe_check_up 1 if the check's last run passed, 0 if it failed.\n# TYPE storeprobe_check_up gauge\n")
 	for _, n := range names {
 		c := st.PerCheck[n]
 		if c.Runs == 0 {
@@ -50,11 +68,11 @@ func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
 		if c.LastOK {
 			up = 1
 		}
-		fmt.Fprintf(w, "storeprobe_check_up{check=\"%s\"} %d\n", metricLabel(n), up)
+		fmt.Fprintf(&b, "storeprobe_check_up{check=\"%s\"} %d\n", metricLabel(n), up)
 	}
-	io.WriteString(w, "# HELP storeprobe_check_runs_total Runs per check.\n# TYPE storeprobe_check_runs_total counter\n")
+	b.WriteString("# HELP storeprobe_check_runs_total Runs per check.\n# TYPE storeprobe_check_runs_total counter\n")
 	for _, n := range names {
-		fmt.Fprintf(w, "storeprobe_check_runs_total{check=\"%s\"} %d\n", metricLabel(n), st.PerCheck[n].Runs)
+		fmt.Fprintf(&b, "storeprobe_check_runs_total{check=\"%s\"} %d\n", metricLabel(n), st.PerCheck[n].Runs)
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -69,12 +87,14 @@ func (d *daemon) metrics(w http.ResponseWriter, r *http.Request) {
 		g("storeprobe_influx_rejected_points_total", "Points InfluxDB refused, kept in the store with their error.", "counter", float64(os.Rejected))
 		g("storeprobe_outbox_dropped_runs_total", "Runs dropped from the outbox by its size or age cap.", "counter", float64(os.Dropped))
 	}
-	if d.ship != nil {
-		ss := d.ship.s.Stats()
-		g("storeprobe_influx_shipped_points_total", "Points InfluxDB acknowledged.", "counter", float64(ss.ShippedPoints))
-		g("storeprobe_influx_shipped_runs_total", "Runs fully acknowledged by InfluxDB.", "counter", float64(ss.ShippedRuns))
-		g("storeprobe_influx_write_retries_total", "Failed shipping passes retried after a backoff.", "counter", float64(ss.Retries))
-		g("storeprobe_influx_writes_total", "Write requests sent to InfluxDB.", "counter", float64(ss.Writes))
+	for _, m := range d.metrics {
+		m.WriteMetrics(&b)
 	}
-	g("storeprobe_browser_rss_bytes", "Resident memory of the Chromium process group.", "gauge", float64(d.br.rss()))
+	g("storeprobe_browser_rss_bytes", "Resident memory of the Chromium process group.", "gauge", float64(d.browser.RSS()))
+	io.WriteString(w, b.String())
+}
+
+// metricLabel escapes a Prometheus label value.
+func metricLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }

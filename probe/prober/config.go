@@ -1,0 +1,73 @@
+package prober
+
+import (
+	"errors"
+
+	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/config"
+	"github.com/storeprobe/storeprobe/probe/httpcheck"
+	"github.com/storeprobe/storeprobe/scenarios"
+)
+
+// LoadConfig loads a config the way every command must: ${VAR}s looked up
+// with env (nil: the process environment), version in the default
+// User-Agent, and every check validated by what will run it — the journey
+// language's own parser for journey files, templates and params, and the
+// HTTP probe's own constructor — so validate, run and reload refuse exactly
+// what would otherwise fail on every run as a probe error.
+func LoadConfig(path string, env func(string) (string, bool), version string) (*config.Config, error) {
+	return config.Load(path, ConfigOptions(env, version)...)
+}
+
+// ConfigOptions are LoadConfig's options, for callers that parse a config
+// from bytes.
+func ConfigOptions(env func(string) (string, bool), version string) []config.Option {
+	templates := map[string]bool{}
+	for _, n := range scenarios.TemplateNames() {
+		templates[n] = true
+	}
+	opts := []config.Option{
+		config.WithVersion(version),
+		config.WithJourneyLoader(func(path string) error {
+			_, err := scenarios.LoadFile(path)
+			return err
+		}),
+		config.WithTemplates(func(name string) bool { return templates[name] }),
+		config.WithJourneyParams(func(spec probe.JourneySpec) error {
+			_, err := LoadJourney(spec)
+			return err
+		}),
+		config.WithCheckValidator(func(c probe.Check) error {
+			_, err := httpcheck.New(c, httpcheck.WithVersion(version))
+			return configFieldErrors(err)
+		}),
+	}
+	if env != nil {
+		opts = append(opts, config.WithEnv(env))
+	}
+	return opts
+}
+
+// configFieldErrors turns the probe's *httpcheck.FieldErrors (joined) into
+// *config.FieldErrors, which the config places at their key's line.
+func configFieldErrors(err error) error {
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		var fe *httpcheck.FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &config.FieldError{Field: fe.Field, Err: fe.Err})
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
