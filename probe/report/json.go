@@ -1,0 +1,93 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+
+	"github.com/storeprobe/storeprobe/probe/slo"
+)
+
+// WriteJSON writes the report as indented JSON, the documented contract,
+// with every float rounded to a few decimals (see rounded).
+func WriteJSON(w io.Writer, rep Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep.rounded())
+}
+
+// decimals is the precision of the JSON report's floats: µs for
+// milliseconds, a thousandth of a percent, which no target needs more of.
+const decimals = 3
+
+// rounded returns rep with every float rounded to decimals
+// (0.012999999999999262 allowed failures are 0.013). rep itself is left
+// alone: verdicts were judged on exact values. A failed verdict's value that
+// would round onto its target is rounded away from it instead, so it never
+// reads as meeting it.
+func (rep Report) rounded() Report {
+	out := rep
+	out.Checks = make([]Check, len(rep.Checks))
+	for i, c := range rep.Checks {
+		c.Targets = Targets{Uptime: round3(c.Targets.Uptime), LoadTimeMS: round3(c.Targets.LoadTimeMS),
+			Success: round3(c.Targets.Success), CWVGood: round3(c.Targets.CWVGood)}
+		c.Availability.UptimePercent = round3p(c.Availability.UptimePercent)
+		c.Availability.SuccessPercent = round3p(c.Availability.SuccessPercent)
+		c.Load = roundDist(c.Load)
+		pages := make([]slo.PageStats, len(c.Pages))
+		for j, p := range c.Pages {
+			p.Load = roundDist(p.Load)
+			vitals := make([]slo.VitalStats, len(p.Vitals))
+			for k, v := range p.Vitals {
+				v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)
+				vitals[k] = v
+			}
+			p.Vitals = vitals
+			pages[j] = p
+		}
+		c.Pages = pages
+		if c.Budget != nil {
+			b := *c.Budget
+			b.TargetPercent, b.Allowed = round3(b.TargetPercent), round3(b.Allowed)
+			b.Remaining, b.BurnRate = round3p(b.Remaining), round3p(b.BurnRate)
+			c.Budget = &b
+		}
+		verdicts := make([]slo.Verdict, len(c.Verdicts))
+		for j, v := range c.Verdicts {
+			v.Want = round3(v.Want)
+			if v.Got != nil {
+				g := round3(*v.Got)
+				scale := math.Pow10(decimals)
+				switch {
+				case v.Status != slo.Fail:
+				case v.Unit == "ms" && g <= v.Want: // a maximum: round up
+					g = math.Ceil(*v.Got*scale) / scale
+				case v.Unit != "ms" && g >= v.Want: // a minimum: round down
+					g = math.Floor(*v.Got*scale) / scale
+				}
+				v.Got = &g
+			}
+			verdicts[j] = v
+		}
+		c.Verdicts = verdicts
+		out.Checks[i] = c
+	}
+	return out
+}
+
+func round3(f float64) float64 {
+	scale := math.Pow10(decimals)
+	return math.Round(f*scale) / scale
+}
+
+func round3p(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	return ptr(round3(*p))
+}
+
+func roundDist(d slo.Distribution) slo.Distribution {
+	d.P50, d.P75, d.P95 = round3p(d.P50), round3p(d.P75), round3p(d.P95)
+	return d
+}
