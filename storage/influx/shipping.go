@@ -18,7 +18,7 @@ type Shipping struct {
 	interval time.Duration
 	o        ShippingOptions
 	// unsent are probe_health samples InfluxDB did not take yet, oldest
-	// first, at most maxUnsentHealth: an outage shows in the health panels
+	// first, at most o.MaxUnsent: an outage shows in the health panels
 	// once InfluxDB is back instead of as a gap.
 	unsent []Health
 }
@@ -33,6 +33,10 @@ type ShippingOptions struct {
 	// FinalFlush bounds the flush when Run's context ends (default 5s);
 	// what does not make it stays in the outbox for the next start.
 	FinalFlush time.Duration
+	// MaxUnsent bounds the samples kept through an InfluxDB outage
+	// (default 360: an hour at the default 10s flush interval); older ones
+	// are dropped first.
+	MaxUnsent int
 }
 
 // HealthCounters are the scheduler's counters since it started.
@@ -41,15 +45,16 @@ type HealthCounters struct {
 	LagP99        time.Duration // over the scheduler's recent-runs window
 }
 
-// maxUnsentHealth bounds the samples kept through an outage: an hour at the
-// default 10s flush interval. Older ones are dropped first.
-const maxUnsentHealth = 360
+const defaultMaxUnsent = 360
 
 // NewShipping puts s to work; s must have an Outbox. Run owns s from then
 // on and closes it when it returns.
 func NewShipping(s *Shipper, o ShippingOptions) *Shipping {
 	if o.FinalFlush <= 0 {
 		o.FinalFlush = 5 * time.Second
+	}
+	if o.MaxUnsent <= 0 {
+		o.MaxUnsent = defaultMaxUnsent
 	}
 	return &Shipping{s: s, log: s.log, interval: s.opt.FlushInterval, o: o}
 }
@@ -111,7 +116,7 @@ func (sh *Shipping) sample(ctx context.Context, now time.Time, c, prev HealthCou
 		h.OutboxDepth, h.RejectedPoints, h.DroppedPoints = ss.OutboxDepth, ss.RejectedPointsTotal, ss.DroppedRunsTotal
 	}
 	sh.unsent = append(sh.unsent, h)
-	if n := len(sh.unsent) - maxUnsentHealth; n > 0 {
+	if n := len(sh.unsent) - sh.o.MaxUnsent; n > 0 {
 		sh.unsent = append(sh.unsent[:0], sh.unsent[n:]...)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)

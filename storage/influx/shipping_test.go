@@ -44,7 +44,9 @@ func TestHealthSamplesSurviveOutageAndRestart(t *testing.T) {
 	defer sh.Close()
 	var mu sync.Mutex
 	var calls int64
-	shipping := NewShipping(sh, ShippingOptions{Location: "eu-test", Probe: "eu-test-1",
+	// No cap in reach: a slow restart of influxd on a busy machine must
+	// not drop samples this test counts (the cap has its own test).
+	shipping := NewShipping(sh, ShippingOptions{Location: "eu-test", Probe: "eu-test-1", MaxUnsent: 1 << 20,
 		Counters: func() HealthCounters {
 			mu.Lock()
 			defer mu.Unlock()
@@ -101,4 +103,30 @@ func countHealth(t *testing.T, srv *influxtest.Server, field string) int64 {
 	}
 	n, _ := q[0].Values[0][1].(json.Number).Int64()
 	return n
+}
+
+// TestUnsentHealthIsCapped: through an outage only the newest MaxUnsent
+// samples are kept, oldest dropped first.
+func TestUnsentHealthIsCapped(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
+	sh, err := NewShipper(ShipperOptions{URL: "http://127.0.0.1:1", Bucket: "db/rp", Outbox: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	shipping := NewShipping(sh, ShippingOptions{MaxUnsent: 3})
+	var prev HealthCounters
+	for i := int64(1); i <= 5; i++ {
+		c := HealthCounters{Runs: i * i}
+		shipping.sample(context.Background(), time.Unix(i, 0), c, prev)
+		prev = c
+	}
+	var got []int64
+	for _, h := range shipping.unsent {
+		got = append(got, h.Runs)
+	}
+	// Runs per sample are the deltas 1, 3, 5, 7, 9: the last three stay.
+	if fmt.Sprint(got) != "[5 7 9]" {
+		t.Errorf("unsent samples' runs %v, want [5 7 9]", got)
+	}
 }
