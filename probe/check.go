@@ -22,6 +22,11 @@ type Check struct {
 	Browser BrowserSpec
 	Journey JourneySpec
 	SLO     SLO
+
+	// Alerting of this check (see Alerting for the defaults).
+	Notify     []string // notifiers of its alerts; nil: Alerting.Notify
+	DependsOn  []string // checks whose outage explains this one's
+	RunbookURL string   // in every notification
 }
 
 // HTTPSpec configures an HTTP check. Zero values mean the documented defaults.
@@ -84,6 +89,55 @@ type SLO struct {
 	LoadTime time.Duration // p75 of load (total for HTTP, load_ms for pages)
 	Success  float64       // percent of runs that must succeed (payment paths)
 	CWVGood  float64       // percent of page samples that must rate good per vital
+	// Preset names the preset the targets started from (storefront,
+	// payment, none); FromPreset marks the targets that kept its value
+	// rather than a key set beside it, so a report can say which is which.
+	Preset     string
+	FromPreset Targets
+}
+
+// Target names, as in the config's slo keys and the report's JSON.
+const (
+	TargetUptime   = "uptime"
+	TargetLoadTime = "load_time"
+	TargetSuccess  = "success"
+	TargetCWVGood  = "cwv_good"
+)
+
+// Targets is a set of target names (a bit each, so SLO stays comparable).
+type Targets uint8
+
+var targetBits = []string{TargetUptime, TargetLoadTime, TargetSuccess, TargetCWVGood}
+
+// With returns the set plus the named target; unknown names are ignored.
+func (t Targets) With(name string) Targets {
+	for i, n := range targetBits {
+		if n == name {
+			return t | 1<<i
+		}
+	}
+	return t
+}
+
+// Has reports whether the named target is in the set.
+func (t Targets) Has(name string) bool {
+	for i, n := range targetBits {
+		if n == name {
+			return t&(1<<i) != 0
+		}
+	}
+	return false
+}
+
+// Names lists the set's targets in config order.
+func (t Targets) Names() []string {
+	var out []string
+	for i, n := range targetBits {
+		if t&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // UserAgent is the default User-Agent, so shops can allow-list and filter

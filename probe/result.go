@@ -146,6 +146,9 @@ type Run struct {
 	StartedAt   time.Time         `json:"started_at"`
 	Lag         time.Duration     `json:"-"` // StartedAt - ScheduledAt
 	Attempts    []Result          `json:"attempts"`
+	// Maintenance names the maintenance window the run fell in: stored,
+	// but judged by nothing (no budget, no alert).
+	Maintenance string `json:"maintenance,omitempty"`
 }
 
 // Final is the attempt that decides the run; the zero Result if none ran.

@@ -89,3 +89,19 @@ func TestFailureKinds(t *testing.T) {
 		t.Errorf("Error() = %q", f.Error())
 	}
 }
+
+func TestTargets(t *testing.T) {
+	var set Targets
+	set = set.With(TargetUptime).With(TargetCWVGood).With("nonsense")
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{TargetUptime, true}, {TargetLoadTime, false}, {TargetSuccess, false}, {TargetCWVGood, true}, {"nonsense", false}} {
+		if got := set.Has(tc.name); got != tc.want {
+			t.Errorf("Has(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if got := set.Names(); len(got) != 2 || got[0] != TargetUptime || got[1] != TargetCWVGood {
+		t.Errorf("Names() = %v", got)
+	}
+}

@@ -4,12 +4,13 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-// Target names, as in the config's slo keys and the report's JSON.
+// Target names, as in the config's slo keys and the report's JSON (defined
+// once, in the domain root).
 const (
-	TargetUptime   = "uptime"
-	TargetLoadTime = "load_time"
-	TargetSuccess  = "success"
-	TargetCWVGood  = "cwv_good"
+	TargetUptime   = probe.TargetUptime
+	TargetLoadTime = probe.TargetLoadTime
+	TargetSuccess  = probe.TargetSuccess
+	TargetCWVGood  = probe.TargetCWVGood
 )
 
 // Status is a verdict's outcome.
