@@ -9,6 +9,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
+# What the tests that start Chromium or influxd read (probe/browser/browsertest,
+# storage/influx/influxtest): the binaries, and that a missing one fails the
+# run instead of skipping its tests. Targets that install them first pass this.
+TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1
+
 .PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
 
 all: build
@@ -25,9 +30,9 @@ demo: build
 
 ## test: everything the tests need, then vet, gofmt and the race-enabled suite.
 test: deps fmt-check vet
-	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) \
-		$(GO) test -race -count=1 -timeout 14m $(PKGS)
+	$(TESTENV) $(GO) test -race -count=1 -timeout 14m $(PKGS)
 
+## test-short: no installs; -short skips the tests that start Chromium, influxd or the binary.
 test-short: fmt-check vet
 	$(GO) test -short -count=1 $(PKGS)
 
@@ -58,7 +63,7 @@ influxd:
 
 ## bench: the benchmarks behind the README's performance section.
 bench: deps
-	INFLUXD=$(INFLUXD) CHROMIUM=$(CHROMIUM) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+	$(TESTENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
 
 ## bench-lighthouse: our browser probe against Lighthouse 12 on the same pages (README figures).
 # Lighthouse 12.2.3 with npm when missing (13 needs a newer Node than Debian's 20).
@@ -70,7 +75,7 @@ bench-lighthouse: chromium
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
 	fi
 	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
-	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
+	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
 
 ## fuzz: a short fuzzing pass over every fuzz test (FUZZTIME each, default 10s).
 FUZZTIME ?= 10s

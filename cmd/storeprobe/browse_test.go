@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 // browserCLI runs one browse or journey command line in-process against
@@ -19,11 +21,15 @@ import (
 // test never reaches the system resolver.
 func browserCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatal("chromium missing:", err)
-	}
+	chromium := browsertest.Chromium(t)
 	var out, errOut bytes.Buffer
-	a := &app{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, version: "9.9.9"}
+	getenv := func(k string) string {
+		if k == "STOREPROBE_CHROME" {
+			return chromium // the rule's Chromium; an explicit --chrome still wins
+		}
+		return ""
+	}
+	a := &app{stdout: &out, stderr: &errOut, getenv: getenv, version: "9.9.9"}
 	args = append(args, "--host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 	code := run(context.Background(), a, args)
 	return code, out.String(), errOut.String()

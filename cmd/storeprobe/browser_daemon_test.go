@@ -12,7 +12,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe/daemon"
 
 	"github.com/storeprobe/storeprobe/probe"
-	"github.com/storeprobe/storeprobe/probe/browser"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 	"github.com/storeprobe/storeprobe/scenarios"
 	"github.com/storeprobe/storeprobe/scenarios/demoshop"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
@@ -26,9 +26,7 @@ func TestRunBrowserChecks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Chromium")
 	}
-	if _, err := os.Stat(browser.DefaultPath); err != nil {
-		t.Fatal("chromium missing:", err)
-	}
+	chromium := browsertest.Chromium(t)
 	shop := demoshop.New(demoshop.Options{SearchDelay: 300 * time.Millisecond})
 	base, stop, err := shop.Start(context.Background())
 	if err != nil {
@@ -64,7 +62,7 @@ checks:
 	var mu sync.Mutex
 	done := map[string]bool{}
 	all := make(chan struct{})
-	d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfg, StorePath: store, Logger: discardLogger(),
+	d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfg, StorePath: store, Logger: discardLogger(), Chrome: chromium,
 		HostResolverRules: "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 		OnRun: func(r probe.Run) {
 			mu.Lock()

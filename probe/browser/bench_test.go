@@ -14,6 +14,7 @@ import (
 // quiet and a frame) and the vitals read, so the settle bounds the rate of
 // one sequential worker.
 func BenchmarkBrowse(b *testing.B) {
+	shared := sharedBrowser(b)
 	shop := newShop(b)
 	for _, conc := range []int{1, 4} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
@@ -51,6 +52,7 @@ func BenchmarkBrowse(b *testing.B) {
 // loaded page (a 450 KB hero image) and the group's RSS is compared with the
 // idle browser's.
 func BenchmarkContextRSS(b *testing.B) {
+	shared := sharedBrowser(b)
 	shop := newShop(b)
 	for _, n := range []int{1, 4} {
 		b.Run(fmt.Sprintf("contexts=%d", n), func(b *testing.B) {

@@ -10,11 +10,12 @@ import (
 	"github.com/chromedp/cdproto/page"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 func TestKilledBrowserFailsRunAsCrashAndRestarts(t *testing.T) {
 	shop := newShop(t)
-	b, err := Launch(context.Background(), testOptions())
+	b, err := Launch(context.Background(), testOptions(browsertest.Chromium(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +70,7 @@ func TestKilledBrowserFailsRunAsCrashAndRestarts(t *testing.T) {
 }
 
 func TestRendererCrashFailsRunOnly(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	starts, pid := shared.Starts(), shared.PID()
 	s, f := shared.open(context.Background(), "", 20*time.Second, probe.NewRedactor())
@@ -102,6 +104,7 @@ func TestRendererCrashFailsRunOnly(t *testing.T) {
 }
 
 func TestConcurrentRunsAreIsolated(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	const n = 6
 	results := make(chan probe.Result, n)
@@ -125,6 +128,7 @@ func TestConcurrentRunsAreIsolated(t *testing.T) {
 }
 
 func TestCanceledRun(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(time.Second, cancel)
@@ -139,6 +143,7 @@ func TestCanceledRun(t *testing.T) {
 }
 
 func TestCallerDeadlineIsATimeout(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

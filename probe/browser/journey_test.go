@@ -14,6 +14,7 @@ import (
 )
 
 func runJourney(t *testing.T, j probe.Journey, dir string) probe.Result {
+	shared := sharedBrowser(t)
 	t.Helper()
 	res := shared.RunJourney(context.Background(), probe.Check{Name: j.Name, Type: probe.TypeJourney}, j, dir)
 	if testing.Verbose() {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 // lighthouseTimeout bounds one Lighthouse run (Chrome start, load, trace,
@@ -46,10 +47,12 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	if _, err := exec.LookPath(lh); err != nil {
 		b.Skipf("LIGHTHOUSE=%s is not runnable: %v (make bench-lighthouse installs it)", lh, err)
 	}
+	// Lighthouse starts the same Chromium as our probe.
+	chromium := browsertest.Chromium(b)
 	shop := newShop(b)
 	// A first run pulls Lighthouse and its Chrome into the page cache and
 	// shows a broken installation before any figures are taken.
-	if _, _, err := runLighthouse(context.Background(), lh, shop.URL+"/plain", Desktop()); err != nil {
+	if _, _, err := runLighthouse(context.Background(), lh, chromium, shop.URL+"/plain", Desktop()); err != nil {
 		b.Fatalf("lighthouse warm-up: %v", err)
 	}
 	pages := []struct{ name, path string }{
@@ -61,7 +64,7 @@ func BenchmarkVsLighthouse(b *testing.B) {
 		b.Run("device="+dev.Name, func(b *testing.B) {
 			for _, p := range pages {
 				b.Run("page="+p.name, func(b *testing.B) {
-					benchVsLighthouse(b, lh, shop.URL+p.path, dev)
+					benchVsLighthouse(b, lh, chromium, shop.URL+p.path, dev)
 				})
 			}
 		})
@@ -88,7 +91,8 @@ func (v *vitalPair) report(b *testing.B, name, unit string) {
 	b.ReportMetric(v.absDiff/n, "absdiff-"+name+unit)
 }
 
-func benchVsLighthouse(b *testing.B, lh, pageURL string, dev Device) {
+func benchVsLighthouse(b *testing.B, lh, chromium, pageURL string, dev Device) {
+	shared := sharedBrowser(b)
 	check := probe.Check{URL: pageURL, Timeout: time.Minute, Browser: probe.BrowserSpec{Device: dev.Name}}
 	if res := shared.Browse(context.Background(), check); !res.OK { // warm
 		b.Fatalf("our probe: %v", res.Failure)
@@ -102,7 +106,7 @@ func benchVsLighthouse(b *testing.B, lh, pageURL string, dev Device) {
 		if !res.OK {
 			b.Fatalf("our probe: %v", res.Failure)
 		}
-		rep, took, err := runLighthouse(context.Background(), lh, pageURL, dev)
+		rep, took, err := runLighthouse(context.Background(), lh, chromium, pageURL, dev)
 		lhTime += took
 		if err != nil {
 			b.Fatal(err)
@@ -243,9 +247,10 @@ func (r *lighthouseReport) check(dev Device) error {
 	return nil
 }
 
-// lighthouseArgs builds Lighthouse's command line for dev (see
-// BenchmarkVsLighthouse for why these throttling methods).
-func lighthouseArgs(pageURL string, dev Device) []string {
+// lighthouseArgs builds Lighthouse's command line for dev, starting the
+// Chromium at chromium (see BenchmarkVsLighthouse for why these throttling
+// methods).
+func lighthouseArgs(chromium, pageURL string, dev Device) []string {
 	// Chrome's flags as our own browser gets them, and the same resolver
 	// rules as the tests' browser so nothing leaves loopback.
 	flags := []string{"--headless=new", "--disable-gpu", "--disable-background-networking",
@@ -257,7 +262,7 @@ func lighthouseArgs(pageURL string, dev Device) []string {
 	if shmTooSmall("/dev/shm") {
 		flags = append(flags, "--disable-dev-shm-usage")
 	}
-	args := []string{pageURL, "--chrome-path=" + DefaultPath, "--chrome-flags=" + strings.Join(flags, " "),
+	args := []string{pageURL, "--chrome-path=" + chromium, "--chrome-flags=" + strings.Join(flags, " "),
 		"--only-categories=performance", "--output=json", "--output-path=stdout", "--quiet",
 		"--no-enable-error-reporting"}
 	switch dev.Name {
@@ -272,10 +277,10 @@ func lighthouseArgs(pageURL string, dev Device) []string {
 // runLighthouse runs Lighthouse once and returns its checked report and the
 // wall time it took. Lighthouse and its Chrome run in their own process
 // group, killed whole afterwards and on timeout, so no Chrome outlives a run.
-func runLighthouse(ctx context.Context, bin, pageURL string, dev Device) (*lighthouseReport, time.Duration, error) {
+func runLighthouse(ctx context.Context, bin, chromium, pageURL string, dev Device) (*lighthouseReport, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, lighthouseTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, lighthouseArgs(pageURL, dev)...)
+	cmd := exec.CommandContext(ctx, bin, lighthouseArgs(chromium, pageURL, dev)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second

@@ -17,26 +17,31 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 // testResolverRules answers every name inside Chrome with NXDOMAIN, so no
 // test ever reaches the system resolver or leaves loopback.
 const testResolverRules = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
-// shared is the package's one warm browser (TestMain).
-var shared *Browser
+// warm is the package's one warm browser, launched by TestMain when there
+// is a Chromium to start; tests reach it through sharedBrowser.
+var warm *Browser
 
 func TestMain(m *testing.M) {
-	if _, err := os.Stat(DefaultPath); err != nil {
-		fmt.Fprintln(os.Stderr, "chromium not installed at", DefaultPath)
-		os.Exit(1)
+	chromium := browsertest.Find()
+	if chromium.Path == "" {
+		// No browser to start: the tests that need one skip or fail by
+		// browsertest's rule, and the others still run.
+		os.Exit(m.Run())
 	}
-	b, err := Launch(context.Background(), testOptions())
+	b, err := Launch(context.Background(), testOptions(chromium.Path))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "launch:", err)
 		os.Exit(1)
 	}
-	shared = b
+	warm = b
 	code := m.Run()
 	if err := b.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "close:", err)
@@ -45,8 +50,27 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testOptions() Options {
-	o := Options{HostResolverRules: testResolverRules, MaxConcurrent: 4, Version: "test"}
+// sharedBrowser returns the warm browser, or skips or fails tb by
+// browsertest's rule when there is no Chromium.
+func sharedBrowser(tb testing.TB) *Browser {
+	tb.Helper()
+	browsertest.Chromium(tb)
+	if warm == nil {
+		tb.Fatal("no warm browser: TestMain found no Chromium where this test finds one (did the environment change?)")
+	}
+	return warm
+}
+
+// TestDefaultPathAgreesWithBrowsertest keeps the tests' default Chromium
+// where Launch looks by default (browsertest cannot import this package).
+func TestDefaultPathAgreesWithBrowsertest(t *testing.T) {
+	if browsertest.DefaultPath != DefaultPath {
+		t.Errorf("browsertest.DefaultPath %q, browser.DefaultPath %q", browsertest.DefaultPath, DefaultPath)
+	}
+}
+
+func testOptions(chromium string) Options {
+	o := Options{Path: chromium, HostResolverRules: testResolverRules, MaxConcurrent: 4, Version: "test"}
 	if os.Getenv("STOREPROBE_TEST_LOG") != "" {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -20,6 +20,7 @@ import (
 )
 
 func browse(t *testing.T, url string, mod func(*probe.Check)) probe.Result {
+	shared := sharedBrowser(t)
 	t.Helper()
 	c := probe.Check{Name: "t", Type: probe.TypeBrowser, URL: url, Timeout: 20 * time.Second}
 	if mod != nil {
@@ -102,6 +103,7 @@ func TestBrowseCLS(t *testing.T) {
 }
 
 func TestBrowseFailures(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	tlsSrv := httptest.NewTLSServer(nil)
 	defer tlsSrv.Close()
@@ -257,6 +259,7 @@ func TestBrowseMobileThrottling(t *testing.T) {
 // (Network's receiveHeadersEnd, ms after the request started) and the
 // page's FCP.
 func documentDelivery(t *testing.T, url, device string) (hdr, fcp float64) {
+	shared := sharedBrowser(t)
 	t.Helper()
 	s, f := shared.open(context.Background(), device, 20*time.Second, probe.NewRedactor())
 	if f != nil {
@@ -287,6 +290,7 @@ func documentDelivery(t *testing.T, url, device string) (hdr, fcp float64) {
 }
 
 func TestBrowseScreenshotAndArtifacts(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	dir := t.TempDir()
 	shot := filepath.Join(dir, "page.png")
@@ -318,6 +322,7 @@ func TestBrowseScreenshotAndArtifacts(t *testing.T) {
 // MaxScreenshotHeight and the cut is reported; a file that cannot be
 // written is an error, not silence.
 func TestBrowseTallScreenshot(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	dir := t.TempDir()
 	c := probe.Check{Name: "tall", URL: shop.URL + "/tall", Timeout: 20 * time.Second}
@@ -362,6 +367,7 @@ func TestBrowseTallScreenshot(t *testing.T) {
 // the document is being fetched; that is browser_crash (ours), not the
 // shop's navigation failure.
 func TestBrowseRendererCrashDuringNavigation(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	done := make(chan probe.Result, 1)
 	go func() { done <- browse(t, shop.URL+"/slow-doc", nil) }()
@@ -399,6 +405,7 @@ func TestBrowseRendererCrashDuringNavigation(t *testing.T) {
 // requests and frames than they allow keeps at most that much detail,
 // while its totals still count every request.
 func TestTrackerBoundsPerRun(t *testing.T) {
+	shared := sharedBrowser(t)
 	shop := newShop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

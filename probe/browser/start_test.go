@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 // TestNewStartsOnFirstRunOnce: a Browser from New runs nothing until a run
 // needs it, and concurrent first runs share one launch.
 func TestNewStartsOnFirstRunOnce(t *testing.T) {
+	chromium := browsertest.Chromium(t)
 	shop := newShop(t)
-	b := New(testOptions())
+	b := New(testOptions(chromium))
 	defer b.Close()
 	if b.PID() != 0 || b.Starts() != 0 {
 		t.Fatalf("pid %d, starts %d before any run: want no Chrome", b.PID(), b.Starts())
@@ -133,11 +135,12 @@ func TestLaunchHoldsNoLock(t *testing.T) {
 // as browser_crash (a probe fault), the cause is logged once, and once the
 // binary exists the next run starts it.
 func TestFailedStartIsBrowserCrashAndRetried(t *testing.T) {
+	chromium := browsertest.Chromium(t)
 	shop := newShop(t)
 	path := filepath.Join(t.TempDir(), "chromium")
 	var logs bytes.Buffer
 	var logMu sync.Mutex
-	o := testOptions()
+	o := testOptions(chromium)
 	o.Path = path
 	o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
 	b := New(o)
@@ -154,7 +157,7 @@ func TestFailedStartIsBrowserCrashAndRetried(t *testing.T) {
 	if n != 1 {
 		t.Errorf("the start failure was logged %d times over two runs, want once:\n%s", n, logs.String())
 	}
-	if err := os.Symlink(DefaultPath, path); err != nil {
+	if err := os.Symlink(chromium, path); err != nil {
 		t.Fatal(err)
 	}
 	res := b.Browse(context.Background(), probe.Check{Name: "p", URL: shop.URL + "/plain", Timeout: 20 * time.Second})

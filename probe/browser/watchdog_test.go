@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
 // testHeapCap is the small cap of the watchdog tests' browser.
@@ -51,7 +52,7 @@ gc();
 // heapBrowser is a browser with a 64 MiB heap cap.
 func heapBrowser(t *testing.T) *Browser {
 	t.Helper()
-	o := testOptions()
+	o := testOptions(browsertest.Chromium(t))
 	o.MaxPageMemory = testHeapCap
 	o.ExtraFlags = append(o.ExtraFlags, "js-flags=--expose-gc")
 	b, err := Launch(context.Background(), o)
@@ -229,6 +230,7 @@ func testHeapWatchdogHaltsPage(t *testing.T, b *Browser, srv *httptest.Server) {
 // TestHeapWatchdogStopsWithRun: the polling goroutine ends when the run's
 // work does, also when the tab went away first.
 func TestHeapWatchdogStopsWithRun(t *testing.T) {
+	shared := sharedBrowser(t)
 	srv := heapServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

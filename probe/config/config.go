@@ -64,7 +64,7 @@ type Scheduler struct {
 
 // Browser configures the shared Chromium.
 type Browser struct {
-	Path    string                    // empty: look for Chromium on PATH
+	Path    string                    // empty: the front end's default (storeprobe: $STOREPROBE_CHROME, then /usr/bin/chromium)
 	Devices map[string]DeviceOverride // by device name; overrides or new profiles
 	// MaxPageMemory caps a page's JavaScript heap per run (bytes); a page
 	// over it fails as too_large. 0 means the browser's default (1 GiB).

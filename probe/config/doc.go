@@ -33,7 +33,8 @@
 //	  browser_concurrency: 2  # browser and journey checks at once; default 2
 //	  grace_period: 30s       # on shutdown, how long in-flight runs may finish; default 30s
 //	browser:
-//	  path: /usr/bin/chromium # Chromium binary; default: found on PATH
+//	  path: /usr/bin/chromium # Chromium binary (a bare name is looked up on PATH); default:
+//	                          # $STOREPROBE_CHROME, then /usr/bin/chromium; `run --chrome` overrides
 //	  max_page_memory: 1GiB   # a page's JS heap cap per run; over it fails as too_large
 //	  devices:                # override the built-in desktop/mobile profiles or add new ones
 //	    mobile: {latency: 150ms, download_kbps: 9000, upload_kbps: 1500, cpu_slowdown: 4}

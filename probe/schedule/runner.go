@@ -1,7 +1,9 @@
-// Package schedule runs checks on their cron schedules. It wraps
-// robfig/cron/v3's parser and Schedule.Next but drives time itself, because
-// it needs what cron.Cron hides: the time each run was scheduled for, so that
-// lag (actual start − scheduled time) and missed runs can be measured.
+// Package schedule runs checks on their cron schedules. It uses
+// robfig/cron/v3's parser, and its Schedule.Next for calendar specs (@every
+// is its own Every, anchored so a check keeps its phase across restarts),
+// but drives time itself, because it needs what cron.Cron hides: the time
+// each run was scheduled for, so that lag (actual start − scheduled time)
+// and missed runs can be measured.
 //
 // On top of cron it adds what a monitoring daemon needs: a deterministic
 // jitter offset per check (checks on one schedule spread out instead of
@@ -18,9 +20,12 @@
 //     crashed browser deserves a second try), up to Check.Retries times,
 //     Options.RetryDelay apart. Every attempt is kept in Run.Attempts,
 //     numbered from 1; the last decides the run.
-//   - A scheduled time that produces no run is recorded with the Sink and
-//     counted: overlap (previous run in flight), missed (the scheduler fell
+//   - A scheduled time that produces no run is counted and recorded with
+//     the Sink: overlap (previous run in flight), missed (the scheduler fell
 //     more than a period behind; only the latest due time runs), shutdown.
+//     Of the times one stall misses, only the first 10 are recorded, and
+//     past 10 000 the rest are estimated and none runs: the check resumes
+//     at its next fire.
 //   - Lag is the first attempt's start minus the scheduled time, so time
 //     spent waiting for a concurrency slot shows as lag.
 package schedule
@@ -57,7 +62,8 @@ func (f ExecutorFunc) Execute(ctx context.Context, c probe.Check, attempt int) p
 }
 
 // Sink receives every finished run and every scheduled time that did not
-// produce one. The store implements it.
+// produce one. It is declared here, by its user, and implemented by the
+// caller: typically an adapter over its store, not the store itself.
 type Sink interface {
 	Save(ctx context.Context, run probe.Run) error
 	RecordSkip(ctx context.Context, check string, scheduledAt time.Time, reason string) error
@@ -102,7 +108,8 @@ type Options struct {
 	// (default 1m; negative: none). @every schedules always spread over
 	// their whole period.
 	MaxJitter time.Duration
-	// SaveTimeout bounds each call to the Sink (default 10s).
+	// SaveTimeout is the deadline of the context given to each call to
+	// the Sink (default 10s).
 	SaveTimeout time.Duration
 }
 
@@ -666,11 +673,15 @@ func (r *Runner) panicResult(c probe.Check, p any, stack []byte) probe.Result {
 }
 
 // Stop stops scheduling: no new runs start, no new attempts or retries begin,
-// and runs still waiting for a slot are recorded as skipped (shutdown). It
-// waits for runs in flight until ctx is done (the grace period), then cancels
-// them; their attempts are recorded as probe_error ("cancelled at shutdown")
-// and saved before Stop returns, so the store can be closed afterwards. The
-// error is non-nil only if the grace period ran out.
+// and runs still waiting for a slot for their first attempt are recorded as
+// skipped (shutdown); a run waiting to retry is saved with the attempts it
+// has. It waits for runs in flight until ctx is done (the grace period), then
+// cancels them; a cancelled attempt that did not pass is recorded as
+// probe_error ("cancelled at shutdown"). The runs are saved before Stop
+// returns, so the store can be closed afterwards, unless saving outlasts
+// 2×TimeoutGrace + SaveTimeout after the cancellation (a Sink slower than
+// its deadline; logged). The error is non-nil only if the grace period ran
+// out.
 func (r *Runner) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.started || r.stopped {

@@ -2,26 +2,20 @@ package demoshop
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
+)
 
 // TestShopScriptsInChromium runs shop.js in real Chromium: the consent
 // banner, add to cart and the test payment. The HTTP walk of the journey
 // cannot tell whether the script works; this can.
 func TestShopScriptsInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Chromium")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no Chromium at %s", chromiumPath)
-	}
+	chromiumPath := browsertest.Chromium(t) // skips with -short, as before
 	srv, _, _ := fastShop(t, Options{})
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -3,15 +3,28 @@
 // database created. Servers can be stopped and started again on the same
 // directories and port to stage outages.
 //
-// The binary is found through $STOREPROBE_INFLUXD, then $PATH, then
-// $(go env GOPATH)/bin. Without one, tests are skipped with a message, unless
-// STOREPROBE_REQUIRE_INFLUXD is set (CI), in which case they fail.
+// Every test that starts influxd goes through Find or Require, so they all
+// follow one rule (the same as probe/browser/browsertest's for Chromium):
+//
+//   - With -short, tests that start influxd are skipped.
+//   - The binary is $INFLUXD (STOREPROBE_INFLUXD is an older name for it,
+//     read when INFLUXD is unset or empty), else $GOPATH/bin/influxd (where
+//     `make deps` installs it; GOPATH as `go env GOPATH` reports it when
+//     unset), else influxd on $PATH. An $INFLUXD that is not an executable
+//     file counts as missing: it is never swapped for the default, so a test
+//     runs the influxd it was given or none.
+//   - When the binary is missing, the test fails if
+//     STOREPROBE_REQUIRE_INFLUXD is set to any non-empty value (`make test`
+//     sets it, so CI cannot pass without the influxd tests having run), and
+//     is skipped otherwise. Both messages name the variables and `make deps`.
 package influxtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,42 +61,121 @@ type Server struct {
 	done chan struct{}
 }
 
-// Binary returns the influxd path, or "" if there is none.
-func Binary() string {
-	if p := os.Getenv("STOREPROBE_INFLUXD"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("influxd"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", "influxd")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	return ""
+// The variables the rule reads; the Makefile passes exactly these.
+const (
+	PathVar      = "INFLUXD"
+	PathVarAlias = "STOREPROBE_INFLUXD" // the older name, read when INFLUXD is unset
+	RequireVar   = "STOREPROBE_REQUIRE_INFLUXD"
+)
+
+// Result is the rule's verdict. Exactly one field is set: Path when there is
+// an influxd to start, else Skip or Fail with the message to report.
+type Result struct {
+	Path string
+	Skip string
+	Fail string
 }
 
-// Require skips t when there is no influxd binary, or fails it when
-// STOREPROBE_REQUIRE_INFLUXD is set. It returns the binary's path.
+// Find applies the rule to this process's environment and flags, for a
+// TestMain that has no testing.TB: it must fail (exit non-zero) on Fail and
+// leave the tests that need influxd to skip on Skip.
+func Find() Result {
+	// testing.Short panics before the flags are parsed, and a TestMain runs
+	// before m.Run parses them.
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	return lookup(os.Getenv, testing.Short())
+}
+
+// Require returns the path of the influxd to start, or skips or fails t as
+// the rule says.
 func Require(t testing.TB) string {
 	t.Helper()
-	bin := Binary()
-	if bin == "" {
-		const msg = "influxd not found (install: go install github.com/influxdata/influxdb/cmd/influxd@v1.8.10)"
-		if os.Getenv("STOREPROBE_REQUIRE_INFLUXD") != "" {
-			t.Fatal(msg + "; STOREPROBE_REQUIRE_INFLUXD is set")
-		}
-		t.Skip(msg)
+	return apply(t, Find())
+}
+
+// apply reports r on tb: Fatal on Fail, Skip on Skip, else r.Path. It
+// returns "" after Skip or Fatal, for a tb whose Skip and Fatal return.
+func apply(tb testing.TB, r Result) string {
+	tb.Helper()
+	switch {
+	case r.Fail != "":
+		tb.Fatal(r.Fail)
+		return ""
+	case r.Skip != "":
+		tb.Skip(r.Skip)
+		return ""
 	}
-	return bin
+	return r.Path
+}
+
+// lookup is the rule itself, over an environment lookup (os.Getenv: the
+// variables, GOPATH and PATH) and the -short flag.
+func lookup(getenv func(string) string, short bool) Result {
+	if short {
+		return Result{Skip: "-short: this test starts influxd"}
+	}
+	path, name := getenv(PathVar), PathVar
+	if path == "" {
+		path, name = getenv(PathVarAlias), PathVarAlias
+	}
+	var missing string
+	if path != "" {
+		err := executable(path)
+		if err == nil {
+			return Result{Path: path}
+		}
+		missing = fmt.Sprintf("no influxd at %s (from %s): %v", path, name, err)
+	} else {
+		// The default: where `make deps` installs it, then $PATH.
+		var installed []string
+		for _, dir := range filepath.SplitList(gopath(getenv)) {
+			installed = append(installed, filepath.Join(dir, "bin", "influxd"))
+		}
+		var onPath []string
+		for _, dir := range filepath.SplitList(getenv("PATH")) {
+			if dir != "" {
+				onPath = append(onPath, filepath.Join(dir, "influxd"))
+			}
+		}
+		for _, p := range slices.Concat(installed, onPath) {
+			if executable(p) == nil {
+				return Result{Path: p}
+			}
+		}
+		missing = fmt.Sprintf("no influxd at $GOPATH/bin/influxd (%s) or on $PATH (the default; set %s to use another)",
+			cmp.Or(strings.Join(installed, ", "), "GOPATH unknown"), PathVar)
+	}
+	if getenv(RequireVar) != "" {
+		return Result{Fail: missing + "; " + RequireVar + " is set, so this fails: run `make deps` to build influxd 1.8.10 into $GOPATH/bin, or point " + PathVar + " at an influxd 1.8 binary"}
+	}
+	return Result{Skip: missing + "; skipped because " + RequireVar + " is unset (set it to fail instead; `make deps` builds influxd)"}
+}
+
+// gopath is $GOPATH, or what `go env GOPATH` says when it is unset (its
+// default, $HOME/go, or a value set with `go env -w`).
+func gopath(getenv func(string) string) string {
+	if p := getenv("GOPATH"); p != "" {
+		return p
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// executable reports why path is not an executable regular file, or nil.
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
 }
 
 // Start launches a fresh influxd and creates DefaultDB. It is stopped when
