@@ -202,30 +202,54 @@ func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int
 // they were saved (empty slices and maps come back nil).
 func (s *Store) Runs(ctx context.Context, q probe.RunQuery) ([]probe.Run, error) {
 	where, args := queryWhere(q)
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	defer tx.Rollback()
-	runs, _, err := loadRuns(ctx, tx, where, args)
+	runs, err := s.readRuns(ctx, where, args)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
 	return runs, nil
 }
 
+// readRuns is loadRuns in a read transaction of its own, so the runs and
+// everything below them come from one snapshot even while Saves commit.
+func (s *Store) readRuns(ctx context.Context, where string, args []any) ([]probe.Run, error) {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	runs, _, err := loadRuns(ctx, tx, where, args)
+	return runs, err
+}
+
+// queryer is what eachRow reads through: a transaction or the read pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRow runs query and hands every row to scan, stopping at its first
+// error; the rows are closed whatever happens.
+func eachRow(ctx context.Context, db queryer, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // loadRuns reads the runs matching where (an SQL condition on the runs
 // table) with everything below them. It returns them ordered by scheduled
 // time and an index from run id to position.
 func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]probe.Run, map[int64]int, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
-		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args...)
-	if err != nil {
-		return nil, nil, err
-	}
 	var runs []probe.Run
 	byID := map[int64]int{}
-	for rows.Next() {
+	err := eachRow(ctx, tx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
+		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args, func(rows *sql.Rows) error {
 		var (
 			r         probe.Run
 			typ       string
@@ -235,8 +259,7 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			lagMS     float64
 		)
 		if err := rows.Scan(&r.ID, &r.Check, &typ, &r.Location, &r.Probe, &tags, &scheduled, &started, &lagMS); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
 		r.Type = probe.CheckType(typ)
 		r.ScheduledAt = fromNanos(scheduled)
@@ -244,45 +267,39 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		r.Lag = time.Duration(math.Round(lagMS * float64(time.Millisecond)))
 		if tags.Valid {
 			if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("run %d tags: %w", r.ID, err)
+				return fmt.Errorf("run %d tags: %w", r.ID, err)
 			}
 		}
 		byID[r.ID] = len(runs)
 		runs = append(runs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	if len(runs) == 0 {
 		return nil, byID, nil
 	}
-	sub := "SELECT id FROM runs WHERE " + where
+	// The tables below are read whole for the selected runs, one query each,
+	// rather than per run: a month of runs is four queries, not thousands.
+	sub := "run_id IN (SELECT id FROM runs WHERE " + where + ")"
 
 	// attempts: remember where each lands, by index (slices grow).
 	type slot struct{ run, attempt int }
 	attempts := map[int64]slot{}
-	rows, err = tx.QueryContext(ctx, "SELECT id, "+strings.Join(attemptCols, ", ")+
-		" FROM attempts WHERE run_id IN ("+sub+") ORDER BY run_id, n", args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT id, "+strings.Join(attemptCols, ", ")+
+		" FROM attempts WHERE "+sub+" ORDER BY run_id, n", args, func(rows *sql.Rows) error {
 		id, runID, a, err := scanAttempt(rows)
 		if err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
-		i, ok := byID[runID]
-		if !ok {
-			continue
+		if i, ok := byID[runID]; ok {
+			attempts[id] = slot{i, len(runs[i].Attempts)}
+			runs[i].Attempts = append(runs[i].Attempts, a)
 		}
-		attempts[id] = slot{i, len(runs[i].Attempts)}
-		runs[i].Attempts = append(runs[i].Attempts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	browser := func(attemptID int64) *probe.BrowserDetails {
@@ -293,12 +310,8 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		return runs[sl.run].Attempts[sl.attempt].BrowserDetails
 	}
 
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
-		" FROM pages WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
+		" FROM pages WHERE "+sub+" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
 		var (
 			attemptID int64
 			idx       int
@@ -310,72 +323,61 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
 			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
 			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
 		m.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		m.Ratings = probe.Ratings{LCP: probe.Rating(rt[0]), CLS: probe.Rating(rt[1]), INP: probe.Rating(rt[2]),
 			FCP: probe.Rating(rt[3]), TTFB: probe.Rating(rt[4])}
 		b := browser(attemptID)
-		if b == nil {
-			continue
-		}
-		if idx < 0 {
+		switch {
+		case b == nil:
+		case idx < 0:
 			pm := p.PageMetrics
 			b.PageMetrics = &pm
-		} else {
+		default:
 			b.Pages = append(b.Pages, p)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, name, action, ok, skipped, duration_ms, failure_kind, failure_phase, failure_message"+
-		" FROM steps WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for rows.Next() {
+
+	err = eachRow(ctx, tx, "SELECT attempt_id, name, action, ok, skipped, duration_ms, failure_kind, failure_phase, failure_message"+
+		" FROM steps WHERE "+sub+" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
 		var (
 			attemptID  int64
 			st         probe.StepResult
 			fk, fp, fm sql.NullString
 		)
 		if err := rows.Scan(&attemptID, &st.Name, &st.Action, &st.OK, &st.Skipped, &st.DurationMS, &fk, &fp, &fm); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
 		st.Failure = failureOf(fk, fp, fm)
 		if b := browser(attemptID); b != nil {
 			b.Steps = append(b.Steps, st)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, path FROM artifacts WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for rows.Next() {
-		var (
-			attemptID int64
-			path      string
-		)
-		if err := rows.Scan(&attemptID, &path); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		if b := browser(attemptID); b != nil {
-			b.Artifacts = append(b.Artifacts, path)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+
+	err = eachRow(ctx, tx, "SELECT attempt_id, path FROM artifacts WHERE "+sub+" ORDER BY attempt_id, idx", args,
+		func(rows *sql.Rows) error {
+			var (
+				attemptID int64
+				path      string
+			)
+			if err := rows.Scan(&attemptID, &path); err != nil {
+				return err
+			}
+			if b := browser(attemptID); b != nil {
+				b.Artifacts = append(b.Artifacts, path)
+			}
+			return nil
+		})
+	if err != nil {
 		return nil, nil, err
 	}
 	return runs, byID, nil
