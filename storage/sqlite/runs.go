@@ -221,27 +221,6 @@ func (s *Store) readRuns(ctx context.Context, where string, args []any) ([]probe
 	return runs, err
 }
 
-// queryer is what eachRow reads through: a transaction or the read pool.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// eachRow runs query and hands every row to scan, stopping at its first
-// error; the rows are closed whatever happens.
-func eachRow(ctx context.Context, db queryer, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // loadRuns reads the runs matching where (an SQL condition on the runs
 // table) with everything below them. It returns them ordered by scheduled
 // time and an index from run id to position.

@@ -233,23 +233,18 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 
 // Integrity runs SQLite's integrity check and foreign-key check.
 func (s *Store) Integrity(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
 	var problems []string
-	for rows.Next() {
+	err := eachRow(ctx, s.r, "PRAGMA integrity_check", nil, func(rows *sql.Rows) error {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			rows.Close()
-			return fmt.Errorf("integrity check: %w", err)
+			return err
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("integrity check: %w", err)
 	}
 	var fk int
@@ -263,6 +258,27 @@ func (s *Store) Integrity(ctx context.Context) error {
 		return fmt.Errorf("store %s is damaged: %s", s.path, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// queryer is what eachRow reads through: a transaction or the read pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRow runs query and hands every row to scan, stopping at its first
+// error; the rows are closed whatever happens.
+func eachRow(ctx context.Context, db queryer, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Close checkpoints the WAL into the database file and closes it.
