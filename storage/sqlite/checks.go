@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -56,10 +55,8 @@ func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
 		}
 		c.Type = probe.CheckType(typ)
 		c.SLO.LoadTime = time.Duration(math.Round(loadMS * float64(time.Millisecond)))
-		if tags.Valid {
-			if err := json.Unmarshal([]byte(tags.String), &c.Tags); err != nil {
-				return fmt.Errorf("check %s tags: %w", c.Name, err)
-			}
+		if err := fromJSON(tags, &c.Tags); err != nil {
+			return fmt.Errorf("check %s tags: %w", c.Name, err)
 		}
 		out = append(out, c)
 		return nil
