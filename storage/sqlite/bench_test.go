@@ -55,3 +55,41 @@ func BenchmarkPending(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/entry")
 }
+
+// BenchmarkRuns measures what `report` does per check: read a month of its
+// runs (one every 5 minutes) with every attempt, page and step, as µs/run.
+func BenchmarkRuns(b *testing.B) {
+	const every, month = 5 * time.Minute, 30 * 24 * time.Hour
+	s, _ := openTemp(b, WithoutOutbox())
+	ctx := context.Background()
+	kinds := []struct {
+		name string
+		mk   func(time.Time) probe.Run
+	}{
+		{"http", httpRun},
+		{"browser", browserRun},
+		{"journey", journeyRun},
+	}
+	for at := t0; at.Before(t0.Add(month)); at = at.Add(every) {
+		for _, k := range kinds {
+			if _, err := s.Save(ctx, k.mk(at)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			q := probe.RunQuery{Check: k.mk(t0).Check, Since: t0, Until: t0.Add(month)}
+			n := 0
+			start := time.Now()
+			for b.Loop() {
+				runs, err := s.Runs(ctx, q)
+				if err != nil || len(runs) != int(month/every) {
+					b.Fatal(len(runs), err)
+				}
+				n += len(runs)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/run")
+		})
+	}
+}

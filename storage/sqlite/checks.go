@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -41,14 +40,9 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 // Checks returns every saved check, by name. Only the fields SaveCheck keeps
 // are set (name, type, URL, schedule, location, probe, SLO, tags).
 func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, type, url, schedule, location, probe,
-		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags FROM checks ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("read checks: %w", err)
-	}
-	defer rows.Close()
 	var out []probe.Check
-	for rows.Next() {
+	err := eachRow(ctx, s.r, `SELECT name, type, url, schedule, location, probe,
+		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags FROM checks ORDER BY name`, nil, func(rows *sql.Rows) error {
 		var (
 			c      probe.Check
 			typ    string
@@ -57,18 +51,17 @@ func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
 		)
 		if err := rows.Scan(&c.Name, &typ, &c.URL, &c.Schedule, &c.Location, &c.Probe,
 			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags); err != nil {
-			return nil, fmt.Errorf("read checks: %w", err)
+			return err
 		}
 		c.Type = probe.CheckType(typ)
 		c.SLO.LoadTime = time.Duration(math.Round(loadMS * float64(time.Millisecond)))
-		if tags.Valid {
-			if err := json.Unmarshal([]byte(tags.String), &c.Tags); err != nil {
-				return nil, fmt.Errorf("read check %s tags: %w", c.Name, err)
-			}
+		if err := fromJSON(tags, &c.Tags); err != nil {
+			return fmt.Errorf("check %s tags: %w", c.Name, err)
 		}
 		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read checks: %w", err)
 	}
 	return out, nil
@@ -88,25 +81,21 @@ func (s *Store) RecordSkip(ctx context.Context, check string, scheduledAt time.T
 // Skips returns the skipped runs q selects, oldest first.
 func (s *Store) Skips(ctx context.Context, q probe.RunQuery) ([]probe.Skip, error) {
 	where, args := queryWhere(q)
-	rows, err := s.r.QueryContext(ctx, "SELECT check_name, scheduled_at, reason FROM skips WHERE "+where+
-		" ORDER BY scheduled_at, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("read skips: %w", err)
-	}
-	defer rows.Close()
 	var out []probe.Skip
-	for rows.Next() {
+	err := eachRow(ctx, s.r, "SELECT check_name, scheduled_at, reason FROM skips WHERE "+where+
+		" ORDER BY scheduled_at, id", args, func(rows *sql.Rows) error {
 		var (
 			sk probe.Skip
 			at int64
 		)
 		if err := rows.Scan(&sk.Check, &at, &sk.Reason); err != nil {
-			return nil, fmt.Errorf("read skips: %w", err)
+			return err
 		}
 		sk.ScheduledAt = fromNanos(at)
 		out = append(out, sk)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read skips: %w", err)
 	}
 	return out, nil
@@ -117,20 +106,17 @@ func (s *Store) Skips(ctx context.Context, q probe.RunQuery) ([]probe.Skip, erro
 // holding every run in memory.
 func (s *Store) RunCheckNames(ctx context.Context, q probe.RunQuery) ([]string, error) {
 	where, args := queryWhere(q)
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args...)
-	if err != nil {
-		return nil, fmt.Errorf("read run check names: %w", err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("read run check names: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+	err := eachRow(ctx, s.r, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args,
+		func(rows *sql.Rows) error {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			out = append(out, n)
+			return nil
+		})
+	if err != nil {
 		return nil, fmt.Errorf("read run check names: %w", err)
 	}
 	return out, nil

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +104,180 @@ func journeyRun(at time.Time) probe.Run {
 	}
 }
 
+// fullRun sets every field of a run, everywhere in its tree, to a value
+// that is not zero (zeroFields holds it to that), so a field the store
+// drops cannot hide in TestRoundTrip. It is not a realistic run: it has a
+// passing attempt with a failure and a page check with journey steps, because
+// the store must keep each field on its own.
+func fullRun(at time.Time) probe.Run {
+	// Pages differ in their numbers and LCP element, so a mix-up shows.
+	page := func(n int) probe.PageMetrics {
+		x := float64(n)
+		return probe.PageMetrics{
+			Vitals:     probe.Vitals{LCP: f64(2400 + x), CLS: f64(0.05 + x/100), INP: f64(150 + x), FCP: f64(1700 + x), TTFB: f64(700 + x)},
+			Ratings:    probe.Ratings{LCP: probe.RatingGood, CLS: probe.RatingNeedsImprovement, INP: probe.RatingPoor, FCP: probe.RatingGood, TTFB: probe.RatingNeedsImprovement},
+			LCPElement: fmt.Sprintf("img#hero-%d", n), LoadMS: 3000.5 + x, DOMContentLoadedMS: 1500.25 + x,
+			Requests: 40 + n, FailedRequests: n, TransferBytes: 1_000_000 + int64(n),
+			ConsoleErrorCount: 2 + n, RenderBlockingCount: 3 + n, JSHeapBytes: int64(n) << 20,
+		}
+	}
+	attempt := func(n int) probe.Result {
+		return probe.Result{
+			Check: "everything", Type: probe.TypeJourney, URL: "https://shop.test/?token=REDACTED", FinalURL: "https://shop.test/checkout",
+			OK: true, Failure: &probe.Failure{Kind: probe.FailureTooSlow, Phase: probe.PhaseTransfer, Message: fmt.Sprintf("attempt %d slower than 2s", n)},
+			Attempt: n, StartedAt: at.Add(time.Duration(n) * time.Second), DurationMS: 2345.5 + float64(n),
+			HTTPDetails: &probe.HTTPDetails{
+				StatusCode: 203,
+				Timings:    probe.Timings{DNS: 1.5, Connect: 2.5, TLS: 3.5, Wait: 4.5, Transfer: 5.5, TTFB: 6.5, Redirect: 7.5, Total: 8.5},
+				TLS: &probe.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_CHACHA20_POLY1305_SHA256", CertSubject: "CN=shop.test",
+					CertIssuer: "CN=Test CA", CertNotAfter: time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC), CertDaysLeft: 293.75},
+				Bytes: 4096, WireBytes: 2048, Redirects: 2, HTTPVersion: "HTTP/1.1", RemoteIP: "192.0.2.7",
+				Platform: "shopify", CDN: "cloudflare", Analytics: []string{"google", "adobe"}, PaymentGateways: []string{"stripe", "paypal"},
+			},
+			BrowserDetails: &probe.BrowserDetails{
+				Device:      "mobile",
+				PageMetrics: ptr(page(1)),
+				Steps: []probe.StepResult{
+					{Name: "accept cookies", Action: "click", OK: true, Skipped: true, DurationMS: 0.75,
+						Failure: &probe.Failure{Kind: probe.FailureSelector, Phase: "accept cookies", Message: "banner absent"}},
+					{Name: "goto /checkout", Action: "goto", OK: true, Skipped: true, DurationMS: 900.25,
+						Failure: &probe.Failure{Kind: probe.FailureScript, Phase: probe.PhaseNavigation, Message: "Uncaught ReferenceError"}},
+				},
+				Pages: []probe.PageResult{
+					{Name: "home", URL: "https://shop.test/", PageMetrics: page(2)},
+					{Name: "checkout", URL: "https://shop.test/checkout", PageMetrics: page(3)},
+				},
+				ConsoleErrors: []string{"Uncaught ReferenceError: dataLayer is not defined", "404 /favicon.ico"},
+				Artifacts:     []string{"everything/1/screenshot.png", "everything/1/requests.json"},
+			},
+		}
+	}
+	// Save ignores ID; it is set only so that no field is zero.
+	return probe.Run{
+		ID: 1, Check: "everything", Type: probe.TypeJourney, Location: "ap-south", Probe: "probe-3",
+		Tags:        map[string]string{"team": "web", "tier": "gold"},
+		ScheduledAt: at, StartedAt: at.Add(1234567891 * time.Nanosecond), Lag: 1234567891 * time.Nanosecond,
+		Attempts: []probe.Result{attempt(1), attempt(2)},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// zeroFields lists, by path, every exported field in v's tree that holds its
+// zero value: a nil pointer, an empty slice or map, a zero number, string or
+// time. It looks through pointers, into every element of a slice and every
+// value of a map. Structs without exported fields (time.Time) are one value.
+func zeroFields(v any) []string {
+	var zero []string
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() {
+				zero = append(zero, path)
+				return
+			}
+			walk(path, v.Elem())
+		case reflect.Slice, reflect.Array:
+			if v.Len() == 0 {
+				zero = append(zero, path)
+			}
+			for i := range v.Len() {
+				walk(fmt.Sprintf("%s[%d]", path, i), v.Index(i))
+			}
+		case reflect.Map:
+			if v.Len() == 0 {
+				zero = append(zero, path)
+			}
+			for it := v.MapRange(); it.Next(); {
+				walk(fmt.Sprintf("%s[%v]", path, it.Key()), it.Value())
+			}
+		case reflect.Struct:
+			exported := false
+			for i := range v.NumField() {
+				if f := v.Type().Field(i); f.IsExported() {
+					exported = true
+					walk(strings.TrimPrefix(path+"."+f.Name, "."), v.Field(i))
+				}
+			}
+			if !exported && v.IsZero() {
+				zero = append(zero, path)
+			}
+		default:
+			if v.IsZero() {
+				zero = append(zero, path)
+			}
+		}
+	}
+	walk("", reflect.ValueOf(v))
+	return zero
+}
+
+// differences lists, by path, where got and want differ, so that a failed
+// reflect.DeepEqual says which field the store lost instead of printing two
+// whole runs.
+func differences(got, want any) []string {
+	var diff []string
+	var walk func(path string, g, w reflect.Value)
+	walk = func(path string, g, w reflect.Value) {
+		if reflect.DeepEqual(g.Interface(), w.Interface()) {
+			return
+		}
+		differ := func(format string, args ...any) {
+			diff = append(diff, path+": "+fmt.Sprintf(format, args...))
+		}
+		switch g.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if g.IsNil() || w.IsNil() {
+				differ("got %v, want %v", g, w)
+				return
+			}
+			walk(path, g.Elem(), w.Elem())
+		case reflect.Slice, reflect.Array:
+			if g.Len() != w.Len() || g.Len() == 0 { // or nil against empty
+				differ("got %s, want %s", showSlice(g), showSlice(w))
+				return
+			}
+			for i := range g.Len() {
+				walk(fmt.Sprintf("%s[%d]", path, i), g.Index(i), w.Index(i))
+			}
+		case reflect.Map:
+			if g.Len() != w.Len() || g.Len() == 0 {
+				differ("got %v, want %v", g, w)
+				return
+			}
+			for it := w.MapRange(); it.Next(); {
+				if gv := g.MapIndex(it.Key()); gv.IsValid() {
+					walk(fmt.Sprintf("%s[%v]", path, it.Key()), gv, it.Value())
+				} else {
+					differ("got no key %v", it.Key())
+				}
+			}
+		case reflect.Struct:
+			before := len(diff)
+			for i := range g.NumField() {
+				if f := g.Type().Field(i); f.IsExported() {
+					walk(strings.TrimPrefix(path+"."+f.Name, "."), g.Field(i), w.Field(i))
+				}
+			}
+			if len(diff) == before { // only unexported fields differ (time.Time)
+				differ("got %v, want %v", g, w)
+			}
+		default:
+			differ("got %#v, want %#v", g, w)
+		}
+	}
+	walk("", reflect.ValueOf(got), reflect.ValueOf(want))
+	return diff
+}
+
+func showSlice(v reflect.Value) string {
+	if v.Kind() == reflect.Slice && v.IsNil() {
+		return "nil"
+	}
+	return fmt.Sprintf("%d elements %v", v.Len(), v)
+}
+
 // openTemp opens a fresh store in a test directory.
 func openTemp(t testing.TB, opts ...Option) (*Store, string) {
 	t.Helper()
@@ -117,3 +294,84 @@ func openTemp(t testing.TB, opts ...Option) (*Store, string) {
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
+
+func TestZeroFields(t *testing.T) {
+	type inner struct {
+		N      int
+		hidden int
+	}
+	type outer struct {
+		S     string
+		P     *inner
+		In    inner
+		L     []inner
+		M     map[string]inner
+		T     time.Time
+		F     *float64
+		B     bool
+		Embed *inner
+	}
+	full := func() outer {
+		return outer{S: "s", P: &inner{N: 1}, In: inner{N: 1}, L: []inner{{N: 1}}, M: map[string]inner{"k": {N: 1}},
+			T: t0, F: f64(0.5), B: true, Embed: &inner{N: 1}}
+	}
+	tests := []struct {
+		name   string
+		change func(*outer)
+		want   []string
+	}{
+		{"all set, unexported fields left zero", func(*outer) {}, nil},
+		{"string", func(o *outer) { o.S = "" }, []string{"S"}},
+		{"nil pointer", func(o *outer) { o.P = nil }, []string{"P"}},
+		{"field behind a pointer", func(o *outer) { o.P.N = 0 }, []string{"P.N"}},
+		{"field of a struct value", func(o *outer) { o.In.N = 0 }, []string{"In.N"}},
+		{"empty slice", func(o *outer) { o.L = []inner{} }, []string{"L"}},
+		{"slice element", func(o *outer) { o.L = append(o.L, inner{}) }, []string{"L[1].N"}},
+		{"empty map", func(o *outer) { o.M = map[string]inner{} }, []string{"M"}},
+		{"map value", func(o *outer) { o.M["k"] = inner{} }, []string{"M[k].N"}},
+		{"zero time", func(o *outer) { o.T = time.Time{} }, []string{"T"}},
+		{"pointer to zero", func(o *outer) { o.F = f64(0) }, []string{"F"}},
+		{"false", func(o *outer) { o.B = false }, []string{"B"}},
+		{"embedded pointer", func(o *outer) { o.Embed.N = 0 }, []string{"Embed.N"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := full()
+			tt.change(&o)
+			if got := zeroFields(o); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("zeroFields = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDifferences(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*probe.Run)
+		want   []string
+	}{
+		{"equal", func(*probe.Run) {}, nil},
+		{"a field", func(r *probe.Run) { r.Attempts[1].Platform = "" },
+			[]string{`Attempts[1].HTTPDetails.Platform: got "", want "shopify"`}},
+		{"empty slice", func(r *probe.Run) { r.Attempts[0].Analytics = []string{} },
+			[]string{"Attempts[0].HTTPDetails.Analytics: got 0 elements [], want 2 elements [google adobe]"}},
+		{"nil slice", func(r *probe.Run) { r.Attempts[0].BrowserDetails.Steps = nil },
+			[]string{"Attempts[0].BrowserDetails.Steps: got nil, want 2 elements " + fmt.Sprint(fullRun(t0).Attempts[0].Steps)}},
+		{"map key", func(r *probe.Run) { r.Tags = map[string]string{"team": "web", "owner": "gold"} },
+			[]string{"Tags: got no key tier"}},
+		{"nil pointer", func(r *probe.Run) { r.Attempts[0].TLS = nil },
+			[]string{"Attempts[0].HTTPDetails.TLS: got <nil>, want " + fmt.Sprint(fullRun(t0).Attempts[0].TLS)}},
+		{"same instant elsewhere", func(r *probe.Run) { r.StartedAt = r.StartedAt.In(time.FixedZone("X", 3600)) },
+			[]string{"StartedAt: got " + fullRun(t0).StartedAt.In(time.FixedZone("X", 3600)).String() + ", want " + fullRun(t0).StartedAt.String()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fullRun(t0)
+			tt.change(&got)
+			if d := differences(got, fullRun(t0)); !reflect.DeepEqual(d, tt.want) {
+				t.Errorf("differences =\n%s\nwant\n%s", strings.Join(d, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

@@ -28,22 +28,17 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]probe.OutboxEntry, er
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "SELECT seq, run_id FROM outbox ORDER BY seq LIMIT ?", limit)
-	if err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
 	type entry struct{ seq, run int64 }
 	var entries []entry
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT seq, run_id FROM outbox ORDER BY seq LIMIT ?", []any{limit}, func(rows *sql.Rows) error {
 		var e entry
 		if err := rows.Scan(&e.seq, &e.run); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read outbox: %w", err)
+			return err
 		}
 		entries = append(entries, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	if len(entries) == 0 {
@@ -132,27 +127,23 @@ func (s *Store) Reject(ctx context.Context, seq int64, line, reason string) erro
 
 // Rejected returns up to limit rejected points, newest first.
 func (s *Store) Rejected(ctx context.Context, limit int) ([]probe.RejectedPoint, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, seq, run_id, check_name, line, reason, rejected_at
-		FROM rejected_points ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read rejected points: %w", err)
-	}
-	defer rows.Close()
 	var out []probe.RejectedPoint
-	for rows.Next() {
+	err := eachRow(ctx, s.r, `SELECT id, seq, run_id, check_name, line, reason, rejected_at
+		FROM rejected_points ORDER BY id DESC LIMIT ?`, []any{limit}, func(rows *sql.Rows) error {
 		var (
 			p     probe.RejectedPoint
 			runID sql.NullInt64
 			at    int64
 		)
 		if err := rows.Scan(&p.ID, &p.Seq, &runID, &p.Check, &p.Line, &p.Reason, &at); err != nil {
-			return nil, fmt.Errorf("read rejected points: %w", err)
+			return err
 		}
 		p.RunID = runID.Int64
 		p.RejectedAt = fromNanos(at)
 		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read rejected points: %w", err)
 	}
 	return out, nil

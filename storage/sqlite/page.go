@@ -25,12 +25,7 @@ func (s *Store) RunsPage(ctx context.Context, q probe.RunQuery, after probe.RunC
 	// so the page is pinned as an id set rather than a LIMIT on each query.
 	where = "id IN (SELECT id FROM runs WHERE " + where + " ORDER BY scheduled_at, id LIMIT ?)"
 	args = append(args, limit)
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read runs page: %w", err)
-	}
-	defer tx.Rollback()
-	runs, _, err := loadRuns(ctx, tx, where, args)
+	runs, err := s.readRuns(ctx, where, args)
 	if err != nil {
 		return nil, fmt.Errorf("read runs page: %w", err)
 	}

@@ -97,13 +97,14 @@ var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_ur
 	"has_http", "status_code", "dns_ms", "connect_ms", "tls_ms", "wait_ms", "transfer_ms", "ttfb_ms", "redirect_ms", "total_ms",
 	"has_tls", "tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_not_after", "cert_days_left",
 	"bytes", "wire_bytes", "redirects", "http_version", "remote_ip",
+	"platform", "cdn", "analytics", "payment_gateways",
 	"has_browser", "device", "console_errors"}
 
 var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 	"lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms",
 	"lcp_rating", "cls_rating", "inp_rating", "fcp_rating", "ttfb_rating",
 	"lcp_element", "load_ms", "dcl_ms", "requests", "failed_requests", "transfer_bytes",
-	"console_errors_count", "render_blocking"}
+	"console_errors_count", "render_blocking", "js_heap_bytes"}
 
 var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
 	"failure_kind", "failure_phase", "failure_message"}
@@ -125,11 +126,21 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, runID int64, n int, a probe.
 		} else {
 			vals = append(vals, false, nil, nil, nil, nil, nil, nil)
 		}
-		vals = append(vals, h.Bytes, h.WireBytes, h.Redirects, h.HTTPVersion, h.RemoteIP)
+		analytics, err := jsonOrNull(len(h.Analytics) > 0, h.Analytics)
+		if err != nil {
+			return err
+		}
+		gateways, err := jsonOrNull(len(h.PaymentGateways) > 0, h.PaymentGateways)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, h.Bytes, h.WireBytes, h.Redirects, h.HTTPVersion, h.RemoteIP,
+			h.Platform, h.CDN, analytics, gateways)
 	} else {
 		vals = append(vals, false, nil, nil, nil, nil, nil, nil, nil, nil, nil,
 			false, nil, nil, nil, nil, nil, nil,
-			nil, nil, nil, nil, nil)
+			nil, nil, nil, nil, nil,
+			nil, nil, nil, nil)
 	}
 	b := a.BrowserDetails
 	if b != nil {
@@ -191,7 +202,7 @@ func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int
 		floatOrNull(v.LCP), floatOrNull(v.CLS), floatOrNull(v.INP), floatOrNull(v.FCP), floatOrNull(v.TTFB),
 		string(r.LCP), string(r.CLS), string(r.INP), string(r.FCP), string(r.TTFB),
 		m.LCPElement, m.LoadMS, m.DOMContentLoadedMS, m.Requests, m.FailedRequests, m.TransferBytes,
-		m.ConsoleErrorCount, m.RenderBlockingCount)
+		m.ConsoleErrorCount, m.RenderBlockingCount, m.JSHeapBytes)
 	if err != nil {
 		return fmt.Errorf("insert page %d: %w", idx, err)
 	}
@@ -199,33 +210,38 @@ func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int
 }
 
 // Runs reads back the runs q selects, oldest scheduled first, exactly as
-// they were saved (empty slices and maps come back nil).
+// they were saved: every field of every attempt, page and step (empty slices
+// and maps come back nil; a certificate's NotAfter keeps whole seconds, all a
+// certificate has). TestRoundTrip holds this to a run with every field set.
 func (s *Store) Runs(ctx context.Context, q probe.RunQuery) ([]probe.Run, error) {
 	where, args := queryWhere(q)
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	defer tx.Rollback()
-	runs, _, err := loadRuns(ctx, tx, where, args)
+	runs, err := s.readRuns(ctx, where, args)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
 	return runs, nil
 }
 
+// readRuns is loadRuns in a read transaction of its own, so the runs and
+// everything below them come from one snapshot even while Saves commit.
+func (s *Store) readRuns(ctx context.Context, where string, args []any) ([]probe.Run, error) {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	runs, _, err := loadRuns(ctx, tx, where, args)
+	return runs, err
+}
+
 // loadRuns reads the runs matching where (an SQL condition on the runs
 // table) with everything below them. It returns them ordered by scheduled
 // time and an index from run id to position.
 func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]probe.Run, map[int64]int, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
-		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args...)
-	if err != nil {
-		return nil, nil, err
-	}
 	var runs []probe.Run
 	byID := map[int64]int{}
-	for rows.Next() {
+	err := eachRow(ctx, tx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
+		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args, func(rows *sql.Rows) error {
 		var (
 			r         probe.Run
 			typ       string
@@ -235,54 +251,45 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			lagMS     float64
 		)
 		if err := rows.Scan(&r.ID, &r.Check, &typ, &r.Location, &r.Probe, &tags, &scheduled, &started, &lagMS); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
 		r.Type = probe.CheckType(typ)
 		r.ScheduledAt = fromNanos(scheduled)
 		r.StartedAt = fromNullNanos(started)
 		r.Lag = time.Duration(math.Round(lagMS * float64(time.Millisecond)))
-		if tags.Valid {
-			if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("run %d tags: %w", r.ID, err)
-			}
+		if err := fromJSON(tags, &r.Tags); err != nil {
+			return fmt.Errorf("run %d tags: %w", r.ID, err)
 		}
 		byID[r.ID] = len(runs)
 		runs = append(runs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	if len(runs) == 0 {
 		return nil, byID, nil
 	}
-	sub := "SELECT id FROM runs WHERE " + where
+	// The tables below are read whole for the selected runs, one query each,
+	// rather than per run: a month of runs is four queries, not thousands.
+	sub := "run_id IN (SELECT id FROM runs WHERE " + where + ")"
 
 	// attempts: remember where each lands, by index (slices grow).
 	type slot struct{ run, attempt int }
 	attempts := map[int64]slot{}
-	rows, err = tx.QueryContext(ctx, "SELECT id, "+strings.Join(attemptCols, ", ")+
-		" FROM attempts WHERE run_id IN ("+sub+") ORDER BY run_id, n", args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT id, "+strings.Join(attemptCols, ", ")+
+		" FROM attempts WHERE "+sub+" ORDER BY run_id, n", args, func(rows *sql.Rows) error {
 		id, runID, a, err := scanAttempt(rows)
 		if err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
-		i, ok := byID[runID]
-		if !ok {
-			continue
+		if i, ok := byID[runID]; ok {
+			attempts[id] = slot{i, len(runs[i].Attempts)}
+			runs[i].Attempts = append(runs[i].Attempts, a)
 		}
-		attempts[id] = slot{i, len(runs[i].Attempts)}
-		runs[i].Attempts = append(runs[i].Attempts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	browser := func(attemptID int64) *probe.BrowserDetails {
@@ -293,12 +300,8 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		return runs[sl.run].Attempts[sl.attempt].BrowserDetails
 	}
 
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
-		" FROM pages WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
+		" FROM pages WHERE "+sub+" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
 		var (
 			attemptID int64
 			idx       int
@@ -309,73 +312,62 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		)
 		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
 			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
-			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount); err != nil {
-			rows.Close()
-			return nil, nil, err
+			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount, &m.JSHeapBytes); err != nil {
+			return err
 		}
 		m.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		m.Ratings = probe.Ratings{LCP: probe.Rating(rt[0]), CLS: probe.Rating(rt[1]), INP: probe.Rating(rt[2]),
 			FCP: probe.Rating(rt[3]), TTFB: probe.Rating(rt[4])}
 		b := browser(attemptID)
-		if b == nil {
-			continue
-		}
-		if idx < 0 {
+		switch {
+		case b == nil:
+		case idx < 0:
 			pm := p.PageMetrics
 			b.PageMetrics = &pm
-		} else {
+		default:
 			b.Pages = append(b.Pages, p)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, name, action, ok, skipped, duration_ms, failure_kind, failure_phase, failure_message"+
-		" FROM steps WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for rows.Next() {
+
+	err = eachRow(ctx, tx, "SELECT attempt_id, name, action, ok, skipped, duration_ms, failure_kind, failure_phase, failure_message"+
+		" FROM steps WHERE "+sub+" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
 		var (
 			attemptID  int64
 			st         probe.StepResult
 			fk, fp, fm sql.NullString
 		)
 		if err := rows.Scan(&attemptID, &st.Name, &st.Action, &st.OK, &st.Skipped, &st.DurationMS, &fk, &fp, &fm); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return err
 		}
 		st.Failure = failureOf(fk, fp, fm)
 		if b := browser(attemptID); b != nil {
 			b.Steps = append(b.Steps, st)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT attempt_id, path FROM artifacts WHERE run_id IN ("+sub+") ORDER BY attempt_id, idx", args...)
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for rows.Next() {
-		var (
-			attemptID int64
-			path      string
-		)
-		if err := rows.Scan(&attemptID, &path); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		if b := browser(attemptID); b != nil {
-			b.Artifacts = append(b.Artifacts, path)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+
+	err = eachRow(ctx, tx, "SELECT attempt_id, path FROM artifacts WHERE "+sub+" ORDER BY attempt_id, idx", args,
+		func(rows *sql.Rows) error {
+			var (
+				attemptID int64
+				path      string
+			)
+			if err := rows.Scan(&attemptID, &path); err != nil {
+				return err
+			}
+			if b := browser(attemptID); b != nil {
+				b.Artifacts = append(b.Artifacts, path)
+			}
+			return nil
+		})
+	if err != nil {
 		return nil, nil, err
 	}
 	return runs, byID, nil
@@ -395,6 +387,8 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		daysLeft                     sql.NullFloat64
 		bytes, wire                  sql.NullInt64
 		httpVer, remoteIP            sql.NullString
+		platform, cdn                sql.NullString
+		analytics, gateways          sql.NullString
 		device, consoleErrs          sql.NullString
 	)
 	err = rows.Scan(&id, &runID, &n, &a.Check, &typ, &a.URL, &a.FinalURL, &a.OK, &fk, &fp, &fm,
@@ -402,6 +396,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		&hasHTTP, &status, &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7],
 		&hasTLS, &tlsVer, &cipher, &subj, &issuer, &notAfter, &daysLeft,
 		&bytes, &wire, &redirects, &httpVer, &remoteIP,
+		&platform, &cdn, &analytics, &gateways,
 		&hasBrowser, &device, &consoleErrs)
 	if err != nil {
 		return 0, 0, a, err
@@ -417,6 +412,13 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 				Transfer: t[4].Float64, TTFB: t[5].Float64, Redirect: t[6].Float64, Total: t[7].Float64},
 			Bytes: bytes.Int64, WireBytes: wire.Int64, Redirects: int(redirects.Int64),
 			HTTPVersion: httpVer.String, RemoteIP: remoteIP.String,
+			Platform: platform.String, CDN: cdn.String,
+		}
+		if err := fromJSON(analytics, &h.Analytics); err != nil {
+			return 0, 0, a, fmt.Errorf("attempt %d analytics: %w", id, err)
+		}
+		if err := fromJSON(gateways, &h.PaymentGateways); err != nil {
+			return 0, 0, a, fmt.Errorf("attempt %d payment gateways: %w", id, err)
 		}
 		if hasTLS {
 			h.TLS = &probe.TLSInfo{Version: tlsVer.String, Cipher: cipher.String, CertSubject: subj.String,
@@ -429,10 +431,8 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 	}
 	if hasBrowser {
 		b := &probe.BrowserDetails{Device: device.String}
-		if consoleErrs.Valid {
-			if err := json.Unmarshal([]byte(consoleErrs.String), &b.ConsoleErrors); err != nil {
-				return 0, 0, a, fmt.Errorf("attempt %d console errors: %w", id, err)
-			}
+		if err := fromJSON(consoleErrs, &b.ConsoleErrors); err != nil {
+			return 0, 0, a, fmt.Errorf("attempt %d console errors: %w", id, err)
 		}
 		a.BrowserDetails = b
 	}
@@ -462,6 +462,14 @@ func jsonOrNull(present bool, v any) (any, error) {
 		return nil, err
 	}
 	return string(b), nil
+}
+
+// fromJSON decodes what jsonOrNull stored into v, leaving v alone for NULL.
+func fromJSON(col sql.NullString, v any) error {
+	if !col.Valid {
+		return nil
+	}
+	return json.Unmarshal([]byte(col.String), v)
 }
 
 func floatOrNull(p *float64) any {

@@ -191,6 +191,16 @@ CREATE TABLE counters (
 ) STRICT;
 INSERT INTO counters (name, value) VALUES ('outbox_dropped', 0), ('points_rejected', 0);
 `,
+	// 2: what the first schema lost on the way: the shop facts of an HTTP
+	// response (probe/platform) and a page's peak JavaScript heap. Attempts
+	// and pages stored before it read back with these empty.
+	`
+ALTER TABLE attempts ADD COLUMN platform         TEXT; -- closed lower-case set; NULL without HTTP details
+ALTER TABLE attempts ADD COLUMN cdn              TEXT; -- closed lower-case set
+ALTER TABLE attempts ADD COLUMN analytics        TEXT; -- JSON array, NULL when none
+ALTER TABLE attempts ADD COLUMN payment_gateways TEXT; -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN js_heap_bytes INTEGER NOT NULL DEFAULT 0; -- peak; 0 = not sampled
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -86,7 +86,20 @@ func WithoutOutbox() Option { return func(o *options) { o.noOutbox = true } }
 
 // Open opens (creating unless MustExist) the store at path and migrates it to
 // the current schema. A store written by a newer storeprobe is refused.
+// Every error reads "open store PATH: ...", so callers print it as it is.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if path == "" {
+		return nil, errors.New(`open store "": empty path`)
+	}
+	s, err := open(ctx, path, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// open is Open without the error prefix, which Open adds in one place.
+func open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{
 		busyTimeout:      10 * time.Second,
 		now:              time.Now,
@@ -99,18 +112,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if path == "" {
-		return nil, errors.New("open store: empty path")
-	}
 	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open store %s: path must not contain '?' or '#'", path)
+		return nil, errors.New("path must not contain '?' or '#'")
 	}
 	if o.mustExist {
 		if _, err := os.Stat(path); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("open store %s: %w", path, fs.ErrNotExist)
+			// The PathError's own "stat PATH" would repeat the path.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
 			}
-			return nil, fmt.Errorf("open store %s: %w", path, err)
+			return nil, err
 		}
 	}
 	sync := "NORMAL"
@@ -126,7 +138,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// half-way with SQLITE_BUSY when upgrading a read lock.
 	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -136,16 +148,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		artifactMaxFiles: o.artifactMaxFiles, artifactMaxAge: o.artifactMaxAge}
 	if err := s.checkWAL(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
 	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
@@ -221,23 +233,18 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 
 // Integrity runs SQLite's integrity check and foreign-key check.
 func (s *Store) Integrity(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
 	var problems []string
-	for rows.Next() {
+	err := eachRow(ctx, s.r, "PRAGMA integrity_check", nil, func(rows *sql.Rows) error {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			rows.Close()
-			return fmt.Errorf("integrity check: %w", err)
+			return err
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("integrity check: %w", err)
 	}
 	var fk int
@@ -251,6 +258,27 @@ func (s *Store) Integrity(ctx context.Context) error {
 		return fmt.Errorf("store %s is damaged: %s", s.path, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// queryer is what eachRow reads through: a transaction or the read pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRow runs query and hands every row to scan, stopping at its first
+// error; the rows are closed whatever happens.
+func eachRow(ctx context.Context, db queryer, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Close checkpoints the WAL into the database file and closes it.
