@@ -64,3 +64,11 @@ type Notification struct {
 	// Repeat marks a renotification of an alert already sent as firing.
 	Repeat bool `json:"repeat,omitempty"`
 }
+
+// Event is a notification as it was handed to its notifiers: the alert
+// history a report lists.
+type Event struct {
+	At        time.Time
+	Receivers []string
+	Notification
+}

@@ -23,14 +23,17 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 		return fmt.Errorf("save check %s: %w", c.Name, err)
 	}
 	_, err = s.w.ExecContext(ctx, `INSERT INTO checks
-		(name, type, url, schedule, location, probe, slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(name, type, url, schedule, location, probe, slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at,
+		 slo_preset, slo_from_preset)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET type = excluded.type, url = excluded.url, schedule = excluded.schedule,
 			location = excluded.location, probe = excluded.probe, slo_uptime = excluded.slo_uptime,
 			slo_load_ms = excluded.slo_load_ms, slo_success = excluded.slo_success,
-			slo_cwv_good = excluded.slo_cwv_good, tags = excluded.tags, updated_at = excluded.updated_at`,
+			slo_cwv_good = excluded.slo_cwv_good, tags = excluded.tags, updated_at = excluded.updated_at,
+			slo_preset = excluded.slo_preset, slo_from_preset = excluded.slo_from_preset`,
 		c.Name, string(c.Type), red.URL(c.URL), c.Schedule, c.Location, c.Probe,
-		c.SLO.Uptime, probe.Millis(c.SLO.LoadTime), c.SLO.Success, c.SLO.CWVGood, tags, s.now().UnixNano())
+		c.SLO.Uptime, probe.Millis(c.SLO.LoadTime), c.SLO.Success, c.SLO.CWVGood, tags, s.now().UnixNano(),
+		c.SLO.Preset, int64(c.SLO.FromPreset))
 	if err != nil {
 		return fmt.Errorf("save check %s: %w", c.Name, err)
 	}
@@ -38,21 +41,24 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 }
 
 // Checks returns every saved check, by name. Only the fields SaveCheck keeps
-// are set (name, type, URL, schedule, location, probe, SLO, tags).
+// are set (name, type, URL, schedule, location, probe, SLO with its preset,
+// tags).
 func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
 	var out []probe.Check
 	err := eachRow(ctx, s.r, `SELECT name, type, url, schedule, location, probe,
-		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags FROM checks ORDER BY name`, nil, func(rows *sql.Rows) error {
+		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, slo_preset, slo_from_preset FROM checks ORDER BY name`, nil, func(rows *sql.Rows) error {
 		var (
 			c      probe.Check
 			typ    string
 			loadMS float64
 			tags   sql.NullString
+			from   int64
 		)
 		if err := rows.Scan(&c.Name, &typ, &c.URL, &c.Schedule, &c.Location, &c.Probe,
-			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags); err != nil {
+			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags, &c.SLO.Preset, &from); err != nil {
 			return err
 		}
+		c.SLO.FromPreset = probe.Targets(from)
 		c.Type = probe.CheckType(typ)
 		c.SLO.LoadTime = time.Duration(math.Round(loadMS * float64(time.Millisecond)))
 		if err := fromJSON(tags, &c.Tags); err != nil {

@@ -157,7 +157,8 @@ func fullRun(at time.Time) probe.Run {
 		ID: 1, Check: "everything", Type: probe.TypeJourney, Location: "ap-south", Probe: "probe-3",
 		Tags:        map[string]string{"team": "web", "tier": "gold"},
 		ScheduledAt: at, StartedAt: at.Add(1234567891 * time.Nanosecond), Lag: 1234567891 * time.Nanosecond,
-		Attempts: []probe.Result{attempt(1), attempt(2)},
+		Maintenance: "friday deploy",
+		Attempts:    []probe.Result{attempt(1), attempt(2)},
 	}
 }
 

@@ -48,6 +48,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM rejected_points WHERE rejected_at < ?", cut); err != nil {
 		return total, fmt.Errorf("prune rejected points: %w", err)
 	}
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM alert_events WHERE at < ?", cut); err != nil {
+		return total, fmt.Errorf("prune alert events: %w", err)
+	}
 	return total, nil
 }
 

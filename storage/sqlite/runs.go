@@ -73,7 +73,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
 	res, err := tx.ExecContext(ctx, insertSQL("runs", runCols),
 		run.Check, string(run.Type), run.Location, run.Probe, tags,
 		run.ScheduledAt.UnixNano(), timeOrNull(run.StartedAt), probe.Millis(run.Lag),
-		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault())
+		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault(), run.Maintenance)
 	if err != nil {
 		return 0, fmt.Errorf("insert run: %w", err)
 	}
@@ -90,7 +90,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
 }
 
 var runCols = []string{"check_name", "type", "location", "probe", "tags", "scheduled_at", "started_at", "lag_ms",
-	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault"}
+	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault", "maintenance"}
 
 var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_url", "ok",
 	"failure_kind", "failure_phase", "failure_message", "attempt", "started_at", "duration_ms",
@@ -240,7 +240,7 @@ func (s *Store) readRuns(ctx context.Context, where string, args []any) ([]probe
 func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]probe.Run, map[int64]int, error) {
 	var runs []probe.Run
 	byID := map[int64]int{}
-	err := eachRow(ctx, tx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms "+
+	err := eachRow(ctx, tx, "SELECT id, check_name, type, location, probe, tags, scheduled_at, started_at, lag_ms, maintenance "+
 		"FROM runs WHERE "+where+" ORDER BY scheduled_at, id", args, func(rows *sql.Rows) error {
 		var (
 			r         probe.Run
@@ -250,7 +250,7 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			started   sql.NullInt64
 			lagMS     float64
 		)
-		if err := rows.Scan(&r.ID, &r.Check, &typ, &r.Location, &r.Probe, &tags, &scheduled, &started, &lagMS); err != nil {
+		if err := rows.Scan(&r.ID, &r.Check, &typ, &r.Location, &r.Probe, &tags, &scheduled, &started, &lagMS, &r.Maintenance); err != nil {
 			return err
 		}
 		r.Type = probe.CheckType(typ)

@@ -201,6 +201,58 @@ ALTER TABLE attempts ADD COLUMN analytics        TEXT; -- JSON array, NULL when 
 ALTER TABLE attempts ADD COLUMN payment_gateways TEXT; -- JSON array, NULL when none
 ALTER TABLE pages ADD COLUMN js_heap_bytes INTEGER NOT NULL DEFAULT 0; -- peak; 0 = not sampled
 `,
+	// 3: alerting. A run's maintenance window (judged by nothing), a check's
+	// SLO preset and which targets kept its values, and the alert engine's
+	// state and notification history.
+	`
+ALTER TABLE runs ADD COLUMN maintenance TEXT NOT NULL DEFAULT ''; -- window name; '' outside one
+ALTER TABLE checks ADD COLUMN slo_preset TEXT NOT NULL DEFAULT '';
+ALTER TABLE checks ADD COLUMN slo_from_preset INTEGER NOT NULL DEFAULT 0; -- bit set of targets (probe.Targets)
+
+-- alert_states: the alerts that are active or whose receivers were last told
+-- they fire (probe/alert State); replaced as a whole after each change.
+CREATE TABLE alert_states (
+	key          TEXT PRIMARY KEY,
+	rule         TEXT NOT NULL,
+	check_name   TEXT NOT NULL DEFAULT '',
+	location     TEXT NOT NULL DEFAULT '',
+	probe        TEXT NOT NULL DEFAULT '',
+	severity     TEXT NOT NULL,
+	active       INTEGER NOT NULL,
+	since        INTEGER,
+	until        INTEGER,
+	notified     TEXT NOT NULL DEFAULT '', -- firing | resolved | ''
+	notified_at  INTEGER,
+	summary      TEXT NOT NULL DEFAULT '',
+	failure_kind TEXT NOT NULL DEFAULT '',
+	message      TEXT NOT NULL DEFAULT '',
+	screenshot   TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+-- alert_events: every notification handed to the notifiers, for the report.
+CREATE TABLE alert_events (
+	id           INTEGER PRIMARY KEY,
+	at           INTEGER NOT NULL,
+	key          TEXT NOT NULL,
+	status       TEXT NOT NULL,   -- firing | resolved
+	rule         TEXT NOT NULL,
+	check_name   TEXT NOT NULL DEFAULT '',
+	location     TEXT NOT NULL DEFAULT '',
+	probe        TEXT NOT NULL DEFAULT '',
+	severity     TEXT NOT NULL,
+	summary      TEXT NOT NULL,
+	started_at   INTEGER NOT NULL,
+	ended_at     INTEGER,
+	failure_kind TEXT NOT NULL DEFAULT '',
+	message      TEXT NOT NULL DEFAULT '',
+	url          TEXT NOT NULL DEFAULT '',  -- redacted
+	runbook_url  TEXT NOT NULL DEFAULT '',
+	screenshot   TEXT NOT NULL DEFAULT '',
+	repeat       INTEGER NOT NULL DEFAULT 0,
+	receivers    TEXT                       -- JSON array of notifier names
+) STRICT;
+CREATE INDEX alert_events_at ON alert_events (at);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
