@@ -45,7 +45,7 @@ func (ps Problems) Error() string {
 }
 
 // Devices a journey may name.
-var devices = []string{"desktop", "mobile"}
+var devices = []string{probe.DeviceDesktop, probe.DeviceMobile}
 
 var (
 	paramNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/config"
 )
@@ -97,7 +98,7 @@ func devices(overrides map[string]config.DeviceOverride) map[string]browser.Devi
 	out := map[string]browser.Device{}
 	for name, o := range overrides {
 		d := browser.Desktop()
-		if name == browser.DeviceMobile {
+		if name == probe.DeviceMobile {
 			d = browser.Mobile()
 		}
 		d.Name = name

@@ -60,7 +60,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		timeout = c.Timeout
 	}
 	if timeout <= 0 {
-		timeout = DefaultJourneyTimeout
+		timeout = probe.DefaultJourneyTimeout
 	}
 	timeout = budget(ctx, start, timeout)
 	device := j.Device

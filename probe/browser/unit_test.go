@@ -73,7 +73,7 @@ func TestDevices(t *testing.T) {
 	if d, err := b.device("mobile"); err != nil || d.Width != 390 || d.Name != "mobile" {
 		t.Errorf("override: %+v %v", d, err)
 	}
-	if d, err := b.device(""); err != nil || d.Name != DeviceDesktop {
+	if d, err := b.device(""); err != nil || d.Name != probe.DeviceDesktop {
 		t.Errorf("default: %+v %v", d, err)
 	}
 	if d, err := b.device("tablet"); err != nil || d.Width != 820 {

@@ -112,7 +112,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 			MaxRedirects:    probe.DefaultMaxRedirects,
 			MaxBodyBytes:    probe.DefaultMaxBodyBytes,
 		},
-		Browser: probe.BrowserSpec{Device: DeviceDesktop},
+		Browser: probe.BrowserSpec{Device: probe.DeviceDesktop},
 	}
 	if e, ok := keys["name"]; ok {
 		if s, ok := d.str(e.v, label+": name"); ok {
@@ -291,7 +291,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 
 		case "device":
 			if s, ok := d.str(e.v, fl); ok {
-				if _, custom := cfg.Browser.Devices[s]; s != DeviceDesktop && s != DeviceMobile && !custom {
+				if _, custom := cfg.Browser.Devices[s]; s != probe.DeviceDesktop && s != probe.DeviceMobile && !custom {
 					d.addf(e.v.Line, "%s: unknown device %q (want desktop, mobile or a name under browser.devices)", fl, clip(s))
 				} else {
 					c.Browser.Device = s
@@ -396,9 +396,9 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	if !hasTimeout {
 		switch c.Type {
 		case probe.TypeBrowser:
-			c.Timeout = DefaultBrowserTimeout
+			c.Timeout = probe.DefaultBrowserTimeout
 		case probe.TypeJourney:
-			c.Timeout = DefaultJourneyTimeout
+			c.Timeout = probe.DefaultJourneyTimeout
 		default:
 			c.Timeout = def.Timeout
 			if c.Timeout == 0 {

@@ -18,8 +18,6 @@ const (
 	DefaultConcurrency        = 32
 	DefaultBrowserConcurrency = 2
 	DefaultGracePeriod        = 30 * time.Second
-	DefaultBrowserTimeout     = 30 * time.Second
-	DefaultJourneyTimeout     = 60 * time.Second
 	DefaultBatchSize          = 500
 	DefaultFlushInterval      = 10 * time.Second
 	DefaultMaxOutboxRows      = 1_000_000
@@ -47,7 +45,7 @@ type Config struct {
 type Defaults struct {
 	Location  string
 	Probe     string
-	Timeout   time.Duration // http checks; 0 means probe.DefaultTimeout (browser and journey checks: 30s, 60s)
+	Timeout   time.Duration // http checks; 0 means probe.DefaultTimeout (browser and journey checks: probe.DefaultBrowserTimeout, probe.DefaultJourneyTimeout)
 	Retries   int
 	UserAgent string // http checks
 	Resolver  string // http checks

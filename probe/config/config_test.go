@@ -147,11 +147,11 @@ func TestFullExample(t *testing.T) {
 		t.Errorf("pdp-mobile carries HTTP settings: %+v", pdp.HTTP)
 	}
 	hd := checkByName(t, cfg, "home-desktop")
-	if hd.Browser.Device != "desktop" || hd.Timeout != DefaultBrowserTimeout || !hd.Browser.FailOnConsole || hd.SLO.CWVGood != 90 {
+	if hd.Browser.Device != "desktop" || hd.Timeout != probe.DefaultBrowserTimeout || !hd.Browser.FailOnConsole || hd.SLO.CWVGood != 90 {
 		t.Errorf("home-desktop %+v", hd)
 	}
 	co := checkByName(t, cfg, "checkout")
-	if co.Journey.File != filepath.Join("testdata", "journeys", "checkout.yaml") || co.Timeout != DefaultJourneyTimeout ||
+	if co.Journey.File != filepath.Join("testdata", "journeys", "checkout.yaml") || co.Timeout != probe.DefaultJourneyTimeout ||
 		co.Journey.Params["email"] != "probe@example.com" || co.URL != "https://shop.example.com" || co.Browser.Device != "mobile" {
 		t.Errorf("checkout %+v", co)
 	}

@@ -157,12 +157,6 @@ func (d *decoder) scheduler(n *yaml.Node, s *Scheduler) {
 	}
 }
 
-// Built-in device profiles; others come from browser.devices.
-const (
-	DeviceDesktop = "desktop"
-	DeviceMobile  = "mobile"
-)
-
 func (d *decoder) browser(n *yaml.Node, b *Browser) {
 	es, ok := d.mapping(n, "browser")
 	if !ok {
@@ -269,7 +263,7 @@ func (d *decoder) devices(n *yaml.Node, b *Browser) {
 				d.unknown(f, label, deviceKeys)
 			}
 		}
-		if e.key != DeviceDesktop && e.key != DeviceMobile && (o.Width == nil || o.Height == nil) {
+		if e.key != probe.DeviceDesktop && e.key != probe.DeviceMobile && (o.Width == nil || o.Height == nil) {
 			d.addf(e.k.Line, "%s: a new device needs width and height (only desktop and mobile have built-in values)", label)
 		}
 		b.Devices[e.key] = o
