@@ -107,9 +107,9 @@ func Apply(j probe.Journey, params map[string]string) (probe.Journey, error) {
 	out := j
 	out.Params = merged
 	out.Steps = make([]probe.Step, len(j.Steps))
-	var probs Problems
+	var probs probe.Problems
 	bad := func(s probe.Step, format string, args ...any) {
-		probs = append(probs, Problem{j.File, s.Line, fmt.Sprintf(format, args...)})
+		probs = append(probs, probe.Problem{File: j.File, Line: s.Line, Message: fmt.Sprintf(format, args...)})
 	}
 	var err error
 	sub := func(s string, regex bool) string {

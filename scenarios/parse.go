@@ -22,28 +22,6 @@ import (
 // keeps a mistaken path (a log file, a binary) from being read whole.
 const MaxFileBytes = 1 << 20
 
-// Problem is one thing wrong with a journey file, at a line.
-type Problem struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
-
-// Problems is every problem found in one journey, in line order. It is the
-// error Parse, LoadFile and Apply return, so a caller such as `storeprobe
-// validate` can list each as FILE:LINE: message.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
 // Devices a journey may name.
 var devices = []string{probe.DeviceDesktop, probe.DeviceMobile}
 
@@ -75,15 +53,15 @@ func LoadFile(path string) (probe.Journey, error) {
 		return probe.Journey{}, fmt.Errorf("read journey %s: %w", path, err)
 	}
 	if len(data) > MaxFileBytes {
-		return probe.Journey{}, Problems{{path, 1, fmt.Sprintf("file is larger than %d bytes; is this a journey?", MaxFileBytes)}}
+		return probe.Journey{}, probe.Problems{{File: path, Line: 1, Message: fmt.Sprintf("file is larger than %d bytes; is this a journey?", MaxFileBytes)}}
 	}
 	return Parse(path, data)
 }
 
 // Parse parses one journey. file names it in messages. All problems are
-// collected and returned together as Problems; the returned Journey holds
-// whatever parsed, so a caller may still show it, but must not run it when
-// the error is non-nil. Placeholders stay in place: run Apply before running.
+// collected and returned together as probe.Problems, in line order; the
+// returned Journey holds whatever parsed, so a caller may still show it,
+// but must not run it when the error is non-nil. Placeholders stay in place: run Apply before running.
 func Parse(file string, data []byte) (probe.Journey, error) {
 	p := &parser{file: file}
 	j := p.parse(data)
@@ -91,7 +69,7 @@ func Parse(file string, data []byte) (probe.Journey, error) {
 		sort.SliceStable(p.probs, func(a, b int) bool { return p.probs[a].Line < p.probs[b].Line })
 		if n := len(p.probs); n > MaxProblems {
 			last := p.probs[MaxProblems-1]
-			p.probs = append(p.probs[:MaxProblems], Problem{file, last.Line, fmt.Sprintf("%d more problems not shown", n-MaxProblems)})
+			p.probs = append(p.probs[:MaxProblems], probe.Problem{File: file, Line: last.Line, Message: fmt.Sprintf("%d more problems not shown", n-MaxProblems)})
 		}
 		return j, p.probs
 	}
@@ -104,7 +82,7 @@ const MaxProblems = 50
 
 type parser struct {
 	file   string
-	probs  Problems
+	probs  probe.Problems
 	params map[string]string
 }
 
@@ -112,7 +90,7 @@ func (p *parser) at(line int, format string, args ...any) {
 	if line < 1 {
 		line = 1
 	}
-	p.probs = append(p.probs, Problem{p.file, line, fmt.Sprintf(format, args...)})
+	p.probs = append(p.probs, probe.Problem{File: p.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) atNode(n *yaml.Node, format string, args ...any) { p.at(n.Line, format, args...) }

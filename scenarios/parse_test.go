@@ -212,9 +212,9 @@ func TestParseProblems(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded, want %q", tt.want)
 			}
-			var probs Problems
+			var probs probe.Problems
 			if !errors.As(err, &probs) {
-				t.Fatalf("error %T is not Problems: %v", err, err)
+				t.Fatalf("error %T is not probe.Problems: %v", err, err)
 			}
 			var want []string
 			for _, w := range tt.want {
@@ -230,7 +230,7 @@ func TestParseProblems(t *testing.T) {
 func TestParseCapsProblems(t *testing.T) {
 	src := "steps:\n" + strings.Repeat("  - click: \"\"\n", MaxProblems+7)
 	_, err := Parse("j.yaml", []byte(src))
-	var probs Problems
+	var probs probe.Problems
 	if !errors.As(err, &probs) || len(probs) != MaxProblems+1 {
 		t.Fatalf("got %d problems, want %d", len(probs), MaxProblems+1)
 	}

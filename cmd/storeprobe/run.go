@@ -221,7 +221,7 @@ func startDaemon(ctx context.Context, a *app, o daemonOptions) (*daemon, error) 
 // configError makes config problems a usage error (exit 2) with every
 // FILE:LINE problem in the message.
 func configError(err error) error {
-	var errs *config.Errors
+	var errs probe.Problems
 	if errors.As(err, &errs) {
 		return usageError{fmt.Errorf("invalid config:\n%s", errs.Error())}
 	}

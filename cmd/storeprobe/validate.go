@@ -28,12 +28,12 @@ func runValidate(_ context.Context, a *app, args []string) error {
 		return usagef("--config FILE is required")
 	}
 	cfg, err := loadConfig(a, *path)
-	var errs *config.Errors
+	var errs probe.Problems
 	if errors.As(err, &errs) {
 		// The problems are the output, exactly as an editor or CI annotator
 		// wants them; main then adds a one-line summary.
 		fmt.Fprintln(a.stderr, errs.Error())
-		n := len(errs.Problems)
+		n := len(errs)
 		return usagef("%s: %d %s", *path, n, countNoun(n, "problem", "problems"))
 	}
 	if err != nil {
@@ -74,33 +74,9 @@ func configOptions(a *app) []config.Option {
 		// probe_error on every run that report leaves out of uptime.
 		config.WithCheckValidator(func(c probe.Check) error {
 			_, err := httpcheck.New(c, httpcheck.WithVersion(a.version))
-			return configFieldErrors(err)
+			return err
 		}),
 	}
-}
-
-// configFieldErrors turns the probe's *httpcheck.FieldErrors (joined) into
-// *config.FieldErrors, which the config places at their key's line.
-func configFieldErrors(err error) error {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	out := make([]error, 0, len(errs))
-	for _, e := range errs {
-		var fe *httpcheck.FieldError
-		if errors.As(e, &fe) {
-			out = append(out, &config.FieldError{Field: fe.Field, Err: fe.Err})
-			continue
-		}
-		out = append(out, e)
-	}
-	return errors.Join(out...)
 }
 
 // configSummary is the one line printed for a valid config.

@@ -456,12 +456,12 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 // fieldAliases are the config keys a validator's field may be written as.
 var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"}}
 
-// validated reports a check validator's error: each *FieldError at the line
+// validated reports a check validator's error: each *probe.FieldError at the line
 // of its key in the check, falling back to the check's line (a value
 // inherited from defaults, a missing key).
 func (d *decoder) validated(err error, line int, label string, keys map[string]entry) {
-	for _, e := range leafErrors(err) {
-		var fe *FieldError
+	for _, e := range probe.LeafErrors(err) {
+		var fe *probe.FieldError
 		if !errors.As(e, &fe) {
 			d.addf(line, "%s: %v", label, e)
 			continue
@@ -479,21 +479,6 @@ func (d *decoder) validated(err error, line int, label string, keys map[string]e
 		}
 		d.addf(at, "%s: %v", label, fe)
 	}
-}
-
-// leafErrors takes errors.Join-ed errors apart, recursively.
-func leafErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leafErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 func otherBodyKey(k string) string {
@@ -667,8 +652,6 @@ func (d *decoder) caFile(n *yaml.Node, label, path string) {
 	}
 }
 
-var positioned = regexp.MustCompile(`^(.+?):(\d+): (.+)$`)
-
 // loadJourney validates a journey file once, however many checks name it.
 func (d *decoder) loadJourney(path string, line int, label string) bool {
 	if valid, done := d.journeys[path]; done {
@@ -685,23 +668,23 @@ func (d *decoder) loadJourney(path string, line int, label string) bool {
 	return err == nil
 }
 
-// hookError reports the error of a caller-supplied validator: lines that
-// carry their own FILE:LINE keep it, the rest are put at line.
+// hookError reports the error of a caller-supplied validator: the
+// probe.Problems in it keep their own file and line (a journey's), any
+// other error is put at line, one problem per line of its message.
 func (d *decoder) hookError(err error, line int, label string) {
-	if err == nil {
-		return
-	}
-	for _, ln := range strings.Split(err.Error(), "\n") {
-		if strings.TrimSpace(ln) == "" {
+	for _, e := range probe.LeafErrors(err) {
+		var ps probe.Problems
+		if errors.As(e, &ps) {
+			for _, p := range ps {
+				d.add(p)
+			}
 			continue
 		}
-		if m := positioned.FindStringSubmatch(ln); m != nil {
-			var l int
-			fmt.Sscan(m[2], &l)
-			d.add(Problem{File: m[1], Line: l, Message: m[3]})
-			continue
+		for _, ln := range strings.Split(e.Error(), "\n") {
+			if strings.TrimSpace(ln) != "" {
+				d.addf(line, "%s: %s", label, ln)
+			}
 		}
-		d.addf(line, "%s: %s", label, ln)
 	}
 }
 

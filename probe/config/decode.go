@@ -29,7 +29,7 @@ type decoder struct {
 	file     string
 	dir      string // base for relative paths
 	opts     options
-	problems []Problem
+	problems probe.Problems
 	budget   int
 	journeys map[string]bool // journey files already validated: true if valid
 	stopped  bool
@@ -41,10 +41,10 @@ func newDecoder(file string, o options) *decoder {
 
 // addf records a problem at line of the config file.
 func (d *decoder) addf(line int, format string, args ...any) {
-	d.add(Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
+	d.add(probe.Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-func (d *decoder) add(p Problem) {
+func (d *decoder) add(p probe.Problem) {
 	if d.stopped {
 		return
 	}
@@ -52,7 +52,7 @@ func (d *decoder) add(p Problem) {
 		p.Line = 1
 	}
 	if len(d.problems) == maxProblems {
-		d.problems = append(d.problems, Problem{File: d.file, Line: p.Line, Message: "too many problems; stopping here"})
+		d.problems = append(d.problems, probe.Problem{File: d.file, Line: p.Line, Message: "too many problems; stopping here"})
 		d.stopped = true
 		return
 	}

@@ -3,7 +3,7 @@
 // keys, wrong types, bad cron specs, durations, URLs, status lists, regular
 // expressions, unknown check types, duplicate names and keys that belong to
 // another check type are all errors. Every problem is collected, not just the
-// first, and each is reported as "FILE:LINE: message" (see Errors), so
+// first, and each is reported as "FILE:LINE: message" (a probe.Problems), so
 // `storeprobe validate` can show a user everything to fix in one go.
 //
 // The decoder walks yaml.Node trees instead of unmarshalling into structs:

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/storeprobe/storeprobe/probe"
 )
 
 // problemCases are configs with known problems and the exact report each
@@ -355,9 +357,9 @@ func TestProblems(t *testing.T) {
 	for _, tc := range problemCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := Parse("c.yaml", []byte(tc.yaml), testEnv(map[string]string{"TOKEN": "s3cr3t", "EMPTY": ""}), withHostname(fixedHost))
-			var errs *Errors
+			var errs probe.Problems
 			if !errors.As(err, &errs) {
-				t.Fatalf("Parse: got config %v, error %v; want *Errors", cfg, err)
+				t.Fatalf("Parse: got config %v, error %v; want probe.Problems", cfg, err)
 			}
 			if cfg != nil {
 				t.Errorf("Parse returned a config together with problems")
@@ -366,7 +368,7 @@ func TestProblems(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			for _, p := range errs.Problems {
+			for _, p := range errs {
 				if p.File != "c.yaml" || p.Line < 1 {
 					t.Errorf("problem %+v: want file c.yaml and a line", p)
 				}
