@@ -14,6 +14,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/schedule"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -48,14 +49,14 @@ func allCheckKeys() []string {
 	return append(append([]string(nil), commonKeys...), typed...)
 }
 
-func (d *decoder) checks(sec entry, cfg *Config) {
-	n := sec.v
+func (d *decoder) checks(sec yamldoc.Pair, cfg *Config) {
+	n := sec.V
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n.Line, "checks: want a list of checks, got %s", kindName(n))
+		d.addf(n.Line, "checks: want a list of checks, got %s", yamldoc.Describe(n))
 		return
 	}
 	if len(n.Content) == 0 {
-		d.addf(sec.k.Line, "checks: the list is empty")
+		d.addf(sec.K.Line, "checks: the list is empty")
 		return
 	}
 	names := map[string]int{} // also of invalid checks, so duplicates are found regardless
@@ -63,7 +64,7 @@ func (d *decoder) checks(sec entry, cfg *Config) {
 		if !d.spend(c.Line) {
 			return
 		}
-		c = d.deref(c)
+		c = yamldoc.Deref(c)
 		chk, ok := d.check(i, c, cfg)
 		if chk.Name == "" {
 			continue
@@ -93,9 +94,9 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	if !ok {
 		return probe.Check{}, false
 	}
-	keys := map[string]entry{}
+	keys := map[string]yamldoc.Pair{}
 	for _, e := range es {
-		keys[e.key] = e
+		keys[e.Key] = e
 	}
 	def := cfg.Defaults
 	c := probe.Check{
@@ -115,9 +116,9 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 		Browser: probe.BrowserSpec{Device: probe.DeviceDesktop},
 	}
 	if e, ok := keys["name"]; ok {
-		if s, ok := d.str(e.v, label+": name"); ok {
+		if s, ok := d.str(e.V, label+": name"); ok {
 			if err := plainText(s, 128); err != nil {
-				d.addf(e.v.Line, "%s: name: %v", label, err)
+				d.addf(e.V.Line, "%s: name: %v", label, err)
 			} else {
 				c.Name = s
 				label = fmt.Sprintf("check %q", s)
@@ -128,63 +129,63 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	}
 	typeKnown := true
 	if e, ok := keys["type"]; ok {
-		if s, ok := d.str(e.v, label+": type"); ok {
+		if s, ok := d.str(e.V, label+": type"); ok {
 			c.Type = probe.CheckType(s)
 		}
 		if !c.Type.Valid() {
 			typeKnown = false
-			if e.v.ShortTag() == "!!str" {
-				d.addf(e.v.Line, "%s: unknown check type %q (want http, browser or journey)", label, clip(e.v.Value))
+			if e.V.ShortTag() == "!!str" {
+				d.addf(e.V.Line, "%s: unknown check type %q (want http, browser or journey)", label, yamldoc.Clip(e.V.Value))
 			}
 		}
 	}
 
 	var maxLine int
 	var hasTimeout, hasJourney, hasTemplate, journeyOK bool
-	var clientCert, clientKey *entry
-	var followSet *entry
-	var maxRedirSet *entry
+	var clientCert, clientKey *yamldoc.Pair
+	var followSet *yamldoc.Pair
+	var maxRedirSet *yamldoc.Pair
 	for _, e := range es {
-		fl := label + ": " + e.key
-		if types, typed := typedKeys[e.key]; typed && typeKnown && !hasType(types, c.Type) {
-			d.addf(e.k.Line, "%s: %s applies to %s checks only, not %s checks", label, e.key, typeList(types), c.Type)
+		fl := label + ": " + e.Key
+		if types, typed := typedKeys[e.Key]; typed && typeKnown && !hasType(types, c.Type) {
+			d.addf(e.K.Line, "%s: %s applies to %s checks only, not %s checks", label, e.Key, typeList(types), c.Type)
 			continue
 		}
-		switch e.key {
+		switch e.Key {
 		case "name", "type":
 		case "url":
-			if s, ok := d.str(e.v, fl); ok {
-				if u, ok := d.httpURL(e.v, fl, s); ok {
+			if s, ok := d.str(e.V, fl); ok {
+				if u, ok := d.httpURL(e.V, fl, s); ok {
 					c.URL = u
 				}
 			}
 		case "schedule":
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				// The scheduler's own parser, so validate and run agree.
 				if _, err := schedule.ParseSpec(s); err != nil {
-					d.addf(e.v.Line, "%s: %v", label, err)
+					d.addf(e.V.Line, "%s: %v", label, err)
 				} else {
 					c.Schedule = s
 				}
 			}
 		case "timeout":
 			hasTimeout = true
-			if v, ok := d.duration(e.v, fl, 1); ok {
+			if v, ok := d.duration(e.V, fl, 1); ok {
 				c.Timeout = v
 			}
 		case "retries":
-			if v, ok := d.integer(e.v, fl, 0, maxRetries); ok {
+			if v, ok := d.integer(e.V, fl, 0, maxRetries); ok {
 				c.Retries = v
 			}
 		case "tags":
-			c.Tags = d.tags(e.v, fl, def.Tags)
+			c.Tags = d.tags(e.V, fl, def.Tags)
 		case "slo":
-			c.SLO = d.slo(e.v, fl, def.SLO)
+			c.SLO = d.slo(e.V, fl, def.SLO)
 
 		case "method":
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				if _, err := probe.ParseHeader(s + ": x"); err != nil || strings.TrimSpace(s) != s {
-					d.addf(e.v.Line, "%s: %q is not an HTTP method", fl, clip(s))
+					d.addf(e.V.Line, "%s: %q is not an HTTP method", fl, yamldoc.Clip(s))
 				} else {
 					// Upper-cased, as the CLI's --method post is: every
 					// method a shop check sends is an upper-case standard one.
@@ -192,7 +193,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 				}
 			}
 		case "headers":
-			items, _ := d.strMap(e.v, fl)
+			items, _ := d.strMap(e.V, fl)
 			for _, it := range items {
 				if !it.ok {
 					continue
@@ -205,11 +206,11 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 				c.HTTP.Headers = append(c.HTTP.Headers, h)
 			}
 		case "body":
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				c.HTTP.Body = s
 			}
 		case "secret_headers":
-			items, _ := d.strList(e.v, fl)
+			items, _ := d.strList(e.V, fl)
 			for _, it := range items {
 				if !it.ok {
 					continue
@@ -222,126 +223,126 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 				c.HTTP.SecretHeaders = append(c.HTTP.SecretHeaders, h.Name)
 			}
 		case "expect":
-			d.expect(e.v, fl, &c.HTTP)
+			d.expect(e.V, fl, &c.HTTP)
 		case "max_duration":
-			maxLine = e.v.Line
-			if v, ok := d.duration(e.v, fl, 1); ok {
+			maxLine = e.V.Line
+			if v, ok := d.duration(e.V, fl, 1); ok {
 				c.HTTP.MaxDuration = v
 			}
 		case "insecure":
-			if v, ok := d.boolean(e.v, fl); ok {
+			if v, ok := d.boolean(e.V, fl); ok {
 				c.HTTP.Insecure = v
 			}
 		case "ca_file":
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				c.HTTP.CAFile = d.resolvePath(s)
-				d.caFile(e.v, fl, c.HTTP.CAFile)
+				d.caFile(e.V, fl, c.HTTP.CAFile)
 			}
 		case "client_cert":
 			clientCert = &e
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				c.HTTP.ClientCert = d.resolvePath(s)
 			}
 		case "client_key":
 			clientKey = &e
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				c.HTTP.ClientKey = d.resolvePath(s)
 			}
 		case "proxy":
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.Proxy = d.proxyURL(e.v, fl, s)
+			if s, ok := d.str(e.V, fl); ok {
+				c.HTTP.Proxy = d.proxyURL(e.V, fl, s)
 			}
 		case "resolver":
-			if s, ok := d.resolver(e.v, fl); ok {
+			if s, ok := d.resolver(e.V, fl); ok {
 				c.HTTP.Resolver = s
 			}
 		case "ip_version":
 			switch {
-			case e.v.ShortTag() == "!!str" && e.v.Value == "any":
+			case e.V.ShortTag() == "!!str" && e.V.Value == "any":
 				c.HTTP.IPVersion = 0
-			case e.v.ShortTag() == "!!int" && (e.v.Value == "4" || e.v.Value == "6"):
-				c.HTTP.IPVersion = int(e.v.Value[0] - '0')
+			case e.V.ShortTag() == "!!int" && (e.V.Value == "4" || e.V.Value == "6"):
+				c.HTTP.IPVersion = int(e.V.Value[0] - '0')
 			default:
-				d.addf(e.v.Line, "%s: want 4, 6 or any, got %s", fl, kindName(e.v))
+				d.addf(e.V.Line, "%s: want 4, 6 or any, got %s", fl, yamldoc.Describe(e.V))
 			}
 		case "follow_redirects":
 			followSet = &e
-			if v, ok := d.boolean(e.v, fl); ok {
+			if v, ok := d.boolean(e.V, fl); ok {
 				c.HTTP.FollowRedirects = v
 			}
 		case "max_redirects":
 			maxRedirSet = &e
-			if v, ok := d.integer(e.v, fl, 1, 100); ok {
+			if v, ok := d.integer(e.V, fl, 1, 100); ok {
 				c.HTTP.MaxRedirects = v
 			}
 		case "user_agent":
-			if s, ok := d.userAgent(e.v, fl); ok {
+			if s, ok := d.userAgent(e.V, fl); ok {
 				c.HTTP.UserAgent = s
 			}
 		case "max_body", "max_body_bytes":
 			// max_body_bytes is the older spelling, kept so existing
 			// configs still load; both take what --max-body takes.
-			if other, ok := keys[otherBodyKey(e.key)]; ok && e.key == "max_body_bytes" {
-				d.addf(e.k.Line, "%s: set max_body or max_body_bytes (its older name), not both (max_body at line %d)", label, other.k.Line)
+			if other, ok := keys[otherBodyKey(e.Key)]; ok && e.Key == "max_body_bytes" {
+				d.addf(e.K.Line, "%s: set max_body or max_body_bytes (its older name), not both (max_body at line %d)", label, other.K.Line)
 				break
 			}
-			if v, ok := d.byteSize(e.v, fl); ok {
+			if v, ok := d.byteSize(e.V, fl); ok {
 				c.HTTP.MaxBodyBytes = v
 			}
 
 		case "device":
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				if _, custom := cfg.Browser.Devices[s]; s != probe.DeviceDesktop && s != probe.DeviceMobile && !custom {
-					d.addf(e.v.Line, "%s: unknown device %q (want desktop, mobile or a name under browser.devices)", fl, clip(s))
+					d.addf(e.V.Line, "%s: unknown device %q (want desktop, mobile or a name under browser.devices)", fl, yamldoc.Clip(s))
 				} else {
 					c.Browser.Device = s
 				}
 			}
 		case "max_load":
-			maxLine = e.v.Line
-			if v, ok := d.duration(e.v, fl, 1); ok {
+			maxLine = e.V.Line
+			if v, ok := d.duration(e.V, fl, 1); ok {
 				c.Browser.MaxLoad = v
 			}
 		case "max_vitals":
-			c.Browser.MaxVitals = d.maxVitals(e.v, fl)
+			c.Browser.MaxVitals = d.maxVitals(e.V, fl)
 		case "fail_on_console_errors":
-			if v, ok := d.boolean(e.v, fl); ok {
+			if v, ok := d.boolean(e.V, fl); ok {
 				c.Browser.FailOnConsole = v
 			}
 
 		case "journey":
 			hasJourney = true
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				if strings.TrimSpace(s) == "" {
-					d.addf(e.v.Line, "%s: must not be empty", fl)
+					d.addf(e.V.Line, "%s: must not be empty", fl)
 					break
 				}
 				c.Journey.File = d.resolvePath(s)
-				journeyOK = d.loadJourney(c.Journey.File, e.v.Line, fl)
+				journeyOK = d.loadJourney(c.Journey.File, e.V.Line, fl)
 			}
 		case "template":
 			hasTemplate = true
-			if s, ok := d.str(e.v, fl); ok {
+			if s, ok := d.str(e.V, fl); ok {
 				known := d.opts.templates
 				switch {
 				case !deviceName(s):
-					d.addf(e.v.Line, "%s: %q is not a template name", fl, clip(s))
+					d.addf(e.V.Line, "%s: %q is not a template name", fl, yamldoc.Clip(s))
 				case known != nil && !known(s):
-					d.addf(e.v.Line, "%s: unknown journey template %q", fl, s)
+					d.addf(e.V.Line, "%s: unknown journey template %q", fl, s)
 				default:
 					c.Journey.Template = s
 					journeyOK = true
 				}
 			}
 		case "params":
-			items, _ := d.strMap(e.v, fl)
+			items, _ := d.strMap(e.V, fl)
 			c.Journey.Params = map[string]string{}
 			for _, it := range items {
 				if !it.ok {
 					continue
 				}
 				if !identifier(it.key) {
-					d.addf(it.line, "%s: parameter name %q: want letters, digits and _ (not starting with a digit)", fl, clip(it.key))
+					d.addf(it.line, "%s: parameter name %q: want letters, digits and _ (not starting with a digit)", fl, yamldoc.Clip(it.key))
 					continue
 				}
 				c.Journey.Params[it.key] = it.value
@@ -349,7 +350,7 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 		default:
 			if !typeKnown {
 				// The type is wrong already; one message is enough.
-				if _, typed := typedKeys[e.key]; typed {
+				if _, typed := typedKeys[e.Key]; typed {
 					continue
 				}
 			}
@@ -366,14 +367,14 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 		case probe.TypeJourney:
 			switch {
 			case hasJourney && hasTemplate:
-				d.addf(keys["template"].k.Line, "%s: set journey or template, not both", label)
+				d.addf(keys["template"].K.Line, "%s: set journey or template, not both", label)
 			case !hasJourney && !hasTemplate:
 				d.addf(n.Line, "%s: a journey check needs journey: FILE or template: NAME", label)
 			}
 			if journeyOK && hasJourney != hasTemplate && d.opts.params != nil {
 				line, where := n.Line, label
 				if e, ok := keys["params"]; ok {
-					line, where = e.k.Line, label+": params"
+					line, where = e.K.Line, label+": params"
 				}
 				d.hookError(d.opts.params(c.Journey), line, where)
 			}
@@ -434,16 +435,16 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	}
 	switch {
 	case clientCert != nil && clientKey == nil:
-		d.addf(clientCert.k.Line, "%s: client_cert needs client_key", label)
+		d.addf(clientCert.K.Line, "%s: client_cert needs client_key", label)
 	case clientKey != nil && clientCert == nil:
-		d.addf(clientKey.k.Line, "%s: client_key needs client_cert", label)
+		d.addf(clientKey.K.Line, "%s: client_key needs client_cert", label)
 	case clientCert != nil && c.HTTP.ClientCert != "" && c.HTTP.ClientKey != "":
 		if _, err := tls.LoadX509KeyPair(c.HTTP.ClientCert, c.HTTP.ClientKey); err != nil {
-			d.addf(clientCert.v.Line, "%s: client_cert/client_key: %v", label, err)
+			d.addf(clientCert.V.Line, "%s: client_cert/client_key: %v", label, err)
 		}
 	}
 	if maxRedirSet != nil && followSet != nil && !c.HTTP.FollowRedirects {
-		d.addf(maxRedirSet.k.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
+		d.addf(maxRedirSet.K.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
 	}
 	// Only a check the config accepts goes to the validator: a bad key
 	// would otherwise be reported twice, in two wordings.
@@ -459,7 +460,7 @@ var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"
 // validated reports a check validator's error: each *probe.FieldError at the line
 // of its key in the check, falling back to the check's line (a value
 // inherited from defaults, a missing key).
-func (d *decoder) validated(err error, line int, label string, keys map[string]entry) {
+func (d *decoder) validated(err error, line int, label string, keys map[string]yamldoc.Pair) {
 	for _, e := range probe.LeafErrors(err) {
 		var fe *probe.FieldError
 		if !errors.As(e, &fe) {
@@ -473,7 +474,7 @@ func (d *decoder) validated(err error, line int, label string, keys map[string]e
 		}
 		for _, k := range names {
 			if ent, ok := keys[k]; ok {
-				at = ent.k.Line
+				at = ent.K.Line
 				break
 			}
 		}
@@ -511,12 +512,12 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 		return
 	}
 	for _, e := range es {
-		fl := label + "." + e.key
-		switch e.key {
+		fl := label + "." + e.Key
+		switch e.Key {
 		case "status":
-			d.status(e.v, fl, h)
+			d.status(e.V, fl, h)
 		case "body":
-			items, _ := d.strList(e.v, fl)
+			items, _ := d.strList(e.V, fl)
 			for _, it := range items {
 				if !it.ok {
 					continue
@@ -526,7 +527,7 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 				}
 			}
 		case "headers":
-			items, _ := d.strMap(e.v, fl)
+			items, _ := d.strMap(e.V, fl)
 			for _, it := range items {
 				if !it.ok {
 					continue
@@ -555,7 +556,7 @@ func (d *decoder) status(n *yaml.Node, label string, h *probe.HTTPSpec) {
 			parts = append(parts, c.Value)
 			return true
 		}
-		d.addf(c.Line, "%s: want a status code, range or list such as \"200-399\" or [200, 301], got %s", label, kindName(c))
+		d.addf(c.Line, "%s: want a status code, range or list such as \"200-399\" or [200, 301], got %s", label, yamldoc.Describe(c))
 		return false
 	}
 	if n.Kind == yaml.SequenceNode {
@@ -564,7 +565,7 @@ func (d *decoder) status(n *yaml.Node, label string, h *probe.HTTPSpec) {
 			return
 		}
 		for _, c := range n.Content {
-			if !add(d.deref(c)) {
+			if !add(yamldoc.Deref(c)) {
 				return
 			}
 		}
@@ -584,7 +585,7 @@ var regexpErrPrefix = "error parsing regexp: "
 func (d *decoder) regex(it item, label string) (*regexp.Regexp, bool) {
 	re, err := regexp.Compile(it.value)
 	if err != nil {
-		d.addf(it.line, "%s: bad regular expression %q: %s", label, clip(it.raw), strings.TrimPrefix(err.Error(), regexpErrPrefix))
+		d.addf(it.line, "%s: bad regular expression %q: %s", label, yamldoc.Clip(it.raw), strings.TrimPrefix(err.Error(), regexpErrPrefix))
 		return nil, false
 	}
 	return re, true
@@ -599,18 +600,18 @@ func (d *decoder) maxVitals(n *yaml.Node, label string) map[probe.Vital]float64 
 	}
 	out := map[probe.Vital]float64{}
 	for _, e := range es {
-		fl := label + "." + e.key
-		switch v := probe.Vital(e.key); v {
+		fl := label + "." + e.Key
+		switch v := probe.Vital(e.Key); v {
 		case probe.VitalCLS:
-			if x, ok := d.number(e.v, fl, 0, 10); ok {
+			if x, ok := d.number(e.V, fl, 0, 10); ok {
 				out[v] = x
 			}
 		case probe.VitalLCP, probe.VitalINP, probe.VitalFCP, probe.VitalTTFB:
-			if e.v.ShortTag() == "!!int" || e.v.ShortTag() == "!!float" {
-				d.addf(e.v.Line, "%s: want a duration such as %s, got the number %s (add a unit)", fl, vitalExample(v), clip(e.v.Value))
+			if e.V.ShortTag() == "!!int" || e.V.ShortTag() == "!!float" {
+				d.addf(e.V.Line, "%s: want a duration such as %s, got the number %s (add a unit)", fl, vitalExample(v), yamldoc.Clip(e.V.Value))
 				continue
 			}
-			if x, ok := d.duration(e.v, fl, 1); ok {
+			if x, ok := d.duration(e.V, fl, 1); ok {
 				out[v] = float64(x) / float64(time.Millisecond)
 			}
 		default:
@@ -629,11 +630,11 @@ func (d *decoder) proxyURL(n *yaml.Node, label, s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		d.addf(n.Line, "%s: %q is not a valid URL", label, clip(shown))
+		d.addf(n.Line, "%s: %q is not a valid URL", label, yamldoc.Clip(shown))
 	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5":
-		d.addf(n.Line, "%s: %q: want an http://, https:// or socks5:// proxy URL", label, clip(shown))
+		d.addf(n.Line, "%s: %q: want an http://, https:// or socks5:// proxy URL", label, yamldoc.Clip(shown))
 	case u.Hostname() == "":
-		d.addf(n.Line, "%s: %q has no host", label, clip(shown))
+		d.addf(n.Line, "%s: %q has no host", label, yamldoc.Clip(shown))
 	default:
 		return s
 	}

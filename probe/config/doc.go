@@ -8,7 +8,11 @@
 //
 // The decoder walks yaml.Node trees instead of unmarshalling into structs:
 // that is what gives every message the line of the offending key or value,
-// and what lets one bad value not hide the next.
+// and what lets one bad value not hide the next. The YAML handling itself
+// (the single document, syntax errors at the right line, aliases, repeated
+// keys, how a value is described and clipped in a message) is
+// probe/yamldoc's, shared with the journey parser, so the two formats report
+// alike. Merge keys (<<) are resolved here: the config supports them.
 //
 // # Schema
 //
