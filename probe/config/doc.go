@@ -14,6 +14,14 @@
 // probe/yamldoc's, shared with the journey parser, so the two formats report
 // alike. Merge keys (<<) are resolved here: the config supports them.
 //
+// A check's grammar is tables of keys: the keys every check has, then one
+// table per check type (http, browser, and journey, which also takes the
+// browser keys). Each entry maps a key to its decoder, and the same tables
+// word a key of another type ("applies to journey checks only") and an
+// unknown one; the rules between the keys of one check (what a type
+// requires, limits below the timeout, certificate with key) are in one
+// validator that runs once every key is decoded.
+//
 // # Schema
 //
 // Every key, its type and default (the README's Configuration section holds
