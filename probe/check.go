@@ -68,9 +68,23 @@ type HeaderExpectation struct {
 	Pattern *regexp.Regexp
 }
 
+// Defaults for browser checks and journeys: a page load or a journey
+// legitimately takes longer than one request, so they have their own.
+const (
+	DefaultBrowserTimeout = 30 * time.Second // a page check without Check.Timeout
+	DefaultJourneyTimeout = 60 * time.Second // a journey without a timeout of its own or its check's
+)
+
+// The built-in device profiles (the browser package holds their values);
+// a config may add others by name.
+const (
+	DeviceDesktop = "desktop" // the default
+	DeviceMobile  = "mobile"
+)
+
 // BrowserSpec configures a browser page check or journey.
 type BrowserSpec struct {
-	Device        string // desktop (default) or mobile
+	Device        string // DeviceDesktop (the default), DeviceMobile or a config-defined name
 	MaxLoad       time.Duration
 	MaxVitals     map[Vital]float64 // per-vital limits (ms, CLS unitless); over fails as too_slow
 	FailOnConsole bool              // uncaught page errors fail the check as script

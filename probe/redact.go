@@ -237,7 +237,7 @@ func RedactHeaderLine(s string) string {
 	name, _, ok := strings.Cut(s, ":")
 	if !ok {
 		if len(s) > 12 {
-			return s[:4] + "…"
+			return Clip(s, 4)
 		}
 		return s
 	}

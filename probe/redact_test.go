@@ -134,6 +134,7 @@ func TestRedactHeaderLine(t *testing.T) {
 		"Authorization: Bearer x":             "Authorization: " + Redacted,
 		"short":                               "short",
 		"Authorization Bearer averylongtoken": "Auth…",
+		"Autörization Bearer averylongtoken":  "Autö…", // cut between characters
 	} {
 		if got := RedactHeaderLine(in); got != want {
 			t.Errorf("RedactHeaderLine(%q) = %q, want %q", in, got, want)

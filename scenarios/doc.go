@@ -1,7 +1,8 @@
 // Package scenarios is storeprobe's journey language: it parses declarative
 // YAML journeys (goto, click, wait_for, type, select, assert_text,
 // assert_url, screenshot, sleep) into probe.Journey with every problem
-// reported as FILE:LINE, substitutes {{param}} placeholders, and ships the
+// reported as FILE:LINE (probe.Problems; the YAML handling is probe/yamldoc's,
+// shared with the config), substitutes {{param}} placeholders, and ships the
 // built-in checkout templates for Shopify, WooCommerce, Magento and custom
 // shops plus the demo storefront's journey.
 //

@@ -24,12 +24,12 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := Parse("f.yaml", data)
 		if err != nil {
-			var probs Problems
+			var probs probe.Problems
 			if !errors.As(err, &probs) || len(probs) == 0 {
 				t.Fatalf("error %T without problems: %v", err, err)
 			}
 			for _, p := range probs {
-				if p.Line < 1 || p.File != "f.yaml" || p.Msg == "" {
+				if p.Line < 1 || p.File != "f.yaml" || p.Message == "" {
 					t.Fatalf("malformed problem %+v", p)
 				}
 			}
@@ -50,7 +50,7 @@ func FuzzParse(f *testing.F) {
 		}
 		a, err := Apply(j, params)
 		if err != nil {
-			var probs Problems
+			var probs probe.Problems
 			if errors.As(err, &probs) {
 				return // a value made a URL or name invalid: reported, fine
 			}

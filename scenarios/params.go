@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 )
 
 // placeholderRE finds candidate placeholders; scanPlaceholders validates them.
@@ -41,7 +42,7 @@ func scanPlaceholders(s string) ([]placeholder, error) {
 		open += i
 		closeAt := strings.Index(s[open+2:], "}}")
 		if closeAt < 0 {
-			return nil, fmt.Errorf("unclosed {{ in %q", truncate(s, 60))
+			return nil, fmt.Errorf("unclosed {{ in %q", yamldoc.Clip(s))
 		}
 		end := open + 2 + closeAt + 2
 		raw := s[open:end]
@@ -107,9 +108,9 @@ func Apply(j probe.Journey, params map[string]string) (probe.Journey, error) {
 	out := j
 	out.Params = merged
 	out.Steps = make([]probe.Step, len(j.Steps))
-	var probs Problems
+	var probs probe.Problems
 	bad := func(s probe.Step, format string, args ...any) {
-		probs = append(probs, Problem{j.File, s.Line, fmt.Sprintf(format, args...)})
+		probs = append(probs, probe.Problem{File: j.File, Line: s.Line, Message: fmt.Sprintf(format, args...)})
 	}
 	var err error
 	sub := func(s string, regex bool) string {
@@ -130,7 +131,7 @@ func Apply(j probe.Journey, params map[string]string) (probe.Journey, error) {
 		s.URLMatch = sub(s.URLMatch, true)
 		if s.Selector != "" && s.Selector != j.Steps[i].Selector {
 			if e := checkSelector(s.Selector); e != nil {
-				bad(s, "%s: bad CSS selector %q after substitution: %v", s.Action, truncate(s.Selector, 60), e)
+				bad(s, "%s: bad CSS selector %q after substitution: %v", s.Action, yamldoc.Clip(s.Selector), e)
 			}
 		}
 		switch s.Action {
@@ -271,10 +272,10 @@ func checkURL(raw string) error {
 		return fmt.Errorf("bad URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("URL %q: want an absolute http:// or https:// URL", truncate(raw, 60))
+		return fmt.Errorf("URL %q: want an absolute http:// or https:// URL", yamldoc.Clip(raw))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q has no host", truncate(raw, 60))
+		return fmt.Errorf("URL %q has no host", yamldoc.Clip(raw))
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,36 +14,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 )
 
 // MaxFileBytes caps a journey file; a journey is a page of YAML, and a cap
 // keeps a mistaken path (a log file, a binary) from being read whole.
 const MaxFileBytes = 1 << 20
 
-// Problem is one thing wrong with a journey file, at a line.
-type Problem struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
-
-// Problems is every problem found in one journey, in line order. It is the
-// error Parse, LoadFile and Apply return, so a caller such as `storeprobe
-// validate` can list each as FILE:LINE: message.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
 // Devices a journey may name.
-var devices = []string{"desktop", "mobile"}
+var devices = []string{probe.DeviceDesktop, probe.DeviceMobile}
 
 var (
 	paramNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -75,15 +52,15 @@ func LoadFile(path string) (probe.Journey, error) {
 		return probe.Journey{}, fmt.Errorf("read journey %s: %w", path, err)
 	}
 	if len(data) > MaxFileBytes {
-		return probe.Journey{}, Problems{{path, 1, fmt.Sprintf("file is larger than %d bytes; is this a journey?", MaxFileBytes)}}
+		return probe.Journey{}, probe.Problems{{File: path, Line: 1, Message: fmt.Sprintf("file is larger than %d bytes; is this a journey?", MaxFileBytes)}}
 	}
 	return Parse(path, data)
 }
 
 // Parse parses one journey. file names it in messages. All problems are
-// collected and returned together as Problems; the returned Journey holds
-// whatever parsed, so a caller may still show it, but must not run it when
-// the error is non-nil. Placeholders stay in place: run Apply before running.
+// collected and returned together as probe.Problems, in line order; the
+// returned Journey holds whatever parsed, so a caller may still show it,
+// but must not run it when the error is non-nil. Placeholders stay in place: run Apply before running.
 func Parse(file string, data []byte) (probe.Journey, error) {
 	p := &parser{file: file}
 	j := p.parse(data)
@@ -91,7 +68,7 @@ func Parse(file string, data []byte) (probe.Journey, error) {
 		sort.SliceStable(p.probs, func(a, b int) bool { return p.probs[a].Line < p.probs[b].Line })
 		if n := len(p.probs); n > MaxProblems {
 			last := p.probs[MaxProblems-1]
-			p.probs = append(p.probs[:MaxProblems], Problem{file, last.Line, fmt.Sprintf("%d more problems not shown", n-MaxProblems)})
+			p.probs = append(p.probs[:MaxProblems], probe.Problem{File: file, Line: last.Line, Message: fmt.Sprintf("%d more problems not shown", n-MaxProblems)})
 		}
 		return j, p.probs
 	}
@@ -104,7 +81,7 @@ const MaxProblems = 50
 
 type parser struct {
 	file   string
-	probs  Problems
+	probs  probe.Problems
 	params map[string]string
 }
 
@@ -112,85 +89,57 @@ func (p *parser) at(line int, format string, args ...any) {
 	if line < 1 {
 		line = 1
 	}
-	p.probs = append(p.probs, Problem{p.file, line, fmt.Sprintf(format, args...)})
+	p.probs = append(p.probs, probe.Problem{File: p.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) atNode(n *yaml.Node, format string, args ...any) { p.at(n.Line, format, args...) }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserErrors are the YAML library's parser (not scanner) errors. It
-// prints their 0-based marks unconverted, so their lines need one added.
-var parserErrors = []string{
-	"did not find expected <stream-start>", "did not find expected <document start>",
-	"found undefined tag handle", "did not find expected node content", "did not find expected '-' indicator",
-	"did not find expected key", "did not find expected ',' or ']'", "did not find expected ',' or '}'",
-	"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive",
-}
-
 var unquotedPlaceholderRE = regexp.MustCompile(`(^|[:\-[,]\s*)\{\{`)
 
-// yamlError turns the YAML library's "yaml: line N: msg" into a Problem.
-func (p *parser) yamlError(err error, data []byte) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if contains(parserErrors, msg) {
-			line++
-		}
-	}
-	// The classic mistake: goto: {{base_url}}/ unquoted is a flow mapping.
+// yamlError reports YAML that does not parse, with a hint for the classic
+// mistake: goto: {{base_url}}/ unquoted is a flow mapping.
+func (p *parser) yamlError(se *yamldoc.SyntaxError, data []byte) {
+	msg := se.Message
 	lines := strings.Split(string(data), "\n")
-	for _, l := range []int{line, line + 1} {
+	for _, l := range []int{se.Line, se.Line + 1} {
 		if l >= 1 && l <= len(lines) && unquotedPlaceholderRE.MatchString(lines[l-1]) &&
 			!strings.ContainsAny(strings.SplitN(lines[l-1], "{{", 2)[0], "\"'") {
 			msg += " (quote values that start with {{)"
 			break
 		}
 	}
-	p.at(line, "YAML: %s", msg)
+	p.at(se.Line, "YAML: %s", msg)
 }
 
 func (p *parser) parse(data []byte) probe.Journey {
 	j := probe.Journey{File: p.file}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+	doc, serr := yamldoc.Decode(data)
+	if serr != nil {
+		p.yamlError(serr, data)
+	}
+	if doc.Extra > 0 {
+		p.at(doc.Extra, "a second YAML document; a journey file holds one journey")
+	}
+	root := doc.Root
+	if root == nil {
+		if serr == nil {
 			p.at(1, "empty journey: want name, params and steps")
-		} else {
-			p.yamlError(err, data)
 		}
 		return j
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		p.atNode(&extra, "a second YAML document; a journey file holds one journey")
-	case !errors.Is(err, io.EOF):
-		p.yamlError(err, data)
-	}
-
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
-	}
-	root = deref(root)
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		p.atNode(root, "empty journey: want name, params and steps")
 		return j
 	}
 	if root.Kind != yaml.MappingNode {
-		p.atNode(root, "want a mapping with name, params and steps, got %s", describe(root))
+		p.atNode(root, "want a mapping with name, params and steps, got %s", yamldoc.Describe(root))
 		return j
 	}
 
 	var stepsKey, stepsNode *yaml.Node
 	p.params = map[string]string{}
 	for _, kv := range p.pairs(root) {
-		k, v := kv[0], kv[1]
+		k, v := kv.K, kv.V
 		switch k.Value {
 		case "name":
 			j.Name, _ = p.str(v, "name")
@@ -226,10 +175,10 @@ func (p *parser) parse(data []byte) probe.Journey {
 		stepsNode.Kind == yaml.SequenceNode && len(stepsNode.Content) == 0:
 		p.atNode(stepsKey, "steps is empty: a journey needs at least one step")
 	case stepsNode.Kind != yaml.SequenceNode:
-		p.atNode(stepsNode, "steps: want a list, got %s", describe(stepsNode))
+		p.atNode(stepsNode, "steps: want a list, got %s", yamldoc.Describe(stepsNode))
 	default:
 		for i, sn := range stepsNode.Content {
-			if s, ok := p.parseStep(i+1, deref(sn), j.Timeout); ok {
+			if s, ok := p.parseStep(i+1, yamldoc.Deref(sn), j.Timeout); ok {
 				j.Steps = append(j.Steps, s)
 			}
 		}
@@ -238,25 +187,14 @@ func (p *parser) parse(data []byte) probe.Journey {
 	return j
 }
 
-// pairs returns a mapping's key/value pairs, reporting non-string and
-// duplicate keys (which the YAML library accepts in a Node tree).
-func (p *parser) pairs(m *yaml.Node) [][2]*yaml.Node {
-	seen := map[string]int{}
-	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := deref(m.Content[i]), deref(m.Content[i+1])
-		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
-			p.atNode(k, "a key must be a name, got %s", describe(k))
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			p.atNode(k, "duplicate key %q (first at line %d)", k.Value, first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, [2]*yaml.Node{k, v})
+// pairs returns a mapping's pairs, reporting keys that are not names and
+// repeated keys.
+func (p *parser) pairs(m *yaml.Node) []yamldoc.Pair {
+	pairs, bad := yamldoc.Pairs(m)
+	for _, b := range bad {
+		p.atNode(b.K, "%v", b)
 	}
-	return out
+	return pairs
 }
 
 func (p *parser) parseParams(v *yaml.Node) {
@@ -264,11 +202,11 @@ func (p *parser) parseParams(v *yaml.Node) {
 		return
 	}
 	if v.Kind != yaml.MappingNode {
-		p.atNode(v, "params: want a mapping of name: default value, got %s", describe(v))
+		p.atNode(v, "params: want a mapping of name: default value, got %s", yamldoc.Describe(v))
 		return
 	}
 	for _, kv := range p.pairs(v) {
-		k, val := kv[0], kv[1]
+		k, val := kv.K, kv.V
 		if !paramNameRE.MatchString(k.Value) {
 			p.atNode(k, "param name %q: use letters, digits and _ (not starting with a digit)", k.Value)
 			continue
@@ -289,12 +227,12 @@ func (p *parser) parseParams(v *yaml.Node) {
 func (p *parser) parseStep(n int, sn *yaml.Node, journeyTimeout time.Duration) (probe.Step, bool) {
 	s := probe.Step{Line: sn.Line}
 	if sn.Kind != yaml.MappingNode {
-		p.atNode(sn, "step %d: want a mapping with one action (e.g. goto: URL), got %s", n, describe(sn))
+		p.atNode(sn, "step %d: want a mapping with one action (e.g. goto: URL), got %s", n, yamldoc.Describe(sn))
 		return s, false
 	}
 	var actionKey, actionVal *yaml.Node
 	for _, kv := range p.pairs(sn) {
-		k, v := kv[0], kv[1]
+		k, v := kv.K, kv.V
 		switch k.Value {
 		case "name":
 			s.Name, _ = p.str(v, "name")
@@ -439,12 +377,12 @@ func (p *parser) fields(v *yaml.Node, what string, allowed map[string]bool) map[
 	}
 	sort.Strings(keys)
 	if v.Kind != yaml.MappingNode {
-		p.atNode(v, "%s: want a mapping with %s, got %s%s", what, strings.Join(keys, ", "), describe(v), quoteHint(v))
+		p.atNode(v, "%s: want a mapping with %s, got %s%s", what, strings.Join(keys, ", "), yamldoc.Describe(v), quoteHint(v))
 		return nil
 	}
 	out := map[string]*yaml.Node{}
 	for _, kv := range p.pairs(v) {
-		k, val := kv[0], kv[1]
+		k, val := kv.K, kv.V
 		if _, ok := allowed[k.Value]; !ok {
 			p.atNode(k, "%s: unknown key %q (want %s)", what, k.Value, strings.Join(keys, ", "))
 			continue
@@ -468,7 +406,7 @@ func (p *parser) str(v *yaml.Node, what string) (string, bool) {
 			return v.Value, true
 		}
 	}
-	p.atNode(v, "%s: want a string, got %s%s", what, describe(v), quoteHint(v))
+	p.atNode(v, "%s: want a string, got %s%s", what, yamldoc.Describe(v), quoteHint(v))
 	return "", false
 }
 
@@ -488,7 +426,7 @@ func (p *parser) selector(v *yaml.Node, what string) (string, bool) {
 	}
 	if p.placeholders(v, s) == 0 {
 		if err := checkSelector(s); err != nil {
-			p.atNode(v, "%s: bad CSS selector %q: %v", what, truncate(s, 60), err)
+			p.atNode(v, "%s: bad CSS selector %q: %v", what, yamldoc.Clip(s), err)
 			return s, false
 		}
 	}
@@ -518,13 +456,13 @@ func (p *parser) boolean(v *yaml.Node, what string) (bool, bool) {
 			return b, true
 		}
 	}
-	p.atNode(v, "%s: want true or false, got %s", what, describe(v))
+	p.atNode(v, "%s: want true or false, got %s", what, yamldoc.Describe(v))
 	return false, false
 }
 
 func (p *parser) duration(v *yaml.Node, what string) (time.Duration, bool) {
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-		p.atNode(v, "%s: want a duration with a unit like 500ms, 30s or 2m, got %s", what, describe(v))
+		p.atNode(v, "%s: want a duration with a unit like 500ms, 30s or 2m, got %s", what, yamldoc.Describe(v))
 		return 0, false
 	}
 	d, err := probe.ParseDuration(v.Value)
@@ -555,38 +493,6 @@ func (p *parser) placeholders(v *yaml.Node, s string) int {
 	return len(refs)
 }
 
-// deref follows an alias to its anchored node.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return "nothing"
-	case "!!bool":
-		return "a boolean (" + n.Value + ")"
-	case "!!int", "!!float":
-		return "a number (" + n.Value + ")"
-	case "!!str":
-		return fmt.Sprintf("the string %q", truncate(n.Value, 40))
-	}
-	return fmt.Sprintf("%s %q", n.ShortTag(), truncate(n.Value, 40))
-}
-
 // quoteHint explains the classic mistake: an unquoted value starting with
 // "{{" is a YAML flow mapping, not a string.
 func quoteHint(n *yaml.Node) string {
@@ -594,13 +500,6 @@ func quoteHint(n *yaml.Node) string {
 		return " (quote values that start with {{)"
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

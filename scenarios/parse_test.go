@@ -112,11 +112,11 @@ func TestParseProblems(t *testing.T) {
 		{"unknown top key", "name: x\nstepz: []\nsteps:\n  - sleep: 1s\n",
 			[]string{`2: unknown key "stepz" (want name, description, device, timeout, params, steps)`}},
 		{"duplicate top key", "name: a\nname: b\nsteps:\n  - sleep: 1s\n",
-			[]string{`2: duplicate key "name" (first at line 1)`}},
+			[]string{`2: key "name" repeated (first at line 1)`}},
 		{"name not a string", "name: [a]\nsteps:\n  - sleep: 1s\n", []string{"1: name: want a string, got a list"}},
 		{"bad device", "device: tablet\nsteps:\n  - sleep: 1s\n", []string{`1: device "tablet": want desktop or mobile`}},
 		{"timeout without unit", "timeout: 60\nsteps:\n  - sleep: 1s\n",
-			[]string{"1: timeout: want a duration with a unit like 500ms, 30s or 2m, got a number (60)"}},
+			[]string{"1: timeout: want a duration with a unit like 500ms, 30s or 2m, got the integer 60"}},
 		{"bad timeout", "timeout: soon\nsteps:\n  - sleep: 1s\n",
 			[]string{`1: timeout: duration "soon": want e.g. 500ms, 30s, 5m, 2h or 90d`}},
 		{"zero timeout", "timeout: 0s\nsteps:\n  - sleep: 1s\n", []string{"1: timeout: must be longer than zero"}},
@@ -135,7 +135,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown step key", "steps:\n  - goto: http://a.example/\n    wait: 1s\n",
 			[]string{`3: step 1: unknown key "wait" (want one action of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, and optionally name, page, timeout, optional)`}},
 		{"duplicate step key", "steps:\n  - click: a\n    click: b\n",
-			[]string{`3: duplicate key "click" (first at line 2)`}},
+			[]string{`3: key "click" repeated (first at line 2)`}},
 		{"relative goto", "steps:\n  - goto: /cart\n",
 			[]string{`2: step 1: goto: URL "/cart": want an absolute http:// or https:// URL`}},
 		{"goto without host", "steps:\n  - goto: \"http:///x\"\n",
@@ -145,6 +145,10 @@ func TestParseProblems(t *testing.T) {
 			[]string{`2: step 1: click: bad CSS selector "a[href='/x'": unclosed '['`}},
 		{"bad selector in wait_for", "steps:\n  - wait_for: {selector: \"#cart,\"}\n",
 			[]string{`2: step 1: wait_for selector: bad CSS selector "#cart,": empty item in the selector list`}},
+		// Quoted clipped between characters: 60 of them, not 60 bytes,
+		// which would end inside an "é" after the leading "a".
+		{"long multi-byte selector", "steps:\n  - click: \"a" + strings.Repeat("é", 70) + "[\"\n",
+			[]string{`2: step 1: click: bad CSS selector "a` + strings.Repeat("é", 59) + `…": unclosed '['`}},
 		{"click a number is fine but a list is not", "steps:\n  - click: [a]\n",
 			[]string{"2: step 1: click: want a string, got a list"}},
 		{"optional not bool", "steps:\n  - click: a\n    optional: yes\n",
@@ -172,7 +176,7 @@ func TestParseProblems(t *testing.T) {
 		{"screenshot path", "steps:\n  - screenshot: ../etc/x\n",
 			[]string{`2: step 1: screenshot: name "../etc/x": want letters, digits, . _ - (it becomes a file name)`}},
 		{"sleep number", "steps:\n  - sleep: 5\n",
-			[]string{"2: step 1: sleep: want a duration with a unit like 500ms, 30s or 2m, got a number (5)"}},
+			[]string{"2: step 1: sleep: want a duration with a unit like 500ms, 30s or 2m, got the integer 5"}},
 		{"sleep longer than journey", "timeout: 10s\nsteps:\n  - sleep: 10s\n",
 			[]string{"3: step 1: sleep: 10s is not shorter than the journey's timeout 10s"}},
 		{"step timeout longer than journey", "steps:\n  - click: a\n    timeout: 2m\ntimeout: 1m\n",
@@ -212,9 +216,9 @@ func TestParseProblems(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded, want %q", tt.want)
 			}
-			var probs Problems
+			var probs probe.Problems
 			if !errors.As(err, &probs) {
-				t.Fatalf("error %T is not Problems: %v", err, err)
+				t.Fatalf("error %T is not probe.Problems: %v", err, err)
 			}
 			var want []string
 			for _, w := range tt.want {
@@ -230,7 +234,7 @@ func TestParseProblems(t *testing.T) {
 func TestParseCapsProblems(t *testing.T) {
 	src := "steps:\n" + strings.Repeat("  - click: \"\"\n", MaxProblems+7)
 	_, err := Parse("j.yaml", []byte(src))
-	var probs Problems
+	var probs probe.Problems
 	if !errors.As(err, &probs) || len(probs) != MaxProblems+1 {
 		t.Fatalf("got %d problems, want %d", len(probs), MaxProblems+1)
 	}
@@ -265,5 +269,36 @@ func TestLoadFile(t *testing.T) {
 	}
 	if _, err := LoadFile(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized file: %v", err)
+	}
+}
+
+// yaml.v3 prints a parser error's line 0-based and a scanner error's
+// 1-based; both must come out as the line the user has to look at. A parser
+// error is placed where the collection it was parsing began, unless that is
+// the document's first line: then where it failed.
+func TestYAMLErrorLines(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      string
+	}{
+		// The flow sequence opened on line 2 is never closed.
+		{"unclosed flow sequence", "a: 1\nb: [1, 2\nc: 3", `j.yaml:2: YAML: did not find expected ',' or ']'`},
+		// The wait_for mapping opened on line 3 runs into the next step.
+		{"unclosed flow mapping", "steps:\n  - goto: \"http://a.example/\"\n  - wait_for: {text: Added\n  - click: \"#cart\"\n",
+			`j.yaml:3: YAML: did not find expected ',' or '}'`},
+		// timeout is indented under nothing once the steps list has ended.
+		{"bad indentation", "steps:\n  - sleep: 1s\n timeout: 5s\n", `j.yaml:3: YAML: did not find expected key`},
+		// A tab starts line 3, after a quoted value has ended (scanner error).
+		{"tab", "steps:\n  - goto: \"http://a.example/\"\n\t- click: a\n", `j.yaml:3: YAML: found character that cannot start any token`},
+		// The quote opened on line 2 never closes (scanner error).
+		{"unclosed quote", "steps:\n  - goto: \"http://a.example/\n  - click: a\n", `j.yaml:2: YAML: found unexpected end of stream`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("j.yaml", []byte(tt.src))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got  %v\nwant %s", err, tt.want)
+			}
+		})
 	}
 }

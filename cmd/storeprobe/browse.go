@@ -47,7 +47,7 @@ func (f *browserFlags) spec() (probe.BrowserSpec, error) {
 		return s, usagef("--output %q: want text or json", f.output)
 	}
 	switch f.device {
-	case "", browser.DeviceDesktop, browser.DeviceMobile:
+	case "", probe.DeviceDesktop, probe.DeviceMobile:
 	default:
 		return s, usagef("--device %q: want desktop or mobile", f.device)
 	}
@@ -107,7 +107,7 @@ func (f *browserFlags) report(a *app, res probe.Result, text func(io.Writer, pro
 func runBrowse(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "browse", "URL [flags]")
 	var bf browserFlags
-	timeout := fs.Duration("timeout", browser.DefaultTimeout, "deadline for the page, settling included")
+	timeout := fs.Duration("timeout", probe.DefaultBrowserTimeout, "deadline for the page, settling included")
 	screenshot := fs.String("screenshot", "", "write a full-page PNG of the page to FILE")
 	artifacts := fs.String("artifacts", "", "on failure, keep a screenshot and request log under DIR")
 	name := fs.String("name", "", "check name in the output (default: the URL's host)")

@@ -67,9 +67,13 @@ checks:
 		OnRun: func(r probe.Run) {
 			mu.Lock()
 			defer mu.Unlock()
-			done[r.Check] = true
-			if len(done) == 3 {
-				close(all)
+			// Once: later runs of the same three checks must not close
+			// it again.
+			if !done[r.Check] {
+				done[r.Check] = true
+				if len(done) == 3 {
+					close(all)
+				}
 			}
 		}})
 	if err != nil {

@@ -130,15 +130,10 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 
 // checkFlagErrors renames httpcheck's config fields to the flags that set them.
 func checkFlagErrors(err error) error {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
+	errs := probe.LeafErrors(err)
 	msgs := make([]string, 0, len(errs))
 	for _, e := range errs {
-		var fe *httpcheck.FieldError
+		var fe *probe.FieldError
 		if !errors.As(e, &fe) {
 			msgs = append(msgs, e.Error())
 			continue

@@ -66,7 +66,7 @@ func runJourney(ctx context.Context, a *app, args []string) error {
 // redactParam shows a malformed --param without a value that may be secret.
 func redactParam(p string) string {
 	if len(p) > 12 {
-		return p[:4] + "…"
+		return probe.Clip(p, 4)
 	}
 	return p
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -149,5 +150,22 @@ func TestJourneyCommandFailures(t *testing.T) {
 				t.Errorf("exit %d, want 2; out %q stderr %q", code, out, errOut)
 			}
 		})
+	}
+}
+
+// A malformed --param is shown without its value, which may be a secret,
+// and cut between characters.
+func TestJourneyBadParamRedacted(t *testing.T) {
+	tests := []struct{ param, want string }{
+		{"novalue", `--param "novalue": want key=value`},
+		{"averylongsecretvalue", `--param "aver…": want key=value`},
+		{"aсекретный-пароль", `--param "aсек…": want key=value`},
+	}
+	for _, tt := range tests {
+		a, _, errb := testApp()
+		code := run(context.Background(), a, []string{"journey", "j.yaml", "--param", tt.param})
+		if code != exitUsage || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("--param %s: exit %d, stderr %q; want 2 and %s", tt.param, code, errb.String(), tt.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/daemon"
 	"github.com/storeprobe/storeprobe/probe/schedule"
@@ -48,6 +49,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	log.Info("starting", "config", *cfgPath, "version", a.version)
 	d, err := startDaemon(ctx, a, daemon.Options{
 		ConfigPath:        *cfgPath,
 		StorePath:         *storePath,
@@ -148,7 +150,7 @@ func storage(log *slog.Logger) daemon.Storage {
 // configError makes config problems a usage error (exit 2) with every
 // FILE:LINE problem in the message.
 func configError(err error) error {
-	var errs *config.Errors
+	var errs probe.Problems
 	if errors.As(err, &errs) {
 		return usageError{fmt.Errorf("invalid config:\n%s", errs.Error())}
 	}

@@ -221,11 +221,6 @@ func TestRunBinarySignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	// A SIGHUP while it is still starting (opening the store) must not kill
-	// it; only the runtime's own few milliseconds of start-up come before
-	// the handler.
-	time.Sleep(30 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGHUP)
 	logs := make(chan map[string]any, 100)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -254,6 +249,12 @@ func TestRunBinarySignals(t *testing.T) {
 			}
 		}
 	}
+	// A SIGHUP while it is still starting (loading the config, opening the
+	// store) must not kill it: it is sent once the process says it is
+	// starting, which it logs right after it catches SIGHUP, not after a
+	// guessed delay a busy machine may not honour.
+	waitLog("starting")
+	cmd.Process.Signal(syscall.SIGHUP)
 	waitLog("storeprobe running")
 	resp, err := http.Get("http://" + port + "/healthz")
 	if err != nil {

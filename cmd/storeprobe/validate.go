@@ -27,12 +27,12 @@ func runValidate(_ context.Context, a *app, args []string) error {
 		return usagef("--config FILE is required")
 	}
 	cfg, err := loadConfig(a, *path)
-	var errs *config.Errors
+	var errs probe.Problems
 	if errors.As(err, &errs) {
 		// The problems are the output, exactly as an editor or CI annotator
 		// wants them; main then adds a one-line summary.
 		fmt.Fprintln(a.stderr, errs.Error())
-		n := len(errs.Problems)
+		n := len(errs)
 		return usagef("%s: %d %s", *path, n, countNoun(n, "problem", "problems"))
 	}
 	if err != nil {

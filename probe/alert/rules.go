@@ -299,7 +299,7 @@ func describeFailure(kind, message string) string {
 	case message == "":
 		return kind
 	}
-	return kind + ": " + clipMessage(message, 200)
+	return kind + ": " + probe.Clip(message, 200)
 }
 
 func resolvedSummary(a *State) string {
@@ -341,13 +341,4 @@ func duration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// clipMessage shortens a message to n runes.
-func clipMessage(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -24,12 +24,12 @@ import (
 // DefaultPath is where Chromium is looked for when Options.Path is empty.
 const DefaultPath = "/usr/bin/chromium"
 
-// Defaults for runs.
+// Defaults for runs. A page's and a journey's own timeouts are the
+// domain's (probe.DefaultBrowserTimeout, probe.DefaultJourneyTimeout), which
+// the config applies too.
 const (
-	DefaultTimeout        = 30 * time.Second // a page probe without Check.Timeout
-	DefaultJourneyTimeout = 60 * time.Second // a journey without its own timeout
-	DefaultStepTimeout    = 15 * time.Second // a journey step without its own timeout
-	DefaultMaxConcurrent  = 2
+	DefaultStepTimeout   = 15 * time.Second // a journey step without its own timeout
+	DefaultMaxConcurrent = 2
 )
 
 // smallShm is the /dev/shm size below which Chrome is told not to use it:

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/storeprobe/storeprobe/probe"
 )
 
 // Device is the screen, input and throttling a run emulates.
@@ -34,15 +35,9 @@ type Device struct {
 	CPUSlowdown float64
 }
 
-// Device names.
-const (
-	DeviceDesktop = "desktop"
-	DeviceMobile  = "mobile"
-)
-
 // Desktop is Lighthouse's desktop profile: 1350x940 at DPR 1, unthrottled.
 func Desktop() Device {
-	return Device{Name: DeviceDesktop, Width: 1350, Height: 940, DPR: 1,
+	return Device{Name: probe.DeviceDesktop, Width: 1350, Height: 940, DPR: 1,
 		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{{chrome}} Safari/537.36"}
 }
 
@@ -50,7 +45,7 @@ func Desktop() Device {
 // touch) under Lighthouse's DevTools throttling ("slow 4G": 562.5 ms request
 // latency, 1.47 Mbps down, 675 Kbps up) and a 4x CPU slowdown.
 func Mobile() Device {
-	return Device{Name: DeviceMobile, Width: 412, Height: 823, DPR: 1.75, Mobile: true,
+	return Device{Name: probe.DeviceMobile, Width: 412, Height: 823, DPR: 1.75, Mobile: true,
 		UserAgent:    "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{{chrome}} Mobile Safari/537.36",
 		Latency:      562500 * time.Microsecond,
 		DownloadKbps: 1.6 * 1024 * 0.9,
@@ -62,7 +57,7 @@ func Mobile() Device {
 // device resolves a device name against the defaults and Options.Devices.
 func (b *Browser) device(name string) (Device, error) {
 	if name == "" {
-		name = DeviceDesktop
+		name = probe.DeviceDesktop
 	}
 	if d, ok := b.opts.Devices[name]; ok {
 		if d.Name == "" {
@@ -71,9 +66,9 @@ func (b *Browser) device(name string) (Device, error) {
 		return d, nil
 	}
 	switch name {
-	case DeviceDesktop:
+	case probe.DeviceDesktop:
 		return Desktop(), nil
-	case DeviceMobile:
+	case probe.DeviceMobile:
 		return Mobile(), nil
 	}
 	return Device{}, fmt.Errorf("unknown device %q (want desktop or mobile)", name)

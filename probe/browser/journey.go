@@ -60,7 +60,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		timeout = c.Timeout
 	}
 	if timeout <= 0 {
-		timeout = DefaultJourneyTimeout
+		timeout = probe.DefaultJourneyTimeout
 	}
 	timeout = budget(ctx, start, timeout)
 	device := j.Device
@@ -342,7 +342,7 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 			}
 			got, _ := evalJSON[string](ctx, s, elementTextJS, st.Selector)
 			return probe.Fail(probe.FailureAssertion, phase, "%q has text %q, want it to contain %q",
-				st.Selector, clip(got, 200), st.Text), false
+				st.Selector, probe.Clip(got, 200), st.Text), false
 		}
 		return nil, false
 
@@ -426,13 +426,6 @@ func (s *session) failOr(err error, phase probe.Phase, kind probe.FailureKind) *
 		return f
 	}
 	return probe.Fail(kind, phase, "%v", err)
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // Page-side helpers. Arguments are passed as JSON, never spliced into code.

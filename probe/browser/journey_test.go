@@ -209,7 +209,7 @@ func TestJourneyFailures(t *testing.T) {
 
 func TestJourneyMobileTaps(t *testing.T) {
 	shop := newShop(t)
-	res := runJourney(t, probe.Journey{Name: "m", Device: DeviceMobile, Steps: []probe.Step{
+	res := runJourney(t, probe.Journey{Name: "m", Device: probe.DeviceMobile, Steps: []probe.Step{
 		{Action: probe.ActionGoto, URL: shop.URL + "/j/cart", Page: "cart"},
 		{Action: probe.ActionClick, Selector: "#slow"},
 		{Action: probe.ActionWaitFor, Text: "Added to cart"},
@@ -217,7 +217,7 @@ func TestJourneyMobileTaps(t *testing.T) {
 	if !res.OK {
 		t.Fatalf("failed: %v", res.Failure)
 	}
-	if res.Device != DeviceMobile || len(res.Pages) != 1 {
+	if res.Device != probe.DeviceMobile || len(res.Pages) != 1 {
 		t.Fatalf("device %q pages %d", res.Device, len(res.Pages))
 	}
 	// A 300 ms handler under a 4x CPU slowdown: the slowdown does not
@@ -350,7 +350,7 @@ func countPixels(t *testing.T, file string) (red, blue int) {
 // every early shift as after input and only real input may exclude one.
 func TestJourneyShiftAfterInputNotCounted(t *testing.T) {
 	shop := newShop(t)
-	for _, device := range []string{DeviceDesktop, DeviceMobile} {
+	for _, device := range []string{probe.DeviceDesktop, probe.DeviceMobile} {
 		t.Run(device, func(t *testing.T) {
 			res := runJourney(t, probe.Journey{Name: "panel", Device: device, Steps: []probe.Step{
 				{Action: probe.ActionGoto, URL: shop.URL + "/shift-on-click", Page: "panel"},

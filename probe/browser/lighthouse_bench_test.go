@@ -266,9 +266,9 @@ func lighthouseArgs(chromium, pageURL string, dev Device) []string {
 		"--only-categories=performance", "--output=json", "--output-path=stdout", "--quiet",
 		"--no-enable-error-reporting"}
 	switch dev.Name {
-	case DeviceDesktop:
+	case probe.DeviceDesktop:
 		args = append(args, "--preset=desktop", "--throttling-method=provided")
-	case DeviceMobile:
+	case probe.DeviceMobile:
 		args = append(args, "--throttling-method=devtools")
 	}
 	return args

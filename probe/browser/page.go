@@ -46,7 +46,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	redact.LearnURL(c.URL)
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = probe.DefaultBrowserTimeout
 	}
 	timeout = budget(ctx, start, timeout)
 	res := probe.Result{
@@ -146,7 +146,7 @@ func (s *session) screenshotFile(file string, f *probe.Failure) ScreenshotReport
 
 func deviceLabel(d string) string {
 	if d == "" {
-		return DeviceDesktop
+		return probe.DeviceDesktop
 	}
 	return d
 }

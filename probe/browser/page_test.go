@@ -82,11 +82,11 @@ func TestBrowseCLS(t *testing.T) {
 		device string
 		want   float64
 	}{
-		{DeviceDesktop, (700.0 / 940.0) * (300.0 / 1350.0)}, // 1350x940: 0.1655
+		{probe.DeviceDesktop, (700.0 / 940.0) * (300.0 / 1350.0)}, // 1350x940: 0.1655
 		// 412x823 under CPU and network throttling: the shift comes well
 		// after the last request, so settling must count from the load
 		// event, not from the network alone (Lighthouse reads 0.3100).
-		{DeviceMobile, (700.0 / 823.0) * (300.0 / 823.0)},
+		{probe.DeviceMobile, (700.0 / 823.0) * (300.0 / 823.0)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.device, func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestBrowseNoCookiesLeakBetweenRuns(t *testing.T) {
 func TestBrowseMobileThrottling(t *testing.T) {
 	shop := newShop(t)
 	desk := browse(t, shop.URL+"/plain", nil)
-	mob := browse(t, shop.URL+"/plain", func(c *probe.Check) { c.Browser.Device = DeviceMobile })
+	mob := browse(t, shop.URL+"/plain", func(c *probe.Check) { c.Browser.Device = probe.DeviceMobile })
 	if !desk.OK || !mob.OK {
 		t.Fatalf("desktop %v mobile %v", desk.Failure, mob.Failure)
 	}
@@ -227,7 +227,7 @@ func TestBrowseMobileThrottling(t *testing.T) {
 	if tt := must(t, mob.Vitals.TTFB, "ttfb"); tt >= lat/2 {
 		t.Errorf("mobile ttfb %.1f ms, want the loopback server's few ms, without the %.1f ms latency", tt, lat)
 	}
-	if mob.Device != DeviceMobile {
+	if mob.Device != probe.DeviceMobile {
 		t.Errorf("device %q", mob.Device)
 	}
 
@@ -240,8 +240,8 @@ func TestBrowseMobileThrottling(t *testing.T) {
 		device   string
 		min, max float64 // when the document's headers were delivered, ms after its request
 	}{
-		{DeviceDesktop, 0, lat / 2},
-		{DeviceMobile, lat - 1, 1.5 * lat}, // a millisecond for timer rounding
+		{probe.DeviceDesktop, 0, lat / 2},
+		{probe.DeviceMobile, lat - 1, 1.5 * lat}, // a millisecond for timer rounding
 	} {
 		hdr, fcp := documentDelivery(t, shop.URL+"/plain", tc.device)
 		if hdr < tc.min || hdr >= tc.max {

@@ -28,7 +28,7 @@ const (
 	maxLoaders       = 256  // documents (frames included) with network totals
 	maxPages         = 64   // top-level documents with vitals
 	maxConsoleErrors = 50
-	maxMessageLen    = 500
+	maxMessageLen    = 500     // characters of a console message or exception
 	maxPayload       = 8 << 10 // one collector message
 	maxURLLen        = 2048
 	maxElementLen    = 200
@@ -414,11 +414,7 @@ func (t *tracker) consoleLocked(msg string) {
 }
 
 func (t *tracker) clip(s string) string {
-	s = t.redact.String(s)
-	if len(s) > maxMessageLen {
-		s = s[:maxMessageLen] + "…"
-	}
-	return s
+	return probe.Clip(t.redact.String(s), maxMessageLen)
 }
 
 func appendBounded(list []string, s string) []string {

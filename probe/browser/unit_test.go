@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/runtime"
 
@@ -73,7 +74,7 @@ func TestDevices(t *testing.T) {
 	if d, err := b.device("mobile"); err != nil || d.Width != 390 || d.Name != "mobile" {
 		t.Errorf("override: %+v %v", d, err)
 	}
-	if d, err := b.device(""); err != nil || d.Name != DeviceDesktop {
+	if d, err := b.device(""); err != nil || d.Name != probe.DeviceDesktop {
 		t.Errorf("default: %+v %v", d, err)
 	}
 	if d, err := b.device("tablet"); err != nil || d.Width != 820 {
@@ -247,5 +248,23 @@ func TestCollectBounds(t *testing.T) {
 	}
 	if d := tr.snapshot().docs[0]; d.v.Seq != 1 || *d.v.LCP != 12 {
 		t.Errorf("an out-of-range report replaced a document: %+v", d.v)
+	}
+}
+
+// Console messages and exceptions are stored clipped between characters: a
+// cut inside one would make the stored result invalid UTF-8.
+func TestTrackerClipsMessagesBetweenCharacters(t *testing.T) {
+	tr := newTracker(probe.NewRedactor(), "n")
+	for _, msg := range []string{"short é", "a" + strings.Repeat("é", maxMessageLen)} {
+		got := tr.clip(msg)
+		if !utf8.ValidString(got) {
+			t.Errorf("clip(%d bytes) = invalid UTF-8 %q", len(msg), got)
+		}
+		if n := utf8.RuneCountInString(msg); n > maxMessageLen && (utf8.RuneCountInString(got) != maxMessageLen+1 || !strings.HasSuffix(got, "…")) {
+			t.Errorf("clip(%d characters) kept %d characters: %q", n, utf8.RuneCountInString(got), got)
+		}
+		if utf8.RuneCountInString(msg) <= maxMessageLen && got != msg {
+			t.Errorf("clip(%q) = %q, want it unchanged", msg, got)
+		}
 	}
 }

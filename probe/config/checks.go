@@ -2,60 +2,135 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"os"
-	"regexp"
-	"sort"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/schedule"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
+// A check's grammar is tables of keys: commonKeys for every check, then one
+// table per check type (httpKeys, browserKeys, journeyKeys, beside their
+// decoders). The same tables decode a check's keys and word the problem
+// with a key that is another type's ("applies to http checks only") or no
+// type's ("unknown key"); the rules between keys are in crossCheck.
+
 const maxRetries = 10
 
+// checkKey is one key a check may have and how its value is decoded into
+// the check; fl labels the key in messages (`check "home": timeout`).
+type checkKey struct {
+	name   string
+	decode func(k *checkDecoder, e yamldoc.Pair, fl string)
+}
+
+// checkTypes lists the check types, in the order messages name them, with
+// the tables of keys each takes besides commonKeys.
+var checkTypes = []struct {
+	typ  probe.CheckType
+	keys [][]checkKey
+}{
+	{probe.TypeHTTP, [][]checkKey{httpKeys}},
+	{probe.TypeBrowser, [][]checkKey{browserKeys}},
+	{probe.TypeJourney, [][]checkKey{browserKeys, journeyKeys}},
+}
+
 // commonKeys apply to every check type.
-var commonKeys = []string{"name", "type", "url", "schedule", "timeout", "retries", "tags", "slo"}
-
-// typedKeys apply only to the listed check types.
-var typedKeys = map[string][]probe.CheckType{
-	"method": {probe.TypeHTTP}, "headers": {probe.TypeHTTP}, "body": {probe.TypeHTTP},
-	"secret_headers": {probe.TypeHTTP}, "expect": {probe.TypeHTTP}, "max_duration": {probe.TypeHTTP},
-	"insecure": {probe.TypeHTTP}, "ca_file": {probe.TypeHTTP}, "client_cert": {probe.TypeHTTP},
-	"client_key": {probe.TypeHTTP}, "proxy": {probe.TypeHTTP}, "resolver": {probe.TypeHTTP},
-	"ip_version": {probe.TypeHTTP}, "follow_redirects": {probe.TypeHTTP}, "max_redirects": {probe.TypeHTTP},
-	"user_agent": {probe.TypeHTTP}, "max_body": {probe.TypeHTTP}, "max_body_bytes": {probe.TypeHTTP},
-
-	"device": {probe.TypeBrowser, probe.TypeJourney}, "max_load": {probe.TypeBrowser, probe.TypeJourney},
-	"max_vitals":             {probe.TypeBrowser, probe.TypeJourney},
-	"fail_on_console_errors": {probe.TypeBrowser, probe.TypeJourney},
-
-	"journey": {probe.TypeJourney}, "template": {probe.TypeJourney}, "params": {probe.TypeJourney},
+var commonKeys = []checkKey{
+	// Decoded before the others (see start): every message's label and the
+	// check's tables depend on them.
+	{"name", nil},
+	{"type", nil},
+	{"url", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			if u, ok := k.httpURL(e.V, fl, s); ok {
+				k.c.URL = u
+			}
+		}
+	}},
+	{"schedule", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			// The scheduler's own parser, so validate and run agree.
+			if _, err := schedule.ParseSpec(s); err != nil {
+				k.addf(e.V.Line, "%s: %v", k.label, err)
+			} else {
+				k.c.Schedule = s
+			}
+		}
+	}},
+	{"timeout", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if v, ok := k.duration(e.V, fl, 1); ok {
+			k.c.Timeout = v
+		}
+	}},
+	{"retries", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if v, ok := k.integer(e.V, fl, 0, maxRetries); ok {
+			k.c.Retries = v
+		}
+	}},
+	{"tags", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		k.c.Tags = k.tags(e.V, fl, k.cfg.Defaults.Tags)
+	}},
+	{"slo", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		k.c.SLO = k.slo(e.V, fl, k.cfg.Defaults.SLO)
+	}},
 }
 
-// allCheckKeys is every key a check may have, for typo suggestions.
-func allCheckKeys() []string {
-	var typed []string
-	for k := range typedKeys {
-		typed = append(typed, k)
+// findKey returns the key called name in tables.
+func findKey(tables [][]checkKey, name string) (checkKey, bool) {
+	for _, t := range tables {
+		for _, ck := range t {
+			if ck.name == name {
+				return ck, true
+			}
+		}
 	}
-	sort.Strings(typed)
-	return append(append([]string(nil), commonKeys...), typed...)
+	return checkKey{}, false
 }
 
-func (d *decoder) checks(sec entry, cfg *Config) {
-	n := sec.v
+// typesOf lists the check types that take the typed key name.
+func typesOf(name string) []probe.CheckType {
+	var out []probe.CheckType
+	for _, ct := range checkTypes {
+		if _, ok := findKey(ct.keys, name); ok {
+			out = append(out, ct.typ)
+		}
+	}
+	return out
+}
+
+// allCheckKeys is every key a check may have, for the unknown-key message:
+// the common keys in their order, then the others sorted.
+func allCheckKeys() []string {
+	var out []string
+	for _, ck := range commonKeys {
+		out = append(out, ck.name)
+	}
+	typed := map[string]bool{}
+	for _, ct := range checkTypes {
+		for _, t := range ct.keys {
+			for _, ck := range t {
+				typed[ck.name] = true
+			}
+		}
+	}
+	return append(out, slices.Sorted(maps.Keys(typed))...)
+}
+
+func (d *decoder) checks(sec yamldoc.Pair, cfg *Config) {
+	n := sec.V
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n.Line, "checks: want a list of checks, got %s", kindName(n))
+		d.addf(n.Line, "checks: want a list of checks, got %s", yamldoc.Describe(n))
 		return
 	}
 	if len(n.Content) == 0 {
-		d.addf(sec.k.Line, "checks: the list is empty")
+		d.addf(sec.K.Line, "checks: the list is empty")
 		return
 	}
 	names := map[string]int{} // also of invalid checks, so duplicates are found regardless
@@ -63,7 +138,7 @@ func (d *decoder) checks(sec entry, cfg *Config) {
 		if !d.spend(c.Line) {
 			return
 		}
-		c = d.deref(c)
+		c = yamldoc.Deref(c)
 		chk, ok := d.check(i, c, cfg)
 		if chk.Name == "" {
 			continue
@@ -80,25 +155,58 @@ func (d *decoder) checks(sec entry, cfg *Config) {
 	}
 }
 
+// checkDecoder holds one check while its keys are decoded.
+type checkDecoder struct {
+	*decoder
+	cfg   *Config
+	n     *yaml.Node // the list entry
+	label string     // checks[i], then check "name" once the name is known
+	c     probe.Check
+	keys  map[string]yamldoc.Pair // every key of the entry
+	// decoded are the keys decoded for the check's type. The rules between
+	// keys look only at these: a key of another type is reported as that,
+	// once.
+	decoded   map[string]yamldoc.Pair
+	typeKnown bool
+	journeyOK bool // the journey file or template it names is valid
+}
+
 // check decodes one list entry. ok is false if anything was wrong with it;
 // the name is returned even then, so duplicates are still found.
 func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
-	label := fmt.Sprintf("checks[%d]", i)
 	before := len(d.problems)
+	k := &checkDecoder{decoder: d, cfg: cfg, n: n, label: fmt.Sprintf("checks[%d]", i),
+		keys: map[string]yamldoc.Pair{}, decoded: map[string]yamldoc.Pair{}, typeKnown: true}
 	if n.ShortTag() == "!!null" {
-		d.addf(n.Line, "%s: empty entry", label)
+		d.addf(n.Line, "%s: empty entry", k.label)
 		return probe.Check{}, false
 	}
-	es, ok := d.mapping(n, label)
+	es, ok := d.mapping(n, k.label)
 	if !ok {
 		return probe.Check{}, false
 	}
-	keys := map[string]entry{}
 	for _, e := range es {
-		keys[e.key] = e
+		k.keys[e.Key] = e
 	}
-	def := cfg.Defaults
-	c := probe.Check{
+	k.start()
+	for _, e := range es {
+		k.key(e)
+	}
+	k.complete()
+	k.crossCheck()
+	// Only a check the config accepts goes to the validator: a bad key
+	// would otherwise be reported twice, in two wordings.
+	if len(d.problems) == before && k.c.Type == probe.TypeHTTP && d.opts.checkHTTP != nil {
+		d.validated(d.opts.checkHTTP(k.c), n.Line, k.label, k.keys)
+	}
+	return k.c, len(d.problems) == before
+}
+
+// start sets what a check inherits (defaults of the file and of each spec)
+// and decodes its name and type.
+func (k *checkDecoder) start() {
+	def := k.cfg.Defaults
+	k.c = probe.Check{
 		Type:     probe.TypeHTTP,
 		Retries:  def.Retries,
 		Location: def.Location,
@@ -112,301 +220,99 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 			MaxRedirects:    probe.DefaultMaxRedirects,
 			MaxBodyBytes:    probe.DefaultMaxBodyBytes,
 		},
-		Browser: probe.BrowserSpec{Device: DeviceDesktop},
+		Browser: probe.BrowserSpec{Device: probe.DeviceDesktop},
 	}
-	if e, ok := keys["name"]; ok {
-		if s, ok := d.str(e.v, label+": name"); ok {
+	if e, ok := k.keys["name"]; ok {
+		if s, ok := k.str(e.V, k.label+": name"); ok {
 			if err := plainText(s, 128); err != nil {
-				d.addf(e.v.Line, "%s: name: %v", label, err)
+				k.addf(e.V.Line, "%s: name: %v", k.label, err)
 			} else {
-				c.Name = s
-				label = fmt.Sprintf("check %q", s)
+				k.c.Name = s
+				k.label = fmt.Sprintf("check %q", s)
 			}
 		}
 	} else {
-		d.addf(n.Line, "%s: name is required", label)
+		k.addf(k.n.Line, "%s: name is required", k.label)
 	}
-	typeKnown := true
-	if e, ok := keys["type"]; ok {
-		if s, ok := d.str(e.v, label+": type"); ok {
-			c.Type = probe.CheckType(s)
+	if e, ok := k.keys["type"]; ok {
+		if s, ok := k.str(e.V, k.label+": type"); ok {
+			k.c.Type = probe.CheckType(s)
 		}
-		if !c.Type.Valid() {
-			typeKnown = false
-			if e.v.ShortTag() == "!!str" {
-				d.addf(e.v.Line, "%s: unknown check type %q (want http, browser or journey)", label, clip(e.v.Value))
-			}
-		}
-	}
-
-	var maxLine int
-	var hasTimeout, hasJourney, hasTemplate, journeyOK bool
-	var clientCert, clientKey *entry
-	var followSet *entry
-	var maxRedirSet *entry
-	for _, e := range es {
-		fl := label + ": " + e.key
-		if types, typed := typedKeys[e.key]; typed && typeKnown && !hasType(types, c.Type) {
-			d.addf(e.k.Line, "%s: %s applies to %s checks only, not %s checks", label, e.key, typeList(types), c.Type)
-			continue
-		}
-		switch e.key {
-		case "name", "type":
-		case "url":
-			if s, ok := d.str(e.v, fl); ok {
-				if u, ok := d.httpURL(e.v, fl, s); ok {
-					c.URL = u
-				}
-			}
-		case "schedule":
-			if s, ok := d.str(e.v, fl); ok {
-				// The scheduler's own parser, so validate and run agree.
-				if _, err := schedule.ParseSpec(s); err != nil {
-					d.addf(e.v.Line, "%s: %v", label, err)
-				} else {
-					c.Schedule = s
-				}
-			}
-		case "timeout":
-			hasTimeout = true
-			if v, ok := d.duration(e.v, fl, 1); ok {
-				c.Timeout = v
-			}
-		case "retries":
-			if v, ok := d.integer(e.v, fl, 0, maxRetries); ok {
-				c.Retries = v
-			}
-		case "tags":
-			c.Tags = d.tags(e.v, fl, def.Tags)
-		case "slo":
-			c.SLO = d.slo(e.v, fl, def.SLO)
-
-		case "method":
-			if s, ok := d.str(e.v, fl); ok {
-				if _, err := probe.ParseHeader(s + ": x"); err != nil || strings.TrimSpace(s) != s {
-					d.addf(e.v.Line, "%s: %q is not an HTTP method", fl, clip(s))
-				} else {
-					// Upper-cased, as the CLI's --method post is: every
-					// method a shop check sends is an upper-case standard one.
-					c.HTTP.Method = strings.ToUpper(s)
-				}
-			}
-		case "headers":
-			items, _ := d.strMap(e.v, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				h, err := probe.ParseHeader(it.key + ": " + it.value)
-				if err != nil {
-					d.addf(it.line, "%s: %v", fl, err)
-					continue
-				}
-				c.HTTP.Headers = append(c.HTTP.Headers, h)
-			}
-		case "body":
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.Body = s
-			}
-		case "secret_headers":
-			items, _ := d.strList(e.v, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				h, err := probe.ParseHeader(it.value + ": x")
-				if err != nil {
-					d.addf(it.line, "%s: %v", fl, err)
-					continue
-				}
-				c.HTTP.SecretHeaders = append(c.HTTP.SecretHeaders, h.Name)
-			}
-		case "expect":
-			d.expect(e.v, fl, &c.HTTP)
-		case "max_duration":
-			maxLine = e.v.Line
-			if v, ok := d.duration(e.v, fl, 1); ok {
-				c.HTTP.MaxDuration = v
-			}
-		case "insecure":
-			if v, ok := d.boolean(e.v, fl); ok {
-				c.HTTP.Insecure = v
-			}
-		case "ca_file":
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.CAFile = d.resolvePath(s)
-				d.caFile(e.v, fl, c.HTTP.CAFile)
-			}
-		case "client_cert":
-			clientCert = &e
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.ClientCert = d.resolvePath(s)
-			}
-		case "client_key":
-			clientKey = &e
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.ClientKey = d.resolvePath(s)
-			}
-		case "proxy":
-			if s, ok := d.str(e.v, fl); ok {
-				c.HTTP.Proxy = d.proxyURL(e.v, fl, s)
-			}
-		case "resolver":
-			if s, ok := d.resolver(e.v, fl); ok {
-				c.HTTP.Resolver = s
-			}
-		case "ip_version":
-			switch {
-			case e.v.ShortTag() == "!!str" && e.v.Value == "any":
-				c.HTTP.IPVersion = 0
-			case e.v.ShortTag() == "!!int" && (e.v.Value == "4" || e.v.Value == "6"):
-				c.HTTP.IPVersion = int(e.v.Value[0] - '0')
-			default:
-				d.addf(e.v.Line, "%s: want 4, 6 or any, got %s", fl, kindName(e.v))
-			}
-		case "follow_redirects":
-			followSet = &e
-			if v, ok := d.boolean(e.v, fl); ok {
-				c.HTTP.FollowRedirects = v
-			}
-		case "max_redirects":
-			maxRedirSet = &e
-			if v, ok := d.integer(e.v, fl, 1, 100); ok {
-				c.HTTP.MaxRedirects = v
-			}
-		case "user_agent":
-			if s, ok := d.userAgent(e.v, fl); ok {
-				c.HTTP.UserAgent = s
-			}
-		case "max_body", "max_body_bytes":
-			// max_body_bytes is the older spelling, kept so existing
-			// configs still load; both take what --max-body takes.
-			if other, ok := keys[otherBodyKey(e.key)]; ok && e.key == "max_body_bytes" {
-				d.addf(e.k.Line, "%s: set max_body or max_body_bytes (its older name), not both (max_body at line %d)", label, other.k.Line)
-				break
-			}
-			if v, ok := d.byteSize(e.v, fl); ok {
-				c.HTTP.MaxBodyBytes = v
-			}
-
-		case "device":
-			if s, ok := d.str(e.v, fl); ok {
-				if _, custom := cfg.Browser.Devices[s]; s != DeviceDesktop && s != DeviceMobile && !custom {
-					d.addf(e.v.Line, "%s: unknown device %q (want desktop, mobile or a name under browser.devices)", fl, clip(s))
-				} else {
-					c.Browser.Device = s
-				}
-			}
-		case "max_load":
-			maxLine = e.v.Line
-			if v, ok := d.duration(e.v, fl, 1); ok {
-				c.Browser.MaxLoad = v
-			}
-		case "max_vitals":
-			c.Browser.MaxVitals = d.maxVitals(e.v, fl)
-		case "fail_on_console_errors":
-			if v, ok := d.boolean(e.v, fl); ok {
-				c.Browser.FailOnConsole = v
-			}
-
-		case "journey":
-			hasJourney = true
-			if s, ok := d.str(e.v, fl); ok {
-				if strings.TrimSpace(s) == "" {
-					d.addf(e.v.Line, "%s: must not be empty", fl)
-					break
-				}
-				c.Journey.File = d.resolvePath(s)
-				journeyOK = d.loadJourney(c.Journey.File, e.v.Line, fl)
-			}
-		case "template":
-			hasTemplate = true
-			if s, ok := d.str(e.v, fl); ok {
-				known := d.opts.templates
-				switch {
-				case !deviceName(s):
-					d.addf(e.v.Line, "%s: %q is not a template name", fl, clip(s))
-				case known != nil && !known(s):
-					d.addf(e.v.Line, "%s: unknown journey template %q", fl, s)
-				default:
-					c.Journey.Template = s
-					journeyOK = true
-				}
-			}
-		case "params":
-			items, _ := d.strMap(e.v, fl)
-			c.Journey.Params = map[string]string{}
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				if !identifier(it.key) {
-					d.addf(it.line, "%s: parameter name %q: want letters, digits and _ (not starting with a digit)", fl, clip(it.key))
-					continue
-				}
-				c.Journey.Params[it.key] = it.value
-			}
-		default:
-			if !typeKnown {
-				// The type is wrong already; one message is enough.
-				if _, typed := typedKeys[e.key]; typed {
-					continue
-				}
-			}
-			d.unknown(e, label, allCheckKeys())
-		}
-	}
-
-	if typeKnown {
-		switch c.Type {
-		case probe.TypeHTTP, probe.TypeBrowser:
-			if _, ok := keys["url"]; !ok {
-				d.addf(n.Line, "%s: url is required for %s checks", label, c.Type)
-			}
-		case probe.TypeJourney:
-			switch {
-			case hasJourney && hasTemplate:
-				d.addf(keys["template"].k.Line, "%s: set journey or template, not both", label)
-			case !hasJourney && !hasTemplate:
-				d.addf(n.Line, "%s: a journey check needs journey: FILE or template: NAME", label)
-			}
-			if journeyOK && hasJourney != hasTemplate && d.opts.params != nil {
-				line, where := n.Line, label
-				if e, ok := keys["params"]; ok {
-					line, where = e.k.Line, label+": params"
-				}
-				d.hookError(d.opts.params(c.Journey), line, where)
-			}
-			// The journey's base URL stands for the check's URL (the host
-			// tag) when the check names none.
-			if _, ok := keys["url"]; !ok {
-				if u, err := url.Parse(c.Journey.Params["base_url"]); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-					c.URL = u.String()
-				}
+		if !k.c.Type.Valid() {
+			k.typeKnown = false
+			if e.V.ShortTag() == "!!str" {
+				k.addf(e.V.Line, "%s: unknown check type %q (want http, browser or journey)", k.label, yamldoc.Clip(e.V.Value))
 			}
 		}
 	}
-	if _, ok := keys["schedule"]; !ok {
-		d.addf(n.Line, "%s: schedule is required (a cron spec such as \"*/5 * * * *\" or \"@every 1m\")", label)
-	}
+}
 
+// key decodes one key of the check with its type's table.
+func (k *checkDecoder) key(e yamldoc.Pair) {
+	ck, ok := k.lookup(e.Key)
+	switch types := typesOf(e.Key); {
+	case !ok && len(types) > 0:
+		k.addf(e.K.Line, "%s: %s applies to %s checks only, not %s checks", k.label, e.Key, typeList(types), k.c.Type)
+	case !ok:
+		k.unknown(e, k.label, allCheckKeys())
+	case ck.decode != nil:
+		k.decoded[e.Key] = e
+		ck.decode(k, e, k.label+": "+e.Key)
+	}
+}
+
+// lookup finds a key of the check's type: a common one or one of its
+// type's tables; of every type's while the type is unknown, so that each
+// value is still checked.
+func (k *checkDecoder) lookup(name string) (checkKey, bool) {
+	if ck, ok := findKey([][]checkKey{commonKeys}, name); ok {
+		return ck, true
+	}
+	for _, ct := range checkTypes {
+		if !k.typeKnown || ct.typ == k.c.Type {
+			if ck, ok := findKey(ct.keys, name); ok {
+				return ck, true
+			}
+		}
+	}
+	return checkKey{}, false
+}
+
+func typeList(types []probe.CheckType) string {
+	s := make([]string, len(types))
+	for i, t := range types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, " and ")
+}
+
+// complete applies the defaults that depend on the check's type and which
+// keys it set, and leaves in each spec only what its type uses.
+func (k *checkDecoder) complete() {
+	c := &k.c
+	// The journey's base URL stands for the check's URL (the host tag)
+	// when the check names none.
+	if _, ok := k.keys["url"]; !ok && c.Type == probe.TypeJourney {
+		if u, err := url.Parse(c.Journey.Params["base_url"]); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			c.URL = u.String()
+		}
+	}
 	// defaults.timeout is an HTTP setting, like user_agent and resolver: a
 	// page load or a journey legitimately takes longer than a request, and a
 	// shared 10s would cut every journey short.
-	if !hasTimeout {
+	if _, ok := k.keys["timeout"]; !ok {
 		switch c.Type {
 		case probe.TypeBrowser:
-			c.Timeout = DefaultBrowserTimeout
+			c.Timeout = probe.DefaultBrowserTimeout
 		case probe.TypeJourney:
-			c.Timeout = DefaultJourneyTimeout
+			c.Timeout = probe.DefaultJourneyTimeout
 		default:
-			c.Timeout = def.Timeout
+			c.Timeout = k.cfg.Defaults.Timeout
 			if c.Timeout == 0 {
 				c.Timeout = probe.DefaultTimeout
 			}
 		}
 	}
-	// Each spec carries only what its type uses.
 	switch c.Type {
 	case probe.TypeHTTP:
 		c.Browser = probe.BrowserSpec{}
@@ -415,8 +321,27 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	}
 	// A journey without a device of its own check runs on the device its
 	// file names (else desktop), so the empty value must survive.
-	if _, ok := keys["device"]; !ok && c.Type == probe.TypeJourney {
+	if _, ok := k.keys["device"]; !ok && c.Type == probe.TypeJourney {
 		c.Browser.Device = ""
+	}
+}
+
+// crossCheck applies the rules between keys of a complete check: what its
+// type requires, and combinations that cannot work.
+func (k *checkDecoder) crossCheck() {
+	c, label := &k.c, k.label
+	if k.typeKnown {
+		switch c.Type {
+		case probe.TypeHTTP, probe.TypeBrowser:
+			if _, ok := k.keys["url"]; !ok {
+				k.addf(k.n.Line, "%s: url is required for %s checks", label, c.Type)
+			}
+		case probe.TypeJourney:
+			k.journeySource()
+		}
+	}
+	if _, ok := k.keys["schedule"]; !ok {
+		k.addf(k.n.Line, "%s: schedule is required (a cron spec such as \"*/5 * * * *\" or \"@every 1m\")", label)
 	}
 	// A limit the timeout always cuts short would never report too_slow.
 	limit, limitKey := c.HTTP.MaxDuration, "max_duration"
@@ -425,43 +350,41 @@ func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	}
 	if limit > 0 && c.Timeout > 0 && limit >= c.Timeout {
 		where := "the default timeout"
-		if hasTimeout {
+		if _, ok := k.keys["timeout"]; ok {
 			where = "the timeout"
-		} else if c.Type == probe.TypeHTTP && def.Timeout > 0 {
+		} else if c.Type == probe.TypeHTTP && k.cfg.Defaults.Timeout > 0 {
 			where = "defaults.timeout"
 		}
-		d.addf(maxLine, "%s: %s %s is not below %s %s, so the check would time out before it is too slow", label, limitKey, limit, where, c.Timeout)
+		k.addf(k.decoded[limitKey].V.Line, "%s: %s %s is not below %s %s, so the check would time out before it is too slow",
+			label, limitKey, limit, where, c.Timeout)
 	}
+	cert, hasCert := k.decoded["client_cert"]
+	key, hasKey := k.decoded["client_key"]
 	switch {
-	case clientCert != nil && clientKey == nil:
-		d.addf(clientCert.k.Line, "%s: client_cert needs client_key", label)
-	case clientKey != nil && clientCert == nil:
-		d.addf(clientKey.k.Line, "%s: client_key needs client_cert", label)
-	case clientCert != nil && c.HTTP.ClientCert != "" && c.HTTP.ClientKey != "":
+	case hasCert && !hasKey:
+		k.addf(cert.K.Line, "%s: client_cert needs client_key", label)
+	case hasKey && !hasCert:
+		k.addf(key.K.Line, "%s: client_key needs client_cert", label)
+	case hasCert && c.HTTP.ClientCert != "" && c.HTTP.ClientKey != "":
 		if _, err := tls.LoadX509KeyPair(c.HTTP.ClientCert, c.HTTP.ClientKey); err != nil {
-			d.addf(clientCert.v.Line, "%s: client_cert/client_key: %v", label, err)
+			k.addf(cert.V.Line, "%s: client_cert/client_key: %v", label, err)
 		}
 	}
-	if maxRedirSet != nil && followSet != nil && !c.HTTP.FollowRedirects {
-		d.addf(maxRedirSet.k.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
+	_, hasFollow := k.decoded["follow_redirects"]
+	if redir, ok := k.decoded["max_redirects"]; ok && hasFollow && !c.HTTP.FollowRedirects {
+		k.addf(redir.K.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
 	}
-	// Only a check the config accepts goes to the validator: a bad key
-	// would otherwise be reported twice, in two wordings.
-	if len(d.problems) == before && c.Type == probe.TypeHTTP && d.opts.checkHTTP != nil {
-		d.validated(d.opts.checkHTTP(c), n.Line, label, keys)
-	}
-	return c, len(d.problems) == before
 }
 
 // fieldAliases are the config keys a validator's field may be written as.
 var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"}}
 
-// validated reports a check validator's error: each *FieldError at the line
-// of its key in the check, falling back to the check's line (a value
+// validated reports a check validator's error: each *probe.FieldError at the
+// line of its key in the check, falling back to the check's line (a value
 // inherited from defaults, a missing key).
-func (d *decoder) validated(err error, line int, label string, keys map[string]entry) {
-	for _, e := range leafErrors(err) {
-		var fe *FieldError
+func (d *decoder) validated(err error, line int, label string, keys map[string]yamldoc.Pair) {
+	for _, e := range probe.LeafErrors(err) {
+		var fe *probe.FieldError
 		if !errors.As(e, &fe) {
 			d.addf(line, "%s: %v", label, e)
 			continue
@@ -473,245 +396,10 @@ func (d *decoder) validated(err error, line int, label string, keys map[string]e
 		}
 		for _, k := range names {
 			if ent, ok := keys[k]; ok {
-				at = ent.k.Line
+				at = ent.K.Line
 				break
 			}
 		}
 		d.addf(at, "%s: %v", label, fe)
 	}
-}
-
-// leafErrors takes errors.Join-ed errors apart, recursively.
-func leafErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leafErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-func otherBodyKey(k string) string {
-	if k == "max_body" {
-		return "max_body_bytes"
-	}
-	return "max_body"
-}
-
-func hasType(types []probe.CheckType, t probe.CheckType) bool {
-	for _, x := range types {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
-func typeList(types []probe.CheckType) string {
-	s := make([]string, len(types))
-	for i, t := range types {
-		s[i] = string(t)
-	}
-	return strings.Join(s, " and ")
-}
-
-func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
-	es, ok := d.mapping(n, label)
-	if !ok {
-		return
-	}
-	for _, e := range es {
-		fl := label + "." + e.key
-		switch e.key {
-		case "status":
-			d.status(e.v, fl, h)
-		case "body":
-			items, _ := d.strList(e.v, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				if re, ok := d.regex(it, fl); ok {
-					h.ExpectBody = append(h.ExpectBody, re)
-				}
-			}
-		case "headers":
-			items, _ := d.strMap(e.v, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				hd, err := probe.ParseHeader(it.key + ": x")
-				if err != nil {
-					d.addf(it.line, "%s: %v", fl, err)
-					continue
-				}
-				if re, ok := d.regex(it, fl+"."+it.key); ok {
-					h.ExpectHeaders = append(h.ExpectHeaders, probe.HeaderExpectation{Name: hd.Name, Pattern: re})
-				}
-			}
-		default:
-			d.unknown(e, label, []string{"status", "body", "headers"})
-		}
-	}
-}
-
-// status decodes "200-399", 200, "2xx" or a list of them.
-func (d *decoder) status(n *yaml.Node, label string, h *probe.HTTPSpec) {
-	var parts []string
-	add := func(c *yaml.Node) bool {
-		switch c.ShortTag() {
-		case "!!int", "!!str":
-			parts = append(parts, c.Value)
-			return true
-		}
-		d.addf(c.Line, "%s: want a status code, range or list such as \"200-399\" or [200, 301], got %s", label, kindName(c))
-		return false
-	}
-	if n.Kind == yaml.SequenceNode {
-		if len(n.Content) == 0 {
-			d.addf(n.Line, "%s: the list is empty", label)
-			return
-		}
-		for _, c := range n.Content {
-			if !add(d.deref(c)) {
-				return
-			}
-		}
-	} else if !add(n) {
-		return
-	}
-	rs, err := probe.ParseStatusRanges(strings.Join(parts, ","))
-	if err != nil {
-		d.addf(n.Line, "%s: %v", label, err)
-		return
-	}
-	h.ExpectStatus = rs
-}
-
-var regexpErrPrefix = "error parsing regexp: "
-
-func (d *decoder) regex(it item, label string) (*regexp.Regexp, bool) {
-	re, err := regexp.Compile(it.value)
-	if err != nil {
-		d.addf(it.line, "%s: bad regular expression %q: %s", label, clip(it.raw), strings.TrimPrefix(err.Error(), regexpErrPrefix))
-		return nil, false
-	}
-	return re, true
-}
-
-// maxVitals decodes per-vital limits: durations for the timed vitals (kept
-// in ms), a plain number for CLS.
-func (d *decoder) maxVitals(n *yaml.Node, label string) map[probe.Vital]float64 {
-	es, ok := d.mapping(n, label)
-	if !ok {
-		return nil
-	}
-	out := map[probe.Vital]float64{}
-	for _, e := range es {
-		fl := label + "." + e.key
-		switch v := probe.Vital(e.key); v {
-		case probe.VitalCLS:
-			if x, ok := d.number(e.v, fl, 0, 10); ok {
-				out[v] = x
-			}
-		case probe.VitalLCP, probe.VitalINP, probe.VitalFCP, probe.VitalTTFB:
-			if e.v.ShortTag() == "!!int" || e.v.ShortTag() == "!!float" {
-				d.addf(e.v.Line, "%s: want a duration such as %s, got the number %s (add a unit)", fl, vitalExample(v), clip(e.v.Value))
-				continue
-			}
-			if x, ok := d.duration(e.v, fl, 1); ok {
-				out[v] = float64(x) / float64(time.Millisecond)
-			}
-		default:
-			d.unknown(e, label, []string{"lcp", "cls", "inp", "fcp", "ttfb"})
-		}
-	}
-	return out
-}
-
-func vitalExample(v probe.Vital) string {
-	return fmt.Sprintf("%gms", probe.Thresholds(v).Good)
-}
-
-func (d *decoder) proxyURL(n *yaml.Node, label, s string) string {
-	shown := shownURL(n.Value)
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		d.addf(n.Line, "%s: %q is not a valid URL", label, clip(shown))
-	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5":
-		d.addf(n.Line, "%s: %q: want an http://, https:// or socks5:// proxy URL", label, clip(shown))
-	case u.Hostname() == "":
-		d.addf(n.Line, "%s: %q has no host", label, clip(shown))
-	default:
-		return s
-	}
-	return ""
-}
-
-// caFile checks that a CA bundle holds at least one PEM certificate.
-func (d *decoder) caFile(n *yaml.Node, label, path string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		d.addf(n.Line, "%s: %v", label, err)
-		return
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		d.addf(n.Line, "%s: %s holds no PEM certificate", label, path)
-	}
-}
-
-var positioned = regexp.MustCompile(`^(.+?):(\d+): (.+)$`)
-
-// loadJourney validates a journey file once, however many checks name it.
-func (d *decoder) loadJourney(path string, line int, label string) bool {
-	if valid, done := d.journeys[path]; done {
-		return valid
-	}
-	var err error
-	if d.opts.journey != nil {
-		err = d.opts.journey(path)
-	} else {
-		err = regularFile(path)
-	}
-	d.journeys[path] = err == nil
-	d.hookError(err, line, label)
-	return err == nil
-}
-
-// hookError reports the error of a caller-supplied validator: lines that
-// carry their own FILE:LINE keep it, the rest are put at line.
-func (d *decoder) hookError(err error, line int, label string) {
-	if err == nil {
-		return
-	}
-	for _, ln := range strings.Split(err.Error(), "\n") {
-		if strings.TrimSpace(ln) == "" {
-			continue
-		}
-		if m := positioned.FindStringSubmatch(ln); m != nil {
-			var l int
-			fmt.Sscan(m[2], &l)
-			d.add(Problem{File: m[1], Line: l, Message: m[3]})
-			continue
-		}
-		d.addf(line, "%s: %s", label, ln)
-	}
-}
-
-func regularFile(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return errors.New(path + " is not a regular file")
-	}
-	return nil
 }

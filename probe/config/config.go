@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -18,8 +17,6 @@ const (
 	DefaultConcurrency        = 32
 	DefaultBrowserConcurrency = 2
 	DefaultGracePeriod        = 30 * time.Second
-	DefaultBrowserTimeout     = 30 * time.Second
-	DefaultJourneyTimeout     = 60 * time.Second
 	DefaultBatchSize          = 500
 	DefaultFlushInterval      = 10 * time.Second
 	DefaultMaxOutboxRows      = 1_000_000
@@ -47,7 +44,7 @@ type Config struct {
 type Defaults struct {
 	Location  string
 	Probe     string
-	Timeout   time.Duration // http checks; 0 means probe.DefaultTimeout (browser and journey checks: 30s, 60s)
+	Timeout   time.Duration // http checks; 0 means probe.DefaultTimeout (browser and journey checks: probe.DefaultBrowserTimeout, probe.DefaultJourneyTimeout)
 	Retries   int
 	UserAgent string // http checks
 	Resolver  string // http checks
@@ -136,10 +133,11 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
 // WithJourneyLoader sets how a journey file named by a check is validated;
 // path is already resolved against the config file's directory. The default
-// only checks that the file exists. Lines of the returned error that read
-// "FILE:LINE: message" are reported as problems of that file and line (so a
-// journey parser's own positions come through); other lines are reported at
-// the check's journey key.
+// only checks that the file exists. The probe.Problems in the returned
+// error (found with errors.As, also inside a wrapped or joined error) are
+// reported as they are, at their own file and line, so a journey parser's
+// positions come through; any other error is reported at the check's
+// journey key.
 func WithJourneyLoader(load func(path string) error) Option {
 	return func(o *options) { o.journey = load }
 }
@@ -163,49 +161,16 @@ func WithJourneyParams(check func(spec probe.JourneySpec) error) Option {
 // the config itself found nothing wrong with it, complete with defaults and
 // expanded ${VAR}s. Give it the HTTP probe's own constructor, so that
 // validate, run and reload refuse what the probe would refuse on every run
-// (where it would only show as probe errors). Each *FieldError in the
-// returned error (errors.Join-ed errors are taken apart; a FieldError-like
-// error from another package can be adapted to one) is reported at the line
-// of that key in the check; other errors at the check's own line. Messages
-// must not contain secrets.
+// (where it would only show as probe errors). Each *probe.FieldError in the
+// returned error (errors.Join-ed errors are taken apart) is reported at the
+// line of that key in the check; other errors at the check's own line.
+// Messages must not contain secrets.
 func WithCheckValidator(validate func(c probe.Check) error) Option {
 	return func(o *options) { o.checkHTTP = validate }
 }
 
-// FieldError is a problem a check validator found with one key of a check.
-// Field is the config key (resolver, ca_file, max_body ...).
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *FieldError) Unwrap() error { return e.Err }
-
 // withHostname replaces os.Hostname in tests.
 func withHostname(f func() (string, error)) Option { return func(o *options) { o.hostname = f } }
-
-// Problem is one thing wrong with a config (or a file it names).
-type Problem struct {
-	File    string
-	Line    int
-	Message string
-}
-
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message) }
-
-// Errors is every problem found in a config; Load and Parse return it
-// (as *Errors) when the config is invalid.
-type Errors struct{ Problems []Problem }
-
-// Error prints one "FILE:LINE: message" per line.
-func (e *Errors) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
 
 // Load reads and validates the config file at path.
 func Load(path string, opts ...Option) (*Config, error) {
@@ -218,7 +183,8 @@ func Load(path string, opts ...Option) (*Config, error) {
 
 // Parse validates data as the contents of file. Relative paths inside it
 // (journeys, certificates, the store) are resolved against file's directory,
-// and files it names are checked to exist. The error, if any, is *Errors.
+// and files it names are checked to exist. The error, if any, is
+// probe.Problems: every problem of the config and of the journeys it names.
 func Parse(file string, data []byte, opts ...Option) (*Config, error) {
 	o := options{env: os.LookupEnv, version: "dev", hostname: os.Hostname}
 	for _, opt := range opts {
@@ -227,7 +193,7 @@ func Parse(file string, data []byte, opts ...Option) (*Config, error) {
 	d := newDecoder(file, o)
 	cfg := d.document(data)
 	if len(d.problems) > 0 {
-		return nil, &Errors{Problems: sortProblems(file, d.problems)}
+		return nil, sortProblems(file, d.problems)
 	}
 	return cfg, nil
 }
@@ -235,7 +201,7 @@ func Parse(file string, data []byte, opts ...Option) (*Config, error) {
 // sortProblems orders the config file's problems by line, then those of
 // other files (journeys) by file and line; equal positions keep the order
 // in which they were found.
-func sortProblems(file string, ps []Problem) []Problem {
+func sortProblems(file string, ps probe.Problems) probe.Problems {
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
 		if (a.File == file) != (b.File == file) {

@@ -147,11 +147,11 @@ func TestFullExample(t *testing.T) {
 		t.Errorf("pdp-mobile carries HTTP settings: %+v", pdp.HTTP)
 	}
 	hd := checkByName(t, cfg, "home-desktop")
-	if hd.Browser.Device != "desktop" || hd.Timeout != DefaultBrowserTimeout || !hd.Browser.FailOnConsole || hd.SLO.CWVGood != 90 {
+	if hd.Browser.Device != "desktop" || hd.Timeout != probe.DefaultBrowserTimeout || !hd.Browser.FailOnConsole || hd.SLO.CWVGood != 90 {
 		t.Errorf("home-desktop %+v", hd)
 	}
 	co := checkByName(t, cfg, "checkout")
-	if co.Journey.File != filepath.Join("testdata", "journeys", "checkout.yaml") || co.Timeout != DefaultJourneyTimeout ||
+	if co.Journey.File != filepath.Join("testdata", "journeys", "checkout.yaml") || co.Timeout != probe.DefaultJourneyTimeout ||
 		co.Journey.Params["email"] != "probe@example.com" || co.URL != "https://shop.example.com" || co.Browser.Device != "mobile" {
 		t.Errorf("checkout %+v", co)
 	}
@@ -347,7 +347,7 @@ func TestAliasBomb(t *testing.T) {
 	b.WriteString("checks: [*a20]\n")
 	start := time.Now()
 	_, err := Parse("c.yaml", []byte(b.String()))
-	var errs *Errors
+	var errs probe.Problems
 	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "document too large after expanding aliases and merge keys") {
 		t.Fatalf("got %v", err)
 	}
@@ -435,9 +435,10 @@ checks:
 	}
 }
 
-// The journey loader hook sees resolved paths, once per file; problems it
-// reports with their own FILE:LINE keep them, other errors land on the
-// config line that names the journey.
+// The journey loader hook sees resolved paths, once per file; the
+// probe.Problems it returns (wrapped or joined too) keep their own
+// FILE:LINE, other errors land on the config line that names the journey,
+// even when their text looks like a position.
 func TestJourneyLoader(t *testing.T) {
 	src := `
 checks:
@@ -445,27 +446,41 @@ checks:
   - {name: checkout-mobile, type: journey, journey: journeys/checkout.yaml, schedule: "@every 5m", device: mobile}
   - {name: search, type: journey, journey: journeys/search.yaml, schedule: "@every 5m"}
   - {name: account, type: journey, journey: /abs/account.yaml, schedule: "@every 5m"}
+  - {name: remote, type: journey, journey: journeys/remote.yaml, schedule: "@every 5m"}
+  - {name: mixed, type: journey, journey: journeys/mixed.yaml, schedule: "@every 5m"}
 `
 	var calls []string
 	loader := func(path string) error {
 		calls = append(calls, path)
 		switch filepath.Base(path) {
 		case "checkout.yaml":
-			return fmt.Errorf("%s:4: step 2: unknown action \"clik\" (did you mean \"click\"?)\n%s:9: wait_for: want text, selector or url", path, path)
+			return fmt.Errorf("load journey: %w", probe.Problems{
+				{File: path, Line: 4, Message: `step 2: unknown action "clik" (did you mean "click"?)`},
+				{File: path, Line: 9, Message: "wait_for: want text, selector or url"},
+			})
 		case "search.yaml":
 			return errors.New("open journey: permission denied")
+		case "remote.yaml":
+			// Not a position, though it reads like one.
+			return errors.New("dial tcp 127.0.0.1:8080: connect: connection refused")
+		case "mixed.yaml":
+			return errors.Join(probe.Problems{{File: path, Line: 2, Message: "steps is empty"}}, errors.New("and unreadable"))
 		}
 		return nil
 	}
 	_, err := Parse("conf/storeprobe.yaml", []byte(src), WithJourneyLoader(loader))
-	wantCalls := []string{"conf/journeys/checkout.yaml", "conf/journeys/search.yaml", "/abs/account.yaml"}
+	wantCalls := []string{"conf/journeys/checkout.yaml", "conf/journeys/search.yaml", "/abs/account.yaml",
+		"conf/journeys/remote.yaml", "conf/journeys/mixed.yaml"}
 	if !slices.Equal(calls, wantCalls) {
 		t.Errorf("loader calls %v, want %v", calls, wantCalls)
 	}
 	want := []string{
 		`conf/storeprobe.yaml:5: check "search": journey: open journey: permission denied`,
+		`conf/storeprobe.yaml:7: check "remote": journey: dial tcp 127.0.0.1:8080: connect: connection refused`,
+		`conf/storeprobe.yaml:8: check "mixed": journey: and unreadable`,
 		`conf/journeys/checkout.yaml:4: step 2: unknown action "clik" (did you mean "click"?)`,
 		`conf/journeys/checkout.yaml:9: wait_for: want text, selector or url`,
+		`conf/journeys/mixed.yaml:2: steps is empty`,
 	}
 	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
 		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
@@ -521,11 +536,11 @@ func TestEveryProblemCollected(t *testing.T) {
 		fmt.Fprintf(&b, "  - {name: c%d, url: \"https://shop.example.com/\", schedule: \"@every %dx\"}\n", i, i)
 	}
 	_, err := Parse("c.yaml", []byte(b.String()))
-	var errs *Errors
-	if !errors.As(err, &errs) || len(errs.Problems) != 40 {
+	var errs probe.Problems
+	if !errors.As(err, &errs) || len(errs) != 40 {
 		t.Fatalf("got %v", err)
 	}
-	for i, p := range errs.Problems {
+	for i, p := range errs {
 		if p.Line != i+2 {
 			t.Errorf("problem %d at line %d, want %d", i, p.Line, i+2)
 		}
@@ -534,16 +549,9 @@ func TestEveryProblemCollected(t *testing.T) {
 
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
-	var errs *Errors
+	var errs probe.Problems
 	if err == nil || errors.As(err, &errs) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("got %v, want a plain not-exist error", err)
-	}
-}
-
-func TestErrorsFormat(t *testing.T) {
-	e := &Errors{Problems: []Problem{{"a.yaml", 3, "x"}, {"j.yaml", 1, "y: z"}}}
-	if e.Error() != "a.yaml:3: x\nj.yaml:1: y: z" {
-		t.Errorf("got %q", e.Error())
 	}
 }
 
@@ -588,10 +596,10 @@ func TestProblemCap(t *testing.T) {
 		fmt.Fprintf(&b, "  - {name: c%d, url: \"ftp://x/\", schedule: \"@every 1m\"}\n", i)
 	}
 	_, err := Parse("c.yaml", []byte(b.String()))
-	var errs *Errors
-	if !errors.As(err, &errs) || len(errs.Problems) != maxProblems+1 ||
-		errs.Problems[maxProblems].Message != "too many problems; stopping here" {
-		t.Fatalf("got %d problems", len(errs.Problems))
+	var errs probe.Problems
+	if !errors.As(err, &errs) || len(errs) != maxProblems+1 ||
+		errs[maxProblems].Message != "too many problems; stopping here" {
+		t.Fatalf("got %d problems", len(errs))
 	}
 }
 
@@ -686,12 +694,12 @@ checks:
 				return fmt.Errorf("incomplete check %+v", c)
 			}
 			return errors.Join(
-				&FieldError{Field: "proxy", Err: errors.New(`scheme "socks5": want http or https`)},
-				errors.Join(&FieldError{Field: "max_body", Err: errors.New("too big")},
-					&FieldError{Field: "resolver", Err: errors.New("unreachable")}),
+				&probe.FieldError{Field: "proxy", Err: errors.New(`scheme "socks5": want http or https`)},
+				errors.Join(&probe.FieldError{Field: "max_body", Err: errors.New("too big")},
+					&probe.FieldError{Field: "resolver", Err: errors.New("unreachable")}),
 			)
 		case "b":
-			return fmt.Errorf("prepare: %w", &FieldError{Field: "client_key", Err: errors.New("missing")})
+			return fmt.Errorf("prepare: %w", &probe.FieldError{Field: "client_key", Err: errors.New("missing")})
 		case "e":
 			return errors.New("something else")
 		}

@@ -1,18 +1,15 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -29,7 +26,7 @@ type decoder struct {
 	file     string
 	dir      string // base for relative paths
 	opts     options
-	problems []Problem
+	problems probe.Problems
 	budget   int
 	journeys map[string]bool // journey files already validated: true if valid
 	stopped  bool
@@ -41,10 +38,10 @@ func newDecoder(file string, o options) *decoder {
 
 // addf records a problem at line of the config file.
 func (d *decoder) addf(line int, format string, args ...any) {
-	d.add(Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
+	d.add(probe.Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-func (d *decoder) add(p Problem) {
+func (d *decoder) add(p probe.Problem) {
 	if d.stopped {
 		return
 	}
@@ -52,7 +49,7 @@ func (d *decoder) add(p Problem) {
 		p.Line = 1
 	}
 	if len(d.problems) == maxProblems {
-		d.problems = append(d.problems, Problem{File: d.file, Line: p.Line, Message: "too many problems; stopping here"})
+		d.problems = append(d.problems, probe.Problem{File: d.file, Line: p.Line, Message: "too many problems; stopping here"})
 		d.stopped = true
 		return
 	}
@@ -72,132 +69,56 @@ func (d *decoder) spend(line int) bool {
 	return true
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns a YAML parser error into a problem with its line.
-func (d *decoder) syntaxError(err error) {
-	msg := err.Error()
-	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.addf(line, "YAML syntax: %s", m[2])
-		return
-	}
-	d.addf(1, "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
-}
-
 // document parses data and decodes its single document.
 func (d *decoder) document(data []byte) *Config {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.addf(1, "empty config: want a mapping with at least a checks list")
-		} else {
-			d.syntaxError(err)
-		}
+	doc, serr := yamldoc.Decode(data)
+	if serr != nil {
+		d.addf(serr.Line, "YAML syntax: %s", serr.Message)
 		return nil
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		d.syntaxError(err)
-		return nil
-	default:
-		d.addf(extra.Line, "only one YAML document is allowed")
+	if doc.Extra > 0 {
+		d.addf(doc.Extra, "only one YAML document is allowed")
 	}
-	if len(root.Content) == 0 || d.deref(root.Content[0]).ShortTag() == "!!null" {
+	if doc.Root == nil || doc.Root.ShortTag() == "!!null" {
 		d.addf(1, "empty config: want a mapping with at least a checks list")
 		return nil
 	}
-	return d.top(root.Content[0])
-}
-
-// deref follows aliases to the node they name.
-func (d *decoder) deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 64; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// kindName says what a node is, for "want X, got Y" messages.
-func kindName(n *yaml.Node) string {
-	switch n.ShortTag() {
-	case "!!str":
-		return fmt.Sprintf("the string %q", clip(n.Value))
-	case "!!int":
-		return "the integer " + clip(n.Value)
-	case "!!float":
-		return "the number " + clip(n.Value)
-	case "!!bool":
-		return "the boolean " + n.Value
-	case "!!null":
-		return "nothing (null)"
-	case "!!map":
-		return "a mapping"
-	case "!!seq":
-		return "a list"
-	case "!!timestamp":
-		return "the timestamp " + clip(n.Value) + " (quote it to make it a string)"
-	case "!!binary":
-		return "binary data"
-	}
-	return "a value tagged " + n.ShortTag()
-}
-
-// clip shortens a value quoted in a message.
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:57] + "..."
-	}
-	return s
-}
-
-// entry is one key of a mapping; v is already dereferenced.
-type entry struct {
-	key  string
-	k, v *yaml.Node
+	return d.top(doc.Root)
 }
 
 // mapping returns the entries of n in document order, with YAML merge keys
 // (<<: *anchor) resolved: explicit keys win over merged ones, and earlier
 // merge sources over later ones. Repeated keys are problems.
-func (d *decoder) mapping(n *yaml.Node, label string) ([]entry, bool) {
-	n = d.deref(n)
+func (d *decoder) mapping(n *yaml.Node, label string) ([]yamldoc.Pair, bool) {
+	n = yamldoc.Deref(n)
 	if n.ShortTag() == "!!null" {
 		// "scheduler:" with every key commented out means no settings.
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		d.addf(n.Line, "%s: want a mapping, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a mapping, got %s", label, yamldoc.Describe(n))
 		return nil, false
 	}
-	var out, merged []entry
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	pairs, bad := yamldoc.Pairs(n)
+	for _, b := range bad {
+		d.addf(b.K.Line, "%s: %v", label, b)
+	}
+	var out, merged []yamldoc.Pair
+	seen := map[string]bool{}
+	for _, p := range pairs {
 		if !d.spend(n.Line) {
 			return out, false
 		}
-		k, v := d.deref(n.Content[i]), d.deref(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			d.addf(k.Line, "%s: a key must be a string, got %s", label, kindName(k))
+		if p.K.ShortTag() == "!!merge" {
+			merged = append(merged, d.merge(p.V, label)...)
 			continue
 		}
-		if k.ShortTag() == "!!merge" {
-			merged = append(merged, d.merge(v, label)...)
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.addf(k.Line, "%s: key %q repeated (first at line %d)", label, k.Value, first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, entry{key: k.Value, k: k, v: v})
+		seen[p.Key] = true
+		out = append(out, p)
 	}
 	for _, e := range merged {
-		if _, ok := seen[e.key]; !ok {
-			seen[e.key] = e.k.Line
+		if !seen[e.Key] {
+			seen[e.Key] = true
 			out = append(out, e)
 		}
 	}
@@ -205,17 +126,17 @@ func (d *decoder) mapping(n *yaml.Node, label string) ([]entry, bool) {
 }
 
 // merge returns the entries a merge key's value contributes.
-func (d *decoder) merge(v *yaml.Node, label string) []entry {
+func (d *decoder) merge(v *yaml.Node, label string) []yamldoc.Pair {
 	switch v.Kind {
 	case yaml.MappingNode:
 		es, _ := d.mapping(v, label)
 		return es
 	case yaml.SequenceNode:
-		var out []entry
+		var out []yamldoc.Pair
 		for _, item := range v.Content {
-			item = d.deref(item)
+			item = yamldoc.Deref(item)
 			if item.Kind != yaml.MappingNode {
-				d.addf(item.Line, "%s: a merge key (<<) takes mappings, got %s", label, kindName(item))
+				d.addf(item.Line, "%s: a merge key (<<) takes mappings, got %s", label, yamldoc.Describe(item))
 				continue
 			}
 			es, _ := d.mapping(item, label)
@@ -223,22 +144,22 @@ func (d *decoder) merge(v *yaml.Node, label string) []entry {
 		}
 		return out
 	}
-	d.addf(v.Line, "%s: a merge key (<<) takes a mapping or a list of mappings, got %s", label, kindName(v))
+	d.addf(v.Line, "%s: a merge key (<<) takes a mapping or a list of mappings, got %s", label, yamldoc.Describe(v))
 	return nil
 }
 
 // unknown reports a key that has no meaning where it is, suggesting the
 // closest known key for typos.
-func (d *decoder) unknown(e entry, label string, known []string) {
+func (d *decoder) unknown(e yamldoc.Pair, label string, known []string) {
 	where := ""
 	if label != "" {
 		where = label + ": "
 	}
-	if s := closest(e.key, known); s != "" {
-		d.addf(e.k.Line, "%sunknown key %q (did you mean %q?)", where, e.key, s)
+	if s := closest(e.Key, known); s != "" {
+		d.addf(e.K.Line, "%sunknown key %q (did you mean %q?)", where, e.Key, s)
 		return
 	}
-	d.addf(e.k.Line, "%sunknown key %q (known: %s)", where, e.key, strings.Join(known, ", "))
+	d.addf(e.K.Line, "%sunknown key %q (known: %s)", where, e.Key, strings.Join(known, ", "))
 }
 
 // closest returns the known key within edit distance 2 of key, if any.
@@ -292,9 +213,9 @@ func (d *decoder) str(n *yaml.Node, label string) (string, bool) {
 	case "!!str":
 		return d.expandAt(n, label, n.Value)
 	case "!!int", "!!float", "!!bool":
-		d.addf(n.Line, "%s: want a string, got %s (quote it to make it a string)", label, kindName(n))
+		d.addf(n.Line, "%s: want a string, got %s (quote it to make it a string)", label, yamldoc.Describe(n))
 	default:
-		d.addf(n.Line, "%s: want a string, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a string, got %s", label, yamldoc.Describe(n))
 	}
 	return "", false
 }
@@ -306,19 +227,19 @@ func (d *decoder) text(n *yaml.Node, label string) (string, bool) {
 	case "!!str", "!!int", "!!float", "!!bool":
 		return d.expandAt(n, label, n.Value)
 	}
-	d.addf(n.Line, "%s: want a string, got %s", label, kindName(n))
+	d.addf(n.Line, "%s: want a string, got %s", label, yamldoc.Describe(n))
 	return "", false
 }
 
 // integer decodes an integer in [lo, hi].
 func (d *decoder) integer(n *yaml.Node, label string, lo, hi int) (int, bool) {
 	if n.ShortTag() != "!!int" {
-		d.addf(n.Line, "%s: want an integer, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want an integer, got %s", label, yamldoc.Describe(n))
 		return 0, false
 	}
 	var v int64
 	if err := n.Decode(&v); err != nil || v < int64(lo) || v > int64(hi) {
-		d.addf(n.Line, "%s: want an integer from %d to %d, got %s", label, lo, hi, clip(n.Value))
+		d.addf(n.Line, "%s: want an integer from %d to %d, got %s", label, lo, hi, yamldoc.Clip(n.Value))
 		return 0, false
 	}
 	return int(v), true
@@ -328,12 +249,12 @@ func (d *decoder) integer(n *yaml.Node, label string, lo, hi int) (int, bool) {
 func (d *decoder) number(n *yaml.Node, label string, lo, hi float64) (float64, bool) {
 	tag := n.ShortTag()
 	if tag != "!!int" && tag != "!!float" {
-		d.addf(n.Line, "%s: want a number, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a number, got %s", label, yamldoc.Describe(n))
 		return 0, false
 	}
 	var v float64
 	if err := n.Decode(&v); err != nil || math.IsNaN(v) || v < lo || v > hi {
-		d.addf(n.Line, "%s: want a number from %g to %g, got %s", label, lo, hi, clip(n.Value))
+		d.addf(n.Line, "%s: want a number from %g to %g, got %s", label, lo, hi, yamldoc.Clip(n.Value))
 		return 0, false
 	}
 	return v, true
@@ -351,12 +272,12 @@ func (d *decoder) percent(n *yaml.Node, label string) (float64, bool) {
 
 func (d *decoder) boolean(n *yaml.Node, label string) (bool, bool) {
 	if n.ShortTag() != "!!bool" {
-		d.addf(n.Line, "%s: want true or false, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want true or false, got %s", label, yamldoc.Describe(n))
 		return false, false
 	}
 	var v bool
 	if err := n.Decode(&v); err != nil {
-		d.addf(n.Line, "%s: want true or false, got %s", label, clip(n.Value))
+		d.addf(n.Line, "%s: want true or false, got %s", label, yamldoc.Clip(n.Value))
 		return false, false
 	}
 	return v, true
@@ -379,7 +300,7 @@ func (d *decoder) duration(n *yaml.Node, label string, min time.Duration) (time.
 			return 0, false
 		}
 	default:
-		d.addf(n.Line, "%s: want a duration such as 500ms, 30s, 5m or 90d, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a duration such as 500ms, 30s, 5m or 90d, got %s", label, yamldoc.Describe(n))
 		return 0, false
 	}
 	if v < min {
@@ -409,7 +330,7 @@ func (d *decoder) byteSize(n *yaml.Node, label string) (int64, bool) {
 			return 0, false
 		}
 	default:
-		d.addf(n.Line, "%s: want a size such as 10MiB, 512KB or a number of bytes, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a size such as 10MiB, 512KB or a number of bytes, got %s", label, yamldoc.Describe(n))
 		return 0, false
 	}
 	v, err := probe.ParseByteSize(s)
@@ -418,7 +339,7 @@ func (d *decoder) byteSize(n *yaml.Node, label string) (int64, bool) {
 		return 0, false
 	}
 	if v > maxBodyCap {
-		d.addf(n.Line, "%s: at most 1GiB, got %s", label, clip(s))
+		d.addf(n.Line, "%s: at most 1GiB, got %s", label, yamldoc.Clip(s))
 		return 0, false
 	}
 	return v, true
@@ -439,7 +360,7 @@ func (d *decoder) strList(n *yaml.Node, label string) ([]item, bool) {
 		return []item{{value: s, raw: n.Value, line: n.Line, ok: ok}}, ok
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n.Line, "%s: want a string or a list of strings, got %s", label, kindName(n))
+		d.addf(n.Line, "%s: want a string or a list of strings, got %s", label, yamldoc.Describe(n))
 		return nil, false
 	}
 	out, allOK := []item{}, true
@@ -447,7 +368,7 @@ func (d *decoder) strList(n *yaml.Node, label string) ([]item, bool) {
 		if !d.spend(c.Line) {
 			return out, false
 		}
-		c = d.deref(c)
+		c = yamldoc.Deref(c)
 		s, ok := d.str(c, fmt.Sprintf("%s[%d]", label, i))
 		allOK = allOK && ok
 		out = append(out, item{value: s, raw: c.Value, line: c.Line, ok: ok})
@@ -463,9 +384,9 @@ func (d *decoder) strMap(n *yaml.Node, label string) ([]item, bool) {
 	}
 	out, allOK := []item{}, true
 	for _, e := range es {
-		v, ok := d.text(e.v, label+"."+e.key)
+		v, ok := d.text(e.V, label+"."+e.Key)
 		allOK = allOK && ok
-		out = append(out, item{key: e.key, value: v, raw: e.v.Value, line: e.k.Line, ok: ok})
+		out = append(out, item{key: e.Key, value: v, raw: e.V.Value, line: e.K.Line, ok: ok})
 	}
 	return out, allOK
 }

@@ -3,12 +3,24 @@
 // keys, wrong types, bad cron specs, durations, URLs, status lists, regular
 // expressions, unknown check types, duplicate names and keys that belong to
 // another check type are all errors. Every problem is collected, not just the
-// first, and each is reported as "FILE:LINE: message" (see Errors), so
+// first, and each is reported as "FILE:LINE: message" (a probe.Problems), so
 // `storeprobe validate` can show a user everything to fix in one go.
 //
 // The decoder walks yaml.Node trees instead of unmarshalling into structs:
 // that is what gives every message the line of the offending key or value,
-// and what lets one bad value not hide the next.
+// and what lets one bad value not hide the next. The YAML handling itself
+// (the single document, syntax errors at the right line, aliases, repeated
+// keys, how a value is described and clipped in a message) is
+// probe/yamldoc's, shared with the journey parser, so the two formats report
+// alike. Merge keys (<<) are resolved here: the config supports them.
+//
+// A check's grammar is tables of keys: the keys every check has, then one
+// table per check type (http, browser, and journey, which also takes the
+// browser keys). Each entry maps a key to its decoder, and the same tables
+// word a key of another type ("applies to journey checks only") and an
+// unknown one; the rules between the keys of one check (what a type
+// requires, limits below the timeout, certificate with key) are in one
+// validator that runs once every key is decoded.
 //
 // # Schema
 //

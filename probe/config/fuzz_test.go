@@ -5,9 +5,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/storeprobe/storeprobe/probe"
 )
 
-// FuzzParse: whatever the bytes, Parse returns a config or *Errors whose
+// FuzzParse: whatever the bytes, Parse returns a config or probe.Problems whose
 // every problem has a position, and never panics.
 func FuzzParse(f *testing.F) {
 	full, err := os.ReadFile("testdata/full.yaml")
@@ -30,11 +32,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		var errs *Errors
-		if !errors.As(err, &errs) || len(errs.Problems) == 0 {
-			t.Fatalf("error %v is not a non-empty *Errors", err)
+		var errs probe.Problems
+		if !errors.As(err, &errs) || len(errs) == 0 {
+			t.Fatalf("error %v is not a non-empty probe.Problems", err)
 		}
-		for _, p := range errs.Problems {
+		for _, p := range errs {
 			if p.Line < 1 || p.Message == "" || strings.Contains(p.Message, "\n") && p.File == "f.yaml" {
 				t.Fatalf("bad problem %+v", p)
 			}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/storeprobe/storeprobe/probe"
 )
 
 // problemCases are configs with known problems and the exact report each
@@ -342,6 +344,15 @@ checks:
 		`c.yaml:8: check "e": set max_body or max_body_bytes (its older name), not both (max_body at line 8)`,
 		`c.yaml:9: check "f": max_body: want a size such as 10MiB, 512KB or a number of bytes, got a list`,
 	}},
+	// A long value is quoted clipped, between characters: 70 two-byte
+	// characters, cut at 60 characters, not at a byte inside one.
+	{"long multi-byte values clipped", `checks:
+  - name: a
+    type: "` + strings.Repeat("é", 70) + `"
+    schedule: "@every 1m"
+`, []string{
+		`c.yaml:3: check "a": unknown check type "` + strings.Repeat("é", 60) + `…" (want http, browser or journey)`,
+	}},
 	{"sections of the wrong shape", `influxdb: {org: x}
 checks: {name: a}
 `, []string{
@@ -355,9 +366,9 @@ func TestProblems(t *testing.T) {
 	for _, tc := range problemCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := Parse("c.yaml", []byte(tc.yaml), testEnv(map[string]string{"TOKEN": "s3cr3t", "EMPTY": ""}), withHostname(fixedHost))
-			var errs *Errors
+			var errs probe.Problems
 			if !errors.As(err, &errs) {
-				t.Fatalf("Parse: got config %v, error %v; want *Errors", cfg, err)
+				t.Fatalf("Parse: got config %v, error %v; want probe.Problems", cfg, err)
 			}
 			if cfg != nil {
 				t.Errorf("Parse returned a config together with problems")
@@ -366,13 +377,50 @@ func TestProblems(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			for _, p := range errs.Problems {
+			for _, p := range errs {
 				if p.File != "c.yaml" || p.Line < 1 {
 					t.Errorf("problem %+v: want file c.yaml and a line", p)
 				}
 			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("a problem message leaks an expanded secret: %v", err)
+			}
+		})
+	}
+}
+
+// yaml.v3 prints a parser error's line 0-based and a scanner error's
+// 1-based; both must come out as the line the user has to look at. A parser
+// error is placed where the collection it was parsing began, unless that is
+// the document's first line: then where it failed.
+func TestYAMLErrorLines(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      string
+	}{
+		// The flow sequence opened on line 2 is never closed.
+		{"unclosed flow sequence", "a: 1\nb: [1, 2\nc: 3",
+			`c.yaml:2: YAML syntax: did not find expected ',' or ']'`},
+		// The tags mapping opened on line 3 runs into the next key.
+		{"unclosed flow mapping", "checks:\n  - name: a\n    tags: {team: web, tier: 1\n    schedule: \"@every 1m\"\n",
+			`c.yaml:3: YAML syntax: did not find expected ',' or '}'`},
+		// grace_period is indented under nothing: no key where one must be.
+		{"bad indentation", "scheduler:\n  concurrency: 4\n grace_period: 30s\nchecks: []\n",
+			`c.yaml:3: YAML syntax: did not find expected key`},
+		// Inside the list of checks: the list began on line 2.
+		{"bad indentation in a list", "checks:\n  - name: a\n    url: \"http://x.example/\"\n   schedule: \"@every 1m\"\n",
+			`c.yaml:2: YAML syntax: did not find expected '-' indicator`},
+		// A tab starts line 2 (scanner error).
+		{"tab", "checks:\n\t- name: a\n", `c.yaml:2: YAML syntax: found character that cannot start any token`},
+		// The quote opened on line 2 never closes (scanner error).
+		{"unclosed quote", "checks:\n  - name: \"home\n    url: http://x.example/\n",
+			`c.yaml:2: YAML syntax: found unexpected end of stream`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tt.src))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got  %v\nwant %s", err, tt.want)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -24,14 +25,14 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	if !ok {
 		return nil
 	}
-	sec := map[string]entry{}
+	sec := map[string]yamldoc.Pair{}
 	for _, e := range es {
-		switch e.key {
+		switch e.Key {
 		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "checks":
-			sec[e.key] = e
+			sec[e.Key] = e
 		default:
-			if e.key == "check" || e.key == "journeys" {
-				d.addf(e.k.Line, "unknown top-level key %q (checks, each with a type, go under \"checks\")", e.key)
+			if e.Key == "check" || e.Key == "journeys" {
+				d.addf(e.K.Line, "unknown top-level key %q (checks, each with a type, go under \"checks\")", e.Key)
 				continue
 			}
 			d.unknown(e, "", topKeys)
@@ -46,26 +47,26 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	}
 	cfg.Defaults = d.defaults(sec)
 	if e, ok := sec["retention"]; ok {
-		if v, ok := d.duration(e.v, "retention", 0); ok {
+		if v, ok := d.duration(e.V, "retention", 0); ok {
 			cfg.Retention = v
 		}
 	}
 	if e, ok := sec["store"]; ok {
-		if s, ok := d.str(e.v, "store"); ok {
+		if s, ok := d.str(e.V, "store"); ok {
 			if strings.TrimSpace(s) == "" {
-				d.addf(e.v.Line, "store: must not be empty (leave it out for %s)", DefaultStore)
+				d.addf(e.V.Line, "store: must not be empty (leave it out for %s)", DefaultStore)
 			} else {
 				cfg.Store = d.resolvePath(s)
 			}
 		}
 	}
 	if e, ok := sec["scheduler"]; ok {
-		d.scheduler(e.v, &cfg.Scheduler)
+		d.scheduler(e.V, &cfg.Scheduler)
 	}
 	if e, ok := sec["browser"]; ok {
-		d.browser(e.v, &cfg.Browser)
+		d.browser(e.V, &cfg.Browser)
 	}
-	if e, ok := sec["influxdb"]; ok && e.v.ShortTag() != "!!null" {
+	if e, ok := sec["influxdb"]; ok && e.V.ShortTag() != "!!null" {
 		cfg.InfluxDB = d.influxdb(e)
 	}
 	if e, ok := sec["checks"]; ok {
@@ -76,7 +77,7 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	return cfg
 }
 
-func (d *decoder) defaults(sec map[string]entry) Defaults {
+func (d *decoder) defaults(sec map[string]yamldoc.Pair) Defaults {
 	host, err := d.opts.hostname()
 	if err != nil || plainText(host, 128) != nil {
 		host = "localhost"
@@ -86,44 +87,44 @@ func (d *decoder) defaults(sec map[string]entry) Defaults {
 	if !ok {
 		return def
 	}
-	es, ok := d.mapping(e.v, "defaults")
+	es, ok := d.mapping(e.V, "defaults")
 	if !ok {
 		return def
 	}
 	known := []string{"location", "probe", "timeout", "retries", "user_agent", "resolver", "tags", "slo"}
 	for _, e := range es {
-		label := "defaults." + e.key
-		switch e.key {
+		label := "defaults." + e.Key
+		switch e.Key {
 		case "location", "probe":
-			if s, ok := d.str(e.v, label); ok {
+			if s, ok := d.str(e.V, label); ok {
 				if err := plainText(s, 128); err != nil {
-					d.addf(e.v.Line, "%s: %v", label, err)
-				} else if e.key == "location" {
+					d.addf(e.V.Line, "%s: %v", label, err)
+				} else if e.Key == "location" {
 					def.Location = s
 				} else {
 					def.Probe = s
 				}
 			}
 		case "timeout":
-			if v, ok := d.duration(e.v, label, 1); ok {
+			if v, ok := d.duration(e.V, label, 1); ok {
 				def.Timeout = v
 			}
 		case "retries":
-			if v, ok := d.integer(e.v, label, 0, maxRetries); ok {
+			if v, ok := d.integer(e.V, label, 0, maxRetries); ok {
 				def.Retries = v
 			}
 		case "user_agent":
-			if s, ok := d.userAgent(e.v, label); ok {
+			if s, ok := d.userAgent(e.V, label); ok {
 				def.UserAgent = s
 			}
 		case "resolver":
-			if s, ok := d.resolver(e.v, label); ok {
+			if s, ok := d.resolver(e.V, label); ok {
 				def.Resolver = s
 			}
 		case "tags":
-			def.Tags = d.tags(e.v, label, nil)
+			def.Tags = d.tags(e.V, label, nil)
 		case "slo":
-			def.SLO = d.slo(e.v, label, probe.SLO{})
+			def.SLO = d.slo(e.V, label, probe.SLO{})
 		default:
 			d.unknown(e, "defaults", known)
 		}
@@ -137,18 +138,18 @@ func (d *decoder) scheduler(n *yaml.Node, s *Scheduler) {
 		return
 	}
 	for _, e := range es {
-		label := "scheduler." + e.key
-		switch e.key {
+		label := "scheduler." + e.Key
+		switch e.Key {
 		case "concurrency":
-			if v, ok := d.integer(e.v, label, 1, 100_000); ok {
+			if v, ok := d.integer(e.V, label, 1, 100_000); ok {
 				s.Concurrency = v
 			}
 		case "browser_concurrency":
-			if v, ok := d.integer(e.v, label, 1, 1000); ok {
+			if v, ok := d.integer(e.V, label, 1, 1000); ok {
 				s.BrowserConcurrency = v
 			}
 		case "grace_period":
-			if v, ok := d.duration(e.v, label, 0); ok {
+			if v, ok := d.duration(e.V, label, 0); ok {
 				s.GracePeriod = v
 			}
 		default:
@@ -157,27 +158,21 @@ func (d *decoder) scheduler(n *yaml.Node, s *Scheduler) {
 	}
 }
 
-// Built-in device profiles; others come from browser.devices.
-const (
-	DeviceDesktop = "desktop"
-	DeviceMobile  = "mobile"
-)
-
 func (d *decoder) browser(n *yaml.Node, b *Browser) {
 	es, ok := d.mapping(n, "browser")
 	if !ok {
 		return
 	}
 	for _, e := range es {
-		switch e.key {
+		switch e.Key {
 		case "path":
-			if s, ok := d.str(e.v, "browser.path"); ok {
-				b.Path = d.executable(e.v, "browser.path", s)
+			if s, ok := d.str(e.V, "browser.path"); ok {
+				b.Path = d.executable(e.V, "browser.path", s)
 			}
 		case "devices":
-			d.devices(e.v, b)
+			d.devices(e.V, b)
 		case "max_page_memory":
-			if v, ok := d.byteSize(e.v, "browser.max_page_memory"); ok {
+			if v, ok := d.byteSize(e.V, "browser.max_page_memory"); ok {
 				b.MaxPageMemory = v
 			}
 		default:
@@ -216,63 +211,63 @@ func (d *decoder) devices(n *yaml.Node, b *Browser) {
 	}
 	b.Devices = map[string]DeviceOverride{}
 	for _, e := range es {
-		label := "browser.devices." + e.key
-		if !deviceName(e.key) {
-			d.addf(e.k.Line, "%s: a device name is lower-case letters, digits, - and _", label)
+		label := "browser.devices." + e.Key
+		if !deviceName(e.Key) {
+			d.addf(e.K.Line, "%s: a device name is lower-case letters, digits, - and _", label)
 			continue
 		}
-		fields, ok := d.mapping(e.v, label)
+		fields, ok := d.mapping(e.V, label)
 		if !ok {
 			continue
 		}
 		var o DeviceOverride
 		for _, f := range fields {
-			fl := label + "." + f.key
-			switch f.key {
+			fl := label + "." + f.Key
+			switch f.Key {
 			case "width", "height":
-				if v, ok := d.integer(f.v, fl, 200, 10_000); ok {
-					if f.key == "width" {
+				if v, ok := d.integer(f.V, fl, 200, 10_000); ok {
+					if f.Key == "width" {
 						o.Width = &v
 					} else {
 						o.Height = &v
 					}
 				}
 			case "device_scale_factor":
-				if v, ok := d.number(f.v, fl, 0.5, 5); ok {
+				if v, ok := d.number(f.V, fl, 0.5, 5); ok {
 					o.DeviceScaleFactor = &v
 				}
 			case "mobile":
-				if v, ok := d.boolean(f.v, fl); ok {
+				if v, ok := d.boolean(f.V, fl); ok {
 					o.Mobile = &v
 				}
 			case "user_agent":
-				if v, ok := d.userAgent(f.v, fl); ok {
+				if v, ok := d.userAgent(f.V, fl); ok {
 					o.UserAgent = &v
 				}
 			case "latency":
-				if v, ok := d.duration(f.v, fl, 0); ok {
+				if v, ok := d.duration(f.V, fl, 0); ok {
 					o.Latency = &v
 				}
 			case "download_kbps", "upload_kbps":
-				if v, ok := d.number(f.v, fl, 0, 10_000_000); ok {
-					if f.key == "download_kbps" {
+				if v, ok := d.number(f.V, fl, 0, 10_000_000); ok {
+					if f.Key == "download_kbps" {
 						o.DownloadKbps = &v
 					} else {
 						o.UploadKbps = &v
 					}
 				}
 			case "cpu_slowdown":
-				if v, ok := d.number(f.v, fl, 1, 20); ok {
+				if v, ok := d.number(f.V, fl, 1, 20); ok {
 					o.CPUSlowdown = &v
 				}
 			default:
 				d.unknown(f, label, deviceKeys)
 			}
 		}
-		if e.key != DeviceDesktop && e.key != DeviceMobile && (o.Width == nil || o.Height == nil) {
-			d.addf(e.k.Line, "%s: a new device needs width and height (only desktop and mobile have built-in values)", label)
+		if e.Key != probe.DeviceDesktop && e.Key != probe.DeviceMobile && (o.Width == nil || o.Height == nil) {
+			d.addf(e.K.Line, "%s: a new device needs width and height (only desktop and mobile have built-in values)", label)
 		}
-		b.Devices[e.key] = o
+		b.Devices[e.Key] = o
 	}
 }
 
@@ -291,8 +286,8 @@ func deviceName(s string) bool {
 
 var influxKeys = []string{"url", "org", "bucket", "token_env", "batch_size", "flush_interval", "max_outbox_rows", "max_outbox_age"}
 
-func (d *decoder) influxdb(sec entry) *InfluxDB {
-	es, ok := d.mapping(sec.v, "influxdb")
+func (d *decoder) influxdb(sec yamldoc.Pair) *InfluxDB {
+	es, ok := d.mapping(sec.V, "influxdb")
 	if !ok {
 		return nil
 	}
@@ -300,56 +295,56 @@ func (d *decoder) influxdb(sec entry) *InfluxDB {
 		MaxOutboxRows: DefaultMaxOutboxRows, MaxOutboxAge: DefaultMaxOutboxAge}
 	var hasURL, hasBucket bool
 	for _, e := range es {
-		label := "influxdb." + e.key
-		switch e.key {
+		label := "influxdb." + e.Key
+		switch e.Key {
 		case "url":
 			hasURL = true
-			if s, ok := d.str(e.v, label); ok {
-				if u, ok := d.httpURL(e.v, label, s); ok {
+			if s, ok := d.str(e.V, label); ok {
+				if u, ok := d.httpURL(e.V, label, s); ok {
 					in.URL = u
 				}
 			}
 		case "org":
-			if s, ok := d.str(e.v, label); ok {
+			if s, ok := d.str(e.V, label); ok {
 				in.Org = s
 			}
 		case "bucket":
 			hasBucket = true
-			if s, ok := d.str(e.v, label); ok {
+			if s, ok := d.str(e.V, label); ok {
 				if err := plainText(s, 256); err != nil {
-					d.addf(e.v.Line, "%s: %v", label, err)
+					d.addf(e.V.Line, "%s: %v", label, err)
 				}
 				in.Bucket = s
 			}
 		case "token", "password", "auth_token":
-			d.addf(e.k.Line, "%s: secrets do not belong in the config file: put the token in an environment variable and name it with token_env", label)
+			d.addf(e.K.Line, "%s: secrets do not belong in the config file: put the token in an environment variable and name it with token_env", label)
 		case "token_env":
-			if s, ok := d.str(e.v, label); ok {
+			if s, ok := d.str(e.V, label); ok {
 				if !validEnvName(s) {
-					d.addf(e.v.Line, "%s: %q is not an environment variable name", label, clip(s))
+					d.addf(e.V.Line, "%s: %q is not an environment variable name", label, yamldoc.Clip(s))
 					break
 				}
 				in.TokenEnv = s
 				if v, ok := d.opts.env(s); !ok || v == "" {
-					d.addf(e.v.Line, "%s: environment variable %s is not set", label, s)
+					d.addf(e.V.Line, "%s: environment variable %s is not set", label, s)
 				} else {
 					in.Token = v
 				}
 			}
 		case "batch_size":
-			if v, ok := d.integer(e.v, label, 1, 100_000); ok {
+			if v, ok := d.integer(e.V, label, 1, 100_000); ok {
 				in.BatchSize = v
 			}
 		case "flush_interval":
-			if v, ok := d.duration(e.v, label, 100*time.Millisecond); ok {
+			if v, ok := d.duration(e.V, label, 100*time.Millisecond); ok {
 				in.FlushInterval = v
 			}
 		case "max_outbox_rows":
-			if v, ok := d.integer(e.v, label, 1, math32); ok {
+			if v, ok := d.integer(e.V, label, 1, math32); ok {
 				in.MaxOutboxRows = v
 			}
 		case "max_outbox_age":
-			if v, ok := d.duration(e.v, label, time.Minute); ok {
+			if v, ok := d.duration(e.V, label, time.Minute); ok {
 				in.MaxOutboxAge = v
 			}
 		default:
@@ -357,10 +352,10 @@ func (d *decoder) influxdb(sec entry) *InfluxDB {
 		}
 	}
 	if !hasURL {
-		d.addf(sec.k.Line, "influxdb: url is required")
+		d.addf(sec.K.Line, "influxdb: url is required")
 	}
 	if !hasBucket {
-		d.addf(sec.k.Line, "influxdb: bucket is required (for InfluxDB 1.8: \"database/retention-policy\")")
+		d.addf(sec.K.Line, "influxdb: bucket is required (for InfluxDB 1.8: \"database/retention-policy\")")
 	}
 	return in
 }
@@ -377,20 +372,20 @@ func (d *decoder) httpURL(n *yaml.Node, label, s string) (string, bool) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		d.addf(n.Line, "%s: %q is not a valid URL: %v", label, clip(shown), err)
+		d.addf(n.Line, "%s: %q is not a valid URL: %v", label, yamldoc.Clip(shown), err)
 		return "", false
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		d.addf(n.Line, "%s: %q: want an http:// or https:// URL", label, clip(shown))
+		d.addf(n.Line, "%s: %q: want an http:// or https:// URL", label, yamldoc.Clip(shown))
 		return "", false
 	}
 	if u.Hostname() == "" {
-		d.addf(n.Line, "%s: %q has no host", label, clip(shown))
+		d.addf(n.Line, "%s: %q has no host", label, yamldoc.Clip(shown))
 		return "", false
 	}
 	if p := u.Port(); p != "" {
 		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
-			d.addf(n.Line, "%s: %q: port %s is out of range", label, clip(shown), p)
+			d.addf(n.Line, "%s: %q: port %s is out of range", label, yamldoc.Clip(shown), p)
 			return "", false
 		}
 	}
@@ -408,17 +403,17 @@ func (d *decoder) resolver(n *yaml.Node, label string) (string, bool) {
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		d.addf(n.Line, "%s: want IP:PORT (e.g. 127.0.0.1:53 or [::1]:53), got %q", label, clip(s))
+		d.addf(n.Line, "%s: want IP:PORT (e.g. 127.0.0.1:53 or [::1]:53), got %q", label, yamldoc.Clip(s))
 		return "", false
 	}
 	p, err := strconv.ParseUint(port, 10, 16)
 	if err != nil || p == 0 {
-		d.addf(n.Line, "%s: want IP:PORT with a port from 1 to 65535, got %q", label, clip(s))
+		d.addf(n.Line, "%s: want IP:PORT with a port from 1 to 65535, got %q", label, yamldoc.Clip(s))
 		return "", false
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		d.addf(n.Line, "%s: %q: %q is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found", label, clip(s), clip(host))
+		d.addf(n.Line, "%s: %q: %q is not an IP address; give the DNS server's IP (IP:PORT), which needs no resolver to be found", label, yamldoc.Clip(s), yamldoc.Clip(host))
 		return "", false
 	}
 	return netip.AddrPortFrom(ip, uint16(p)).String(), true
@@ -452,7 +447,7 @@ func (d *decoder) tags(n *yaml.Node, label string, base map[string]string) map[s
 		switch {
 		case !it.ok:
 		case !identifier(it.key) || len(it.key) > 64:
-			d.addf(it.line, "%s: tag name %q: want letters, digits and _ (not starting with a digit)", label, clip(it.key))
+			d.addf(it.line, "%s: tag name %q: want letters, digits and _ (not starting with a digit)", label, yamldoc.Clip(it.key))
 		case reservedTags[it.key]:
 			d.addf(it.line, "%s: tag %q is set by storeprobe itself; choose another name", label, it.key)
 		default:
@@ -473,22 +468,22 @@ func (d *decoder) slo(n *yaml.Node, label string, base probe.SLO) probe.SLO {
 		return base
 	}
 	for _, e := range es {
-		fl := label + "." + e.key
-		switch e.key {
+		fl := label + "." + e.Key
+		switch e.Key {
 		case "uptime":
-			if v, ok := d.percent(e.v, fl); ok {
+			if v, ok := d.percent(e.V, fl); ok {
 				base.Uptime = v
 			}
 		case "success":
-			if v, ok := d.percent(e.v, fl); ok {
+			if v, ok := d.percent(e.V, fl); ok {
 				base.Success = v
 			}
 		case "cwv_good":
-			if v, ok := d.percent(e.v, fl); ok {
+			if v, ok := d.percent(e.V, fl); ok {
 				base.CWVGood = v
 			}
 		case "load_time":
-			if v, ok := d.duration(e.v, fl, 1); ok {
+			if v, ok := d.duration(e.V, fl, 1); ok {
 				base.LoadTime = v
 			}
 		default:

@@ -356,14 +356,14 @@ func TestTagDetected(t *testing.T) {
 func TestDevices(t *testing.T) {
 	w, lat, ua := 412, 300*time.Millisecond, "Tablet/1"
 	got := devices(map[string]config.DeviceOverride{
-		browser.DeviceMobile: {Latency: &lat},
-		"tablet":             {Width: &w, UserAgent: &ua},
+		probe.DeviceMobile: {Latency: &lat},
+		"tablet":           {Width: &w, UserAgent: &ua},
 	})
 	mobile := browser.Mobile()
 	mobile.Latency = lat
 	tablet := browser.Desktop()
 	tablet.Name, tablet.Width, tablet.UserAgent = "tablet", 412, ua
-	want := map[string]browser.Device{browser.DeviceMobile: mobile, "tablet": tablet}
+	want := map[string]browser.Device{probe.DeviceMobile: mobile, "tablet": tablet}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("devices:\n got %+v\nwant %+v", got, want)
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/config"
 )
@@ -14,7 +15,7 @@ func devices(overrides map[string]config.DeviceOverride) map[string]browser.Devi
 	out := map[string]browser.Device{}
 	for name, o := range overrides {
 		d := browser.Desktop()
-		if name == browser.DeviceMobile {
+		if name == probe.DeviceMobile {
 			d = browser.Mobile()
 		}
 		d.Name = name

@@ -74,17 +74,6 @@ const DefaultMaxHeaderBytes = 1 << 20
 // redirectBodyCap bounds what is read (and discarded) of a redirect's body.
 const redirectBodyCap = 1 << 20
 
-// FieldError is a problem with one field of a check's definition. Field is
-// the config key (url, ca_file, client_cert ...); the CLI maps it to its
-// flag. Messages never contain secrets.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *FieldError) Unwrap() error { return e.Err }
-
 // Option configures a Checker.
 type Option func(*options)
 
@@ -132,7 +121,8 @@ type Checker struct {
 
 // New validates c and prepares everything a Run needs: certificates,
 // resolver, proxy, headers. Every problem is returned (joined), each a
-// *FieldError naming its field.
+// *probe.FieldError naming its field (the config key), which the config
+// reports at that key's line and the CLI at its flag.
 func New(c probe.Check, opts ...Option) (*Checker, error) {
 	k := &Checker{check: c, spec: c.HTTP, rawURL: c.URL,
 		opts: options{version: "dev", maxHeaderBytes: DefaultMaxHeaderBytes, now: time.Now}}
@@ -147,7 +137,7 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Err: errors.New(k.red.String(fmt.Sprintf(format, args...)))})
+		errs = append(errs, &probe.FieldError{Field: field, Err: errors.New(k.red.String(fmt.Sprintf(format, args...)))})
 	}
 
 	u, err := url.Parse(c.URL)

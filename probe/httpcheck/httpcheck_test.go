@@ -635,9 +635,9 @@ func TestNewValidation(t *testing.T) {
 			var fields []string
 			if err != nil {
 				for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-					var fe *FieldError
+					var fe *probe.FieldError
 					if !errors.As(e, &fe) {
-						t.Fatalf("not a FieldError: %v", e)
+						t.Fatalf("not a probe.FieldError: %v", e)
 					}
 					fields = append(fields, fe.Field)
 				}

@@ -1,8 +1,6 @@
 package prober
 
 import (
-	"errors"
-
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/httpcheck"
@@ -37,37 +35,16 @@ func ConfigOptions(env func(string) (string, bool), version string) []config.Opt
 			_, err := LoadJourney(spec)
 			return err
 		}),
+		// The probe's own constructor, which every run calls: a check it
+		// refuses is refused here, at the key's line (its *probe.FieldErrors),
+		// instead of becoming a probe_error on every run.
 		config.WithCheckValidator(func(c probe.Check) error {
 			_, err := httpcheck.New(c, httpcheck.WithVersion(version))
-			return configFieldErrors(err)
+			return err
 		}),
 	}
 	if env != nil {
 		opts = append(opts, config.WithEnv(env))
 	}
 	return opts
-}
-
-// configFieldErrors turns the probe's *httpcheck.FieldErrors (joined) into
-// *config.FieldErrors, which the config places at their key's line.
-func configFieldErrors(err error) error {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	out := make([]error, 0, len(errs))
-	for _, e := range errs {
-		var fe *httpcheck.FieldError
-		if errors.As(e, &fe) {
-			out = append(out, &config.FieldError{Field: fe.Field, Err: fe.Err})
-			continue
-		}
-		out = append(out, e)
-	}
-	return errors.Join(out...)
 }
