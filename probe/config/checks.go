@@ -78,7 +78,29 @@ var commonKeys = []checkKey{
 		k.c.Tags = k.tags(e.V, fl, k.cfg.Defaults.Tags)
 	}},
 	{"slo", func(k *checkDecoder, e yamldoc.Pair, fl string) {
-		k.c.SLO = k.slo(e.V, fl, k.cfg.Defaults.SLO)
+		k.sloSpec = k.slo(e.V, fl, k.defaultSLO)
+	}},
+	{"notify", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		k.c.Notify = k.notifyList(e, fl)
+	}},
+	{"depends_on", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		items, _ := k.strList(e.V, fl)
+		for _, it := range items {
+			if it.ok {
+				k.c.DependsOn = append(k.c.DependsOn, it.value)
+				k.checkRefs = append(k.checkRefs, ref{name: it.value, line: it.line, label: fl})
+			}
+		}
+		if k.c.Name != "" {
+			k.dependsLines[k.c.Name] = e.K.Line
+		}
+	}},
+	{"runbook_url", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			if u, ok := k.httpURL(e.V, fl, s); ok {
+				k.c.RunbookURL = u
+			}
+		}
 	}},
 }
 
@@ -148,6 +170,7 @@ func (d *decoder) checks(sec yamldoc.Pair, cfg *Config) {
 			continue
 		}
 		names[chk.Name] = c.Line
+		d.checkNames[chk.Name] = true
 		if ok {
 			cfg.Lines[chk.Name] = c.Line
 			cfg.Checks = append(cfg.Checks, chk)
@@ -168,7 +191,8 @@ type checkDecoder struct {
 	// once.
 	decoded   map[string]yamldoc.Pair
 	typeKnown bool
-	journeyOK bool // the journey file or template it names is valid
+	journeyOK bool    // the journey file or template it names is valid
+	sloSpec   sloSpec // the check's slo block over the defaults'
 }
 
 // check decodes one list entry. ok is false if anything was wrong with it;
@@ -176,7 +200,7 @@ type checkDecoder struct {
 func (d *decoder) check(i int, n *yaml.Node, cfg *Config) (probe.Check, bool) {
 	before := len(d.problems)
 	k := &checkDecoder{decoder: d, cfg: cfg, n: n, label: fmt.Sprintf("checks[%d]", i),
-		keys: map[string]yamldoc.Pair{}, decoded: map[string]yamldoc.Pair{}, typeKnown: true}
+		keys: map[string]yamldoc.Pair{}, decoded: map[string]yamldoc.Pair{}, typeKnown: true, sloSpec: d.defaultSLO}
 	if n.ShortTag() == "!!null" {
 		d.addf(n.Line, "%s: empty entry", k.label)
 		return probe.Check{}, false
@@ -212,7 +236,6 @@ func (k *checkDecoder) start() {
 		Location: def.Location,
 		Probe:    def.Probe,
 		Tags:     def.Tags,
-		SLO:      def.SLO,
 		HTTP: probe.HTTPSpec{
 			UserAgent:       def.UserAgent,
 			Resolver:        def.Resolver,
@@ -290,6 +313,7 @@ func typeList(types []probe.CheckType) string {
 // keys it set, and leaves in each spec only what its type uses.
 func (k *checkDecoder) complete() {
 	c := &k.c
+	c.SLO = k.sloSpec.targets(c.Type)
 	// The journey's base URL stands for the check's URL (the host tag)
 	// when the check names none.
 	if _, ok := k.keys["url"]; !ok && c.Type == probe.TypeJourney {

@@ -34,6 +34,10 @@ type Config struct {
 	Scheduler Scheduler
 	Browser   Browser
 	InfluxDB  *InfluxDB // nil when the file has no influxdb section
+	// Notifiers receive alerts; Alerting is how checks are watched, every
+	// default applied.
+	Notifiers []probe.Notifier
+	Alerting  probe.Alerting
 	Checks    []probe.Check
 	// Lines maps each check name to the line of its entry, for messages
 	// about a check after loading (a failed reload, a run that panicked).
@@ -119,6 +123,7 @@ type options struct {
 	templates func(name string) bool
 	params    func(spec probe.JourneySpec) error
 	checkHTTP func(c probe.Check) error
+	notifier  func(n probe.Notifier) error
 	hostname  func() (string, error)
 }
 
@@ -167,6 +172,14 @@ func WithJourneyParams(check func(spec probe.JourneySpec) error) Option {
 // Messages must not contain secrets.
 func WithCheckValidator(validate func(c probe.Check) error) Option {
 	return func(o *options) { o.checkHTTP = validate }
+}
+
+// WithNotifierValidator sets a validator every notifier the config accepts
+// is passed to: give it the notifiers' own constructor, so that a notifier
+// that could never send is refused at load. Its *probe.FieldErrors are
+// reported at the line of their key in the notifier.
+func WithNotifierValidator(validate func(n probe.Notifier) error) Option {
+	return func(o *options) { o.notifier = validate }
 }
 
 // withHostname replaces os.Hostname in tests.

@@ -207,8 +207,82 @@ checks:
 	if buy.Timeout != 60*time.Second || buy.Journey.Template != "shopify" || buy.URL != "" || buy.Browser.Device != "" {
 		t.Errorf("journey check defaults %+v", buy)
 	}
-	if len(api.Tags) != 0 || api.SLO != (probe.SLO{}) {
-		t.Errorf("no tags or targets configured, got %v %+v", api.Tags, api.SLO)
+	if len(api.Tags) != 0 {
+		t.Errorf("no tags configured, got %v", api.Tags)
+	}
+	// No slo anywhere: the storefront preset, with CWV for browser checks.
+	storefront := probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Preset: "storefront",
+		FromPreset: probe.Targets(0).With("uptime").With("load_time")}
+	if api.SLO != storefront {
+		t.Errorf("http check without slo: %+v, want %+v", api.SLO, storefront)
+	}
+	storefront.CWVGood, storefront.FromPreset = 90, storefront.FromPreset.With("cwv_good")
+	if page.SLO != storefront || buy.SLO != storefront {
+		t.Errorf("browser and journey checks without slo: %+v, %+v, want %+v", page.SLO, buy.SLO, storefront)
+	}
+}
+
+// TestSLOPresets: a check with no slo anywhere is judged against the
+// storefront preset; a named preset gives its targets; keys beside a preset
+// override it; without a preset only the keys set are targets, merged over
+// defaults key by key.
+func TestSLOPresets(t *testing.T) {
+	from := func(names ...string) probe.Targets {
+		var t probe.Targets
+		for _, n := range names {
+			t = t.With(n)
+		}
+		return t
+	}
+	for _, tc := range []struct {
+		name     string
+		defaults string
+		check    string
+		typ      string
+		want     probe.SLO
+	}{
+		{"nothing anywhere", "", "", "http",
+			probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Preset: "storefront", FromPreset: from("uptime", "load_time")}},
+		{"payment", "", "slo: {preset: payment}", "http",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, Preset: "payment", FromPreset: from("uptime", "success", "load_time")}},
+		{"payment with a key beside it", "", "slo: {preset: payment, load_time: 1500ms}", "http",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 1500 * time.Millisecond, Preset: "payment", FromPreset: from("uptime", "success")}},
+		{"none judges nothing", "", "slo: {preset: none}", "browser", probe.SLO{Preset: "none"}},
+		{"keys only: no preset", "", "slo: {uptime: 99.5}", "browser", probe.SLO{Uptime: 99.5}},
+		{"defaults' preset for every check", "slo: {preset: payment}", "", "http",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, Preset: "payment", FromPreset: from("uptime", "success", "load_time")}},
+		{"a check's key over the defaults' preset", "slo: {preset: storefront}", "slo: {cwv_good: 75}", "journey",
+			probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, CWVGood: 75, Preset: "storefront", FromPreset: from("uptime", "load_time")}},
+		{"a check's preset over the defaults' keys", "slo: {uptime: 99}", "slo: {preset: payment}", "http",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, Preset: "payment", FromPreset: from("uptime", "success", "load_time")}},
+		{"defaults' keys merged under a check's keys", "slo: {uptime: 99, load_time: 4s}", "slo: {uptime: 98}", "http",
+			probe.SLO{Uptime: 98, LoadTime: 4 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "defaults: {" + strings.TrimSpace(strings.ReplaceAll(tc.defaults, "slo:", "slo:")) + "}\n" +
+				"checks:\n  - name: c\n    type: " + tc.typ + "\n    schedule: \"@every 1m\"\n"
+			switch tc.typ {
+			case "journey":
+				doc += "    template: shopify\n    params: {base_url: \"https://shop.test\"}\n"
+			default:
+				doc += "    url: https://shop.test/\n"
+			}
+			if tc.check != "" {
+				doc += "    " + tc.check + "\n"
+			}
+			cfg, err := Parse("c.yaml", []byte(doc), WithEnv(func(string) (string, bool) { return "", false }),
+				WithTemplates(func(string) bool { return true }), WithJourneyParams(func(probe.JourneySpec) error { return nil }))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, doc)
+			}
+			if got := cfg.Checks[0].SLO; got != tc.want {
+				t.Errorf("slo %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	_, err := Parse("c.yaml", []byte("checks:\n  - name: c\n    url: https://shop.test/\n    schedule: \"@every 1m\"\n    slo: {preset: checkout}\n"))
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:5: check "c": slo.preset: unknown preset "checkout" (want storefront, payment, none)`) {
+		t.Errorf("unknown preset: %v", err)
 	}
 }
 

@@ -29,11 +29,21 @@ type decoder struct {
 	problems probe.Problems
 	budget   int
 	journeys map[string]bool // journey files already validated: true if valid
+	// defaultSLO is defaults.slo as written, which each check's slo block
+	// refines.
+	defaultSLO sloSpec
+	// Names used before they may be defined, checked by alertingRefs.
+	notifyRefs   []ref
+	checkRefs    []ref
+	checkNames   map[string]bool // every check named, valid or not
+	dependsLines map[string]int  // line of each check's depends_on
+
 	stopped  bool
 }
 
 func newDecoder(file string, o options) *decoder {
-	return &decoder{file: file, dir: filepath.Dir(file), opts: o, budget: nodeBudget, journeys: map[string]bool{}}
+	return &decoder{file: file, dir: filepath.Dir(file), opts: o, budget: nodeBudget, journeys: map[string]bool{},
+		checkNames: map[string]bool{}, dependsLines: map[string]int{}}
 }
 
 // addf records a problem at line of the config file.

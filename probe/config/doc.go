@@ -36,7 +36,10 @@
 //	  user_agent: "..."       # http checks; default "storeprobe/<version> (+synthetic monitoring)"
 //	  resolver: 127.0.0.1:53  # http checks: DNS server IP:PORT instead of the system's (not a name)
 //	  tags: {team: web}       # merged under each check's tags
-//	  slo: {uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90}  # merged key by key
+//	  slo: {preset: storefront, uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90}
+//	                          # a preset (storefront | payment | none) and keys that override it;
+//	                          # keys without a preset are merged key by key; with no slo anywhere a
+//	                          # check is judged against the storefront preset
 //	retention: 90d            # store retention; 0 keeps everything; default 90d
 //	store: ./storeprobe.db    # store path (relative to this file); default ./storeprobe.db in the
 //	                          # working directory; `run --store` overrides
@@ -61,6 +64,42 @@
 //	  flush_interval: 10s     # default 10s
 //	  max_outbox_rows: 1000000  # unshipped rows kept before the oldest are dropped (loudly); default 1000000
 //	  max_outbox_age: 7d      # unshipped rows older than this are dropped (loudly); default 7d
+//	notifiers:                # who is told; each names its type and a unique name
+//	  - name: ops
+//	    type: webhook         # webhook | slack | pagerduty | email | sms | alertmanager
+//	    url: https://hooks.example.com/storeprobe   # webhook, slack, alertmanager; pagerduty, sms: optional
+//	    secret_env: HOOK_SECRET   # webhook: signs bodies (X-Storeprobe-Signature: sha256=HMAC)
+//	    headers: {X-Team: web}    # webhook: extra headers (values treated as secrets)
+//	    routing_key_env: PD_KEY   # pagerduty: Events API v2 routing key
+//	    smtp: smtp.example.com:587  # email; tls: starttls (default) | tls | none; ca_file
+//	    username: probe           # email: SMTP auth with password_env
+//	    password_env: SMTP_PASSWORD
+//	    account_sid: AC123        # sms (Twilio Messages API shape) with auth_token_env
+//	    auth_token_env: TWILIO_TOKEN
+//	    from: storeprobe@example.com  # email, sms
+//	    to: [oncall@example.com]      # email addresses or phone numbers
+//	    send_resolved: true       # default true
+//	    timeout: 10s
+//	alerting:
+//	  notify: [ops]           # receivers of every check; a check's own notify replaces it
+//	  down_after: 2           # consecutive failed runs that fire down (probe faults excluded)
+//	  up_after: 2             # passing runs that resolve it
+//	  renotify: 4h            # repeat a firing alert; 0 never
+//	  cert_warning_days: 14   # cert_expiry under this many days left
+//	  quorum: 1               # locations that must agree (the fleet evaluator)
+//	  silent_after: 10m       # probe_silent after this long without results (the fleet evaluator)
+//	  burn_rate: {min_runs: 20, min_failures: 3}   # the burn-rate alerts' minimums
+//	  breach: {window: 1h, min_samples: 10}        # load_time and cwv_good judged over this window
+//	  flapping: {changes: 4, window: 1h}
+//	  maintenance:            # runs inside are stored, judged by nothing
+//	    - name: nightly-deploy
+//	      schedule: "0 3 * * *"   # recurring: cron spec of each start, with duration
+//	      duration: 30m
+//	      timezone: Europe/Berlin # IANA name; default UTC
+//	      tags: {team: web}       # checks with all these tags; or checks: [names]; neither: every check
+//	    - name: migration
+//	      start: "2026-12-24 22:00"   # one-off, in timezone (or RFC 3339)
+//	      end: "2026-12-25 02:00"
 //	checks:
 //	  - name: home            # required, unique
 //	    type: http            # http (default) | browser | journey
@@ -69,7 +108,10 @@
 //	    timeout: 10s
 //	    retries: 2
 //	    tags: {platform: shopify, cdn: cloudflare}
-//	    slo: {uptime: 99.99, load_time: 2s}
+//	    slo: {preset: payment}
+//	    notify: [ops]         # replaces alerting.notify for this check ([] tells no one)
+//	    depends_on: [cdn-edge]  # its alerts wait while a dependency is down
+//	    runbook_url: https://wiki.example.com/home-down
 //	    # http only
 //	    method: GET           # upper-cased, as --method is
 //	    headers: {Authorization: "Bearer ${SHOP_TOKEN}"}

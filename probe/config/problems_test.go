@@ -21,7 +21,7 @@ foo: 1
 `, []string{
 		`c.yaml:1: unknown key "chekcs" (did you mean "checks"?)`,
 		`c.yaml:1: no checks: add a "checks" list`,
-		`c.yaml:2: unknown key "foo" (known: defaults, retention, store, scheduler, browser, influxdb, checks)`,
+		`c.yaml:2: unknown key "foo" (known: defaults, retention, store, scheduler, browser, influxdb, notifiers, alerting, checks)`,
 	}},
 	{"unknown and misplaced check keys", `checks:
   - name: home
@@ -32,7 +32,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, tags, slo, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:

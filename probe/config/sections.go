@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"net"
 	"net/netip"
 	"net/url"
@@ -11,11 +12,12 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/alert"
 	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
-var topKeys = []string{"defaults", "retention", "store", "scheduler", "browser", "influxdb", "checks"}
+var topKeys = []string{"defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "checks"}
 
 // top decodes the root mapping. Sections are decoded in dependency order
 // (browser devices before the checks that name them), not file order;
@@ -28,7 +30,7 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	sec := map[string]yamldoc.Pair{}
 	for _, e := range es {
 		switch e.Key {
-		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "checks":
+		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "checks":
 			sec[e.Key] = e
 		default:
 			if e.Key == "check" || e.Key == "journeys" {
@@ -69,11 +71,20 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	if e, ok := sec["influxdb"]; ok && e.V.ShortTag() != "!!null" {
 		cfg.InfluxDB = d.influxdb(e)
 	}
+	if e, ok := sec["notifiers"]; ok {
+		d.notifiers(e, cfg)
+	}
+	if e, ok := sec["alerting"]; ok && e.V.ShortTag() != "!!null" {
+		d.alerting(e, cfg)
+	} else {
+		cfg.Alerting = alert.WithDefaults(probe.Alerting{Renotify: alert.DefaultRenotify})
+	}
 	if e, ok := sec["checks"]; ok {
 		d.checks(e, cfg)
 	} else {
 		d.addf(n.Line, "no checks: add a \"checks\" list")
 	}
+	d.alertingRefs(cfg)
 	return cfg
 }
 
@@ -124,7 +135,8 @@ func (d *decoder) defaults(sec map[string]yamldoc.Pair) Defaults {
 		case "tags":
 			def.Tags = d.tags(e.V, label, nil)
 		case "slo":
-			def.SLO = d.slo(e.V, label, probe.SLO{})
+			d.defaultSLO = d.slo(e.V, label, sloSpec{})
+			def.SLO = d.defaultSLO.targets(probe.TypeHTTP)
 		default:
 			d.unknown(e, "defaults", known)
 		}
@@ -461,36 +473,119 @@ func (d *decoder) tags(n *yaml.Node, label string, base map[string]string) map[s
 	return out
 }
 
-// slo decodes targets over base: keys the file sets replace base's.
-func (d *decoder) slo(n *yaml.Node, label string, base probe.SLO) probe.SLO {
+// sloSpec is an slo block as written: a preset, and the keys set beside it
+// with their values. It becomes targets once the check's type is known
+// (the storefront preset judges Core Web Vitals of browser checks only).
+type sloSpec struct {
+	given  bool          // an slo block exists here or in defaults
+	preset string        // "" when none is named
+	set    probe.Targets // keys written
+	vals   probe.SLO     // their values
+}
+
+// SLO presets, by name: the shop targets of the product brief.
+const (
+	PresetStorefront = "storefront"
+	PresetPayment    = "payment"
+	PresetNone       = "none"
+)
+
+var presetNames = []string{PresetStorefront, PresetPayment, PresetNone}
+
+// presetSLO is a preset's targets for a check type.
+func presetSLO(name string, typ probe.CheckType) probe.SLO {
+	switch name {
+	case PresetStorefront:
+		s := probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second}
+		if typ == probe.TypeBrowser || typ == probe.TypeJourney {
+			s.CWVGood = 90
+		}
+		return s
+	case PresetPayment:
+		return probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second}
+	}
+	return probe.SLO{}
+}
+
+// targets resolves a spec for a check type: a check with no slo anywhere
+// is judged against the storefront preset; keys set beside a preset
+// override it; without a preset, only the keys set are targets.
+func (s sloSpec) targets(typ probe.CheckType) probe.SLO {
+	preset := s.preset
+	if !s.given {
+		preset = PresetStorefront
+	}
+	out := presetSLO(preset, typ)
+	out.Preset = preset
+	for _, t := range []struct {
+		name string
+		set  bool
+	}{{probe.TargetUptime, out.Uptime > 0}, {probe.TargetLoadTime, out.LoadTime > 0},
+		{probe.TargetSuccess, out.Success > 0}, {probe.TargetCWVGood, out.CWVGood > 0}} {
+		if t.set {
+			out.FromPreset = out.FromPreset.With(t.name)
+		}
+	}
+	set := func(name string, apply func()) {
+		if s.set.Has(name) {
+			apply()
+			out.FromPreset &^= probe.Targets(0).With(name)
+		}
+	}
+	set(probe.TargetUptime, func() { out.Uptime = s.vals.Uptime })
+	set(probe.TargetLoadTime, func() { out.LoadTime = s.vals.LoadTime })
+	set(probe.TargetSuccess, func() { out.Success = s.vals.Success })
+	set(probe.TargetCWVGood, func() { out.CWVGood = s.vals.CWVGood })
+	return out
+}
+
+// slo decodes an slo block over base (the defaults' block for a check): a
+// preset it names starts afresh from that preset; otherwise its keys are
+// merged over base's, key by key.
+func (d *decoder) slo(n *yaml.Node, label string, base sloSpec) sloSpec {
 	es, ok := d.mapping(n, label)
 	if !ok {
 		return base
 	}
+	out := base
+	out.given = true
+	for _, e := range es {
+		if e.Key != "preset" {
+			continue
+		}
+		if s, ok := d.str(e.V, label+".preset"); ok {
+			if !slices.Contains(presetNames, s) {
+				d.addf(e.V.Line, "%s.preset: unknown preset %q (want %s)", label, yamldoc.Clip(s), strings.Join(presetNames, ", "))
+				continue
+			}
+			out.preset, out.set, out.vals = s, 0, probe.SLO{}
+		}
+	}
 	for _, e := range es {
 		fl := label + "." + e.Key
 		switch e.Key {
-		case "uptime":
+		case "preset":
+		case probe.TargetUptime:
 			if v, ok := d.percent(e.V, fl); ok {
-				base.Uptime = v
+				out.vals.Uptime, out.set = v, out.set.With(e.Key)
 			}
-		case "success":
+		case probe.TargetSuccess:
 			if v, ok := d.percent(e.V, fl); ok {
-				base.Success = v
+				out.vals.Success, out.set = v, out.set.With(e.Key)
 			}
-		case "cwv_good":
+		case probe.TargetCWVGood:
 			if v, ok := d.percent(e.V, fl); ok {
-				base.CWVGood = v
+				out.vals.CWVGood, out.set = v, out.set.With(e.Key)
 			}
-		case "load_time":
+		case probe.TargetLoadTime:
 			if v, ok := d.duration(e.V, fl, 1); ok {
-				base.LoadTime = v
+				out.vals.LoadTime, out.set = v, out.set.With(e.Key)
 			}
 		default:
-			d.unknown(e, label, []string{"uptime", "load_time", "success", "cwv_good"})
+			d.unknown(e, label, []string{"preset", "uptime", "load_time", "success", "cwv_good"})
 		}
 	}
-	return base
+	return out
 }
 
 // shownURL is a URL as written in the file, fit for a message: userinfo and
