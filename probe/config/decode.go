@@ -38,7 +38,7 @@ type decoder struct {
 	checkNames   map[string]bool // every check named, valid or not
 	dependsLines map[string]int  // line of each check's depends_on
 
-	stopped  bool
+	stopped bool
 }
 
 func newDecoder(file string, o options) *decoder {

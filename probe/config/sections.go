@@ -2,11 +2,11 @@ package config
 
 import (
 	"errors"
-	"slices"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
