@@ -82,3 +82,14 @@ func (e *Engine) InMaintenance(c probe.Check, t time.Time) (string, bool) {
 	}
 	return "", false
 }
+
+// MaintenanceOf names the maintenance window run falls in, if any ("" for
+// a check the engine does not watch).
+func (e *Engine) MaintenanceOf(run probe.Run) string {
+	cs := e.checks[run.Check]
+	if cs == nil {
+		return ""
+	}
+	name, _ := e.InMaintenance(cs.c, run.ScheduledAt)
+	return name
+}

@@ -38,13 +38,15 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/alerter"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/prober"
 	"github.com/storeprobe/storeprobe/probe/schedule"
 )
 
-// Store is where runs, skips and check definitions go: storage/sqlite.Store.
+// Store is where runs, skips, check definitions and alert state go:
+// storage/sqlite.Store.
 type Store interface {
 	Save(ctx context.Context, run probe.Run) (int64, error)
 	RecordSkip(ctx context.Context, check string, scheduledAt time.Time, reason string) error
@@ -52,7 +54,11 @@ type Store interface {
 	OutboxStats(ctx context.Context) (probe.OutboxStats, error)
 	ArtifactDir() string
 	Close() error
+	alerter.Store
 }
+
+// Dispatchers builds the notifiers' dispatcher for a config's notifiers.
+type Dispatchers func(ns []probe.Notifier, log *slog.Logger) (alerter.Dispatcher, error)
 
 // Worker runs beside the scheduler for the daemon's whole life: store
 // retention, InfluxDB shipping. Run returns once ctx is done and the
@@ -100,6 +106,9 @@ type Options struct {
 	Storage Storage
 	// OnRun, if set, sees every stored run (the demo's progress lines).
 	OnRun func(probe.Run)
+	// Dispatchers delivers alerts; nil keeps them in the store's history
+	// only.
+	Dispatchers Dispatchers
 }
 
 // InputError is bad input — the config, a flag — as opposed to a fault of
@@ -117,6 +126,7 @@ type Daemon struct {
 	storePath string
 	browser   *browser.Browser
 	prober    *prober.Prober
+	alerter   *alerter.Alerter
 	run       *schedule.Runner
 	workers   []Worker
 	metrics   []MetricsWriter
@@ -157,6 +167,9 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	d.browser = browser.New(d.browserOptions(cfg))
 	d.prober = prober.New(prober.Options{Version: o.Version, Logger: d.log, ArtifactsDir: store.ArtifactDir(), Browser: d.browser})
 	fail := func(err error) (*Daemon, error) {
+		if d.alerter != nil {
+			d.alerter.Close(ctx)
+		}
 		d.browser.Close()
 		store.Close()
 		return nil, err
@@ -169,6 +182,18 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	if err := d.saveChecks(ctx, cfg.Checks); err != nil {
 		return fail(err)
 	}
+	disp, err := d.dispatcher(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if d.alerter, err = alerter.New(ctx, alerter.Options{Alerting: cfg.Alerting, Checks: cfg.Checks, Store: store,
+		Dispatcher: disp, Logger: d.log}); err != nil {
+		if disp != nil {
+			disp.Close(ctx)
+		}
+		return fail(err)
+	}
+	d.metrics = append(d.metrics, d.alerter)
 	d.run, err = schedule.New(schedule.Options{
 		Executor:           d.prober,
 		Sink:               sink{d},
@@ -192,6 +217,9 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		d.bg.Go(func() { w.Run(bgCtx) })
 	}
+	// The alerter stops with the workers, after the last run was seen,
+	// and gives queued notifications a few seconds.
+	d.bg.Go(func() { d.alerter.Run(bgCtx, 5*time.Second) })
 	if err := d.run.Start(cfg.Checks); err != nil {
 		cancel()
 		d.bg.Wait()
@@ -314,6 +342,16 @@ func (d *Daemon) Reload() error {
 	if err := d.saveChecks(ctx, cfg.Checks); err != nil {
 		d.log.Warn("reload: storing check definitions", "err", err)
 	}
+	var disp alerter.Dispatcher
+	if !reflect.DeepEqual(d.Config().Notifiers, cfg.Notifiers) {
+		if disp, err = d.dispatcher(cfg); err != nil {
+			d.log.Warn("reload: notifiers refused; alerts keep going to the previous ones", "err", err)
+			disp = nil
+		}
+	}
+	if err := d.alerter.Reload(context.Background(), cfg.Alerting, cfg.Checks, disp); err != nil {
+		d.log.Warn("reload: alerting", "err", err)
+	}
 	d.mu.Lock()
 	prev := d.current
 	d.current = cfg
@@ -371,6 +409,18 @@ func (d *Daemon) serve(addr string) error {
 	d.addr = ln.Addr().String()
 	go d.srv.Serve(ln)
 	return nil
+}
+
+// dispatcher builds the notifiers of cfg; nil without Dispatchers.
+func (d *Daemon) dispatcher(cfg *config.Config) (alerter.Dispatcher, error) {
+	if d.o.Dispatchers == nil {
+		return nil, nil
+	}
+	disp, err := d.o.Dispatchers(cfg.Notifiers, d.log)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("notifiers: %w", err)}
+	}
+	return disp, nil
 }
 
 // restartOnly lists the settings a reload cannot apply to a running daemon

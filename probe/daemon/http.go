@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/storeprobe/storeprobe/probe/alert"
 )
 
 // healthz is the liveness check: 200 while running, 503 once stopping.
@@ -86,6 +88,12 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, r *http.Request) {
 		g("storeprobe_outbox_oldest_age_seconds", "Age of the oldest run waiting in the outbox.", "gauge", age)
 		g("storeprobe_influx_rejected_points_total", "Points InfluxDB refused, kept in the store with their error.", "counter", float64(os.Rejected))
 		g("storeprobe_outbox_dropped_runs_total", "Runs dropped from the outbox by its size or age cap.", "counter", float64(os.Dropped))
+	}
+	active := d.alerter.Active()
+	b.WriteString("# HELP storeprobe_alerts_active Alerts whose condition holds now, by rule.\n# TYPE storeprobe_alerts_active gauge\n")
+	for _, r := range []string{alert.RuleDown, alert.RuleBurnRateFast, alert.RuleBurnRateSlow, alert.RuleCertExpiry,
+		alert.RuleLoadTime, alert.RuleCWVGood, alert.RuleProbeUnhealthy, alert.RuleFlapping} {
+		fmt.Fprintf(&b, "storeprobe_alerts_active{rule=%q} %d\n", r, active[r])
 	}
 	for _, m := range d.metrics {
 		m.WriteMetrics(&b)

@@ -8,14 +8,18 @@ import (
 )
 
 // sink is the scheduler's Sink: every finished run is tagged with what the
-// response revealed, stored, then shown to OnRun.
+// response revealed and its maintenance window, stored, judged by the alert
+// rules, then shown to OnRun.
 type sink struct{ d *Daemon }
 
 func (s sink) Save(ctx context.Context, run probe.Run) error {
 	tagDetected(&run)
+	run.Maintenance = s.d.alerter.Maintenance(run)
 	if _, err := s.d.store.Save(ctx, run); err != nil {
 		return err
 	}
+	// Judged once stored: an alert never rests on a run the store lost.
+	s.d.alerter.Observe(ctx, run)
 	// The scheduler logs every run; nothing is formatted here per run.
 	if s.d.o.OnRun != nil {
 		s.d.o.OnRun(run)
