@@ -32,7 +32,7 @@ type sms struct {
 	sid   string
 	token string
 	from  string
-	to       []string
+	to    []string
 }
 
 func newSMS(b base, n probe.Notifier, v *validator) Notifier {
