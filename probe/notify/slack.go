@@ -112,9 +112,9 @@ func slackClip(s string, n int) string {
 	return s
 }
 
-// linkable reports whether s can be a Slack link target: an http(s) URL
-// without the characters that end one.
+// linkable reports whether s can be made a link (Slack, PagerDuty, email):
+// an absolute http(s) URL without the characters that end a Slack link.
 func linkable(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && !strings.ContainsAny(s, "|<> ")
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(s, "|<> ")
 }
