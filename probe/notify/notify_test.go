@@ -76,7 +76,7 @@ func TestNewValidates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nt, err := New(tc.n)
 			var fields []string
-			for _, e := range leafErrors(err) {
+			for _, e := range probe.LeafErrors(err) {
 				var fe *probe.FieldError
 				if !errors.As(e, &fe) {
 					t.Errorf("%v is not a *probe.FieldError", e)
@@ -96,21 +96,6 @@ func TestNewValidates(t *testing.T) {
 			}
 		})
 	}
-}
-
-// leafErrors takes errors.Join-ed errors apart.
-func leafErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leafErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 func TestEndpoints(t *testing.T) {

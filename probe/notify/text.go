@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
 )
 
@@ -84,8 +85,7 @@ func oneLine(s string) string {
 }
 
 // clip shortens s to at most n characters, the last of them "…" when
-// something was cut. It cuts between characters, so the result stays valid
-// UTF-8.
+// something was cut (probe.Clip adds its "…" after n).
 func clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
@@ -93,12 +93,5 @@ func clip(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
-	count := 0
-	for i := range s {
-		if count == n-1 {
-			return s[:i] + "…"
-		}
-		count++
-	}
-	return s
+	return probe.Clip(s, n-1)
 }
