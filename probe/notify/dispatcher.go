@@ -206,6 +206,12 @@ func (d *Dispatcher) enqueue(r *receiver, j job) {
 		d.log.Error("notifier queue full; dropped the oldest notification",
 			append(logAttrs(dropped.n), "notifier", r.nt.Name(), "queue_size", d.o.QueueSize)...)
 	}
+	r.poke()
+}
+
+// poke wakes r's worker without waiting: one pending wake-up is enough,
+// the worker looks at the whole queue when it wakes.
+func (r *receiver) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -364,10 +370,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		r.mu.Lock()
 		r.closing = true
 		r.mu.Unlock()
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
+		r.poke()
 	}
 	done := make(chan struct{})
 	go func() {

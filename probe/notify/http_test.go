@@ -602,3 +602,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestSlackEscapingAndLimits(t *testing.T) {
+	n := firing()
+	n.Summary = "price <0 & rising"
+	n.Message = strings.Repeat("&", 2000)
+	m := slackPayload(n)
+	if m.Text != "[FIRING] price &lt;0 &amp; rising (eu-west)" {
+		t.Errorf("text %q", m.Text)
+	}
+	main := m.Blocks[0].Text.Text
+	if got := len([]rune(main)); got > slackSectionMax {
+		t.Errorf("section text is %d characters, over %d", got, slackSectionMax)
+	}
+	if !strings.HasSuffix(main, "&amp;…") {
+		t.Errorf("section text cut inside an entity: …%s", main[len(main)-12:])
+	}
+}

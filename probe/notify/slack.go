@@ -64,7 +64,8 @@ func (s *slack) Notify(ctx context.Context, n alert.Notification) error {
 }
 
 // slackPayload lays n out as a title with the failure under it, then the
-// details as fields. Everything from the notification is escaped: Slack
+// details as fields; text, the notification's fallback, is the title.
+// Everything from the notification is escaped: Slack
 // parses &, < and > as control characters (Slack API docs, "Formatting
 // text for app surfaces", Escaping text).
 func slackPayload(n alert.Notification) slackMessage {
@@ -73,7 +74,7 @@ func slackPayload(n alert.Notification) slackMessage {
 	if f := failure(n); f != "" {
 		main += "\n" + slackEscape(f)
 	}
-	msg := slackMessage{Text: t, Blocks: []slackBlock{{
+	msg := slackMessage{Text: slackEscape(t), Blocks: []slackBlock{{
 		Type: "section", Text: &slackText{"mrkdwn", slackClip(main, slackSectionMax)},
 	}}}
 	var fs []slackText
