@@ -43,7 +43,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-deps: chromium influxd
+deps: chromium influxd mailpit alertmanager
 
 # Debian's chromium; apt-get update only when the package is missing.
 chromium:
@@ -60,6 +60,35 @@ influxd:
 		cd /tmp && GOFLAGS= $(GO) install github.com/influxdata/influxdb/cmd/influxd@v1.8.10; \
 	fi
 	@test -x $(INFLUXD) || (echo "influxd missing at $(INFLUXD)"; exit 1)
+
+# The receivers probe/notify's tests deliver to: mailpit (SMTP) and Debian's
+# Prometheus Alertmanager. `make test` points the tests at them and makes a
+# missing one fail the run instead of skipping its tests.
+MAILPIT      ?= $(GOBIN)/mailpit
+ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
+test: export MAILPIT := $(MAILPIT)
+test: export ALERTMANAGER := $(ALERTMANAGER)
+test: export STOREPROBE_REQUIRE_MAILPIT := 1
+test: export STOREPROBE_REQUIRE_ALERTMANAGER := 1
+.PHONY: mailpit alertmanager
+
+# mailpit v1.33.1 built from source when missing.
+mailpit:
+	@if [ ! -x $(MAILPIT) ]; then \
+		echo "building mailpit v1.33.1"; \
+		cd /tmp && GOFLAGS= $(GO) install github.com/axllent/mailpit@v1.33.1; \
+	fi
+	@test -x $(MAILPIT) || (echo "mailpit missing at $(MAILPIT)"; exit 1)
+
+# Debian's prometheus-alertmanager when missing. The tests start their own on
+# loopback, so the service the package enables is stopped where systemd runs.
+alertmanager:
+	@if [ ! -x $(ALERTMANAGER) ]; then \
+		echo "installing prometheus-alertmanager"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null; \
+		systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true; \
+	fi
+	@test -x $(ALERTMANAGER) || (echo "prometheus-alertmanager missing at $(ALERTMANAGER)"; exit 1)
 
 ## bench: the benchmarks behind the README's performance section.
 bench: deps
