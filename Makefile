@@ -9,10 +9,15 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-# What the tests that start Chromium or influxd read (probe/browser/browsertest,
-# storage/influx/influxtest): the binaries, and that a missing one fails the
-# run instead of skipping its tests. Targets that install them first pass this.
-TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1
+MAILPIT      ?= $(GOBIN)/mailpit
+ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
+
+# What the tests that start a real component read (Chromium, influxd, mailpit,
+# Alertmanager; one rule each: the binary's variable, else its default): the
+# binaries, and that a missing one fails the run instead of skipping its
+# tests. Targets that install them first pass this.
+TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) \
+	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 STOREPROBE_REQUIRE_ALERTMANAGER=1
 
 .PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
 
@@ -64,12 +69,6 @@ influxd:
 # The receivers probe/notify's tests deliver to: mailpit (SMTP) and Debian's
 # Prometheus Alertmanager. `make test` points the tests at them and makes a
 # missing one fail the run instead of skipping its tests.
-MAILPIT      ?= $(GOBIN)/mailpit
-ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
-test: export MAILPIT := $(MAILPIT)
-test: export ALERTMANAGER := $(ALERTMANAGER)
-test: export STOREPROBE_REQUIRE_MAILPIT := 1
-test: export STOREPROBE_REQUIRE_ALERTMANAGER := 1
 .PHONY: mailpit alertmanager
 
 # mailpit v1.33.1 built from source when missing.
