@@ -401,7 +401,9 @@ func (k *checkDecoder) crossCheck() {
 }
 
 // fieldAliases are the config keys a validator's field may be written as.
-var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"}}
+var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"},
+	// A notifier's secret is read from the key its type names.
+	"secret_env": {"secret_env", "routing_key_env", "password_env", "auth_token_env"}}
 
 // validated reports a check validator's error: each *probe.FieldError at the
 // line of its key in the check, falling back to the check's line (a value

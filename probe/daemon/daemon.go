@@ -41,6 +41,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe/alerter"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/config"
+	"github.com/storeprobe/storeprobe/probe/notify"
 	"github.com/storeprobe/storeprobe/probe/prober"
 	"github.com/storeprobe/storeprobe/probe/schedule"
 )
@@ -57,8 +58,8 @@ type Store interface {
 	alerter.Store
 }
 
-// Dispatchers builds the notifiers' dispatcher for a config's notifiers.
-type Dispatchers func(ns []probe.Notifier, log *slog.Logger) (alerter.Dispatcher, error)
+// Dispatchers builds the dispatcher of a config's notifiers.
+type Dispatchers func(cfg *config.Config, log *slog.Logger) (alerter.Dispatcher, error)
 
 // Worker runs beside the scheduler for the daemon's whole life: store
 // retention, InfluxDB shipping. Run returns once ctx is done and the
@@ -106,8 +107,7 @@ type Options struct {
 	Storage Storage
 	// OnRun, if set, sees every stored run (the demo's progress lines).
 	OnRun func(probe.Run)
-	// Dispatchers delivers alerts; nil keeps them in the store's history
-	// only.
+	// Dispatchers delivers alerts; nil means probe/notify's (NotifyDispatchers).
 	Dispatchers Dispatchers
 }
 
@@ -411,16 +411,32 @@ func (d *Daemon) serve(addr string) error {
 	return nil
 }
 
-// dispatcher builds the notifiers of cfg; nil without Dispatchers.
+// dispatcher builds the notifiers of cfg.
 func (d *Daemon) dispatcher(cfg *config.Config) (alerter.Dispatcher, error) {
-	if d.o.Dispatchers == nil {
-		return nil, nil
+	build := d.o.Dispatchers
+	if build == nil {
+		build = NotifyDispatchers(d.o.Version)
 	}
-	disp, err := d.o.Dispatchers(cfg.Notifiers, d.log)
+	disp, err := build(cfg, d.log)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("notifiers: %w", err)}
 	}
 	return disp, nil
+}
+
+// NotifyDispatchers delivers through probe/notify. Alertmanager keeps a
+// firing alert for twice the renotify interval (at least a day), so a
+// repeat always comes before it would expire there.
+func NotifyDispatchers(version string) Dispatchers {
+	return func(cfg *config.Config, log *slog.Logger) (alerter.Dispatcher, error) {
+		hold := max(notify.DefaultAlertmanagerHold, 2*cfg.Alerting.Renotify)
+		disp, err := notify.Build(cfg.Notifiers, notify.DispatcherOptions{Logger: log},
+			notify.WithVersion(version), notify.WithAlertmanagerHold(hold))
+		if err != nil {
+			return nil, err
+		}
+		return disp, nil
+	}
 }
 
 // restartOnly lists the settings a reload cannot apply to a running daemon

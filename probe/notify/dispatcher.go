@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
 )
 
@@ -462,4 +464,23 @@ func (d *Dispatcher) WriteMetrics(w io.Writer) {
 // metricLabel escapes a Prometheus label value.
 func metricLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// Build makes every notifier of a config and a Dispatcher for them, started.
+// The error joins each notifier's problems.
+func Build(ns []probe.Notifier, o DispatcherOptions, opts ...Option) (*Dispatcher, error) {
+	built := make([]Notifier, 0, len(ns))
+	var errs []error
+	for _, n := range ns {
+		nf, err := New(n, opts...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("notifier %s: %w", n.Name, err))
+			continue
+		}
+		built = append(built, nf)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return NewDispatcher(built, o), nil
 }

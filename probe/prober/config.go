@@ -4,6 +4,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/httpcheck"
+	"github.com/storeprobe/storeprobe/probe/notify"
 	"github.com/storeprobe/storeprobe/scenarios"
 )
 
@@ -43,6 +44,12 @@ func ConfigOptions(env func(string) (string, bool), version string) []config.Opt
 			return err
 		}),
 	}
+	// The notifiers' own constructor: a notifier that could never send is
+	// refused at load, at its key's line.
+	opts = append(opts, config.WithNotifierValidator(func(n probe.Notifier) error {
+		_, err := notify.New(n, notify.WithVersion(version))
+		return err
+	}))
 	if env != nil {
 		opts = append(opts, config.WithEnv(env))
 	}
