@@ -3,9 +3,12 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/alert"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/daemon"
 	"github.com/storeprobe/storeprobe/probe/report"
@@ -74,18 +78,36 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err := os.WriteFile(filepath.Join(work, "checkout.yaml"), scenarios.DemoJourneyYAML(), 0o644); err != nil {
 		return fmt.Errorf("write demo journey: %w", err)
 	}
-	cfgText := demoConfig(base, withBrowser)
+	// The demo's alerts go to a webhook of its own, printed as they come.
+	var outMu sync.Mutex
+	start := time.Now()
+	hookURL, stopHook, err := demoAlertReceiver(a.stdout, &outMu, start)
+	if err != nil {
+		return err
+	}
+	defer stopHook()
+	cfgText := demoConfig(base, hookURL, withBrowser)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return fmt.Errorf("write demo config: %w", err)
 	}
 	storePath := filepath.Join(work, "storeprobe.db")
 
 	fmt.Fprintf(a.stdout, "storeprobe demo: a shop at %s, %d checks, for %s.\n", base, strings.Count(cfgText, "  - name:"), *duration)
-	fmt.Fprintf(a.stdout, "The search page is slow on purpose and /api/inventory fails every 5th request.\n\n")
+	outageFrom, outageTo := *duration/4, *duration*3/5
+	fmt.Fprintf(a.stdout, "The search page is slow on purpose, /api/inventory fails every 5th request, and the PayPal\n"+
+		"gateway goes down from %s to %s: its alerts arrive at the demo's webhook (🔔 lines).\n\n", outageFrom, outageTo)
 	fmt.Fprintf(a.stdout, "  %6s  %-2s %-18s %-8s %9s  %s\n", "time", "", "check", "type", "ms", "details")
 
-	start := time.Now()
-	var outMu sync.Mutex
+	stage := func(at time.Duration, down bool, what string) *time.Timer {
+		return time.AfterFunc(at, func() {
+			shop.SetGatewayDown("paypal", down)
+			outMu.Lock()
+			defer outMu.Unlock()
+			fmt.Fprintf(a.stdout, "  %5.0fs  %-2s %s\n", time.Since(start).Seconds(), "⚡", what)
+		})
+	}
+	defer stage(outageFrom, true, "the PayPal gateway goes down (planted outage)").Stop()
+	defer stage(outageTo, false, "the PayPal gateway is back").Stop()
 	progress := func(run probe.Run) {
 		outMu.Lock()
 		defer outMu.Unlock()
@@ -131,7 +153,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	if rep.Breached {
 		// The demo breaches targets on purpose; that is its point, not a failure.
-		fmt.Fprintf(a.stdout, "\nThe ✗ verdicts are the demo's planted faults: a slow search page and a flaky inventory API.\n")
+		fmt.Fprintf(a.stdout, "\nThe ✗ verdicts are the demo's planted faults: a slow search page, a flaky inventory API and the\nPayPal outage.\n")
 	}
 	return nil
 }
@@ -211,10 +233,32 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// demoAlertReceiver is the demo's webhook: it prints each notification as a
+// line among the progress lines.
+func demoAlertReceiver(w io.Writer, mu *sync.Mutex, start time.Time) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo alert receiver: %w", err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var n alert.Notification
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&n); err != nil {
+			http.Error(rw, "not a notification", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "  %5.0fs  %-2s %s %s: %s\n", time.Since(start).Seconds(), "🔔", strings.ToUpper(string(n.Status)), n.Alert, n.Summary)
+	})}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/alerts", func() { srv.Close() }, nil
+}
+
 // demoConfig is the demo's config: the shop's pages and APIs over HTTP,
 // its payment gateways' health at payment-path targets, and, with a
 // browser, the home page on desktop and mobile and the checkout journey.
-func demoConfig(base string, withBrowser bool) string {
+// Alerts go to the demo's webhook at hookURL.
+func demoConfig(base, hookURL string, withBrowser bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Written by storeprobe demo. The same file format as a real probe's config.
 defaults:
@@ -224,6 +268,12 @@ defaults:
   slo: {uptime: 99.9, load_time: 3s}
 scheduler: {concurrency: 16, browser_concurrency: 2, grace_period: 20s}
 retention: 1d
+notifiers:
+  - {name: demo-webhook, type: webhook, url: "%[2]s"}
+alerting:
+  notify: [demo-webhook]
+  down_after: 2
+  up_after: 2
 checks:
   - name: home
     type: http
@@ -253,15 +303,16 @@ checks:
     schedule: "@every 5s"
     retries: 1
     tags: {gateway: stripe}
-    slo: {uptime: 99.99, load_time: 2s, success: 99.5}
+    slo: {preset: payment}
   - name: paypal-health
     type: http
     url: %[1]s/payments/paypal/health
     schedule: "@every 5s"
     retries: 1
     tags: {gateway: paypal}
-    slo: {uptime: 99.99, load_time: 2s, success: 99.5}
-`, base)
+    slo: {preset: payment}
+    runbook_url: https://wiki.example.com/runbooks/paypal
+`, base, hookURL)
 	if withBrowser {
 		fmt.Fprintf(&b, `  - name: home-desktop
     type: browser

@@ -23,6 +23,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -63,6 +64,9 @@ type Shop struct {
 	static   map[string]asset
 	images   map[string]*lazyImage
 
+	// gatewaysDown are the payment gateways whose health endpoint answers
+	// 503 (SetGatewayDown): the demo's planted outage.
+	gatewaysDown      sync.Map
 	inventoryRequests atomic.Int64
 	payments          atomic.Int64
 	requests          atomic.Int64
@@ -522,8 +526,16 @@ func (s *Shop) gatewayHealth(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if down, _ := s.gatewaysDown.Load(gw); down == true {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "down", "gateway": gw, "mode": "test"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "gateway": gw, "mode": "test"})
 }
+
+// SetGatewayDown makes a payment gateway's health endpoint answer 503
+// (down) or 200 again: an outage the demo stages for its alerts.
+func (s *Shop) SetGatewayDown(gateway string, down bool) { s.gatewaysDown.Store(gateway, down) }
 
 func (s *Shop) serveStatic(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.static[r.PathValue("file")]

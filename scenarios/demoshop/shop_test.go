@@ -455,3 +455,22 @@ func TestStart(t *testing.T) {
 	}
 	stop2()
 }
+
+// TestGatewayOutage: SetGatewayDown makes one gateway's health answer 503
+// until it is set up again; the other gateway is unaffected.
+func TestGatewayOutage(t *testing.T) {
+	srv, c, shop := fastShop(t, Options{})
+	for _, tc := range []struct {
+		down          bool
+		paypal, strip int
+	}{{false, 200, 200}, {true, 503, 200}, {false, 200, 200}} {
+		shop.SetGatewayDown("paypal", tc.down)
+		if res, body := get(t, c, srv.URL+"/payments/paypal/health"); res.StatusCode != tc.paypal ||
+			tc.down && !bytes.Contains(body, []byte(`"status":"down"`)) {
+			t.Errorf("paypal down=%v: %d %s", tc.down, res.StatusCode, body)
+		}
+		if res, _ := get(t, c, srv.URL+"/payments/stripe/health"); res.StatusCode != tc.strip {
+			t.Errorf("stripe while paypal down=%v: %d", tc.down, res.StatusCode)
+		}
+	}
+}
