@@ -80,6 +80,9 @@ func configSummary(cfg *config.Config) string {
 	if cfg.InfluxDB != nil {
 		fmt.Fprintf(&b, "; influxdb %s", cfg.InfluxDB.URL)
 	}
+	if n := len(cfg.Notifiers); n > 0 {
+		fmt.Fprintf(&b, "; %d %s", n, countNoun(n, "notifier", "notifiers"))
+	}
 	return b.String()
 }
 

@@ -40,10 +40,11 @@ func writeConfigFiles(t *testing.T, files map[string]string) string {
 // parser, validates.
 func TestValidateFullExample(t *testing.T) {
 	env := map[string]string{"INFLUX_TOKEN": "tok", "STRIPE_RESTRICTED_KEY": "rk_test_1", "PAYPAL_CLIENT_ID": "cid",
-		"INVENTORY_KEY": "key", "CHECKOUT_EMAIL": "probe@example.com"}
+		"INVENTORY_KEY": "key", "CHECKOUT_EMAIL": "probe@example.com",
+		"HOOK_SECRET": "hook", "PAGERDUTY_ROUTING_KEY": "pd"}
 	file := filepath.Join("..", "..", "probe", "config", "testdata", "full.yaml")
 	code, out, errOut := runWithEnv(t, env, "validate", "--config", file)
-	want := file + ": OK: 12 checks (9 http, 2 browser, 1 journey), 1 journey file; location eu-west, probe probe-eu-1; influxdb http://127.0.0.1:8086\n"
+	want := file + ": OK: 12 checks (9 http, 2 browser, 1 journey), 1 journey file; location eu-west, probe probe-eu-1; influxdb http://127.0.0.1:8086; 2 notifiers\n"
 	if code != exitOK || out != want || errOut != "" {
 		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errOut)
 	}

@@ -198,6 +198,9 @@ func (d *decoder) notifiers(sec yamldoc.Pair, cfg *Config) {
 		before := len(d.problems)
 		nf, keys := d.notifier(i, item)
 		if nf.Name != "" {
+			// Named is known: a notifier with a problem is reported once,
+			// not again at every notify list that names it.
+			d.notifierNames[nf.Name] = true
 			if first, dup := seen[nf.Name]; dup {
 				d.addf(item.Line, "notifier %q: duplicate name (first at line %d)", nf.Name, first)
 				continue
@@ -561,12 +564,8 @@ func (d *decoder) timestamp(n *yaml.Node, label string, loc *time.Location) (tim
 // notifiers in notify lists, checks in depends_on and maintenance windows,
 // and that no check depends on itself through others.
 func (d *decoder) alertingRefs(cfg *Config) {
-	notifiers := map[string]bool{}
-	for _, n := range cfg.Notifiers {
-		notifiers[n.Name] = true
-	}
 	for _, r := range d.notifyRefs {
-		if !notifiers[r.name] {
+		if !d.notifierNames[r.name] {
 			d.addf(r.line, "%s: unknown notifier %q (define it under notifiers)", r.label, yamldoc.Clip(r.name))
 		}
 	}

@@ -33,6 +33,8 @@ var fullEnv = map[string]string{
 	"PAYPAL_CLIENT_ID":      "AbCdEf123",
 	"INVENTORY_KEY":         "inv-key-42",
 	"CHECKOUT_EMAIL":        "probe@example.com",
+	"HOOK_SECRET":           "hook-signing-key",
+	"PAGERDUTY_ROUTING_KEY": "pd-routing-key",
 }
 
 func checkByName(t *testing.T, cfg *Config, name string) probe.Check {
@@ -170,6 +172,8 @@ func TestFullExampleMissingEnv(t *testing.T) {
 		`testdata/full.yaml:92: check "paypal-sdk": url: environment variable PAYPAL_CLIENT_ID is not set`,
 		`testdata/full.yaml:113: check "inventory-api": headers.X-Inventory-Key: environment variable INVENTORY_KEY is not set`,
 		`testdata/full.yaml:144: check "checkout": params.email: environment variable CHECKOUT_EMAIL is not set`,
+		`testdata/full.yaml:156: notifier "ops": secret_env: environment variable HOOK_SECRET is not set`,
+		`testdata/full.yaml:159: notifier "pager": routing_key_env: environment variable PAGERDUTY_ROUTING_KEY is not set`,
 	}
 	if err == nil || !slices.Equal(strings.Split(err.Error(), "\n"), want) {
 		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))

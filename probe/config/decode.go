@@ -33,17 +33,18 @@ type decoder struct {
 	// refines.
 	defaultSLO sloSpec
 	// Names used before they may be defined, checked by alertingRefs.
-	notifyRefs   []ref
-	checkRefs    []ref
-	checkNames   map[string]bool // every check named, valid or not
-	dependsLines map[string]int  // line of each check's depends_on
+	notifyRefs    []ref
+	checkRefs     []ref
+	checkNames    map[string]bool // every check named, valid or not
+	notifierNames map[string]bool // every notifier named, valid or not
+	dependsLines  map[string]int  // line of each check's depends_on
 
 	stopped bool
 }
 
 func newDecoder(file string, o options) *decoder {
 	return &decoder{file: file, dir: filepath.Dir(file), opts: o, budget: nodeBudget, journeys: map[string]bool{},
-		checkNames: map[string]bool{}, dependsLines: map[string]int{}}
+		checkNames: map[string]bool{}, notifierNames: map[string]bool{}, dependsLines: map[string]int{}}
 }
 
 // addf records a problem at line of the config file.
