@@ -27,6 +27,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	listen := fs.String("listen", "", "address for /healthz and /metrics, e.g. :9090 (default: off)")
 	location := fs.String("location", "", "override every check's location (default: $STOREPROBE_LOCATION, else the config's)")
 	probeName := fs.String("probe", "", "override the probe instance name (default: $STOREPROBE_PROBE, else the config's)")
+	shardFlag := fs.String("shard", "", "run only the checks that hash to shard i of n, as i/n (0-based; default: $STOREPROBE_SHARD, else the config's shard, else every check)")
 	chrome := fs.String("chrome", "", "Chromium binary (default: the config's browser.path, $STOREPROBE_CHROME, /usr/bin/chromium)")
 	hostRules := fs.String("host-resolver-rules", "", "Chrome's --host-resolver-rules for browser checks, e.g. \"MAP shop.example.com 203.0.113.7\" to probe one origin")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -56,6 +57,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		Listen:            *listen,
 		Location:          *location,
 		Probe:             *probeName,
+		Shard:             *shardFlag,
 		Chrome:            *chrome,
 		HostResolverRules: *hostRules,
 		Logger:            log,
@@ -136,7 +138,7 @@ func storage(log *slog.Logger) daemon.Storage {
 				return nil, nil, &daemon.InputError{Err: err}
 			}
 			workers = append(workers, influx.NewShipping(sh, influx.ShippingOptions{
-				Location: cfg.Defaults.Location, Probe: cfg.Defaults.Probe,
+				Location: cfg.Defaults.Location, Probe: cfg.Defaults.Probe, Shard: cfg.Shard.String(),
 				Counters: func() influx.HealthCounters {
 					s := stats()
 					return influx.HealthCounters{Runs: s.Runs, Skipped: s.Skipped, LagP99: s.Lag.P99}

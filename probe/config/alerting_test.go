@@ -251,3 +251,15 @@ checks:
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestShardKey(t *testing.T) {
+	doc := "shard: \"1/3\"\nchecks:\n  - {name: x, url: \"https://x.test/\", schedule: \"@every 1m\"}\n"
+	cfg, err := Parse("c.yaml", []byte(doc), withHostname(fixedHost))
+	if err != nil || cfg.Shard.String() != "1/3" {
+		t.Fatalf("shard %v, %v", cfg.Shard, err)
+	}
+	_, err = Parse("c.yaml", []byte(strings.Replace(doc, "1/3", "3/3", 1)), withHostname(fixedHost))
+	if err == nil || err.Error() != `c.yaml:1: shard: shard "3/3": i must be from 0 to 2 (0-based)` {
+		t.Errorf("bad shard: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/shard"
 )
 
 // Defaults that apply when the file leaves a key unset.
@@ -38,7 +39,10 @@ type Config struct {
 	// default applied.
 	Notifiers []probe.Notifier
 	Alerting  probe.Alerting
-	Checks    []probe.Check
+	// Shard is the part of the checks this probe runs (zero: all); the
+	// daemon's --shard and STOREPROBE_SHARD override it.
+	Shard  shard.Shard
+	Checks []probe.Check
 	// Lines maps each check name to the line of its entry, for messages
 	// about a check after loading (a failed reload, a run that panicked).
 	Lines map[string]int

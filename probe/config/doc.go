@@ -43,6 +43,8 @@
 //	retention: 90d            # store retention; 0 keeps everything; default 90d
 //	store: ./storeprobe.db    # store path (relative to this file); default ./storeprobe.db in the
 //	                          # working directory; `run --store` overrides
+//	shard: "0/3"              # run only the checks that hash to shard i of n (rendezvous hashing);
+//	                          # `run --shard` and STOREPROBE_SHARD override; default: every check
 //	scheduler:
 //	  concurrency: 32         # checks running at once, all types; default 32
 //	  browser_concurrency: 2  # browser and journey checks at once; default 2

@@ -21,7 +21,7 @@ foo: 1
 `, []string{
 		`c.yaml:1: unknown key "chekcs" (did you mean "checks"?)`,
 		`c.yaml:1: no checks: add a "checks" list`,
-		`c.yaml:2: unknown key "foo" (known: defaults, retention, store, scheduler, browser, influxdb, notifiers, alerting, checks)`,
+		`c.yaml:2: unknown key "foo" (known: defaults, retention, store, scheduler, browser, influxdb, notifiers, alerting, shard, checks)`,
 	}},
 	{"unknown and misplaced check keys", `checks:
   - name: home

@@ -13,11 +13,12 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
+	"github.com/storeprobe/storeprobe/probe/shard"
 	"github.com/storeprobe/storeprobe/probe/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
-var topKeys = []string{"defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "checks"}
+var topKeys = []string{"defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "shard", "checks"}
 
 // top decodes the root mapping. Sections are decoded in dependency order
 // (browser devices before the checks that name them), not file order;
@@ -30,7 +31,7 @@ func (d *decoder) top(n *yaml.Node) *Config {
 	sec := map[string]yamldoc.Pair{}
 	for _, e := range es {
 		switch e.Key {
-		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "checks":
+		case "defaults", "retention", "store", "scheduler", "browser", "influxdb", "notifiers", "alerting", "shard", "checks":
 			sec[e.Key] = e
 		default:
 			if e.Key == "check" || e.Key == "journeys" {
@@ -59,6 +60,15 @@ func (d *decoder) top(n *yaml.Node) *Config {
 				d.addf(e.V.Line, "store: must not be empty (leave it out for %s)", DefaultStore)
 			} else {
 				cfg.Store = d.resolvePath(s)
+			}
+		}
+	}
+	if e, ok := sec["shard"]; ok {
+		if v, ok := d.str(e.V, "shard"); ok {
+			if sh, err := shard.Parse(v); err != nil {
+				d.addf(e.V.Line, "shard: %v", err)
+			} else {
+				cfg.Shard = sh
 			}
 		}
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe/notify"
 	"github.com/storeprobe/storeprobe/probe/prober"
 	"github.com/storeprobe/storeprobe/probe/schedule"
+	"github.com/storeprobe/storeprobe/probe/shard"
 )
 
 // Store is where runs, skips, check definitions and alert state go:
@@ -95,6 +96,9 @@ type Options struct {
 	// Chrome is the Chromium binary (flag; then the config's browser.path,
 	// STOREPROBE_CHROME, browser.DefaultPath).
 	Chrome string
+	// Shard is "i/n" (flag; then STOREPROBE_SHARD, then the config's
+	// shard): run only the checks that hash to shard i of n.
+	Shard string
 	// HostResolverRules is Chrome's --host-resolver-rules for browser checks.
 	HostResolverRules string
 	// Listen is the address of /healthz and /metrics; empty: none.
@@ -229,8 +233,8 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		return fail(&InputError{err})
 	}
 	d.log.Info("storeprobe running", "version", o.Version, "config", o.ConfigPath, "store", d.storePath,
-		"checks", len(cfg.Checks), "location", cfg.Defaults.Location, "probe", cfg.Defaults.Probe,
-		"influxdb", cfg.InfluxDB != nil)
+		"checks", len(cfg.Checks), "shard", cfg.Shard.String(), "checks_in_config", len(cfg.Lines),
+		"location", cfg.Defaults.Location, "probe", cfg.Defaults.Probe, "influxdb", cfg.InfluxDB != nil)
 	return d, nil
 }
 
@@ -247,7 +251,38 @@ func (d *Daemon) load() (*config.Config, error) {
 		return nil, &InputError{err}
 	}
 	d.override(cfg)
+	if err := d.shard(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// shard keeps the checks of this probe's shard (flag > STOREPROBE_SHARD >
+// config). The config was validated whole, so a check named in another's
+// depends_on may run on another shard; its alerts then do not wait for it.
+func (d *Daemon) shard(cfg *config.Config) error {
+	source, value := "--shard", d.o.Shard
+	if value == "" {
+		source, value = "STOREPROBE_SHARD", d.o.Getenv("STOREPROBE_SHARD")
+	}
+	if value != "" {
+		sh, err := shard.Parse(value)
+		if err != nil {
+			return &InputError{fmt.Errorf("%s: %w", source, err)}
+		}
+		cfg.Shard = sh
+	}
+	if cfg.Shard.Count <= 1 {
+		return nil
+	}
+	owned := cfg.Checks[:0:0]
+	for _, c := range cfg.Checks {
+		if cfg.Shard.Owns(c.Name) {
+			owned = append(owned, c)
+		}
+	}
+	cfg.Checks = owned
+	return nil
 }
 
 // override applies the location and probe name of the flags or the
@@ -359,7 +394,7 @@ func (d *Daemon) Reload() error {
 	for _, key := range restartOnly(prev, cfg) {
 		d.log.Warn("config reload: this setting takes effect after a restart", "key", key)
 	}
-	d.log.Info("config reloaded", "config", d.o.ConfigPath, "checks", len(cfg.Checks))
+	d.log.Info("config reloaded", "config", d.o.ConfigPath, "checks", len(cfg.Checks), "shard", cfg.Shard.String())
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/schedule"
+	"github.com/storeprobe/storeprobe/probe/shard"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
@@ -369,5 +370,54 @@ func TestDevices(t *testing.T) {
 	}
 	if devices(nil) != nil {
 		t.Error("no overrides should leave the browser's defaults")
+	}
+}
+
+// TestShardPrecedence: --shard over STOREPROBE_SHARD over the config's
+// shard; the daemon keeps the checks its shard owns, and a bad value is
+// bad input naming where it came from.
+func TestShardPrecedence(t *testing.T) {
+	var checks []probe.Check
+	for i := range 40 {
+		checks = append(checks, probe.Check{Name: fmt.Sprintf("check-%d", i)})
+	}
+	for _, tc := range []struct {
+		name      string
+		flag, env string
+		config    shard.Shard
+		want      string
+		err       string
+	}{
+		{"none", "", "", shard.Shard{}, "", ""},
+		{"config", "", "", shard.Shard{Index: 1, Count: 2}, "1/2", ""},
+		{"env over config", "", "0/3", shard.Shard{Index: 1, Count: 2}, "0/3", ""},
+		{"flag over env", "2/3", "0/3", shard.Shard{Index: 1, Count: 2}, "2/3", ""},
+		{"bad env", "", "3/3", shard.Shard{}, "", "STOREPROBE_SHARD: shard \"3/3\""},
+		{"bad flag", "x", "", shard.Shard{}, "", "--shard: shard \"x\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Daemon{o: Options{Shard: tc.flag, Getenv: func(k string) string {
+				return map[string]string{"STOREPROBE_SHARD": tc.env}[k]
+			}}}
+			cfg := &config.Config{Shard: tc.config, Checks: slices.Clone(checks)}
+			err := d.shard(cfg)
+			if tc.err != "" {
+				if _, ok := err.(*InputError); !ok || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want *InputError with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || cfg.Shard.String() != tc.want {
+				t.Fatalf("shard %q, %v; want %q", cfg.Shard, err, tc.want)
+			}
+			for _, c := range cfg.Checks {
+				if !cfg.Shard.Owns(c.Name) {
+					t.Errorf("kept %s, which shard %s does not own", c.Name, cfg.Shard)
+				}
+			}
+			if tc.want == "" && len(cfg.Checks) != len(checks) {
+				t.Errorf("unsharded kept %d of %d checks", len(cfg.Checks), len(checks))
+			}
+		})
 	}
 }

@@ -19,13 +19,15 @@ func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 	d.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	st := d.run.Stats()
+	// Lines names every valid check of the file, on every shard.
+	cfg := d.Config()
 	status, code := "ok", http.StatusOK
 	if stopping {
 		status, code = "stopping", http.StatusServiceUnavailable
 	}
 	w.WriteHeader(code)
-	fmt.Fprintf(w, `{"status":%q,"checks":%d,"runs":%d,"in_flight":%d,"uptime_s":%.0f}`+"\n",
-		status, st.Checks, st.Runs, st.InFlight, time.Since(d.started).Seconds())
+	fmt.Fprintf(w, `{"status":%q,"checks":%d,"shard":%q,"checks_in_config":%d,"runs":%d,"in_flight":%d,"uptime_s":%.0f}`+"\n",
+		status, st.Checks, cfg.Shard.String(), len(cfg.Lines), st.Runs, st.InFlight, time.Since(d.started).Seconds())
 }
 
 // writeMetrics serves the probe's own health in Prometheus text format, so

@@ -299,6 +299,7 @@ func offsetMS(t, ref time.Time) float64 {
 type Health struct {
 	Location       string
 	Probe          string
+	Shard          string // "i/n" when the probe runs one shard of its config; no tag otherwise
 	At             time.Time
 	LagP99MS       float64 // p99 schedule lag over the scheduler's recent-runs window
 	OutboxDepth    int64   // runs waiting to be shipped, at sample time
@@ -312,6 +313,9 @@ type Health struct {
 func HealthPoint(h Health) Point {
 	p := newPoint(MeasurementProbeHealth, h.At)
 	p.tag("location", h.Location).tag("probe", h.Probe)
+	if h.Shard != "" {
+		p.tag("shard", h.Shard)
+	}
 	p.float("lag_p99_ms", h.LagP99MS).
 		int("outbox_depth", h.OutboxDepth).
 		int("rejected_points", h.RejectedPoints).

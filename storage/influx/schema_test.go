@@ -28,7 +28,7 @@ func TestGoldenLineProtocol(t *testing.T) {
 		}
 	}
 	byMeasurement[MeasurementProbeHealth] = []string{HealthPoint(Health{
-		Location: "eu-west", Probe: "eu-west-1", At: goldenBase, LagP99MS: 37.5,
+		Location: "eu-west", Probe: "eu-west-1", Shard: "1/3", At: goldenBase, LagP99MS: 37.5,
 		OutboxDepth: 12, RejectedPoints: 1, DroppedPoints: 0, Runs: 60, Skipped: 2,
 	}).Line()}
 

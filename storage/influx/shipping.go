@@ -27,6 +27,7 @@ type Shipping struct {
 // counters come from.
 type ShippingOptions struct {
 	Location, Probe string
+	Shard           string // "i/n", or "" for a probe that runs every check
 	// Counters reads the scheduler's cumulative counters; each sample
 	// carries the difference since the previous one. Nil: no samples.
 	Counters func() HealthCounters
@@ -104,7 +105,7 @@ func (sh *Shipping) sampleHealth(ctx context.Context) {
 
 func (sh *Shipping) sample(ctx context.Context, now time.Time, c, prev HealthCounters) {
 	h := Health{
-		Location: sh.o.Location, Probe: sh.o.Probe, At: now,
+		Location: sh.o.Location, Probe: sh.o.Probe, Shard: sh.o.Shard, At: now,
 		LagP99MS: float64(c.LagP99) / float64(time.Millisecond),
 		Runs:     c.Runs - prev.Runs,
 		Skipped:  c.Skipped - prev.Skipped,
