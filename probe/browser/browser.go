@@ -150,6 +150,24 @@ func (b *Browser) Start(ctx context.Context) error {
 	return err
 }
 
+// State reports whether Chromium runs, whether a start is under way, and
+// why the last start failed (nil after a success or before any start). It
+// never waits: readiness probes call it.
+func (b *Browser) State() (running, starting bool, lastErr error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inst != nil && !b.inst.dead(), b.starting != nil, b.startErr
+}
+
+// Warm starts Chromium in the background if it is not running and no start
+// is under way; it returns at once.
+func (b *Browser) Warm() {
+	if running, starting, _ := b.State(); running || starting {
+		return
+	}
+	go b.Start(context.Background())
+}
+
 // instance returns the running Chrome, starting one if there is none or the
 // last one died. One launch runs at a time; concurrent callers wait for it.
 func (b *Browser) instance(ctx context.Context) (*instance, error) {

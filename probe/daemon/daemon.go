@@ -141,6 +141,8 @@ type Daemon struct {
 	mu       sync.Mutex
 	current  *config.Config
 	stopping bool
+	running  bool  // the scheduler runs
+	saveErr  error // the last run's save failed with this (nil once one succeeds)
 
 	bg       sync.WaitGroup
 	cancelBG context.CancelFunc
@@ -231,6 +233,14 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 			d.srv.Close()
 		}
 		return fail(&InputError{err})
+	}
+	d.mu.Lock()
+	d.running = true
+	d.mu.Unlock()
+	if hasBrowserChecks(cfg) {
+		// Ready means ready to run every check: start Chromium now rather
+		// than on the first browser run, so /readyz can say so.
+		d.browser.Warm()
 	}
 	d.log.Info("storeprobe running", "version", o.Version, "config", o.ConfigPath, "store", d.storePath,
 		"checks", len(cfg.Checks), "shard", cfg.Shard.String(), "checks_in_config", len(cfg.Lines),
@@ -332,6 +342,21 @@ func (d *Daemon) saveChecks(ctx context.Context, checks []probe.Check) error {
 	return nil
 }
 
+func (d *Daemon) setSaveErr(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.saveErr = err
+}
+
+func hasBrowserChecks(cfg *config.Config) bool {
+	for _, c := range cfg.Checks {
+		if c.Type == probe.TypeBrowser || c.Type == probe.TypeJourney {
+			return true
+		}
+	}
+	return false
+}
+
 // Config is the config running now.
 func (d *Daemon) Config() *config.Config {
 	d.mu.Lock()
@@ -406,6 +431,11 @@ func (d *Daemon) Shutdown() error {
 	d.stopping = true
 	grace := d.current.Scheduler.GracePeriod
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.running = false
+		d.mu.Unlock()
+	}()
 	d.log.Info("stopping: waiting for in-flight runs", "grace", grace)
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -439,6 +469,7 @@ func (d *Daemon) serve(addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.healthz)
+	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /metrics", d.writeMetrics)
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	d.addr = ln.Addr().String()

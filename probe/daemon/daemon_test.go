@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,11 +16,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/schedule"
 	"github.com/storeprobe/storeprobe/probe/shard"
@@ -420,4 +423,83 @@ func TestShardPrecedence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingStore refuses saves while fail is set, like a full disk.
+type failingStore struct {
+	recordedStore
+	fail *atomic.Bool
+}
+
+func (s failingStore) Save(ctx context.Context, run probe.Run) (int64, error) {
+	if s.fail.Load() {
+		return 0, errors.New("database or disk is full")
+	}
+	return s.recordedStore.Save(ctx, run)
+}
+
+// TestReadyz: ready only while the scheduler runs, the store takes writes
+// and, with browser checks, Chromium runs; every reason is said.
+func TestReadyz(t *testing.T) {
+	s := shop(t)
+	readyz := func(d *Daemon) (int, string) {
+		resp, err := http.Get("http://" + d.Addr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitReady := func(d *Daemon, code int, want string) string {
+		t.Helper()
+		var got string
+		for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			var c int
+			if c, got = readyz(d); c == code && strings.Contains(got, want) {
+				return got
+			}
+		}
+		t.Fatalf("/readyz never %d with %q; last %s", code, want, got)
+		return ""
+	}
+	start := func(cfg string, fail *atomic.Bool, chrome string) *Daemon {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "c.yaml")
+		writeConfig(t, path, cfg)
+		storage := func(ctx context.Context, p string, c *config.Config, _ func() schedule.Stats) (Store, []Worker, error) {
+			st, err := sqlite.Open(ctx, p, sqlite.WithoutOutbox())
+			if err != nil {
+				return nil, nil, err
+			}
+			return failingStore{recordedStore{st, &events{}}, fail}, nil, nil
+		}
+		d, err := Start(context.Background(), Options{ConfigPath: path, StorePath: filepath.Join(dir, "s.db"), Listen: "127.0.0.1:0",
+			Storage: storage, Chrome: chrome, HostResolverRules: "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	httpOnly := fmt.Sprintf("checks:\n  - {name: a, url: \"%s/\", schedule: \"* * * * * *\"}\n", s.URL)
+	fail := &atomic.Bool{}
+	d := start(httpOnly, fail, "")
+	waitReady(d, 200, `"ready"`)
+	fail.Store(true) // the disk fills up
+	waitReady(d, 503, "the store refused the last run: database or disk is full")
+	fail.Store(false) // space returns: the next run is saved
+	waitReady(d, 200, `"ready"`)
+	if err := d.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	withBrowser := httpOnly + fmt.Sprintf("  - {name: b, type: browser, url: \"%s/\", schedule: \"@every 1h\"}\n", s.URL)
+	d = start(withBrowser, &atomic.Bool{}, filepath.Join(t.TempDir(), "no-chromium"))
+	waitReady(d, 503, "chromium cannot start")
+	d.Shutdown()
+
+	chromium := browsertest.Chromium(t)
+	d = start(withBrowser, &atomic.Bool{}, chromium)
+	waitReady(d, 200, `"ready"`)
+	d.Shutdown()
 }

@@ -16,8 +16,10 @@ func (s sink) Save(ctx context.Context, run probe.Run) error {
 	tagDetected(&run)
 	run.Maintenance = s.d.alerter.Maintenance(run)
 	if _, err := s.d.store.Save(ctx, run); err != nil {
+		s.d.setSaveErr(err)
 		return err
 	}
+	s.d.setSaveErr(nil)
 	// Judged once stored: an alert never rests on a run the store lost.
 	s.d.alerter.Observe(ctx, run)
 	// The scheduler logs every run; nothing is formatted here per run.
