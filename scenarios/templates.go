@@ -4,7 +4,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -77,4 +79,41 @@ func DemoJourney() (probe.Journey, error) {
 func DemoJourneyYAML() []byte {
 	data, _ := files.ReadFile(demoJourneyPath)
 	return data
+}
+
+// TemplateInfo describes a built-in template for a listing.
+type TemplateInfo struct {
+	Name        string          `json:"name"`
+	Journey     string          `json:"journey"` // the journey's own name
+	Description string          `json:"description"`
+	Device      string          `json:"device,omitempty"`
+	Steps       int             `json:"steps"`
+	Params      []TemplateParam `json:"params"`
+}
+
+// TemplateParam is one param a template declares.
+type TemplateParam struct {
+	Name     string `json:"name"`
+	Default  string `json:"default"`
+	Required bool   `json:"required"` // no default: --param or params: must give it
+	Secret   bool   `json:"secret"`   // its value is redacted wherever it would show
+}
+
+// Templates describes every built-in template, sorted by name.
+func Templates() ([]TemplateInfo, error) {
+	var out []TemplateInfo
+	for _, name := range TemplateNames() {
+		j, err := Template(name)
+		if err != nil {
+			return nil, err
+		}
+		info := TemplateInfo{Name: name, Journey: j.Name, Description: j.Description, Device: j.Device,
+			Steps: len(j.Steps), Params: []TemplateParam{}}
+		for _, p := range slices.Sorted(maps.Keys(j.Params)) {
+			info.Params = append(info.Params, TemplateParam{Name: p, Default: j.Params[p], Required: j.Params[p] == "",
+				Secret: slices.Contains(j.SecretParams, p)})
+		}
+		out = append(out, info)
+	}
+	return out, nil
 }

@@ -13,17 +13,21 @@ import (
 // runJourney is `storeprobe journey FILE`: a declarative journey in
 // headless Chromium, with per-page vitals.
 func runJourney(ctx context.Context, a *app, args []string) error {
-	fs := newFlagSet(a, "journey", "FILE [flags]")
+	fs := newFlagSet(a, "journey", "(FILE | --template NAME) [flags]")
 	var bf browserFlags
 	params := fs.StringArray("param", nil, "set a journey param: key=value (repeatable; overrides the file's params)")
+	template := fs.String("template", "", "run a built-in journey instead of a file (see storeprobe templates)")
 	timeout := fs.Duration("timeout", 0, "deadline for the whole journey (default: the file's timeout, else 60s)")
 	artifacts := fs.String("artifacts", "", "keep screenshots, and on failure a screenshot and request log, under DIR")
 	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want exactly one journey file, got %d arguments (see storeprobe journey --help)", fs.NArg())
+	switch {
+	case *template != "" && fs.NArg() > 0:
+		return usagef("give a journey file or --template, not both")
+	case *template == "" && fs.NArg() != 1:
+		return usagef("want exactly one journey file (or --template NAME), got %d arguments (see storeprobe journey --help)", fs.NArg())
 	}
 	spec, err := bf.spec()
 	if err != nil {
@@ -40,7 +44,12 @@ func runJourney(ctx context.Context, a *app, args []string) error {
 		}
 		set[strings.TrimSpace(k)] = v
 	}
-	j, err := scenarios.LoadFile(fs.Arg(0))
+	var j probe.Journey
+	if *template != "" {
+		j, err = scenarios.Template(*template)
+	} else {
+		j, err = scenarios.LoadFile(fs.Arg(0))
+	}
 	if err != nil {
 		return usageError{err}
 	}

@@ -37,14 +37,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"check":    {"run one HTTP(S) check now", runCheck},
-		"browse":   {"load one page in headless Chromium and measure Core Web Vitals", runBrowse},
-		"journey":  {"run a scripted shopping journey in headless Chromium", runJourney},
-		"validate": {"check a config file and the journeys it names", runValidate},
-		"report":   {"summarise stored runs against the targets", runReport},
-		"run":      {"run the scheduled checks of a config (the probe daemon)", runRun},
-		"export":   {"backfill InfluxDB from the store", runExport},
-		"demo":     {"run the offline demo: a local shop, checks, a journey, then the report", runDemo},
+		"check":     {"run one HTTP(S) check now", runCheck},
+		"browse":    {"load one page in headless Chromium and measure Core Web Vitals", runBrowse},
+		"journey":   {"run a scripted shopping journey in headless Chromium", runJourney},
+		"templates": {"list the built-in journeys, or show one's YAML", runTemplates},
+		"validate":  {"check a config file and the journeys it names", runValidate},
+		"report":    {"summarise stored runs against the targets", runReport},
+		"run":       {"run the scheduled checks of a config (the probe daemon)", runRun},
+		"export":    {"backfill InfluxDB from the store", runExport},
+		"demo":      {"run the offline demo: a local shop, checks, a journey, then the report", runDemo},
 	}
 }
 
@@ -91,7 +92,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	var b strings.Builder
 	b.WriteString("storeprobe — synthetic monitoring for online shops\n\nUsage:\n  storeprobe <command> [flags]\n\nCommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-11s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'storeprobe <command> --help' for a command's flags.\n" +
 		"Exit codes: 0 passed, 1 a check failed or a target was breached, 2 usage or config error,\n" +
