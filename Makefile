@@ -11,13 +11,15 @@ PKGS      := ./...
 
 MAILPIT      ?= $(GOBIN)/mailpit
 ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
+PROMETHEUS   ?= /usr/bin/prometheus
 
 # What the tests that start a real component read (Chromium, influxd, mailpit,
 # Alertmanager; one rule each: the binary's variable, else its default): the
 # binaries, and that a missing one fails the run instead of skipping its
 # tests. Targets that install them first pass this.
-TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) \
-	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 STOREPROBE_REQUIRE_ALERTMANAGER=1
+TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) PROMETHEUS=$(PROMETHEUS) \
+	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 \
+	STOREPROBE_REQUIRE_ALERTMANAGER=1 STOREPROBE_REQUIRE_PROMETHEUS=1
 
 .PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
 
@@ -48,7 +50,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-deps: chromium influxd mailpit alertmanager
+deps: chromium influxd mailpit alertmanager prometheus
 
 # Debian's chromium; apt-get update only when the package is missing.
 chromium:
@@ -69,7 +71,7 @@ influxd:
 # The receivers probe/notify's tests deliver to: mailpit (SMTP) and Debian's
 # Prometheus Alertmanager. `make test` points the tests at them and makes a
 # missing one fail the run instead of skipping its tests.
-.PHONY: mailpit alertmanager
+.PHONY: mailpit alertmanager prometheus
 
 # mailpit v1.33.1 built from source when missing.
 mailpit:
@@ -88,6 +90,16 @@ alertmanager:
 		systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true; \
 	fi
 	@test -x $(ALERTMANAGER) || (echo "prometheus-alertmanager missing at $(ALERTMANAGER)"; exit 1)
+
+# Debian's prometheus when missing: a real server scrapes the daemon in the
+# metrics test. Its system service is disabled; the test starts its own.
+prometheus:
+	@if [ ! -x $(PROMETHEUS) ]; then \
+		echo "installing prometheus"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+		systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	fi
+	@test -x $(PROMETHEUS) || (echo "prometheus missing at $(PROMETHEUS)"; exit 1)
 
 ## bench: the benchmarks behind the README's performance section.
 bench: deps

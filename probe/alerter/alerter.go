@@ -14,10 +14,11 @@ package alerter
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
@@ -31,12 +32,12 @@ type Store interface {
 	RunsPage(ctx context.Context, q probe.RunQuery, after probe.RunCursor, limit int) ([]probe.Run, error)
 }
 
-// Dispatcher delivers notifications without blocking: probe/notify's
-// Dispatcher.
+// Dispatcher delivers notifications without blocking and reports its
+// counters: probe/notify's Dispatcher.
 type Dispatcher interface {
 	Send(n alert.Notification, receivers []string)
 	Close(ctx context.Context) error
-	WriteMetrics(w io.Writer)
+	prometheus.Collector
 }
 
 // Options configure an Alerter.
@@ -200,13 +201,24 @@ func (a *Alerter) Active() map[string]int {
 	return out
 }
 
-// WriteMetrics adds the notifiers' counters to /metrics.
-func (a *Alerter) WriteMetrics(w io.Writer) {
+// Describe sends nothing: the Alerter is an unchecked collector, since a
+// reload may replace its dispatcher and the notifiers it reports.
+func (a *Alerter) Describe(chan<- *prometheus.Desc) {}
+
+// Collect reports the active alerts by rule (every rule, zeros included)
+// and the current dispatcher's counters.
+func (a *Alerter) Collect(ch chan<- prometheus.Metric) {
+	active := a.Active()
+	desc := prometheus.NewDesc("storeprobe_alerts_active", "Alerts whose condition holds now, by rule.", []string{"rule"}, nil)
+	for _, r := range []string{alert.RuleDown, alert.RuleBurnRateFast, alert.RuleBurnRateSlow, alert.RuleCertExpiry,
+		alert.RuleLoadTime, alert.RuleCWVGood, alert.RuleProbeUnhealthy, alert.RuleProbeSilent, alert.RuleFlapping} {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(active[r]), r)
+	}
 	a.mu.Lock()
 	d := a.disp
 	a.mu.Unlock()
 	if d != nil {
-		d.WriteMetrics(w)
+		d.Collect(ch)
 	}
 }
 

@@ -448,6 +448,10 @@ func (b *Browser) Starts() int {
 	return b.starts
 }
 
+// InUse is how many runs hold a browser context now (at most
+// MaxConcurrent).
+func (b *Browser) InUse() int { return len(b.sem) }
+
 // acquire takes a concurrency slot.
 func (b *Browser) acquire(ctx context.Context) (release func(), err error) {
 	select {

@@ -28,7 +28,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +36,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alerter"
 	"github.com/storeprobe/storeprobe/probe/browser"
@@ -64,7 +65,8 @@ type Dispatchers func(cfg *config.Config, log *slog.Logger) (alerter.Dispatcher,
 
 // Worker runs beside the scheduler for the daemon's whole life: store
 // retention, InfluxDB shipping. Run returns once ctx is done and the
-// worker's own last steps (a final flush) are over, bounded.
+// worker's own last steps (a final flush) are over, bounded. A Worker that
+// is also a prometheus.Collector is registered on /metrics.
 type Worker interface {
 	Run(ctx context.Context)
 }
@@ -74,12 +76,6 @@ type WorkerFunc func(ctx context.Context)
 
 // Run calls f.
 func (f WorkerFunc) Run(ctx context.Context) { f(ctx) }
-
-// MetricsWriter is a Worker that adds its own series to /metrics, in the
-// Prometheus text format.
-type MetricsWriter interface {
-	WriteMetrics(w io.Writer)
-}
 
 // Storage opens the store at path for cfg, with the workers that go with it.
 // stats reads the scheduler's counters once it runs (for probe_health).
@@ -133,7 +129,7 @@ type Daemon struct {
 	alerter   *alerter.Alerter
 	run       *schedule.Runner
 	workers   []Worker
-	metrics   []MetricsWriter
+	metrics   *metrics
 	srv       *http.Server
 	addr      string
 	started   time.Time
@@ -199,7 +195,10 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		return fail(err)
 	}
-	d.metrics = append(d.metrics, d.alerter)
+	d.metrics = newMetrics(d)
+	if err := d.metrics.reg.Register(d.alerter); err != nil {
+		return fail(fmt.Errorf("metrics: %w", err))
+	}
 	d.run, err = schedule.New(schedule.Options{
 		Executor:           d.prober,
 		Sink:               sink{d},
@@ -218,8 +217,12 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancelBG = cancel
 	for _, w := range workers {
-		if m, ok := w.(MetricsWriter); ok {
-			d.metrics = append(d.metrics, m)
+		if c, ok := w.(prometheus.Collector); ok {
+			if err := d.metrics.reg.Register(c); err != nil {
+				cancel()
+				d.bg.Wait()
+				return fail(fmt.Errorf("metrics: %w", err))
+			}
 		}
 		d.bg.Go(func() { w.Run(bgCtx) })
 	}
@@ -416,6 +419,14 @@ func (d *Daemon) Reload() error {
 	prev := d.current
 	d.current = cfg
 	d.mu.Unlock()
+	gone := map[string]bool{}
+	for _, c := range prev.Checks {
+		gone[c.Name] = true
+	}
+	for _, c := range cfg.Checks {
+		delete(gone, c.Name)
+	}
+	d.metrics.forget(gone)
 	for _, key := range restartOnly(prev, cfg) {
 		d.log.Warn("config reload: this setting takes effect after a restart", "key", key)
 	}
@@ -470,7 +481,7 @@ func (d *Daemon) serve(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.healthz)
 	mux.HandleFunc("GET /readyz", d.readyz)
-	mux.HandleFunc("GET /metrics", d.writeMetrics)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}))
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	d.addr = ln.Addr().String()
 	go d.srv.Serve(ln)

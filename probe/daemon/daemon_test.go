@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser"
 	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
@@ -59,8 +60,12 @@ func (s recordedStore) Close() error { s.ev.add("store closed"); return s.Store.
 type recordingWorker struct{ ev *events }
 
 func (w recordingWorker) Run(ctx context.Context) { <-ctx.Done(); w.ev.add("worker stopped") }
-func (w recordingWorker) WriteMetrics(out io.Writer) {
-	io.WriteString(out, "# TYPE test_worker_metric gauge\ntest_worker_metric 42\n")
+
+var workerMetric = prometheus.NewDesc("test_worker_metric", "A worker's own series.", nil, nil)
+
+func (w recordingWorker) Describe(ch chan<- *prometheus.Desc) { ch <- workerMetric }
+func (w recordingWorker) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(workerMetric, prometheus.GaugeValue, 42)
 }
 
 // testStorage opens a real SQLite store, recording into ev.

@@ -20,6 +20,7 @@ func (s sink) Save(ctx context.Context, run probe.Run) error {
 		return err
 	}
 	s.d.setSaveErr(nil)
+	s.d.metrics.observe(run)
 	// Judged once stored: an alert never rests on a run the store lost.
 	s.d.alerter.Observe(ctx, run)
 	// The scheduler logs every run; nothing is formatted here per run.

@@ -21,7 +21,7 @@ import (
 // directory. It returns the base URL.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	bin := alertmanagerBinary().require(t)
+	bin := alertmanagerBinary().Require(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(conf, []byte("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"), 0o644); err != nil {

@@ -7,8 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"flag"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -19,120 +17,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/storeprobe/storeprobe/probe/componenttest"
 )
 
-// component is a receiver binary the tests start. Every test that starts
-// one goes through require, which follows the repository's rule for
-// components (the one probe/browser/browsertest and
-// storage/influx/influxtest follow):
-//
-//   - With -short, tests that start it are skipped.
-//   - The binary is $PathVar, else the first default that is an executable
-//     file. A $PathVar that is not an executable file counts as missing:
-//     it is never swapped for a default.
-//   - When missing, the test fails if RequireVar is set to any non-empty
-//     value (`make test` sets it) and is skipped otherwise; both messages
-//     name the variables and `make deps`.
-type component struct {
-	name       string
-	pathVar    string
-	requireVar string
-	defaults   func(getenv func(string) string) []string
-	install    string // what `make deps` does about it
-}
-
 // mailpit is the SMTP server the email tests deliver to: $MAILPIT, else
-// $GOPATH/bin/mailpit (where `make deps` builds it).
-func mailpit() component {
-	return component{name: "mailpit", pathVar: "MAILPIT", requireVar: "STOREPROBE_REQUIRE_MAILPIT",
-		install: "builds mailpit v1.33.1 into $GOPATH/bin",
-		defaults: func(getenv func(string) string) []string {
-			var out []string
-			for _, dir := range filepath.SplitList(gopath(getenv)) {
-				out = append(out, filepath.Join(dir, "bin", "mailpit"))
-			}
-			return out
-		}}
+// $GOPATH/bin/mailpit (where `make deps` builds it), under the repository's
+// one rule for components (probe/componenttest).
+func mailpit() componenttest.Component {
+	return componenttest.Component{Name: "mailpit", PathVar: "MAILPIT", RequireVar: "STOREPROBE_REQUIRE_MAILPIT",
+		Install: "builds mailpit v1.33.1 into $GOPATH/bin", Defaults: componenttest.InGOPATH("mailpit")}
 }
 
 // alertmanagerBinary is the Prometheus Alertmanager the alertmanager tests
 // post to: $ALERTMANAGER, else Debian's package's binary.
-func alertmanagerBinary() component {
-	return component{name: "Alertmanager", pathVar: "ALERTMANAGER", requireVar: "STOREPROBE_REQUIRE_ALERTMANAGER",
-		install: "installs Debian's prometheus-alertmanager",
-		defaults: func(func(string) string) []string {
-			return []string{"/usr/bin/prometheus-alertmanager"}
-		}}
-}
-
-// gopath is $GOPATH, or what `go env GOPATH` says when it is unset.
-func gopath(getenv func(string) string) string {
-	if p := getenv("GOPATH"); p != "" {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		if home := getenv("HOME"); home != "" {
-			return filepath.Join(home, "go")
-		}
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// lookup is the rule: exactly one of path, skip and fail is set.
-func (c component) lookup(getenv func(string) string, short bool) (path, skip, fail string) {
-	if short {
-		return "", "-short: this test starts " + c.name, ""
-	}
-	var missing string
-	if p := getenv(c.pathVar); p != "" {
-		err := executable(p)
-		if err == nil {
-			return p, "", ""
-		}
-		missing = fmt.Sprintf("no %s at %s (from %s): %v", c.name, p, c.pathVar, err)
-	} else {
-		defaults := c.defaults(getenv)
-		for _, p := range defaults {
-			if executable(p) == nil {
-				return p, "", ""
-			}
-		}
-		missing = fmt.Sprintf("no %s at %s (the default; set %s to use another)", c.name, strings.Join(defaults, ", "), c.pathVar)
-	}
-	if getenv(c.requireVar) != "" {
-		return "", "", missing + "; " + c.requireVar + " is set, so this fails: run `make deps` (it " + c.install + "), or point " + c.pathVar + " at the binary"
-	}
-	return "", missing + "; skipped because " + c.requireVar + " is unset (set it to fail instead; `make deps` " + c.install + ")", ""
-}
-
-// require returns the binary's path, or skips or fails t as the rule says.
-func (c component) require(t testing.TB) string {
-	t.Helper()
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	path, skip, fail := c.lookup(os.Getenv, testing.Short())
-	switch {
-	case fail != "":
-		t.Fatal(fail)
-	case skip != "":
-		t.Skip(skip)
-	}
-	return path
-}
-
-// executable reports why path is not an executable regular file, or nil.
-func executable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
+func alertmanagerBinary() componenttest.Component {
+	return componenttest.Component{Name: "Alertmanager", PathVar: "ALERTMANAGER", RequireVar: "STOREPROBE_REQUIRE_ALERTMANAGER",
+		Install: "installs Debian's prometheus-alertmanager", Defaults: componenttest.At("/usr/bin/prometheus-alertmanager")}
 }
 
 func TestComponentRule(t *testing.T) {
@@ -163,7 +64,7 @@ func TestComponentRule(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path, skip, fail := mailpit().lookup(func(k string) string { return tc.env[k] }, tc.short)
+			path, skip, fail := lookupParts(mailpit(), func(k string) string { return tc.env[k] }, tc.short)
 			for _, c := range []struct{ got, want, what string }{{path, tc.path, "path"}, {skip, tc.skip, "skip"}, {fail, tc.fail, "fail"}} {
 				if c.want == "" && c.got != "" || !strings.Contains(c.got, c.want) {
 					t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
@@ -174,6 +75,11 @@ func TestComponentRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+func lookupParts(c componenttest.Component, getenv func(string) string, short bool) (path, skip, fail string) {
+	r := c.Lookup(getenv, short)
+	return r.Path, r.Skip, r.Fail
 }
 
 // freeAddr returns a loopback address nothing listens on right now.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
@@ -431,39 +431,41 @@ func (d *Dispatcher) Stats() map[string]NotifierStats {
 	return out
 }
 
-// WriteMetrics writes the counters in the Prometheus text format, every
-// notifier with every reason (zeros included) so rates work from the
-// first failure on. Label values are notifier names from the config and
-// the closed reason sets: few, and fixed.
-func (d *Dispatcher) WriteMetrics(w io.Writer) {
-	st := d.Stats()
-	var b strings.Builder
-	b.WriteString("# HELP storeprobe_notifier_sent_total Notifications delivered, per notifier (an SMS per recipient).\n# TYPE storeprobe_notifier_sent_total counter\n")
-	for _, name := range d.names {
-		fmt.Fprintf(&b, "storeprobe_notifier_sent_total{notifier=\"%s\"} %d\n", metricLabel(name), st[name].Sent)
+// Describe and Collect make the Dispatcher a prometheus.Collector of its
+// counters: every notifier with every reason (zeros included) so rates work
+// from the first failure on. Label values are notifier names from the
+// config and the closed reason sets: few, and fixed.
+func (d *Dispatcher) Describe(ch chan<- *prometheus.Desc) {
+	for _, desc := range notifierDescs() {
+		ch <- desc
 	}
-	b.WriteString("# HELP storeprobe_notifier_failures_total Failed delivery attempts, by reason; transient ones are retried.\n# TYPE storeprobe_notifier_failures_total counter\n")
-	for _, name := range d.names {
-		for _, r := range Reasons() {
-			fmt.Fprintf(&b, "storeprobe_notifier_failures_total{notifier=\"%s\",reason=\"%s\"} %d\n", metricLabel(name), r, st[name].Failures[r])
-		}
-	}
-	b.WriteString("# HELP storeprobe_notifier_dropped_total Notifications given up on, by reason.\n# TYPE storeprobe_notifier_dropped_total counter\n")
-	for _, name := range d.names {
-		for _, r := range DropReasons() {
-			fmt.Fprintf(&b, "storeprobe_notifier_dropped_total{notifier=\"%s\",reason=\"%s\"} %d\n", metricLabel(name), r, st[name].Dropped[r])
-		}
-	}
-	b.WriteString("# HELP storeprobe_notifier_queue_length Notifications waiting for delivery, the one being tried included.\n# TYPE storeprobe_notifier_queue_length gauge\n")
-	for _, name := range d.names {
-		fmt.Fprintf(&b, "storeprobe_notifier_queue_length{notifier=\"%s\"} %d\n", metricLabel(name), st[name].Queued)
-	}
-	_, _ = io.WriteString(w, b.String())
 }
 
-// metricLabel escapes a Prometheus label value.
-func metricLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+// Collect reads the counters once per scrape.
+func (d *Dispatcher) Collect(ch chan<- prometheus.Metric) {
+	descs := notifierDescs()
+	st := d.Stats()
+	for _, name := range d.names {
+		s := st[name]
+		ch <- prometheus.MustNewConstMetric(descs[0], prometheus.CounterValue, float64(s.Sent), name)
+		for _, r := range Reasons() {
+			ch <- prometheus.MustNewConstMetric(descs[1], prometheus.CounterValue, float64(s.Failures[r]), name, string(r))
+		}
+		for _, r := range DropReasons() {
+			ch <- prometheus.MustNewConstMetric(descs[2], prometheus.CounterValue, float64(s.Dropped[r]), name, string(r))
+		}
+		ch <- prometheus.MustNewConstMetric(descs[3], prometheus.GaugeValue, float64(s.Queued), name)
+	}
+}
+
+// notifierDescs are the notifier metrics: sent, failures, dropped, queue.
+func notifierDescs() [4]*prometheus.Desc {
+	return [4]*prometheus.Desc{
+		prometheus.NewDesc("storeprobe_notifier_sent_total", "Notifications delivered, per notifier (an SMS per recipient).", []string{"notifier"}, nil),
+		prometheus.NewDesc("storeprobe_notifier_failures_total", "Failed delivery attempts, by reason; transient ones are retried.", []string{"notifier", "reason"}, nil),
+		prometheus.NewDesc("storeprobe_notifier_dropped_total", "Notifications given up on, by reason.", []string{"notifier", "reason"}, nil),
+		prometheus.NewDesc("storeprobe_notifier_queue_length", "Notifications waiting for delivery, the one being tried included.", []string{"notifier"}, nil),
+	}
 }
 
 // Build makes every notifier of a config and a Dispatcher for them, started.

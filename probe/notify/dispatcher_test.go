@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
 )
@@ -363,7 +365,7 @@ type skipResolved struct{ fake }
 
 func (s *skipResolved) skips(n alert.Notification) bool { return n.Status == alert.Resolved }
 
-func TestWriteMetrics(t *testing.T) {
+func TestMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fake{name: `ops "eu"`, result: func(i int, _ alert.Notification, _ string) error {
 			switch i {
@@ -379,8 +381,6 @@ func TestWriteMetrics(t *testing.T) {
 		d.Send(firing(), []string{`ops "eu"`, "chat"})
 		time.Sleep(time.Minute)
 		closeNow(t, d)
-		var b strings.Builder
-		d.WriteMetrics(&b)
 		want := `# HELP storeprobe_notifier_sent_total Notifications delivered, per notifier (an SMS per recipient).
 # TYPE storeprobe_notifier_sent_total counter
 storeprobe_notifier_sent_total{notifier="chat"} 1
@@ -416,8 +416,8 @@ storeprobe_notifier_dropped_total{notifier="ops \"eu\"",reason="shutdown"} 0
 storeprobe_notifier_queue_length{notifier="chat"} 0
 storeprobe_notifier_queue_length{notifier="ops \"eu\""} 0
 `
-		if got := b.String(); got != want {
-			t.Errorf("metrics:\n%s\nwant:\n%s", got, want)
+		if err := testutil.CollectAndCompare(d, strings.NewReader(want)); err != nil {
+			t.Error(err)
 		}
 	})
 }

@@ -106,7 +106,7 @@
 // full. Every failed attempt is logged (a warning when it will be retried,
 // an error when the notification is dropped), with the alert's rule,
 // check, status and key, never its text. Nothing is persisted: after a restart the engine re-sends from its
-// own state. WriteMetrics adds storeprobe_notifier_sent_total{notifier},
+// own state. As a prometheus.Collector it reports storeprobe_notifier_sent_total{notifier},
 // storeprobe_notifier_failures_total{notifier,reason},
 // storeprobe_notifier_dropped_total{notifier,reason} and
 // storeprobe_notifier_queue_length{notifier} to /metrics.

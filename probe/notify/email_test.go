@@ -35,7 +35,7 @@ type mailpitServer struct {
 // startMailpit starts mailpit with extra flags (TLS, auth, chaos).
 func startMailpit(t *testing.T, flags ...string) *mailpitServer {
 	t.Helper()
-	bin := mailpit().require(t)
+	bin := mailpit().Require(t)
 	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
 	s := &mailpitServer{SMTP: smtpAddr, API: "http://" + httpAddr + "/api/v1"}
 	args := append([]string{

@@ -2,10 +2,10 @@ package influx
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Shipping is a Shipper at work beside a running probe: it drains the outbox
@@ -139,18 +139,32 @@ func (sh *Shipping) sample(ctx context.Context, now time.Time, c, prev HealthCou
 	}
 }
 
-// WriteMetrics adds the shipper's counters to the daemon's /metrics.
-func (sh *Shipping) WriteMetrics(w io.Writer) {
-	ss := sh.s.Stats()
-	for _, m := range []struct {
-		name, help string
-		v          int64
-	}{
-		{"storeprobe_influx_shipped_points_total", "Points InfluxDB acknowledged.", ss.ShippedPoints},
-		{"storeprobe_influx_shipped_runs_total", "Runs fully acknowledged by InfluxDB.", ss.ShippedRuns},
-		{"storeprobe_influx_write_retries_total", "Failed shipping passes retried after a backoff.", ss.Retries},
-		{"storeprobe_influx_writes_total", "Write requests sent to InfluxDB.", ss.Writes},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", m.name, m.help, m.name, m.name, m.v)
+// Describe and Collect make Shipping a prometheus.Collector of the
+// shipper's counters, read once per scrape.
+func (sh *Shipping) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range shippingMetrics(Stats{}) {
+		ch <- m.desc
+	}
+}
+
+// Collect reports the shipper's counters.
+func (sh *Shipping) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range shippingMetrics(sh.s.Stats()) {
+		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(m.v))
+	}
+}
+
+type shippingMetric struct {
+	desc *prometheus.Desc
+	v    int64
+}
+
+func shippingMetrics(ss Stats) []shippingMetric {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return []shippingMetric{
+		{d("storeprobe_influx_shipped_points_total", "Points InfluxDB acknowledged."), ss.ShippedPoints},
+		{d("storeprobe_influx_shipped_runs_total", "Runs fully acknowledged by InfluxDB."), ss.ShippedRuns},
+		{d("storeprobe_influx_write_retries_total", "Failed shipping passes retried after a backoff."), ss.Retries},
+		{d("storeprobe_influx_writes_total", "Write requests sent to InfluxDB."), ss.Writes},
 	}
 }

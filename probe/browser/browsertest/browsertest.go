@@ -12,14 +12,15 @@
 //     sets it, so CI cannot pass without the browser tests having run), and
 //     is skipped otherwise. Both messages name the variables and `make deps`.
 //
-// It imports nothing from storeprobe, so probe/browser's own tests can use it.
+// The rule itself is probe/componenttest's, shared by every component; this
+// package imports nothing else from storeprobe, so probe/browser's own tests
+// can use it.
 package browsertest
 
 import (
-	"flag"
-	"fmt"
-	"os"
 	"testing"
+
+	"github.com/storeprobe/storeprobe/probe/componenttest"
 )
 
 // The variables the rule reads; the Makefile passes exactly these.
@@ -35,23 +36,18 @@ const DefaultPath = "/usr/bin/chromium"
 
 // Result is the rule's verdict. Exactly one field is set: Path when there is
 // a Chromium to start, else Skip or Fail with the message to report.
-type Result struct {
-	Path string
-	Skip string
-	Fail string
+type Result = componenttest.Result
+
+// component is Chromium under the repository's one rule for components.
+func component(defaultPath string) componenttest.Component {
+	return componenttest.Component{Name: "Chromium", PathVar: PathVar, RequireVar: RequireVar,
+		Defaults: componenttest.At(defaultPath), Install: "installs Debian's chromium"}
 }
 
 // Find applies the rule to this process's environment and flags, for a
 // TestMain that has no testing.TB: it must fail (exit non-zero) on Fail and
 // leave the tests that need the browser to skip on Skip.
-func Find() Result {
-	// testing.Short panics before the flags are parsed, and a TestMain runs
-	// before m.Run parses them.
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	return lookup(os.Getenv, testing.Short(), DefaultPath)
-}
+func Find() Result { return component(DefaultPath).Find() }
 
 // Chromium returns the path of the Chromium to start, or skips or fails tb
 // as the rule says.
@@ -60,51 +56,13 @@ func Chromium(tb testing.TB) string {
 	return apply(tb, Find())
 }
 
-// apply reports r on tb: Fatal on Fail, Skip on Skip, else r.Path. It
-// returns "" after Skip or Fatal, for a tb whose Skip and Fatal return.
 func apply(tb testing.TB, r Result) string {
 	tb.Helper()
-	switch {
-	case r.Fail != "":
-		tb.Fatal(r.Fail)
-		return ""
-	case r.Skip != "":
-		tb.Skip(r.Skip)
-		return ""
-	}
-	return r.Path
+	return componenttest.Apply(tb, r)
 }
 
-// lookup is the rule itself, over an environment lookup (os.Getenv), the
-// -short flag and the default path (a parameter so tests can point it at a
-// file they control).
+// lookup is the rule over an environment lookup, the -short flag and the
+// default path (a parameter so tests can point it at a file they control).
 func lookup(getenv func(string) string, short bool, defaultPath string) Result {
-	if short {
-		return Result{Skip: "-short: this test starts Chromium"}
-	}
-	path, from := getenv(PathVar), "from "+PathVar
-	if path == "" {
-		path, from = defaultPath, "the default; set "+PathVar+" to use another"
-	}
-	err := executable(path)
-	if err == nil {
-		return Result{Path: path}
-	}
-	missing := fmt.Sprintf("no Chromium at %s (%s): %v", path, from, err)
-	if getenv(RequireVar) != "" {
-		return Result{Fail: missing + "; " + RequireVar + " is set, so this fails: run `make deps` to install Chromium, or point " + PathVar + " at a Chromium binary"}
-	}
-	return Result{Skip: missing + "; skipped because " + RequireVar + " is unset (set it to fail instead; `make deps` installs Chromium)"}
-}
-
-// executable reports why path is not an executable regular file, or nil.
-func executable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
+	return component(defaultPath).Lookup(getenv, short)
 }

@@ -21,10 +21,8 @@ package influxtest
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -33,12 +31,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/storeprobe/storeprobe/probe/componenttest"
 )
 
 // DefaultDB is the database Start creates; write to it as bucket DB+"/autogen".
@@ -70,23 +69,27 @@ const (
 
 // Result is the rule's verdict. Exactly one field is set: Path when there is
 // an influxd to start, else Skip or Fail with the message to report.
-type Result struct {
-	Path string
-	Skip string
-	Fail string
+type Result = componenttest.Result
+
+// component is influxd under the repository's one rule for components:
+// $INFLUXD (or its older name), else where `make deps` builds it, else $PATH.
+func component() componenttest.Component {
+	return componenttest.Component{Name: "influxd", PathVar: PathVar, OlderVars: []string{PathVarAlias}, RequireVar: RequireVar,
+		Install: "builds influxd 1.8.10 into $GOPATH/bin",
+		Defaults: func(getenv func(string) string) []string {
+			out := componenttest.InGOPATH("influxd")(getenv)
+			for _, dir := range filepath.SplitList(getenv("PATH")) {
+				if dir != "" {
+					out = append(out, filepath.Join(dir, "influxd"))
+				}
+			}
+			return out
+		}}
 }
 
 // Find applies the rule to this process's environment and flags, for a
-// TestMain that has no testing.TB: it must fail (exit non-zero) on Fail and
-// leave the tests that need influxd to skip on Skip.
-func Find() Result {
-	// testing.Short panics before the flags are parsed, and a TestMain runs
-	// before m.Run parses them.
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	return lookup(os.Getenv, testing.Short())
-}
+// TestMain that has no testing.TB.
+func Find() Result { return component().Find() }
 
 // Require returns the path of the influxd to start, or skips or fails t as
 // the rule says.
@@ -95,88 +98,13 @@ func Require(t testing.TB) string {
 	return apply(t, Find())
 }
 
-// apply reports r on tb: Fatal on Fail, Skip on Skip, else r.Path. It
-// returns "" after Skip or Fatal, for a tb whose Skip and Fatal return.
 func apply(tb testing.TB, r Result) string {
 	tb.Helper()
-	switch {
-	case r.Fail != "":
-		tb.Fatal(r.Fail)
-		return ""
-	case r.Skip != "":
-		tb.Skip(r.Skip)
-		return ""
-	}
-	return r.Path
+	return componenttest.Apply(tb, r)
 }
 
-// lookup is the rule itself, over an environment lookup (os.Getenv: the
-// variables, GOPATH and PATH) and the -short flag.
-func lookup(getenv func(string) string, short bool) Result {
-	if short {
-		return Result{Skip: "-short: this test starts influxd"}
-	}
-	path, name := getenv(PathVar), PathVar
-	if path == "" {
-		path, name = getenv(PathVarAlias), PathVarAlias
-	}
-	var missing string
-	if path != "" {
-		err := executable(path)
-		if err == nil {
-			return Result{Path: path}
-		}
-		missing = fmt.Sprintf("no influxd at %s (from %s): %v", path, name, err)
-	} else {
-		// The default: where `make deps` installs it, then $PATH.
-		var installed []string
-		for _, dir := range filepath.SplitList(gopath(getenv)) {
-			installed = append(installed, filepath.Join(dir, "bin", "influxd"))
-		}
-		var onPath []string
-		for _, dir := range filepath.SplitList(getenv("PATH")) {
-			if dir != "" {
-				onPath = append(onPath, filepath.Join(dir, "influxd"))
-			}
-		}
-		for _, p := range slices.Concat(installed, onPath) {
-			if executable(p) == nil {
-				return Result{Path: p}
-			}
-		}
-		missing = fmt.Sprintf("no influxd at $GOPATH/bin/influxd (%s) or on $PATH (the default; set %s to use another)",
-			cmp.Or(strings.Join(installed, ", "), "GOPATH unknown"), PathVar)
-	}
-	if getenv(RequireVar) != "" {
-		return Result{Fail: missing + "; " + RequireVar + " is set, so this fails: run `make deps` to build influxd 1.8.10 into $GOPATH/bin, or point " + PathVar + " at an influxd 1.8 binary"}
-	}
-	return Result{Skip: missing + "; skipped because " + RequireVar + " is unset (set it to fail instead; `make deps` builds influxd)"}
-}
-
-// gopath is $GOPATH, or what `go env GOPATH` says when it is unset (its
-// default, $HOME/go, or a value set with `go env -w`).
-func gopath(getenv func(string) string) string {
-	if p := getenv("GOPATH"); p != "" {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// executable reports why path is not an executable regular file, or nil.
-func executable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
-}
+// lookup is the rule over an environment lookup and the -short flag.
+func lookup(getenv func(string) string, short bool) Result { return component().Lookup(getenv, short) }
 
 // Start launches a fresh influxd and creates DefaultDB. It is stopped when
 // the test ends.

@@ -76,7 +76,7 @@ func TestRule(t *testing.T) {
 		{"default: GOPATH/bin first", map[string]string{"GOPATH": fullGopath, "PATH": pathDir}, false, path, installed, nil},
 		{"default: then PATH", map[string]string{"GOPATH": emptyGopath, "PATH": noneOnPath + string(os.PathListSeparator) + pathDir}, false, path, onPath, nil},
 		{"default missing", map[string]string{"GOPATH": emptyGopath, "PATH": noneOnPath}, false, skip, "",
-			[]string{filepath.Join(emptyGopath, "bin", "influxd"), "$PATH", "the default", PathVar, RequireVar, "make deps"}},
+			[]string{filepath.Join(emptyGopath, "bin", "influxd"), filepath.Join(noneOnPath, "influxd"), "the default", PathVar, RequireVar, "make deps"}},
 		{"default missing, required", map[string]string{"GOPATH": emptyGopath, "PATH": noneOnPath, RequireVar: "1"}, false, fail, "",
 			[]string{filepath.Join(emptyGopath, "bin", "influxd"), "the default", RequireVar, "make deps"}},
 		{"-short skips even when required", map[string]string{PathVar: exe, RequireVar: "1"}, true, skip, "", []string{"-short"}},
