@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
-	"github.com/storeprobe/storeprobe/probe/notify"
+	"github.com/storeprobe/storeprobe/probe/notify/notifytest"
 	"github.com/storeprobe/storeprobe/storage/influx"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
 )
@@ -62,22 +61,7 @@ func TestEvaluateBinary(t *testing.T) {
 	}
 	srv := influxtest.Start(t)
 	bin := storeprobeBinary(t)
-	var mu sync.Mutex
-	var got []alert.Notification
-	bad := 0
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		var n alert.Notification
-		if r.Header.Get("X-Storeprobe-Signature") != notify.Signature([]byte("s3cret"), body) || json.Unmarshal(body, &n) != nil {
-			bad++
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		got = append(got, n)
-	}))
-	defer hook.Close()
+	hook := notifytest.NewWebhook(t, "s3cret")
 
 	// The last ten minutes of three locations; eu and us fail for the
 	// last four.
@@ -151,19 +135,7 @@ checks:
 		logMu.Lock()
 		t.Fatalf("not evaluating within 30s:\n%s", logs.String())
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no notification within 15s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	hook.WaitFor(t, "a notification", 15*time.Second, func(ns []alert.Notification) bool { return len(ns) > 0 })
 	health := httpGet(t, "http://"+port+"/healthz")
 	if !strings.Contains(health, `"status":"ok"`) || !strings.Contains(health, `"checks":1`) {
 		t.Errorf("/healthz: %s", health)
@@ -185,12 +157,10 @@ checks:
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit 20s after SIGTERM")
 	}
-	mu.Lock()
-	if len(got) != 1 || got[0].Status != alert.Firing || got[0].Alert != alert.RuleDown || got[0].Location != "eu,us" ||
-		got[0].Message != "status 503 not in 200-399" || bad != 0 {
-		t.Errorf("webhook got %+v (%d bad), want one signed firing down at eu,us", got, bad)
+	if got := hook.Notifications(); len(got) != 1 || got[0].Status != alert.Firing || got[0].Alert != alert.RuleDown ||
+		got[0].Location != "eu,us" || got[0].Message != "status 503 not in 200-399" || hook.Bad() != 0 {
+		t.Errorf("webhook got %+v (%d bad), want one signed firing down at eu,us", got, hook.Bad())
 	}
-	mu.Unlock()
 	logMu.Lock()
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Error("the webhook secret was logged")

@@ -2,12 +2,8 @@ package evaluator_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,45 +16,12 @@ import (
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/probe/daemon"
 	"github.com/storeprobe/storeprobe/probe/evaluator"
-	"github.com/storeprobe/storeprobe/probe/notify"
+	"github.com/storeprobe/storeprobe/probe/notify/notifytest"
 	"github.com/storeprobe/storeprobe/probe/prober"
 	"github.com/storeprobe/storeprobe/storage/influx"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
-
-// hook is a webhook receiver that keeps every notification whose
-// signature verifies.
-type hook struct {
-	secret string
-	mu     sync.Mutex
-	got    []alert.Notification
-	bad    int
-}
-
-func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if r.Header.Get("X-Storeprobe-Signature") != notify.Signature([]byte(h.secret), body) {
-		h.bad++
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	var n alert.Notification
-	if err := json.Unmarshal(body, &n); err != nil {
-		h.bad++
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	h.got = append(h.got, n)
-}
-
-func (h *hook) notifications() []alert.Notification {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]alert.Notification(nil), h.got...)
-}
 
 // clock is the evaluator's injectable clock.
 type clock struct {
@@ -77,7 +40,7 @@ type fleet struct {
 	shipper *influx.Shipper
 	cfg     *config.Config
 	clock   *clock
-	hook    *hook
+	hook    *notifytest.Webhook
 	store   string
 	base    time.Time
 }
@@ -86,9 +49,7 @@ var locations = []string{"ap", "eu", "us"}
 
 func newFleet(t *testing.T) *fleet {
 	srv := influxtest.Start(t)
-	h := &hook{secret: "hook-s3cret"}
-	receiver := httptest.NewServer(h)
-	t.Cleanup(receiver.Close)
+	h := notifytest.NewWebhook(t, "hook-s3cret")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "storeprobe.yaml")
 	body := fmt.Sprintf(`influxdb: {url: %q, bucket: %q}
@@ -103,12 +64,12 @@ checks:
     url: https://shop.test/checkout
     schedule: "@every 1m"
     runbook_url: https://wiki.test/checkout
-`, srv.URL, srv.Bucket, receiver.URL)
+`, srv.URL, srv.Bucket, h.URL)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := prober.LoadConfig(path, func(k string) (string, bool) {
-		return map[string]string{"HOOK_SECRET": h.secret}[k], k == "HOOK_SECRET"
+		return map[string]string{"HOOK_SECRET": h.Secret}[k], k == "HOOK_SECRET"
 	}, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +228,7 @@ func TestQuorumAcrossThreeLocations(t *testing.T) {
 	}
 	wantHistory(t, st, "eu and us failing", "firing down eu,us")
 	var fired alert.Notification
-	waitHook(t, f.hook, "the down alert delivered", func(ns []alert.Notification) bool {
+	f.hook.WaitFor(t, "the down alert delivered", 15*time.Second, func(ns []alert.Notification) bool {
 		for _, n := range ns {
 			if n.Status == alert.Firing && n.Alert == alert.RuleDown {
 				fired = n
@@ -328,7 +289,7 @@ func TestQuorumAcrossThreeLocations(t *testing.T) {
 	if err := ev.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ns := waitHook(t, f.hook, "every notification delivered", func(ns []alert.Notification) bool { return len(ns) >= len(want) })
+	ns := f.hook.WaitFor(t, "every notification delivered", 15*time.Second, func(ns []alert.Notification) bool { return len(ns) >= len(want) })
 	var got []string
 	for _, n := range ns {
 		got = append(got, fmt.Sprintf("%s %s %s", n.Status, n.Alert, n.Location))
@@ -342,8 +303,8 @@ func TestQuorumAcrossThreeLocations(t *testing.T) {
 	if ns[2].Probe != "ap-1" || ns[2].Severity != alert.Critical {
 		t.Errorf("probe_silent %+v", ns[2])
 	}
-	if f.hook.bad > 0 {
-		t.Errorf("%d deliveries with a bad signature or body", f.hook.bad)
+	if bad := f.hook.Bad(); bad > 0 {
+		t.Errorf("%d deliveries with a bad signature or body", bad)
 	}
 	runs, err := st.Runs(context.Background(), probe.RunQuery{})
 	if err != nil {
@@ -359,20 +320,5 @@ func TestQuorumAcrossThreeLocations(t *testing.T) {
 	}
 	if seen["ap 09:03"] != 1 {
 		t.Errorf("the late run of ap at 09:03 stored %d times, want 1", seen["ap 09:03"])
-	}
-}
-
-func waitHook(t *testing.T, h *hook, what string, cond func([]alert.Notification) bool) []alert.Notification {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ns := h.notifications()
-		if cond(ns) {
-			return ns
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15s; webhook has %+v", what, ns)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
