@@ -296,15 +296,21 @@ func (e *Evaluator) read(ctx context.Context, maintenance func(probe.Run) string
 			return saveErr
 		}
 		e.cursor = later(e.cursor, end)
+		e.forget()
 	}
-	// Runs before the next pass's start are never read again.
+	return nil
+}
+
+// forget drops the runs scheduled before the next read can start: they
+// are never read again. Done per window, so a catch-up over hours keeps
+// no more than Overlap and a Window of keys.
+func (e *Evaluator) forget() {
 	horizon := e.cursor.Add(-e.o.Overlap).UnixNano()
 	for k := range e.seen {
 		if k.at < horizon {
 			delete(e.seen, k)
 		}
 	}
-	return nil
 }
 
 func later(a, b time.Time) time.Time {
