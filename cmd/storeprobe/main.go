@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"report":    {"summarise stored runs against the targets", runReport},
 		"run":       {"run the scheduled checks of a config (the probe daemon)", runRun},
 		"export":    {"backfill InfluxDB from the store", runExport},
+		"evaluate":  {"judge a fleet's runs from InfluxDB and notify once (the fleet's evaluator)", runEvaluate},
 		"demo":      {"run the offline demo: a local shop, checks, a journey, then the report", runDemo},
 	}
 }

@@ -159,8 +159,13 @@ func (e *Engine) cert(cs *checkState) {
 	k := key(RuleCertExpiry, cs.c.Name, "")
 	e.set(State{Key: k, Rule: RuleCertExpiry, Check: cs.c.Name, Location: cs.certSeen, Severity: Warning},
 		days < float64(e.pol.CertWarningDays), e.now(), func(a *State) {
-			a.Summary = fmt.Sprintf("the certificate of %s (%s) expires in %.1f days, on %s (warning at %d days)",
-				cs.c.Name, c.CertSubject, days, c.CertNotAfter.UTC().Format("2006-01-02"), e.pol.CertWarningDays)
+			// Runs read back from InfluxDB know the days left, not the subject.
+			subject := ""
+			if c.CertSubject != "" {
+				subject = " (" + c.CertSubject + ")"
+			}
+			a.Summary = fmt.Sprintf("the certificate of %s%s expires in %.1f days, on %s (warning at %d days)",
+				cs.c.Name, subject, days, c.CertNotAfter.UTC().Format("2006-01-02"), e.pol.CertWarningDays)
 		})
 }
 

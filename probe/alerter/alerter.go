@@ -167,12 +167,20 @@ func (a *Alerter) Run(ctx context.Context, drain time.Duration) {
 			}
 			return
 		case <-t.C:
-			a.mu.Lock()
-			ds := a.engine.Tick()
-			a.mu.Unlock()
-			a.deliver(ctx, ds)
+			a.Tick(ctx)
 		}
 	}
+}
+
+// Tick re-evaluates what time alone changes (repeats, silent probes,
+// windows that moved on) and delivers what is due. Run calls it on its
+// ticker; the fleet evaluator calls it after each read of the fleet's runs,
+// on its own clock.
+func (a *Alerter) Tick(ctx context.Context) {
+	a.mu.Lock()
+	ds := a.engine.Tick()
+	a.mu.Unlock()
+	a.deliver(ctx, ds)
 }
 
 // Close stops delivery, waiting until ctx is done for queued

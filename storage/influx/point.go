@@ -72,8 +72,8 @@ func (p *Point) bool(k string, v bool) *Point {
 }
 
 // str adds a string field. Invalid UTF-8 (which InfluxDB refuses) becomes
-// U+FFFD and control characters become spaces: parsers disagree on them, and
-// storeprobe's string fields are short enumerations, never free text.
+// U+FFFD and control characters become spaces: parsers disagree on them.
+// String fields are short: enumerations, or a clipped failure message.
 func (p *Point) str(k, v string) *Point {
 	p.Fields = append(p.Fields, Field{k, strings.Map(noControl, strings.ToValidUTF8(v, "\uFFFD"))})
 	return p

@@ -21,6 +21,10 @@ const (
 	MeasurementProbeHealth  = "probe_health"
 )
 
+// MaxFailureMessage bounds check_result's failure_message, in runes
+// (the clip's "…" included).
+const MaxFailureMessage = 256
+
 // FailureNone is the failure_kind tag of a passing run, attempt or step.
 // A tag that is present on every point (rather than absent when OK) keeps
 // Flux group() and Grafana legends free of null keys, and lets one
@@ -58,6 +62,12 @@ func Points(run probe.Run) []Point {
 		float("lag_ms", probe.Millis(run.Lag))
 	if final.HTTPDetails != nil {
 		cr.int("status_code", int64(final.StatusCode))
+	}
+	if f := final.Failure; f != nil && f.Message != "" {
+		// The fleet evaluator reads it back to say what failed. Messages are
+		// redacted where they are made; the clip bounds what a failure
+		// quoting a large body can cost every point.
+		cr.str("failure_message", probe.Clip(f.Message, MaxFailureMessage-1))
 	}
 	out = append(out, cr.done())
 

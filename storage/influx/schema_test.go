@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -136,7 +137,7 @@ func TestFieldTypesStable(t *testing.T) {
 		"check_result.attempts": "int", "check_result.status_code": "int", "http_check.total_ms": "float",
 		"http_check.cert_days_left": "float", "http_check.bytes": "int", "browser_page.cls": "float",
 		"browser_page.good_lcp": "int", "browser_page.load_ms": "float", "journey_step.duration_ms": "float",
-		"journey_step.ok": "bool",
+		"journey_step.ok": "bool", "check_result.failure_message": "string",
 	} {
 		if types[k] != want {
 			t.Errorf("%s: type %q, want %s", k, types[k], want)
@@ -252,5 +253,42 @@ func TestLongAndRepeatedNamesStayDistinct(t *testing.T) {
 	// 2 runs × (check_result + attempt + 5 pages + 6 steps).
 	if len(seen) != 2*13 {
 		t.Errorf("%d distinct points, want %d", len(seen), 2*13)
+	}
+}
+
+// TestFailureMessage: a failed run's message rides on check_result, clipped
+// to MaxFailureMessage runes (a body quoted into an assertion failure must
+// not bloat every point) and on one line; a passing run has none.
+func TestFailureMessage(t *testing.T) {
+	at := time.Unix(1700000000, 0).UTC()
+	long := "expected \"Add to cart\" in body:\n" + strings.Repeat("ü", 400)
+	run := probe.Run{Check: "home", Type: probe.TypeHTTP, Location: "eu", Probe: "eu-1", ScheduledAt: at,
+		Attempts: []probe.Result{{Check: "home", Type: probe.TypeHTTP, OK: false, Attempt: 1,
+			Failure: probe.Fail(probe.FailureAssertion, "", "%s", long)}}}
+	msg := func(r probe.Run) (string, bool) {
+		for _, f := range Points(r)[0].Fields {
+			if f.Key == "failure_message" {
+				return f.Value.(string), true
+			}
+		}
+		return "", false
+	}
+	got, ok := msg(run)
+	if !ok {
+		t.Fatal("no failure_message on a failed run")
+	}
+	if n := utf8.RuneCountInString(got); n != MaxFailureMessage {
+		t.Errorf("failure_message has %d runes, want %d", n, MaxFailureMessage)
+	}
+	if !strings.HasPrefix(got, `expected "Add to cart" in body: ü`) || !strings.HasSuffix(got, "ü…") {
+		t.Errorf("failure_message = %q", got)
+	}
+	line := Points(run)[0].Line()
+	if strings.Contains(line, "\n") {
+		t.Errorf("line protocol carries a newline: %q", line)
+	}
+	run.Attempts[0] = probe.Result{Check: "home", Type: probe.TypeHTTP, OK: true, Attempt: 1}
+	if got, ok := msg(run); ok {
+		t.Errorf("a passing run has failure_message %q", got)
 	}
 }

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -30,4 +32,15 @@ func (s *Store) RunsPage(ctx context.Context, q probe.RunQuery, after probe.RunC
 		return nil, fmt.Errorf("read runs page: %w", err)
 	}
 	return runs, nil
+}
+
+// LatestScheduled is the scheduled time of the newest stored run, zero when
+// there is none: where a reader that fills the store from elsewhere (the
+// fleet evaluator) resumes after a restart.
+func (s *Store) LatestScheduled(ctx context.Context) (time.Time, error) {
+	var ns sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, "SELECT MAX(scheduled_at) FROM runs").Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("latest run: %w", err)
+	}
+	return fromNullNanos(ns), nil
 }

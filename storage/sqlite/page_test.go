@@ -62,3 +62,20 @@ func TestRunsPageWalksTheWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestLatestScheduled(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if at, err := s.LatestScheduled(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("empty store: %v, %v; want zero", at, err)
+	}
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{base.Add(time.Minute), base.Add(3 * time.Minute), base} {
+		if _, err := s.Save(ctx, httpRun(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if at, err := s.LatestScheduled(ctx); err != nil || !at.Equal(base.Add(3*time.Minute)) {
+		t.Fatalf("latest %v, %v; want %v", at, err, base.Add(3*time.Minute))
+	}
+}
