@@ -30,6 +30,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	shardFlag := fs.String("shard", "", "run only the checks that hash to shard i of n, as i/n (0-based; default: $STOREPROBE_SHARD, else the config's shard, else every check)")
 	chrome := fs.String("chrome", "", "Chromium binary (default: the config's browser.path, $STOREPROBE_CHROME, /usr/bin/chromium)")
 	hostRules := fs.String("host-resolver-rules", "", "Chrome's --host-resolver-rules for browser checks, e.g. \"MAP shop.example.com 203.0.113.7\" to probe one origin")
+	noNotify := fs.Bool("no-notify", false, "judge and record alerts but send no notification (a fleet whose evaluator notifies)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -61,6 +62,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		Chrome:            *chrome,
 		HostResolverRules: *hostRules,
 		Logger:            log,
+		NoNotify:          *noNotify,
 	})
 	if err != nil {
 		return err

@@ -109,6 +109,9 @@ type Options struct {
 	OnRun func(probe.Run)
 	// Dispatchers delivers alerts; nil means probe/notify's (NotifyDispatchers).
 	Dispatchers Dispatchers
+	// NoNotify judges and records alerts but sends nothing: the probes of
+	// a fleet whose evaluator does the notifying.
+	NoNotify bool
 }
 
 // InputError is bad input — the config, a flag — as opposed to a fault of
@@ -490,6 +493,9 @@ func (d *Daemon) serve(addr string) error {
 
 // dispatcher builds the notifiers of cfg.
 func (d *Daemon) dispatcher(cfg *config.Config) (alerter.Dispatcher, error) {
+	if d.o.NoNotify {
+		return nil, nil
+	}
 	build := d.o.Dispatchers
 	if build == nil {
 		build = NotifyDispatchers(d.o.Version)
