@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/alert"
 	"github.com/storeprobe/storeprobe/probe/notify/notifytest"
+	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
 func count(ns []alert.Notification, status alert.Status, rule, check string) int {
@@ -110,5 +112,54 @@ checks:
 	}
 	if bad := hook.Bad(); bad > 0 {
 		t.Errorf("%d requests with a bad signature or body", bad)
+	}
+}
+
+// TestNoNotify: a probe run with NoNotify judges and records its alerts but
+// sends nothing (its fleet's evaluator does the telling).
+func TestNoNotify(t *testing.T) {
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer shop.Close()
+	hook := notifytest.NewWebhook(t, "s3cret")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "storeprobe.yaml")
+	writeConfig(t, cfgPath, fmt.Sprintf(`notifiers:
+  - {name: hook, type: webhook, url: "%s/hook"}
+alerting: {notify: [hook]}
+checks:
+  - {name: checkout, url: "%s/", schedule: "* * * * * *"}
+`, hook.URL, shop.URL))
+	store := filepath.Join(dir, "s.db")
+	d, err := Start(context.Background(), Options{ConfigPath: cfgPath, StorePath: store, NoNotify: true,
+		Storage: testStorage(&events{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if d.alerter.Active()[alert.RuleDown] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outage was not judged down within 15s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := d.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if ns := hook.Notifications(); len(ns) != 0 {
+		t.Errorf("NoNotify sent %d notifications", len(ns))
+	}
+	st, err := sqlite.Open(context.Background(), store, sqlite.MustExist())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.AlertEvents(context.Background(), probe.RunQuery{})
+	if err != nil || len(evs) == 0 || evs[0].Alert != alert.RuleDown {
+		t.Errorf("alert history %+v, %v: want the down alert recorded", evs, err)
 	}
 }
