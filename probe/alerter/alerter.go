@@ -249,7 +249,12 @@ func (a *Alerter) deliver(ctx context.Context, ds []alert.Delivery) {
 	for _, dl := range ds {
 		a.log.Info("alert", "status", dl.Status, "alert", dl.Alert, "check", dl.Check, "location", dl.Location,
 			"severity", dl.Severity, "summary", dl.Summary, "receivers", dl.Receivers)
-		if err := a.o.Store.RecordAlert(sctx, alert.Event{At: a.o.Now(), Receivers: dl.Receivers, Notification: dl.Notification}); err != nil {
+		// The history says who was told: nobody without a dispatcher.
+		told := dl.Receivers
+		if d == nil {
+			told = nil
+		}
+		if err := a.o.Store.RecordAlert(sctx, alert.Event{At: a.o.Now(), Receivers: told, Notification: dl.Notification}); err != nil {
 			a.log.Error("recording an alert in the history", "alert", dl.Key, "err", err)
 		}
 		if d != nil && len(dl.Receivers) > 0 {
