@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -240,4 +241,119 @@ func TestKill9DuringWritesAndShipping(t *testing.T) {
 		}
 	}
 	t.Logf("%d runs over five starts, four of them killed with -9", len(runs))
+}
+
+// TestDiskFull fills the filesystem under the store (a small tmpfs): the
+// daemon says so loudly (log, /readyz 503), keeps running, loses no stored
+// run to corruption, and stores runs again once space returns.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary, mounts a tmpfs")
+	}
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	bin := storeprobeBinary(t)
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", mnt).Run()
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer shop.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "storeprobe.yaml")
+	var cfg strings.Builder
+	cfg.WriteString("checks:\n")
+	for i := range 8 {
+		fmt.Fprintf(&cfg, "  - {name: c%d, url: \"%s/%d\", schedule: \"* * * * * *\"}\n", i, shop.URL, i)
+	}
+	writeFile(t, cfgPath, cfg.String())
+	store := filepath.Join(mnt, "s.db")
+	addr := freePort(t)
+	cmd := exec.Command(bin, "run", "--config", cfgPath, "--store", store, "--listen", addr, "--log-format", "json")
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	readyz := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitReady := func(code int, want string) {
+		t.Helper()
+		var body string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			var c int
+			if c, body = readyz(); c == code && strings.Contains(body, want) {
+				return
+			}
+		}
+		t.Fatalf("/readyz never %d with %q; last %s\nlog:\n%s", code, want, body, logs.String())
+	}
+	waitReady(200, "ready")
+	// Fill the disk: a filler file takes whatever is left.
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+	waitReady(503, "full")
+	if !strings.Contains(logs.String(), "full") {
+		t.Errorf("the full disk is not in the log:\n%s", logs.String())
+	}
+	// Space returns: runs are stored again.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(200, "ready")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+	s, err := sqlite.Open(context.Background(), store, sqlite.MustExist())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Integrity(context.Background()); err != nil {
+		t.Fatalf("store integrity after a full disk: %v", err)
+	}
+	runs, err := s.Runs(context.Background(), probe.RunQuery{})
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("runs after the disk was full: %d, %v", len(runs), err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and the test's
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
