@@ -240,7 +240,7 @@ checks:
 	d, err := startDaemon(context.Background(), a, daemon.Options{ConfigPath: cfg, StorePath: filepath.Join(storeDir, "s.db"),
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Chrome: chrome.Path,
 		HostResolverRules: "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-		OnRun: func(r probe.Run) { mu.Lock(); runs[r.Check]++; mu.Unlock() }})
+		OnRun:             func(r probe.Run) { mu.Lock(); runs[r.Check]++; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
