@@ -263,7 +263,7 @@ func TestHostileTargets(t *testing.T) {
 		{"brotli bomb", bombs + "/br", "", probe.FailureTooLarge, probe.PhaseTransfer},
 		{"invalid chunked encoding", "http://" + badChunks + "/", "", probe.FailureProtocol, probe.PhaseTransfer},
 		{"10,000 response headers", "http://" + tenThousandHeaders + "/", "", probe.FailureProtocol, probe.PhaseWait},
-		{"1xx forever", "http://" + informationalForever + "/", "", probe.FailureProtocol, probe.PhaseWait},
+		{"1xx forever", "http://" + informationalForever + "/", "", probe.FailureProtocol, probe.PhaseWait}, // "more than 16 informational"
 		{"HTTP/2 RST_STREAM mid-body", "https://" + h2Reset + "/", kit.caFile, probe.FailureProtocol, probe.PhaseTransfer},
 		{"HTTP/2 GOAWAY mid-body", "https://" + h2GoAway + "/", kit.caFile, probe.FailureProtocol, probe.PhaseTransfer},
 		{"redirect to file:", "http://" + redirectTo("file:///etc/passwd") + "/", "", probe.FailureProtocol, ""},

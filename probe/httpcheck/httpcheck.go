@@ -60,6 +60,10 @@
 // configured fails as tls "server requires a client certificate", however
 // the refusal reaches us (alert, reset, broken pipe, HTTP/2 setup error).
 //
+// More than 16 informational (1xx) responses before the real one fail the
+// hop as protocol: a browser meets one or two, a server sending them
+// forever is stalling.
+//
 // TLS below 1.2 is refused, as every current browser refuses it: a shop
 // that speaks only TLS 1.0 or 1.1 fails as tls.
 //

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/platform"
 )
+
+// max1xx bounds the informational responses one hop accepts; a browser
+// sees at most a 100 Continue and a 103 Early Hints or two.
+const max1xx = 16
 
 // hop records the boundaries of one request/response exchange. Trace
 // callbacks run on the transport's goroutines, hence the mutex.
@@ -313,6 +318,7 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 		}
 	}
 
+	informational := 0 // 1xx responses; the callback runs on one goroutine per request
 	// Through an https proxy the first handshake is with the proxy: part of
 	// the way there (connect), not the target's TLS.
 	proxyTLS := k.proxy != nil && k.proxy.Scheme == "https"
@@ -330,6 +336,17 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 			h.mark(&h.tlsDone)
 		},
 		GotFirstResponseByte: func() { h.mark(&h.firstByte) },
+		// Informational responses before the real one are legitimate (100
+		// Continue, 103 Early Hints) but a server sending them forever is
+		// stalling: past max1xx the hop fails as protocol at once, rather
+		// than when the header cap or the timeout runs out.
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			informational++
+			if informational > max1xx {
+				return fmt.Errorf("more than %d informational (1xx) responses; the last was %d", max1xx, code)
+			}
+			return nil
+		},
 	}
 	var body io.Reader
 	if rq.body != "" {
