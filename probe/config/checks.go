@@ -179,8 +179,8 @@ func (d *decoder) checks(sec yamldoc.Pair, cfg *Config) {
 	}
 	names := map[string]int{} // also of invalid checks, so duplicates are found regardless
 	for i, c := range n.Content {
-		if !d.spend(c.Line) {
-			return
+		if !d.spend(c.Line) || d.stopped {
+			return // out of budget, or past the problem cap: nothing more will be said
 		}
 		c = yamldoc.Deref(c)
 		chk, ok := d.check(i, c, cfg)

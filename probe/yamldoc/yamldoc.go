@@ -44,11 +44,11 @@ type SyntaxError struct {
 // with its parser events) for every value before any caller can count
 // them, so a few megabytes of "- a" lines would cost gigabytes: the file
 // is measured first. A token is a line or a flow or mapping separator, an
-// upper bound of the values a file can hold; a config with 10,000 checks
-// has about 200,000.
+// upper bound of the values a file can hold; a config of 10,000 checks of
+// about fifteen lines each stays under it.
 const (
 	MaxBytes  = 8 << 20
-	MaxTokens = 500_000
+	MaxTokens = 300_000
 )
 
 // overLimit returns the line where data crosses MaxBytes or MaxTokens,

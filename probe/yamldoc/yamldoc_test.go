@@ -167,7 +167,7 @@ func TestDecodeLimits(t *testing.T) {
 		limit bool
 		msg   string
 	}{
-		{"too many tokens", strings.Repeat("- a\n", MaxTokens+1), MaxTokens + 1, true, "over 500000 lines and values"},
+		{"too many tokens", strings.Repeat("- a\n", MaxTokens+1), MaxTokens + 1, true, "over 300000 lines and values"},
 		{"too many bytes", "a: " + strings.Repeat("x", MaxBytes) + "\n", 1, true, "over 8 MiB"},
 		{"flow tokens count", "[" + strings.Repeat("a,", MaxTokens) + "]", 1, true, "lines and values"},
 		{"NUL on line 3", "a: 1\nb: 2\nc: \x00\n", 3, false, "control characters are not allowed"},
