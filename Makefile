@@ -21,7 +21,7 @@ TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMAN
 	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 \
 	STOREPROBE_REQUIRE_ALERTMANAGER=1 STOREPROBE_REQUIRE_PROMETHEUS=1
 
-.PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
+.PHONY: all build demo test test-short test-memory vet fmt-check deps chromium influxd bench bench-lighthouse fuzz fuzz-short clean
 
 all: build
 
@@ -35,9 +35,16 @@ demo: build
 	-@$(MAKE) --no-print-directory chromium
 	./bin/storeprobe demo --duration 60s
 
-## test: everything the tests need, then vet, gofmt and the race-enabled suite.
+## test: everything the tests need, then vet, gofmt, the race-enabled suite
+## (every fuzz test's seed corpus included), the memory bounds without -race
+## (the race detector's shadow memory would swamp RSS) and a short fuzzing pass.
 test: deps fmt-check vet
 	$(TESTENV) $(GO) test -race -count=1 -timeout 14m $(PKGS)
+	$(MAKE) --no-print-directory test-memory fuzz-short
+
+## test-memory: the tests that bound resident memory, without -race.
+test-memory:
+	$(GO) test -count=1 -run '^(TestHostileTargets|TestValidateHostileFiles)$$' ./probe/httpcheck/ ./cmd/storeprobe/
 
 ## test-short: no installs; -short skips the tests that start Chromium, influxd or the binary.
 test-short: fmt-check vet
@@ -117,8 +124,8 @@ bench-lighthouse: chromium
 	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
 	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
 
-## fuzz: a short fuzzing pass over every fuzz test (FUZZTIME each, default 10s).
-FUZZTIME ?= 10s
+## fuzz: fuzzing every fuzz test for FUZZTIME each (default 60s).
+FUZZTIME ?= 60s
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
 		pkg=./$$(dirname $$f); \
@@ -127,6 +134,11 @@ fuzz:
 			$(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
 		done; \
 	done
+
+## fuzz-short: every fuzz test for FUZZSHORT each (2s), so make test fuzzes a little.
+FUZZSHORT ?= 2s
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSHORT)
 
 clean:
 	rm -rf bin

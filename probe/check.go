@@ -13,7 +13,8 @@ type Check struct {
 	URL      string
 	Schedule string            // cron spec; empty for one-off CLI checks
 	Timeout  time.Duration     // per attempt
-	Retries  int               // extra attempts after a failure
+	Retries  int               // extra attempts after a failure of a kind in RetryOn
+	RetryOn  RetryOn           // failures worth a retry; nil: DefaultRetryOn()
 	Location string            // where this probe runs, e.g. "eu-west"
 	Probe    string            // stable name of the probe instance
 	Tags     map[string]string // user tags (platform, cdn, team ...)
@@ -31,13 +32,20 @@ type Check struct {
 
 // HTTPSpec configures an HTTP check. Zero values mean the documented defaults.
 type HTTPSpec struct {
-	Method          string
-	Headers         []Header
-	Body            string
-	SecretHeaders   []string // header names whose values are redacted, besides the built-in ones
-	ExpectStatus    StatusRanges
-	ExpectBody      []*regexp.Regexp
-	ExpectHeaders   []HeaderExpectation
+	Method        string
+	Headers       []Header
+	Body          string
+	SecretHeaders []string // header names whose values are redacted, besides the built-in ones
+	ExpectStatus  StatusRanges
+	ExpectBody    []*regexp.Regexp
+	ExpectHeaders []HeaderExpectation
+	// The negative assertions: a match fails the check as assertion (an
+	// error page served with 200, a debug header left on in production).
+	ExpectBodyNot    []*regexp.Regexp
+	ExpectHeadersNot []HeaderExpectation
+	// RequireTLS fails the check as assertion when its final hop is plain
+	// http (a redirect downgraded it, or the URL itself is http).
+	RequireTLS      bool
 	MaxDuration     time.Duration // slower fails as too_slow; 0 means no limit
 	Insecure        bool
 	CAFile          string

@@ -114,7 +114,10 @@ func (p *parser) yamlError(se *yamldoc.SyntaxError, data []byte) {
 func (p *parser) parse(data []byte) probe.Journey {
 	j := probe.Journey{File: p.file}
 	doc, serr := yamldoc.Decode(data)
-	if serr != nil {
+	switch {
+	case serr != nil && serr.Limit:
+		p.at(serr.Line, "%s", serr.Message)
+	case serr != nil:
 		p.yamlError(serr, data)
 	}
 	if doc.Extra > 0 {

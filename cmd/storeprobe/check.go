@@ -28,6 +28,9 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		expectStatus = fs.String("expect-status", probe.DefaultStatus.String(), "accepted status codes: ranges and lists, e.g. 200-399, 200,301, 2xx")
 		expectBody   = fs.StringArray("expect-body", nil, "regular expression the body must match (repeatable; all must match)")
 		expectHeader = fs.StringArray("expect-header", nil, "response header 'Name: REGEX' that must match (repeatable)")
+		expectNoBody = fs.StringArray("expect-no-body", nil, "regular expression the body must not match, e.g. an error page served with 200 (repeatable)")
+		expectNoHdr  = fs.StringArray("expect-no-header", nil, "response header 'Name: REGEX' that must not match; an absent header passes (repeatable)")
+		requireTLS   = fs.Bool("require-tls", false, "fail as assertion if the final hop is plain http")
 		maxDuration  = fs.Duration("max-duration", 0, "fail as too_slow if the check takes longer (0: no limit)")
 		insecure     = fs.Bool("insecure", false, "do not verify the server's certificate")
 		caFile       = fs.String("ca-file", "", "PEM file of CAs to trust instead of the system's")
@@ -101,6 +104,21 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		}
 		s.ExpectHeaders = append(s.ExpectHeaders, e)
 	}
+	for _, b := range *expectNoBody {
+		re, err := regexp.Compile(b)
+		if err != nil {
+			return usagef("--expect-no-body: %w", err)
+		}
+		s.ExpectBodyNot = append(s.ExpectBodyNot, re)
+	}
+	for _, h := range *expectNoHdr {
+		e, err := probe.ParseHeaderExpectation(h)
+		if err != nil {
+			return usagef("--expect-no-header: %w", err)
+		}
+		s.ExpectHeadersNot = append(s.ExpectHeadersNot, e)
+	}
+	s.RequireTLS = *requireTLS
 	switch *ipVersion {
 	case "any", "":
 	case "4":

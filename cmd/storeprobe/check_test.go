@@ -88,6 +88,15 @@ func TestCheckExitCodesAndJSON(t *testing.T) {
 		{name: "missing ca file", args: []string{s.URL, "--ca-file", "/nonexistent.pem"}, code: 2, stderr: "--ca-file"},
 		{name: "cert without key", args: []string{s.URL, "--client-cert", caFile}, code: 2, stderr: "--client-key"},
 		{name: "bad max body", args: []string{s.URL, "--max-body", "lots"}, code: 2, stderr: "--max-body"},
+		{name: "port out of range", args: []string{"http://127.0.0.1:99999/"}, code: 2, stderr: "URL: port 99999 is out of range"},
+		{name: "expect-no-body matches", args: []string{s.URL + "/", "--expect-no-body", "(?i)add to cart"}, code: 1, kind: "assertion"},
+		{name: "expect-no-body passes", args: []string{s.URL + "/", "--expect-no-body", "Traceback"}, code: 0},
+		{name: "expect-no-header matches", args: []string{s.URL + "/", "--expect-no-header", "X-Cache: HIT"}, code: 1, kind: "assertion"},
+		{name: "expect-no-header passes", args: []string{s.URL + "/", "--expect-no-header", "X-Powered-By: PHP"}, code: 0},
+		{name: "require-tls on http", args: []string{s.URL + "/", "--require-tls"}, code: 1, kind: "assertion"},
+		{name: "require-tls on https", args: []string{tls.URL, "--ca-file", caFile, "--require-tls"}, code: 0},
+		{name: "bad no-body regex", args: []string{s.URL, "--expect-no-body", "("}, code: 2, stderr: "--expect-no-body"},
+		{name: "bad no-header", args: []string{s.URL, "--expect-no-header", "X-Cache"}, code: 2, stderr: "--expect-no-header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,7 +205,8 @@ func TestCheckHelpListsEveryFlag(t *testing.T) {
 	}
 	for _, f := range []string{"--method", "--header", "--body", "--timeout", "--expect-status", "--expect-body", "--expect-header",
 		"--max-duration", "--insecure", "--ca-file", "--client-cert", "--client-key", "--proxy", "--resolver", "--ip-version",
-		"--follow-redirects", "--max-redirects", "--user-agent", "--output", "--secret-header", "--name", "--max-body"} {
+		"--follow-redirects", "--max-redirects", "--user-agent", "--output", "--secret-header", "--name", "--max-body",
+		"--expect-no-body", "--expect-no-header", "--require-tls"} {
 		if !strings.Contains(out, f+" ") && !strings.Contains(out, f+"[") {
 			t.Errorf("--help does not list %s", f)
 		}

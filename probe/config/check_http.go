@@ -150,34 +150,56 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 		case "status":
 			d.status(e.V, fl, h)
 		case "body":
-			items, _ := d.strList(e.V, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				if re, ok := d.regex(it, fl); ok {
-					h.ExpectBody = append(h.ExpectBody, re)
-				}
-			}
+			h.ExpectBody = append(h.ExpectBody, d.regexList(e.V, fl)...)
+		case "body_not":
+			h.ExpectBodyNot = append(h.ExpectBodyNot, d.regexList(e.V, fl)...)
 		case "headers":
-			items, _ := d.strMap(e.V, fl)
-			for _, it := range items {
-				if !it.ok {
-					continue
-				}
-				hd, err := probe.ParseHeader(it.key + ": x")
-				if err != nil {
-					d.addf(it.line, "%s: %v", fl, err)
-					continue
-				}
-				if re, ok := d.regex(it, fl+"."+it.key); ok {
-					h.ExpectHeaders = append(h.ExpectHeaders, probe.HeaderExpectation{Name: hd.Name, Pattern: re})
-				}
+			h.ExpectHeaders = append(h.ExpectHeaders, d.headerPatterns(e.V, fl)...)
+		case "headers_not":
+			h.ExpectHeadersNot = append(h.ExpectHeadersNot, d.headerPatterns(e.V, fl)...)
+		case "tls":
+			if v, ok := d.boolean(e.V, fl); ok {
+				h.RequireTLS = v
 			}
 		default:
-			d.unknown(e, label, []string{"status", "body", "headers"})
+			d.unknown(e, label, []string{"status", "body", "body_not", "headers", "headers_not", "tls"})
 		}
 	}
+}
+
+// regexList decodes a regular expression or a list of them.
+func (d *decoder) regexList(n *yaml.Node, label string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	items, _ := d.strList(n, label)
+	for _, it := range items {
+		if !it.ok {
+			continue
+		}
+		if re, ok := d.regex(it, label); ok {
+			out = append(out, re)
+		}
+	}
+	return out
+}
+
+// headerPatterns decodes a mapping of header names to regular expressions.
+func (d *decoder) headerPatterns(n *yaml.Node, label string) []probe.HeaderExpectation {
+	var out []probe.HeaderExpectation
+	items, _ := d.strMap(n, label)
+	for _, it := range items {
+		if !it.ok {
+			continue
+		}
+		hd, err := probe.ParseHeader(it.key + ": x")
+		if err != nil {
+			d.addf(it.line, "%s: %v", label, err)
+			continue
+		}
+		if re, ok := d.regex(it, label+"."+it.key); ok {
+			out = append(out, probe.HeaderExpectation{Name: hd.Name, Pattern: re})
+		}
+	}
+	return out
 }
 
 // status decodes "200-399", 200, "2xx" or a list of them.

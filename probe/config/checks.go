@@ -74,6 +74,28 @@ var commonKeys = []checkKey{
 			k.c.Retries = v
 		}
 	}},
+	{"retry_on", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if e.V.Kind == yaml.SequenceNode && len(e.V.Content) == 0 {
+			k.addf(e.V.Line, "%s: the list is empty; to retry nothing, set retries: 0", fl)
+			return
+		}
+		items, ok := k.strList(e.V, fl)
+		on := probe.RetryOn{}
+		for _, it := range items {
+			if !it.ok {
+				continue
+			}
+			if err := probe.ValidRetryOn(it.value); err != nil {
+				k.addf(it.line, "%s: %v", fl, err)
+				ok = false
+				continue
+			}
+			on = append(on, it.value)
+		}
+		if ok {
+			k.c.RetryOn = on
+		}
+	}},
 	{"tags", func(k *checkDecoder, e yamldoc.Pair, fl string) {
 		k.c.Tags = k.tags(e.V, fl, k.cfg.Defaults.Tags)
 	}},
@@ -157,8 +179,8 @@ func (d *decoder) checks(sec yamldoc.Pair, cfg *Config) {
 	}
 	names := map[string]int{} // also of invalid checks, so duplicates are found regardless
 	for i, c := range n.Content {
-		if !d.spend(c.Line) {
-			return
+		if !d.spend(c.Line) || d.stopped {
+			return // out of budget, or past the problem cap: nothing more will be said
 		}
 		c = yamldoc.Deref(c)
 		chk, ok := d.check(i, c, cfg)
@@ -393,6 +415,9 @@ func (k *checkDecoder) crossCheck() {
 		if _, err := tls.LoadX509KeyPair(c.HTTP.ClientCert, c.HTTP.ClientKey); err != nil {
 			k.addf(cert.V.Line, "%s: client_cert/client_key: %v", label, err)
 		}
+	}
+	if on, ok := k.decoded["retry_on"]; ok && c.Retries == 0 {
+		k.addf(on.K.Line, "%s: retry_on has no effect without retries (retries is 0)", label)
 	}
 	_, hasFollow := k.decoded["follow_redirects"]
 	if redir, ok := k.decoded["max_redirects"]; ok && hasFollow && !c.HTTP.FollowRedirects {

@@ -2,12 +2,14 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/shard"
+	"github.com/storeprobe/storeprobe/probe/yamldoc"
 )
 
 // Defaults that apply when the file leaves a key unset.
@@ -191,7 +193,14 @@ func withHostname(f func() (string, error)) Option { return func(o *options) { o
 
 // Load reads and validates the config file at path.
 func Load(path string, opts ...Option) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	// Past yamldoc's limit the file is refused anyway: reading the rest of
+	// a huge (or endless, /dev/zero) file would only cost memory.
+	data, err := io.ReadAll(io.LimitReader(f, yamldoc.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

@@ -823,3 +823,39 @@ func TestBrowserMaxPageMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestHardenedKeys: retry_on, the negative assertions and expect.tls reach
+// the check; without retry_on the check keeps the default (nil).
+func TestHardenedKeys(t *testing.T) {
+	src := `defaults: {retries: 2}
+checks:
+  - name: a
+    url: "https://shop.example/"
+    schedule: "@every 1m"
+    retry_on: [timeout, 5xx]
+    expect:
+      tls: true
+      body_not: [Traceback, "(?i)error 5\\d\\d"]
+      headers_not: {X-Powered-By: "PHP/5", Server: "Apache/2\\.2"}
+  - name: b
+    url: "https://shop.example/"
+    schedule: "@every 1m"
+    retry_on: any
+`
+	cfg, err := Parse("c.yaml", []byte(src), withHostname(fixedHost), testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Checks[0], cfg.Checks[1]
+	if !slices.Equal(a.RetryOn, probe.RetryOn{"timeout", "5xx"}) || !slices.Equal(b.RetryOn, probe.RetryOn{"any"}) {
+		t.Errorf("retry_on %v, %v", a.RetryOn, b.RetryOn)
+	}
+	h := a.HTTP
+	if !h.RequireTLS || len(h.ExpectBodyNot) != 2 || h.ExpectBodyNot[1].String() != `(?i)error 5\d\d` ||
+		len(h.ExpectHeadersNot) != 2 || h.ExpectHeadersNot[0].Name != "X-Powered-By" || h.ExpectHeadersNot[1].Pattern.String() != `Apache/2\.2` {
+		t.Errorf("spec %+v", h)
+	}
+	if b.HTTP.RequireTLS || b.HTTP.ExpectBodyNot != nil {
+		t.Errorf("b: %+v", b.HTTP)
+	}
+}

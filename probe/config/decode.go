@@ -83,7 +83,11 @@ func (d *decoder) spend(line int) bool {
 // document parses data and decodes its single document.
 func (d *decoder) document(data []byte) *Config {
 	doc, serr := yamldoc.Decode(data)
-	if serr != nil {
+	switch {
+	case serr != nil && serr.Limit:
+		d.addf(serr.Line, "%s", serr.Message)
+		return nil
+	case serr != nil:
 		d.addf(serr.Line, "YAML syntax: %s", serr.Message)
 		return nil
 	}

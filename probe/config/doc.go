@@ -109,6 +109,7 @@
 //	    schedule: "@every 1m" # required: cron spec, 5 fields, optional seconds field, or @every/@hourly...
 //	    timeout: 10s
 //	    retries: 2
+//	    retry_on: [dns, connect, tls, timeout, protocol, 5xx]  # failure kinds, 4xx, 5xx or any; this list (plus navigation and probe faults) by default
 //	    tags: {platform: shopify, cdn: cloudflare}
 //	    slo: {preset: payment}
 //	    notify: [ops]         # replaces alerting.notify for this check ([] tells no one)
@@ -119,7 +120,8 @@
 //	    headers: {Authorization: "Bearer ${SHOP_TOKEN}"}
 //	    body: ""
 //	    secret_headers: [X-Shop-Key]
-//	    expect: {status: "200-399", body: ["Add to cart"], headers: {Content-Type: "text/html"}}
+//	    expect: {status: "200-399", body: ["Add to cart"], headers: {Content-Type: "text/html"},
+//	             body_not: ["Something went wrong"], headers_not: {X-Powered-By: "PHP/5"}, tls: true}
 //	    max_duration: 3s
 //	    insecure: false
 //	    ca_file: ca.pem

@@ -32,7 +32,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:
@@ -151,6 +151,35 @@ checks:
 		`c.yaml:13: check "b": expect.status: "700" is not an HTTP status code (100-599)`,
 		`c.yaml:17: check "c": expect.status: want a status code, range or list such as "200-399" or [200, 301], got a mapping`,
 		`c.yaml:21: check "d": expect.status: the list is empty`,
+	}},
+	{"bad negative assertions, tls and retry_on", `checks:
+  - name: a
+    schedule: "@every 1m"
+    url: "http://x.example/"
+    retries: 2
+    retry_on: [timeout, 5XX, flaky]
+    expect:
+      body_not: ["ok", "("]
+      headers_not: {Server: "[", "Bad Name": "x"}
+      tls: "yes"
+  - name: b
+    schedule: "@every 1m"
+    url: "http://x.example/"
+    retry_on: timeout
+  - name: c
+    schedule: "@every 1m"
+    url: "http://x.example/"
+    retries: 1
+    retry_on: []
+`, []string{
+		`c.yaml:6: check "a": retry_on: "5XX" is not a failure kind, 4xx, 5xx or any (want one of any, 4xx, 5xx, assertion, browser_crash, connect, dns, navigation, probe_error, protocol, redirect_loop, script, selector, status, timeout, tls, too_large, too_slow)`,
+		`c.yaml:6: check "a": retry_on: "flaky" is not a failure kind, 4xx, 5xx or any (want one of any, 4xx, 5xx, assertion, browser_crash, connect, dns, navigation, probe_error, protocol, redirect_loop, script, selector, status, timeout, tls, too_large, too_slow)`,
+		"c.yaml:8: check \"a\": expect.body_not: bad regular expression \"(\": missing closing ): `(`",
+		"c.yaml:9: check \"a\": expect.headers_not.Server: bad regular expression \"[\": missing closing ]: `[`",
+		`c.yaml:9: check "a": expect.headers_not: header name "Bad Name" is not a valid token`,
+		`c.yaml:10: check "a": expect.tls: want true or false, got the string "yes"`,
+		`c.yaml:14: check "b": retry_on has no effect without retries (retries is 0)`,
+		`c.yaml:19: check "c": retry_on: the list is empty; to retry nothing, set retries: 0`,
 	}},
 	{"missing required fields", `checks:
   - url: "http://x.example/"

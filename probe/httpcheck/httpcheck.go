@@ -22,6 +22,27 @@
 // on every hop's connection, TLS records and headers included; bytes is the
 // decoded body of the final response.
 //
+// The body is decoded here, whatever asked for its coding: gzip, deflate
+// (zlib or raw) and br, stacked codings in reverse order. Accept-Encoding
+// is "gzip, deflate, br" unless the check sends its own, and a user's own
+// header no longer turns decoding off: bytes, every assertion and platform
+// detection see the decoded body. The body cap bounds the decoded size (a
+// decompression bomb fails as too_large) and the encoded stream may be at
+// most twice the cap. A coding we cannot decode, or a body that does not
+// decode as its coding says, is protocol. A HEAD response, a 1xx, 204 or
+// 304 has no body, whatever its Content-Length says.
+//
+// Cookies a hop sets are sent on the next hops of the same run, through a
+// cookie jar (public-suffix aware) that lives for one run only, as a
+// browser's would for one visit: a session or consent bounce then works,
+// and no run depends on an earlier one. A redirect back to a URL already
+// visited is a loop only if it carries the same cookies.
+//
+// An internationalised host (bücher.example) is resolved, dialled and
+// sent as punycode (xn--bcher-kva.example); url, final_url and messages
+// show it as written. A port outside 1-65535 is refused by New, as the
+// user's mistake rather than the target's connect failure.
+//
 // URL userinfo (https://user:pass@shop/) is sent as Authorization: Basic,
 // as browsers and curl do, unless an explicit Authorization header is
 // given; it never appears on the wire or in any output. Like every secret
@@ -38,6 +59,13 @@
 // target's. A server demanding a client certificate when none is
 // configured fails as tls "server requires a client certificate", however
 // the refusal reaches us (alert, reset, broken pipe, HTTP/2 setup error).
+//
+// More than 16 informational (1xx) responses before the real one fail the
+// hop as protocol: a browser meets one or two, a server sending them
+// forever is stalling.
+//
+// TLS below 1.2 is refused, as every current browser refuses it: a shop
+// that speaks only TLS 1.0 or 1.1 fails as tls.
 //
 // When certificate verification fails, tls still describes the presented
 // leaf (subject, issuer, not_after, days_left), so an expired certificate
@@ -63,6 +91,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/idna"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -100,13 +129,16 @@ func WithMaxHeaderBytes(n int64) Option { return func(o *options) { o.maxHeaderB
 // Checker is one prepared HTTP check. It is safe for concurrent use: every
 // Run builds its own transport and connections.
 type Checker struct {
-	check     probe.Check
-	spec      probe.HTTPSpec
-	rawURL    string
-	url       *url.URL
-	method    string
-	header    http.Header
-	host      string // from a Host header, if any
+	check  probe.Check
+	spec   probe.HTTPSpec
+	rawURL string
+	url    *url.URL
+	method string
+	header http.Header
+	host   string // from a Host header, if any
+	// idnHost is the URL's host as punycode and as written, when they
+	// differ: messages (a resolver's "no such host") name it as written.
+	idnHost   [2]string
 	red       *probe.Redactor
 	tlsConf   *tls.Config
 	proxy     *url.URL
@@ -159,7 +191,22 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		// carries none.
 		wire := *u
 		wire.User = nil
+		if err := asciiHost(&wire); err != nil {
+			bad("url", "%v", err)
+			break
+		}
+		if p := u.Port(); p != "" {
+			// net/http would only find out when dialling, and blame the
+			// target (connect): a port that cannot exist is the user's.
+			if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
+				bad("url", "port %s is out of range (1-65535)", p)
+				break
+			}
+		}
 		k.url = &wire
+		if a, w := wire.Hostname(), u.Hostname(); a != w {
+			k.idnHost = [2]string{a, w}
+		}
 	}
 
 	k.method = strings.ToUpper(s.Method)
@@ -205,6 +252,9 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 	if k.header.Get("Accept") == "" {
 		k.header.Set("Accept", "*/*")
 	}
+	if k.header.Get("Accept-Encoding") == "" {
+		k.header.Set("Accept-Encoding", acceptEncoding)
+	}
 
 	k.timeout = c.Timeout
 	switch {
@@ -237,7 +287,10 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		bad("ip_version", "%d: want 4, 6 or any", s.IPVersion)
 	}
 
-	k.tlsConf = &tls.Config{InsecureSkipVerify: s.Insecure, MinVersion: tls.VersionTLS10} //nolint:gosec // the user asked for --insecure
+	// TLS 1.2 is the floor of every current browser (1.0 and 1.1 were
+	// dropped in 2020): a shop that only speaks an older version is down
+	// for its shoppers, and its check fails as tls.
+	k.tlsConf = &tls.Config{InsecureSkipVerify: s.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for --insecure
 	if s.CAFile != "" {
 		pem, err := os.ReadFile(s.CAFile)
 		if err != nil {
@@ -321,6 +374,60 @@ func parseResolver(s string) (string, error) {
 		return "", fmt.Errorf("%q: %q is not an IP address (want IP:PORT)", s, host)
 	}
 	return "", fmt.Errorf("%q: want IP:PORT", s)
+}
+
+// asciiHost turns an internationalised host (bücher.example) into the
+// punycode it is resolved, dialled and sent as (xn--bcher-kva.example):
+// Go's resolver refuses a name that is not ASCII, and would report a
+// valid shop as a dns failure.
+func asciiHost(u *url.URL) error {
+	host := u.Hostname()
+	if isASCII(host) {
+		return nil
+	}
+	a, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return fmt.Errorf("host %q is not a valid internationalised domain name: %v", host, err)
+	}
+	if p := u.Port(); p != "" {
+		a = net.JoinHostPort(a, p)
+	}
+	u.Host = a
+	return nil
+}
+
+// displayURL is rawURL as a person reads it: an internationalised host in
+// its Unicode form (Go's URL.String would print it percent-escaped, and
+// the wire form is punycode), the rest unchanged.
+func displayURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	host := u.Hostname()
+	if isASCII(host) && !strings.Contains(strings.ToLower(host), "xn--") {
+		return rawURL
+	}
+	if err := asciiHost(u); err != nil {
+		return rawURL
+	}
+	ascii := u.Hostname()
+	uni, err := idna.Display.ToUnicode(ascii)
+	if err != nil || uni == ascii {
+		return rawURL
+	}
+	// The authority is the first place the host appears: the scheme
+	// cannot hold it and userinfo is redacted before display.
+	return strings.Replace(u.String(), ascii, uni, 1)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func validToken(s string) bool {

@@ -624,6 +624,8 @@ func TestNewValidation(t *testing.T) {
 		{"header value with a CTL", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "ab\x01cd"}} }, []string{"headers"}},
 		{"header value with DEL", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "ab\x7fcd"}} }, []string{"headers"}},
 		{"header value with a tab ok", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "X-Token", Value: "a\tb"}} }, nil},
+		{"port out of range", func(c *probe.Check) { c.URL = "http://shop.test:99999/" }, []string{"url"}},
+		{"port zero", func(c *probe.Check) { c.URL = "http://shop.test:0/" }, []string{"url"}},
 		{"bad Host header", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "Host", Value: "shop test"}} }, []string{"headers"}},
 		{"several at once", func(c *probe.Check) { c.URL = "gopher://x"; c.Timeout = -1; c.HTTP.MaxBodyBytes = -1 }, []string{"url", "timeout", "max_body"}},
 	}

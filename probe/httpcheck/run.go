@@ -12,16 +12,24 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/platform"
 )
+
+// max1xx bounds the informational responses one hop accepts; a browser
+// sees at most a 100 Continue and a 103 Early Hints or two.
+const max1xx = 16
 
 // hop records the boundaries of one request/response exchange. Trace
 // callbacks run on the transport's goroutines, hence the mutex.
@@ -155,8 +163,8 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	res := probe.Result{
 		Check:       k.check.Name,
 		Type:        probe.TypeHTTP,
-		URL:         k.red.URL(k.rawURL),
-		FinalURL:    k.red.URL(k.rawURL),
+		URL:         displayURL(k.red.URL(k.rawURL)),
+		FinalURL:    displayURL(k.red.URL(k.rawURL)),
 		Attempt:     1,
 		StartedAt:   k.opts.now().UTC(),
 		HTTPDetails: &probe.HTTPDetails{},
@@ -166,23 +174,30 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 
 	var wire atomic.Int64
 	req := request{method: k.method, url: k.url, header: k.header.Clone(), body: k.spec.Body}
-	seen := map[string]bool{k.method + " " + k.url.String(): true}
+	seen := map[string]bool{visitKey(k.method, k.url, nil): true}
 	var (
 		h   *hop
 		out hopResult
 	)
 	var runStart time.Time // the first hop's start: total and redirect count from here
+	// Cookies a hop sets go with the next hops of this run, as a browser
+	// would send them (a session or consent bounce); a fresh jar each run,
+	// so one run never depends on another.
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List}) // never fails
 	for {
 		h = &hop{start: time.Now()}
 		if runStart.IsZero() {
 			runStart = h.start
 		}
-		out = k.doHop(actx, h, req, &wire)
+		out = k.doHop(actx, h, withCookies(req, jar.Cookies(req.url)), &wire)
 		h.mark(&h.end)
+		if out.resp != nil {
+			jar.SetCookies(req.url, out.resp.Cookies())
+		}
 		if out.failure != nil || !k.spec.FollowRedirects || !isRedirect(out.resp.StatusCode) {
 			break
 		}
-		next, f := k.nextRequest(req, out.resp, res.Redirects, seen)
+		next, f := k.nextRequest(req, out.resp, res.Redirects, seen, jar)
 		if f != nil {
 			out.failure = f
 			break
@@ -199,7 +214,7 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	d := res.HTTPDetails
 	d.Timings = h.timings(runStart)
 	res.DurationMS = d.Timings.Total
-	res.FinalURL = k.red.URL(req.url.String())
+	res.FinalURL = displayURL(k.red.URL(req.url.String()))
 	d.WireBytes = wire.Load()
 	// A dial still running after a timeout may write it.
 	h.set(func() { d.RemoteIP = h.remoteIP })
@@ -216,10 +231,13 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	}
 	res.Failure = out.failure
 	if res.Failure == nil {
-		res.Failure = k.assert(out, d.Timings.Total)
+		res.Failure = k.assert(out, req.url, d.Timings.Total)
 	}
 	if res.Failure != nil {
 		res.Failure.Message = k.red.String(res.Failure.Message)
+		if k.idnHost[0] != "" {
+			res.Failure.Message = strings.ReplaceAll(res.Failure.Message, k.idnHost[0], k.idnHost[1])
+		}
 	}
 	res.OK = res.Failure == nil
 	level := slog.LevelDebug
@@ -229,6 +247,24 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	k.opts.log.Log(ctx, level, "http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
 		"status", d.StatusCode, "total_ms", d.Timings.Total, "failure", res.Failure)
 	return res
+}
+
+// withCookies returns rq with the jar's cookies for its URL added after
+// any Cookie header the check sets itself.
+func withCookies(rq request, cookies []*http.Cookie) request {
+	if len(cookies) == 0 {
+		return rq
+	}
+	parts := make([]string, 0, len(cookies)+1)
+	if own := rq.header.Get("Cookie"); own != "" {
+		parts = append(parts, own)
+	}
+	for _, c := range cookies {
+		parts = append(parts, c.String())
+	}
+	rq.header = rq.header.Clone()
+	rq.header.Set("Cookie", strings.Join(parts, "; "))
+	return rq
 }
 
 // doHop sends one request on a fresh transport and reads its body.
@@ -260,9 +296,11 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 			h.mark(&h.connDone)
 			return &countingConn{Conn: c, n: wire}, nil
 		},
-		TLSClientConfig:        k.hopTLSConfig(h),
-		ForceAttemptHTTP2:      true,
-		DisableKeepAlives:      true,
+		TLSClientConfig:   k.hopTLSConfig(h),
+		ForceAttemptHTTP2: true,
+		DisableKeepAlives: true,
+		// Bodies are decoded in doHop, whatever asked for the coding.
+		DisableCompression:     true,
 		MaxResponseHeaderBytes: k.opts.maxHeaderBytes,
 	}
 	defer tr.CloseIdleConnections()
@@ -280,6 +318,7 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 		}
 	}
 
+	informational := 0 // 1xx responses; the callback runs on one goroutine per request
 	// Through an https proxy the first handshake is with the proxy: part of
 	// the way there (connect), not the target's TLS.
 	proxyTLS := k.proxy != nil && k.proxy.Scheme == "https"
@@ -297,6 +336,17 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 			h.mark(&h.tlsDone)
 		},
 		GotFirstResponseByte: func() { h.mark(&h.firstByte) },
+		// Informational responses before the real one are legitimate (100
+		// Continue, 103 Early Hints) but a server sending them forever is
+		// stalling: past max1xx the hop fails as protocol at once, rather
+		// than when the header cap or the timeout runs out.
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			informational++
+			if informational > max1xx {
+				return fmt.Errorf("more than %d informational (1xx) responses; the last was %d", max1xx, code)
+			}
+			return nil
+		},
 	}
 	var body io.Reader
 	if rq.body != "" {
@@ -327,29 +377,68 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 	h.set(func() { h.headers = true })
 
 	limit := k.maxBody
-	if k.spec.FollowRedirects && isRedirect(resp.StatusCode) {
+	followed := k.spec.FollowRedirects && isRedirect(resp.StatusCode)
+	if followed {
+		// A redirect's body is never looked at: read a little of it and
+		// move on.
 		limit = min(limit, redirectBodyCap)
 	}
-	if resp.ContentLength > limit && !isRedirect(resp.StatusCode) {
+	if rq.method == http.MethodHead || !bodyAllowed(resp.StatusCode) {
+		// Content-Length here describes a body that is never sent.
+		return hopResult{resp: resp}
+	}
+	codings := contentCodings(resp.Header)
+	if len(codings) == 0 && resp.ContentLength > limit && !followed {
 		return hopResult{resp: resp, failure: probe.Fail(probe.FailureTooLarge, probe.PhaseTransfer,
 			"Content-Length %d is over the %d-byte body cap", resp.ContentLength, k.maxBody)}
 	}
+	// The cap bounds the decoded body; the encoded stream gets twice as
+	// much (room for incompressible data), so one that decodes to nothing
+	// cannot keep us reading until the timeout.
+	raw := &rawBody{r: resp.Body, left: 2*limit + 64<<10}
+	var src io.Reader = raw
+	if len(codings) > 0 {
+		d, err := decoder(codings, raw)
+		if err != nil {
+			return hopResult{resp: resp, failure: probe.Fail(probe.FailureProtocol, probe.PhaseTransfer, "%v", err)}
+		}
+		src = d
+	}
 	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
+	if len(codings) == 0 && resp.ContentLength > 0 {
 		buf.Grow(int(resp.ContentLength))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
+	n, err := buf.ReadFrom(io.LimitReader(src, limit+1))
+	switch {
+	case raw.over && followed:
+		return hopResult{resp: resp, body: buf.Bytes()}
+	case raw.over:
+		return hopResult{resp: resp, body: buf.Bytes(), failure: probe.Fail(probe.FailureTooLarge, probe.PhaseTransfer,
+			"the %s-encoded body is over %d bytes before decoding to %d", strings.Join(codings, ","), 2*limit+64<<10, n)}
+	case err != nil && raw.err != nil:
+		// The connection failed (reset, timeout), whatever the decoder
+		// made of it.
+		return hopResult{resp: resp, body: buf.Bytes(), failure: k.classify(ctx, h, raw.err)}
+	case err != nil && len(codings) > 0:
+		return hopResult{resp: resp, body: buf.Bytes(), failure: probe.Fail(probe.FailureProtocol, probe.PhaseTransfer,
+			"the body does not decode as %s: %v", strings.Join(codings, ","), err)}
+	case err != nil:
 		return hopResult{resp: resp, body: buf.Bytes(), failure: k.classify(ctx, h, err)}
 	}
 	if n > limit {
-		if isRedirect(resp.StatusCode) {
+		if followed {
 			return hopResult{resp: resp, body: buf.Bytes()[:limit]}
 		}
 		return hopResult{resp: resp, body: buf.Bytes()[:limit], failure: probe.Fail(probe.FailureTooLarge, probe.PhaseTransfer,
 			"body is over the %d-byte cap", k.maxBody)}
 	}
 	return hopResult{resp: resp, body: buf.Bytes()}
+}
+
+// bodyAllowed reports whether a response with this status may have a body
+// (RFC 9110: not 1xx, 204 or 304).
+func bodyAllowed(code int) bool {
+	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
 // resolve looks host up once, through the configured resolver, and returns
@@ -423,7 +512,7 @@ func isRedirect(code int) bool {
 // nextRequest builds the request a redirect asks for, or a failure: loops,
 // too many hops, non-HTTP targets. nil, nil means no Location: the 3xx is
 // the answer.
-func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen map[string]bool) (*request, *probe.Failure) {
+func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen map[string]bool, jar http.CookieJar) (*request, *probe.Failure) {
 	loc := resp.Header.Get("Location")
 	if loc == "" {
 		return nil, nil
@@ -438,6 +527,9 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 	if next.Hostname() == "" {
 		return nil, probe.Fail(probe.FailureProtocol, "", "redirect to a URL without a host")
 	}
+	if err := asciiHost(next); err != nil {
+		return nil, probe.Fail(probe.FailureProtocol, "", "redirect to a bad host: %v", err)
+	}
 	if done >= k.maxRedir {
 		return nil, probe.Fail(probe.FailureRedirectLoop, "", "more than %d redirects (next: %s)", k.maxRedir, k.red.URL(next.String()))
 	}
@@ -449,7 +541,7 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 		(code == http.StatusMovedPermanently || code == http.StatusFound) && cur.method == http.MethodPost:
 		nr.method, nr.body = http.MethodGet, ""
 	}
-	key := nr.method + " " + next.String()
+	key := visitKey(nr.method, next, jar.Cookies(next))
 	if seen[key] {
 		// done is what the result's redirects shows: the hop back is not
 		// followed.
@@ -468,6 +560,18 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 	return &nr, nil
 }
 
+// visitKey identifies a request for loop detection: the same request with
+// other cookies is no loop (a consent bounce sets a cookie and comes back
+// to the same URL), the same one with the same cookies is.
+func visitKey(method string, u *url.URL, cookies []*http.Cookie) string {
+	var b strings.Builder
+	b.WriteString(method + " " + u.String())
+	for _, c := range cookies {
+		b.WriteString(" " + c.String())
+	}
+	return b.String()
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
@@ -484,15 +588,23 @@ func unwrapURLError(err error) error {
 }
 
 // assert runs the expectations on the final response and its buffered body.
-func (k *Checker) assert(out hopResult, totalMS float64) *probe.Failure {
+func (k *Checker) assert(out hopResult, final *url.URL, totalMS float64) *probe.Failure {
 	s := k.spec
 	r := out.resp
 	if !s.ExpectStatus.Contains(r.StatusCode) {
 		return probe.Fail(probe.FailureStatus, "", "status %d, want %s", r.StatusCode, s.ExpectStatus)
 	}
+	if s.RequireTLS && final.Scheme != "https" {
+		return probe.Fail(probe.FailureAssertion, "", "final URL %s is not https (TLS required)", displayURL(k.red.URL(final.String())))
+	}
 	for _, re := range s.ExpectBody {
 		if !re.Match(out.body) {
 			return probe.Fail(probe.FailureAssertion, "", "body (%d bytes) does not match /%s/", len(out.body), re)
+		}
+	}
+	for _, re := range s.ExpectBodyNot {
+		if loc := re.FindIndex(out.body); loc != nil {
+			return probe.Fail(probe.FailureAssertion, "", "body (%d bytes) matches /%s/ at byte %d, which it must not", len(out.body), re, loc[0])
 		}
 	}
 	for _, e := range s.ExpectHeaders {
@@ -510,6 +622,16 @@ func (k *Checker) assert(out hopResult, totalMS float64) *probe.Failure {
 		if !matched {
 			return probe.Fail(probe.FailureAssertion, "", "header %s: %q does not match /%s/",
 				e.Name, k.red.HeaderValue(e.Name, vals[0]), e.Pattern)
+		}
+	}
+	for _, e := range s.ExpectHeadersNot {
+		// An absent header passes: it is what is forbidden that must not
+		// show up.
+		for _, v := range r.Header.Values(e.Name) {
+			if e.Pattern.MatchString(v) {
+				return probe.Fail(probe.FailureAssertion, "", "header %s: %q matches /%s/, which it must not",
+					e.Name, k.red.HeaderValue(e.Name, v), e.Pattern)
+			}
 		}
 	}
 	if s.MaxDuration > 0 && totalMS > probe.Millis(s.MaxDuration) {

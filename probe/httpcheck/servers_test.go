@@ -209,16 +209,24 @@ func silentDNS(t testing.TB) string {
 	return pc.LocalAddr().String()
 }
 
-// closedPort returns a loopback address nothing listens on.
+// closedPort returns a loopback address that refuses connections: a socket
+// bound to it but not listening, so the port cannot be handed to another
+// server (another test, another process) while the test runs.
 func closedPort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // fullQueue returns the address of a listener with a backlog of 0 that never

@@ -16,10 +16,15 @@
 //   - Jitter: each check fires at its schedule shifted by Offset(name), a
 //     stable hash of its name inside JitterWindow (the whole period for
 //     @every, at most Options.MaxJitter for calendar specs).
-//   - Retries: any failed attempt is retried, probe faults included (a
+//   - Retries: a failed attempt is retried when Check.RetryOn says its
+//     failure may be transient (by default dns, connect, tls, timeout,
+//     protocol, a 5xx status, navigation and the probe's own faults: a
 //     crashed browser deserves a second try), up to Check.Retries times,
-//     Options.RetryDelay apart. Every attempt is kept in Run.Attempts,
-//     numbered from 1; the last decides the run.
+//     Options.RetryDelay apart. A deterministic failure (an assertion, a
+//     body over the cap, too_slow) is not retried by default: the retry
+//     would fail the same way, only later and with noisier timings. Every
+//     attempt is kept in Run.Attempts, numbered from 1; the last decides
+//     the run.
 //   - A scheduled time that produces no run is counted and recorded with
 //     the Sink: overlap (previous run in flight), missed (the scheduler fell
 //     more than a period behind; only the latest due time runs), shutdown.
@@ -264,6 +269,11 @@ func (r *Runner) plan(checks []probe.Check) ([]*entry, error) {
 		if c.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("check %q: negative timeout", c.Name))
 		}
+		for _, v := range c.RetryOn {
+			if err := probe.ValidRetryOn(v); err != nil {
+				errs = append(errs, fmt.Errorf("check %q: retry_on: %w", c.Name, err))
+			}
+		}
 		s, err := ParseSpec(c.Schedule)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("check %q: %w", c.Name, err))
@@ -488,8 +498,8 @@ func (r *Runner) run(c probe.Check, url string, scheduled time.Time) {
 			r.st.retries++
 		}
 		r.mu.Unlock()
-		if res.OK {
-			break
+		if !c.RetryOn.Retries(res) {
+			break // passed, or a failure a retry would not change
 		}
 	}
 	if len(run.Attempts) == 0 {

@@ -132,6 +132,7 @@ func TestStartRejectsInvalidChecks(t *testing.T) {
 		{"no schedule", []probe.Check{httpCheck("a", "")}, []string{"empty schedule"}},
 		{"bad type", []probe.Check{{Name: "a", Type: "ftp", Schedule: "@every 1s"}}, []string{"unknown type"}},
 		{"negative retries", []probe.Check{{Name: "a", Type: probe.TypeHTTP, Schedule: "@every 1s", Retries: -1}}, []string{"negative retries"}},
+		{"unknown retry_on", []probe.Check{{Name: "a", Type: probe.TypeHTTP, Schedule: "@every 1s", RetryOn: probe.RetryOn{"flaky"}}}, []string{`retry_on: "flaky" is not a failure kind`}},
 		{"every problem reported", []probe.Check{httpCheck("a", "bogus"), httpCheck("b", "@every 10ms")}, []string{`check "a"`, `check "b"`}},
 	}
 	for _, tt := range tests {
@@ -456,7 +457,7 @@ func TestRetriesRecordedAsAttempts(t *testing.T) {
 				sink := &memSink{}
 				exec := ExecutorFunc(func(ctx context.Context, c probe.Check, attempt int) probe.Result {
 					if attempt <= tt.failures {
-						return probe.Result{Failure: probe.Fail(probe.FailureStatus, "", "503")}
+						return probe.Result{Failure: probe.Fail(probe.FailureStatus, "", "503"), HTTPDetails: &probe.HTTPDetails{StatusCode: 503}}
 					}
 					return probe.Result{OK: true}
 				})
@@ -491,6 +492,84 @@ func TestRetriesRecordedAsAttempts(t *testing.T) {
 				}
 				if stats.Retries != int64(len(tt.want)-1) || stats.Attempts != int64(len(tt.want)) {
 					t.Errorf("retries %d attempts %d", stats.Retries, stats.Attempts)
+				}
+			})
+		})
+	}
+}
+
+// TestRetryOn: a failed attempt is retried only when the check's retry_on
+// (by default the transient failures) names its failure; a deterministic
+// one ends the run at once, so it is neither slower nor noisier. Exact
+// attempt times on the virtual clock prove what was and was not retried.
+func TestRetryOn(t *testing.T) {
+	const delay = 2 * time.Second
+	status := func(code int) probe.Result {
+		return probe.Result{Failure: probe.Fail(probe.FailureStatus, "", "status %d", code), HTTPDetails: &probe.HTTPDetails{StatusCode: code}}
+	}
+	kind := func(k probe.FailureKind) probe.Result {
+		return probe.Result{Failure: probe.Fail(k, "", "%s", k), HTTPDetails: &probe.HTTPDetails{}}
+	}
+	tests := []struct {
+		name     string
+		retryOn  probe.RetryOn
+		fail     probe.Result
+		attempts int // of 1 + 3 retries
+	}{
+		{"default retries dns", nil, kind(probe.FailureDNS), 4},
+		{"default retries connect", nil, kind(probe.FailureConnect), 4},
+		{"default retries tls", nil, kind(probe.FailureTLS), 4},
+		{"default retries timeout", nil, kind(probe.FailureTimeout), 4},
+		{"default retries protocol", nil, kind(probe.FailureProtocol), 4},
+		{"default retries a 5xx", nil, status(503), 4},
+		{"default retries a probe fault", nil, kind(probe.FailureProbeError), 4},
+		{"default retries a browser crash", nil, kind(probe.FailureBrowserCrash), 4},
+		{"default does not retry an assertion", nil, kind(probe.FailureAssertion), 1},
+		{"default does not retry too_slow", nil, kind(probe.FailureTooSlow), 1},
+		{"default does not retry too_large", nil, kind(probe.FailureTooLarge), 1},
+		{"default does not retry a 404", nil, status(404), 1},
+		{"default does not retry a redirect loop", nil, kind(probe.FailureRedirectLoop), 1},
+		{"4xx retries a 404", probe.RetryOn{"4xx"}, status(404), 4},
+		{"5xx alone skips a timeout", probe.RetryOn{"5xx"}, kind(probe.FailureTimeout), 1},
+		{"status retries any status", probe.RetryOn{"status"}, status(200), 4},
+		{"a kind named retries it", probe.RetryOn{"assertion"}, kind(probe.FailureAssertion), 4},
+		{"any retries everything", probe.RetryOn{"any"}, kind(probe.FailureTooSlow), 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				sink := &memSink{}
+				exec := ExecutorFunc(func(ctx context.Context, c probe.Check, attempt int) probe.Result {
+					r := tt.fail
+					f := *r.Failure
+					r.Failure = &f
+					return r
+				})
+				r := newRunner(t, Options{Executor: exec, Sink: sink, MaxJitter: -1, RetryDelay: delay})
+				c := httpCheck("r", "*/30 * * * * *")
+				c.Retries, c.RetryOn = 3, tt.retryOn
+				if err := r.Start([]probe.Check{c}); err != nil {
+					t.Fatal(err)
+				}
+				sleepUntil(start, 45*time.Second)
+				stats := r.Stats()
+				stop(t, r)
+				runs := sink.runsOf("r")
+				if len(runs) != 1 {
+					t.Fatalf("%d runs", len(runs))
+				}
+				got := runs[0].Attempts
+				if len(got) != tt.attempts {
+					t.Fatalf("%d attempts, want %d", len(got), tt.attempts)
+				}
+				for i, a := range got {
+					if want := runs[0].ScheduledAt.Add(time.Duration(i) * delay); !a.StartedAt.Equal(want) {
+						t.Errorf("attempt %d started %v, want %v", i+1, a.StartedAt, want)
+					}
+				}
+				if stats.Retries != int64(tt.attempts-1) {
+					t.Errorf("retries %d, want %d", stats.Retries, tt.attempts-1)
 				}
 			})
 		})

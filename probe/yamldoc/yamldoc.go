@@ -6,7 +6,8 @@
 // what must not differ between the formats:
 //
 //   - Decode reads a file's single document and reports YAML that does not
-//     parse at the line to fix (yaml.v3 prints some of those lines 0-based);
+//     parse at the line to fix (yaml.v3 prints some of those lines 0-based),
+//     and refuses a file too big to parse safely (MaxBytes, MaxTokens);
 //   - Deref follows aliases;
 //   - Describe says what a node is, for "want X, got Y" messages;
 //   - Pairs lists a mapping's keys and finds the repeated ones;
@@ -30,10 +31,50 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-// SyntaxError is YAML that does not parse.
+// SyntaxError is YAML that does not parse, or a file over Decode's limits.
 type SyntaxError struct {
 	Line    int    // 1-based: the line to fix
 	Message string // yaml.v3's, e.g. "did not find expected key"
+	// Limit: the file is over MaxBytes or MaxTokens and was not parsed;
+	// Message says which, and Line is where the limit was crossed.
+	Limit bool
+}
+
+// Limits on what Decode parses. yaml.v3 builds a node (a few hundred bytes
+// with its parser events) for every value before any caller can count
+// them, so a few megabytes of "- a" lines would cost gigabytes: the file
+// is measured first. A token is a line or a flow or mapping separator, an
+// upper bound of the values a file can hold; a config of 10,000 checks of
+// about fifteen lines each stays under it.
+const (
+	MaxBytes  = 8 << 20
+	MaxTokens = 300_000
+)
+
+// overLimit returns the line where data crosses MaxBytes or MaxTokens,
+// and the message saying so; 0 if it crosses neither.
+func overLimit(data []byte) (int, string) {
+	line, tokens := 1, 0
+	for i, c := range data {
+		if i == MaxBytes {
+			return line, fmt.Sprintf("the file is over %d MiB; a config or journey is far smaller (binary or generated data?)", MaxBytes>>20)
+		}
+		switch c {
+		case '\n', ',', '[', '{':
+			tokens++
+		case ':':
+			if i+1 < len(data) && (data[i+1] == ' ' || data[i+1] == '\t') {
+				tokens++
+			}
+		}
+		if tokens > MaxTokens {
+			return line, fmt.Sprintf("the file holds over %d lines and values; a config or journey is far smaller", MaxTokens)
+		}
+		if c == '\n' {
+			line++
+		}
+	}
+	return 0, ""
 }
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
@@ -54,13 +95,16 @@ type Document struct {
 // wants to report more than the syntax error.
 func Decode(data []byte) (Document, *SyntaxError) {
 	var doc Document
+	if line, msg := overLimit(data); line > 0 {
+		return doc, &SyntaxError{Line: line, Message: msg, Limit: true}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return doc, nil
 		}
-		return doc, syntaxError(err)
+		return doc, syntaxError(err, data)
 	}
 	if len(root.Content) > 0 {
 		doc.Root = Deref(root.Content[0])
@@ -70,7 +114,7 @@ func Decode(data []byte) (Document, *SyntaxError) {
 	case err == nil:
 		doc.Extra = max(extra.Line, 1)
 	case !errors.Is(err, io.EOF):
-		return doc, syntaxError(err)
+		return doc, syntaxError(err, data)
 	}
 	return doc, nil
 }
@@ -97,8 +141,20 @@ var parserProblems = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
-func syntaxError(err error) *SyntaxError {
+func syntaxError(err error, data []byte) *SyntaxError {
 	m := lineRE.FindStringSubmatch(err.Error())
+	if m == nil && strings.HasSuffix(err.Error(), "control characters are not allowed") {
+		// The reader refuses them before it counts lines: find the first.
+		line := 1
+		for _, r := range string(data) {
+			if r == '\n' {
+				line++
+			} else if r < 0x20 && r != '\t' && r != '\r' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+				break
+			}
+		}
+		return &SyntaxError{Line: line, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
 	if m == nil {
 		return &SyntaxError{Line: 1, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
 	}

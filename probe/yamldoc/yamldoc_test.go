@@ -155,3 +155,36 @@ func countLines(data []byte) int {
 	return 1 + strings.Count(s, "\n") + strings.Count(s, "\r") + strings.Count(s, "\u0085") +
 		strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
 }
+
+// TestDecodeLimits: a file over MaxBytes or MaxTokens is refused before
+// yaml.v3 builds its nodes, at the line where the limit was crossed; a
+// control character is placed on its own line.
+func TestDecodeLimits(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  string
+		line  int
+		limit bool
+		msg   string
+	}{
+		{"too many tokens", strings.Repeat("- a\n", MaxTokens+1), MaxTokens + 1, true, "over 300000 lines and values"},
+		{"too many bytes", "a: " + strings.Repeat("x", MaxBytes) + "\n", 1, true, "over 8 MiB"},
+		{"flow tokens count", "[" + strings.Repeat("a,", MaxTokens) + "]", 1, true, "lines and values"},
+		{"NUL on line 3", "a: 1\nb: 2\nc: \x00\n", 3, false, "control characters are not allowed"},
+		{"just under", strings.Repeat("- a\n", 1000), 0, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, serr := Decode([]byte(tt.data))
+			if tt.msg == "" {
+				if serr != nil {
+					t.Fatal(serr)
+				}
+				return
+			}
+			if serr == nil || serr.Line != tt.line || serr.Limit != tt.limit || !strings.Contains(serr.Message, tt.msg) {
+				t.Fatalf("got %+v, want line %d limit %v %q", serr, tt.line, tt.limit, tt.msg)
+			}
+		})
+	}
+}
