@@ -21,7 +21,7 @@ TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMAN
 	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 \
 	STOREPROBE_REQUIRE_ALERTMANAGER=1 STOREPROBE_REQUIRE_PROMETHEUS=1
 
-.PHONY: all build demo test test-short test-memory vet fmt-check deps chromium influxd bench bench-lighthouse fuzz fuzz-short clean
+.PHONY: all build demo test test-short test-memory vet fmt-check deps chromium influxd bench bench-lighthouse fuzz fuzz-short soak clean
 
 all: build
 
@@ -139,6 +139,12 @@ fuzz:
 FUZZSHORT ?= 2s
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSHORT)
+
+## soak: the daemon for SOAKTIME (default 10m) with 200 HTTP checks and 4 journeys
+# against the demo shop: resources stable after a warm-up, lag within goal.
+SOAKTIME ?= 10m
+soak: chromium
+	STOREPROBE_SOAK=$(SOAKTIME) $(TESTENV) $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./cmd/storeprobe
 
 clean:
 	rm -rf bin
