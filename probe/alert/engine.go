@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/slo"
 )
 
 // Defaults of probe.Alerting, applied to zero values.
@@ -134,7 +135,8 @@ type checkState struct {
 	c       probe.Check
 	series  map[string]*series // by location
 	marks   []mark             // eligible runs of every location, newest last, within longestWindow
-	recent  []probe.Run        // slim runs within the breach window
+	samples []sample           // what the breach rules read of each run, within the breach window
+	names   []string           // locations (marks) and pages (samples) by index, so neither repeats a string
 	changes []time.Time        // times the down alert turned on or off, within the flapping window
 	// heldAt is the last time a dependency was down: until a condition is
 	// re-established by runs after it, the check's alerts stay quiet.
@@ -144,13 +146,43 @@ type checkState struct {
 	url      string
 }
 
+// mark is one eligible run for the burn-rate windows: 16 bytes, since a
+// check probed every minute keeps 360 of them for the 6h window.
 type mark struct {
-	at       time.Time
-	location string
+	at       int64  // scheduled, Unix nanoseconds
+	location uint16 // index into names
 	failed   bool
 	// covered: the failure is part of a streak the down rule reports; the
 	// burn-rate rules count only the failures it does not.
 	covered bool
+}
+
+// sample is what the breach rules keep of one run: its load as probe/slo
+// measures it and, per page, the page's load and whether each Core Web
+// Vital rated good. Compact, because a breach window holds every run of
+// an hour.
+type sample struct {
+	at      int64 // scheduled, Unix nanoseconds
+	load    float32
+	hasLoad bool
+	pages   []pageSample
+}
+
+type pageSample struct {
+	page uint16  // index into names
+	load float32 // 0: the load event did not fire
+	cwv  [3]int8 // LCP, CLS, INP (slo.CoreVitals): -1 unobserved, 0 not good, 1 good
+}
+
+// name returns the index of s in cs.names, adding it.
+func (cs *checkState) name(s string) uint16 {
+	for i, n := range cs.names {
+		if n == s {
+			return uint16(i)
+		}
+	}
+	cs.names = append(cs.names, s)
+	return uint16(len(cs.names) - 1)
 }
 
 // series is one check at one location.
@@ -331,24 +363,27 @@ func (e *Engine) observe(run probe.Run) {
 			s.fails = append(s.fails, run.ScheduledAt)
 			s.last = f
 		}
-		cs.marks = append(cs.marks, mark{at: run.ScheduledAt, location: run.Location, failed: !run.OK()})
+		loc := cs.name(run.Location)
+		cs.marks = append(cs.marks, mark{at: run.ScheduledAt.UnixNano(), location: loc, failed: !run.OK()})
 		if !run.OK() && len(s.fails) >= e.pol.DownAfter {
 			s.down = true
-			cs.cover(run.Location, len(s.fails))
+			cs.cover(loc, len(s.fails))
 		}
 		if f.HTTPDetails != nil && f.TLS != nil && !f.TLS.CertNotAfter.IsZero() {
 			tls := *f.TLS
 			cs.cert, cs.certSeen = &tls, run.Location
 		}
 	}
-	cs.recent = append(cs.recent, slim(run))
+	if cs.c.SLO.LoadTime > 0 || cs.c.SLO.CWVGood > 0 {
+		cs.samples = append(cs.samples, cs.sampleOf(run))
+	}
 	cs.prune(now, e.pol)
 	e.evaluate(cs, now)
 }
 
 // cover marks the newest n failures at location as reported by the down
 // rule.
-func (cs *checkState) cover(location string, n int) {
+func (cs *checkState) cover(location uint16, n int) {
 	for i := len(cs.marks) - 1; i >= 0 && n > 0; i-- {
 		if m := &cs.marks[i]; m.location == location && m.failed {
 			m.covered = true
@@ -361,15 +396,15 @@ func (cs *checkState) cover(location string, n int) {
 func (cs *checkState) prune(now time.Time, pol probe.Alerting) {
 	cut := func(t time.Time, w time.Duration) bool { return now.Sub(t) > w }
 	i := 0
-	for i < len(cs.marks) && cut(cs.marks[i].at, longestWindow) {
+	for i < len(cs.marks) && cut(time.Unix(0, cs.marks[i].at), longestWindow) {
 		i++
 	}
-	cs.marks = cs.marks[i:]
+	cs.marks = slices.Delete(cs.marks, 0, i) // in place: the backing array is reused, not grown
 	i = 0
-	for i < len(cs.recent) && cut(cs.recent[i].ScheduledAt, pol.Breach.Window) {
+	for i < len(cs.samples) && cut(time.Unix(0, cs.samples[i].at), pol.Breach.Window) {
 		i++
 	}
-	cs.recent = cs.recent[i:]
+	cs.samples = slices.Delete(cs.samples, 0, i)
 	i = 0
 	for i < len(cs.changes) && cut(cs.changes[i], pol.Flapping.Window) {
 		i++
@@ -377,19 +412,41 @@ func (cs *checkState) prune(now time.Time, pol probe.Alerting) {
 	cs.changes = cs.changes[i:]
 }
 
-// slim keeps what the load and Core Web Vitals rules read of a run (its
-// final attempt's timings and pages), not its console, steps or artifacts.
-func slim(run probe.Run) probe.Run {
-	out := probe.Run{Check: run.Check, Type: run.Type, Location: run.Location, ScheduledAt: run.ScheduledAt}
-	if len(run.Attempts) == 0 {
+// sampleOf keeps what the breach rules read of a run, measured as the
+// report measures it: slo.Load for the check's load; for pages, load_ms
+// when the load event fired and each Core Web Vital's rating. Probe faults
+// measure nothing.
+func (cs *checkState) sampleOf(run probe.Run) sample {
+	out := sample{at: run.ScheduledAt.UnixNano()}
+	if ms, ok := slo.Load(run); ok {
+		out.load, out.hasLoad = float32(ms), true
+	}
+	if len(run.Attempts) == 0 || run.ProbeFault() {
 		return out
 	}
 	f := run.Final()
-	if f.BrowserDetails != nil {
-		bd := probe.BrowserDetails{Device: f.Device, PageMetrics: f.PageMetrics, Pages: f.Pages}
-		f.BrowserDetails = &bd
+	if f.BrowserDetails == nil {
+		return out
 	}
-	out.Attempts = []probe.Result{f}
+	add := func(name string, m probe.PageMetrics) {
+		ps := pageSample{page: cs.name("page:" + name), load: float32(m.LoadMS)}
+		for i, v := range slo.CoreVitals {
+			ps.cwv[i] = -1
+			if x := m.Vitals.Get(v); x != nil {
+				ps.cwv[i] = 0
+				if probe.Rate(v, *x) == probe.RatingGood {
+					ps.cwv[i] = 1
+				}
+			}
+		}
+		out.pages = append(out.pages, ps)
+	}
+	if f.PageMetrics != nil {
+		add(run.Check, *f.PageMetrics)
+	}
+	for _, p := range f.Pages {
+		add(p.Name, p.PageMetrics)
+	}
 	return out
 }
 

@@ -425,3 +425,32 @@ func TestProbeSilent(t *testing.T) {
 		t.Fatalf("after a result: %v", names(d))
 	}
 }
+
+func TestCWVGoodBreach(t *testing.T) {
+	x := newTester(t, probe.Alerting{Breach: probe.BreachPolicy{Window: 30 * time.Minute, MinSamples: 10}},
+		check("checkout", func(c *probe.Check) { c.Type = probe.TypeJourney; c.SLO = probe.SLO{CWVGood: 90} }))
+	journey := func(lcp float64) probe.Result {
+		return probe.Result{OK: true, DurationMS: 4000, BrowserDetails: &probe.BrowserDetails{Pages: []probe.PageResult{
+			{Name: "home", PageMetrics: probe.PageMetrics{LoadMS: 900, Vitals: probe.Vitals{LCP: &lcp}}},
+			{Name: "cart", PageMetrics: probe.PageMetrics{LoadMS: 700, Vitals: probe.Vitals{LCP: ptr(1000.0)}}},
+		}}}
+	}
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	for i := range 10 {
+		x.clk.t = at(i)
+		x.got = append(x.got, x.e.Observe(probe.Run{Check: "checkout", Type: probe.TypeJourney, Location: "eu", ScheduledAt: at(i),
+			Attempts: []probe.Result{journey(4200)}})...) // poor LCP on home
+	}
+	x.want("firing cwv_good checkout")
+	if s := x.got[0].Summary; !strings.Contains(s, "home LCP good on 0 %") || strings.Contains(s, "cart") {
+		t.Errorf("summary %q: want home's LCP, not cart's", s)
+	}
+	for i := 10; i < 45; i++ {
+		x.clk.t = at(i)
+		x.got = append(x.got, x.e.Observe(probe.Run{Check: "checkout", Type: probe.TypeJourney, Location: "eu", ScheduledAt: at(i),
+			Attempts: []probe.Result{journey(1200)}})...)
+	}
+	x.want("firing cwv_good checkout", "resolved cwv_good checkout")
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -101,8 +101,9 @@ func (e *Engine) unhealthy(cs *checkState) {
 // window counts the eligible runs after from (and after the check's last
 // hold) and how many failed outside a down streak.
 func (cs *checkState) window(from time.Time) (runs, failed int) {
+	after := max(from.UnixNano(), cs.heldAt.UnixNano())
 	for _, m := range cs.marks {
-		if m.at.After(from) && m.at.After(cs.heldAt) {
+		if m.at > after {
 			runs++
 			if m.failed && !m.covered {
 				failed++
@@ -170,84 +171,108 @@ func (e *Engine) cert(cs *checkState) {
 }
 
 // breaches: a load_time or cwv_good target missed over the whole breach
-// window, judged exactly as the report judges it (probe/slo) on the runs
-// of that window, once it holds min_samples samples.
+// window, judged as the report judges it (probe/slo's load and nearest-rank
+// p75; per page for journeys; % of a page's samples rated good per Core Web
+// Vital) on the runs of that window, once a figure rests on min_samples
+// samples. Too few samples leave the alert as it stands.
 func (e *Engine) breaches(cs *checkState) {
-	var runs []probe.Run
-	for _, r := range cs.recent {
-		if r.ScheduledAt.After(cs.heldAt) {
-			runs = append(runs, r)
-		}
-	}
+	held := cs.heldAt.UnixNano()
 	min := e.pol.Breach.MinSamples
+	window := duration(e.pol.Breach.Window)
 	if t := cs.c.SLO.LoadTime; t > 0 {
-		sum := slo.Evaluate(cs.c.Name, cs.c.Type, runs, probe.SLO{LoadTime: t})
+		want := probe.Millis(t)
 		var failed []string
 		judged := false
-		for _, v := range sum.Verdicts {
-			n := sum.Load.Samples
-			if v.Page != "" {
-				n = pageSamples(sum, v.Page)
-			}
-			if v.Status == slo.NoData || n < min {
-				continue
+		judge := func(what string, loads []float64) {
+			if len(loads) < min {
+				return
 			}
 			judged = true
-			if v.Status == slo.Fail {
-				what := "p75 load"
-				if v.Page != "" {
-					what = v.Page + " p75 load"
-				}
-				failed = append(failed, fmt.Sprintf("%s %s ms (%d samples)", what, trim(*v.Got), n))
+			if p75, _ := slo.Percentile(loads, 75); p75 > want+1e-9 {
+				failed = append(failed, fmt.Sprintf("%s %s ms (%d samples)", what, trim(p75), len(loads)))
 			}
+		}
+		if cs.c.Type == probe.TypeJourney {
+			// A journey's whole duration is no page load: each page is judged.
+			byPage := map[uint16][]float64{}
+			var order []uint16
+			for _, s := range cs.samples {
+				for _, p := range s.pages {
+					if s.at <= held || p.load <= 0 {
+						continue
+					}
+					if _, seen := byPage[p.page]; !seen {
+						order = append(order, p.page)
+					}
+					byPage[p.page] = append(byPage[p.page], float64(p.load))
+				}
+			}
+			for _, page := range order {
+				judge(strings.TrimPrefix(cs.names[page], "page:")+" p75 load", byPage[page])
+			}
+		} else {
+			var loads []float64
+			for _, s := range cs.samples {
+				if s.at > held && s.hasLoad {
+					loads = append(loads, float64(s.load))
+				}
+			}
+			judge("p75 load", loads)
 		}
 		if judged {
 			e.set(State{Key: key(RuleLoadTime, cs.c.Name, ""), Rule: RuleLoadTime, Check: cs.c.Name, Location: cs.locations(), Severity: Warning},
 				len(failed) > 0, e.now(), func(a *State) {
 					a.Summary = fmt.Sprintf("%s is slow over the last %s: %s, target %s ms", cs.c.Name,
-						duration(e.pol.Breach.Window), strings.Join(failed, "; "), trim(probe.Millis(t)))
+						window, strings.Join(failed, "; "), trim(want))
 				})
 		}
 	}
 	if t := cs.c.SLO.CWVGood; t > 0 {
-		sum := slo.Evaluate(cs.c.Name, cs.c.Type, runs, probe.SLO{CWVGood: t})
+		type tally struct{ good, samples int }
+		counts := map[[2]uint16]*tally{} // page, vital index
+		var order [][2]uint16
+		for _, s := range cs.samples {
+			if s.at <= held {
+				continue
+			}
+			for _, p := range s.pages {
+				for i, r := range p.cwv {
+					if r < 0 {
+						continue // INP without an interaction: nothing to judge
+					}
+					k := [2]uint16{p.page, uint16(i)}
+					c := counts[k]
+					if c == nil {
+						c = &tally{}
+						counts[k] = c
+						order = append(order, k)
+					}
+					c.samples++
+					c.good += int(r)
+				}
+			}
+		}
 		var failed []string
 		judged := false
-		for _, v := range sum.Verdicts {
-			if v.Status == slo.NoData || vitalSamples(sum, v.Page, v.Vital) < min {
+		for _, k := range order {
+			c := counts[k]
+			if c.samples < min {
 				continue
 			}
 			judged = true
-			if v.Status == slo.Fail {
-				failed = append(failed, fmt.Sprintf("%s %s good on %s %%", v.Page, strings.ToUpper(string(v.Vital)), trim(*v.Got)))
+			if pct := 100 * float64(c.good) / float64(c.samples); pct < t-1e-9 {
+				failed = append(failed, fmt.Sprintf("%s %s good on %s %%", strings.TrimPrefix(cs.names[k[0]], "page:"),
+					strings.ToUpper(string(slo.CoreVitals[k[1]])), trim(pct)))
 			}
 		}
 		if judged {
 			e.set(State{Key: key(RuleCWVGood, cs.c.Name, ""), Rule: RuleCWVGood, Check: cs.c.Name, Location: cs.locations(), Severity: Warning},
 				len(failed) > 0, e.now(), func(a *State) {
 					a.Summary = fmt.Sprintf("%s misses its Core Web Vitals target over the last %s: %s (target %s %% good)",
-						cs.c.Name, duration(e.pol.Breach.Window), strings.Join(failed, "; "), trim(t))
+						cs.c.Name, window, strings.Join(failed, "; "), trim(t))
 				})
 		}
 	}
-}
-
-func pageSamples(s slo.Summary, page string) int {
-	for _, p := range s.Pages {
-		if p.Name == page {
-			return p.Load.Samples
-		}
-	}
-	return 0
-}
-
-func vitalSamples(s slo.Summary, page string, v probe.Vital) int {
-	for _, p := range s.Pages {
-		if p.Name == page {
-			return p.Vital(v).Samples
-		}
-	}
-	return 0
 }
 
 // flapping: the down alert turned on or off flapping.changes times within
