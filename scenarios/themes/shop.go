@@ -162,7 +162,17 @@ func (s *sessions) id(w http.ResponseWriter, r *http.Request) string {
 	s.mu.Lock()
 	s.byID[id] = &sessionData{}
 	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	c := &http.Cookie{Name: s.cookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	http.SetCookie(w, c)
+	// Later calls for the same request must find this session, not start
+	// another: put the cookie on the request in place of any stale one.
+	var keep []string
+	for _, k := range r.Cookies() {
+		if k.Name != s.cookie {
+			keep = append(keep, k.String())
+		}
+	}
+	r.Header.Set("Cookie", strings.Join(append(keep, c.Name+"="+c.Value), "; "))
 	return id
 }
 
