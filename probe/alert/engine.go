@@ -471,22 +471,14 @@ func (e *Engine) depDown(cs *checkState) bool {
 	return false
 }
 
-// held reports whether a's notifications wait: its check's dependency is
-// down, its check is in maintenance, or (for down) the check flaps.
+// held reports whether a's firing notifications wait: its check is in
+// maintenance, flaps (for down) or has a dependency down.
 func (e *Engine) held(a *State, now time.Time) bool {
-	cs := e.checks[a.Check]
-	if cs == nil {
-		return false
-	}
-	if _, in := e.InMaintenance(cs.c, now); in {
+	if e.heldResolve(a, now) {
 		return true
 	}
-	if a.Rule == RuleDown {
-		if f := e.alerts[key(RuleFlapping, a.Check, "")]; f != nil && f.Active {
-			return true
-		}
-	}
-	return e.depDown(cs) && a.Rule != RuleProbeUnhealthy
+	cs := e.checks[a.Check]
+	return cs != nil && e.depDown(cs) && a.Rule != RuleProbeUnhealthy
 }
 
 func key(rule, check, location string) string {
@@ -547,7 +539,8 @@ func (e *Engine) reconcile() []Delivery {
 }
 
 // heldResolve: a resolution goes out unless the check flaps (the flapping
-// alert speaks for it) or sits in maintenance.
+// alert speaks for it) or sits in maintenance. A dependency holds back only
+// firing: the end of an outage is good news whatever explains it.
 func (e *Engine) heldResolve(a *State, now time.Time) bool {
 	cs := e.checks[a.Check]
 	if cs == nil {
