@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,26 +87,49 @@ func TestSoak(t *testing.T) {
 	}
 	start := time.Now()
 	warmup := min(3*time.Minute, length/3)
-	var atWarm, last sample
+	var after []sample // samples after the warm-up
+	var last sample
 	for time.Since(start) < length {
 		time.Sleep(15 * time.Second)
 		s := take(start)
 		t.Logf("%6.0fs rss %.0f MiB, goroutines %.0f, open files %.0f, chromium processes %d, p99 lag %.3f s, runs %.0f",
 			s.at.Seconds(), s.rss/(1<<20), s.goroutines, s.fds, s.chrome, s.lagP99, s.runs)
-		if atWarm.at == 0 && s.at >= warmup {
-			atWarm = s
+		if s.at >= warmup {
+			after = append(after, s)
 		}
 		last = s
 	}
-	growth := func(what string, from, to float64) {
+	// Growth compares the first and the second half of what came after the
+	// warm-up: medians for what a single sample catches mid-run (a journey's
+	// renderers, a burst of goroutines), so one sample's timing is not
+	// mistaken for a leak.
+	half := len(after) / 2
+	if half < 2 {
+		t.Fatalf("only %d samples after the warm-up: soak longer", len(after))
+	}
+	median := func(ss []sample, f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	for _, m := range []struct {
+		what string
+		f    func(sample) float64
+	}{
+		{"RSS", func(s sample) float64 { return s.rss }},
+		{"goroutines", func(s sample) float64 { return s.goroutines }},
+		{"open files", func(s sample) float64 { return s.fds }},
+		{"chromium processes", func(s sample) float64 { return float64(s.chrome) }},
+	} {
+		from, to := median(after[:half], m.f), median(after[half:], m.f)
+		t.Logf("%s: median %.0f → %.0f", m.what, from, to)
 		if from > 0 && (to-from)/from > 0.05 {
-			t.Errorf("%s grew %.1f %% after the warm-up (%.0f → %.0f)", what, 100*(to-from)/from, from, to)
+			t.Errorf("%s grew %.1f %% after the warm-up (median %.0f → %.0f)", m.what, 100*(to-from)/from, from, to)
 		}
 	}
-	growth("RSS", atWarm.rss, last.rss)
-	growth("goroutines", atWarm.goroutines, last.goroutines)
-	growth("open files", atWarm.fds, last.fds)
-	growth("chromium processes", float64(atWarm.chrome), float64(last.chrome))
 	if last.lagP99 > 1 {
 		t.Errorf("p99 schedule lag %.3f s, want ≤ 1 s", last.lagP99)
 	}
