@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -19,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -761,4 +763,66 @@ func namespaceOf(m *manifest, kind, name string) string {
 		return m.deployments[name].Namespace
 	}
 	return ""
+}
+
+// TestKubernetesChromeSandboxPatch: the patch of the README's sandboxed
+// route applies to every probe StatefulSet, switching to the node's copy of
+// seccomp/chrome.json and emptying STOREPROBE_CHROME_FLAGS (which drops the
+// image's --no-sandbox), and changes nothing else.
+func TestKubernetesChromeSandboxPatch(t *testing.T) {
+	m := loadManifests(t, manifestPath)
+	data, err := os.ReadFile("kubernetes/chrome-sandbox.patch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var strict appsv1.StatefulSet
+	if err := yaml.UnmarshalStrict(data, &strict); err != nil {
+		t.Fatalf("the patch is not a StatefulSet: %v", err)
+	}
+	patch, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range m.statefulSets {
+		orig, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged, err := strategicpatch.StrategicMergePatch(orig, patch, appsv1.StatefulSet{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got appsv1.StatefulSet
+		if err := json.Unmarshal(merged, &got); err != nil {
+			t.Fatal(err)
+		}
+		sc := got.Spec.Template.Spec.SecurityContext
+		if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeLocalhost ||
+			sc.SeccompProfile.LocalhostProfile == nil || path.Base(*sc.SeccompProfile.LocalhostProfile) != "storeprobe-chrome.json" {
+			t.Errorf("%s: seccompProfile %+v, want Localhost storeprobe-chrome.json", name, sc.SeccompProfile)
+		}
+		c := got.Spec.Template.Spec.Containers
+		if len(c) != 1 || len(c[0].Env) != len(s.Spec.Template.Spec.Containers[0].Env)+1 {
+			t.Fatalf("%s: the patch must add one variable to the one container", name)
+		}
+		i := slices.IndexFunc(c[0].Env, func(e corev1.EnvVar) bool { return e.Name == "STOREPROBE_CHROME_FLAGS" })
+		if i < 0 || c[0].Env[i].Value != "" || c[0].Env[i].ValueFrom != nil {
+			t.Errorf("%s: env %+v, want STOREPROBE_CHROME_FLAGS emptied", name, c[0].Env)
+		}
+		// Everything else as before.
+		got.Spec.Template.Spec.SecurityContext.SeccompProfile = s.Spec.Template.Spec.SecurityContext.SeccompProfile
+		got.Spec.Template.Spec.Containers[0].Env = s.Spec.Template.Spec.Containers[0].Env
+		if a, b := mustJSON(t, got), mustJSON(t, s); a != b {
+			t.Errorf("%s: the patch changes more than the profile and the flags:\n%s\n%s", name, a, b)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
