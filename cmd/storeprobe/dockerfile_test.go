@@ -19,19 +19,7 @@ import (
 // BuildKit reads it, and the entrypoint, command and health check it
 // declares are run against the real binary.
 func TestDockerfile(t *testing.T) {
-	f, err := os.Open("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := parser.Parse(f)
-	if err != nil {
-		t.Fatalf("parse Dockerfile: %v", err)
-	}
-	stages, _, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		t.Fatalf("Dockerfile instructions: %v", err)
-	}
+	stages := dockerfileStages(t)
 	if len(stages) != 2 {
 		t.Fatalf("%d stages, want build + runtime", len(stages))
 	}
@@ -142,7 +130,10 @@ func TestDockerfile(t *testing.T) {
 	}
 	defer daemon.Process.Kill()
 	healthArgs := rewrite(health[2:])
-	var out []byte
+	var (
+		out []byte
+		err error
+	)
 	ok := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		out, err = exec.Command(bin, healthArgs...).CombinedOutput()
@@ -191,8 +182,8 @@ func dockerfileInstalls(t *testing.T, st instructions.Stage, pkg string) bool {
 	return false
 }
 
-// dockerfileEnv is the environment the Dockerfile's final stage sets.
-func dockerfileEnv(t *testing.T) map[string]string {
+// dockerfileStages is the Dockerfile as BuildKit reads it.
+func dockerfileStages(t *testing.T) []instructions.Stage {
 	t.Helper()
 	f, err := os.Open("../../Dockerfile")
 	if err != nil {
@@ -201,12 +192,19 @@ func dockerfileEnv(t *testing.T) map[string]string {
 	defer f.Close()
 	res, err := parser.Parse(f)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("parse Dockerfile: %v", err)
 	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Dockerfile instructions: %v", err)
 	}
+	return stages
+}
+
+// dockerfileEnv is the environment the Dockerfile's final stage sets.
+func dockerfileEnv(t *testing.T) map[string]string {
+	t.Helper()
+	stages := dockerfileStages(t)
 	// Values as the builder sets them: quotes removed, earlier variables
 	// expanded.
 	lex := shell.NewLex('\\')

@@ -116,13 +116,8 @@ func BenchmarkFleetSizing(b *testing.B) {
 			for i := range checks {
 				fmt.Fprintf(&cfg, "  - {name: c%04d, url: \"%s/p%d\", schedule: \"@every 10s\"}\n", i, plain.URL, i)
 			}
-			p := startProbe(b, bin, chromium, cfg.String())
-			time.Sleep(12 * time.Second) // a whole period: every check has run once
-			r := p.window(b, 30*time.Second)
-			m := p.memory()
-			p.stopAndReportStore(b)
-			r.report(b)
-			reportMemory(b, m)
+			// A whole period first: every check has run once.
+			measureThroughput(b, startProbe(b, bin, chromium, cfg.String()), 12*time.Second, 30*time.Second)
 		}
 	})
 	// Devices separately: the mobile profile renders at a higher pixel
@@ -141,12 +136,7 @@ func BenchmarkFleetSizing(b *testing.B) {
 				}
 				p := startProbe(b, bin, chromium, cfg.String())
 				p.waitReady(b)
-				time.Sleep(15 * time.Second)
-				r := p.window(b, 60*time.Second)
-				m := p.memory()
-				p.stopAndReportStore(b)
-				r.report(b)
-				reportMemory(b, m)
+				measureThroughput(b, p, 15*time.Second, 60*time.Second)
 			}
 		})
 		b.Run("throughput/journey/"+dev, func(b *testing.B) {
@@ -161,15 +151,22 @@ func BenchmarkFleetSizing(b *testing.B) {
 				}
 				p := startProbe(b, bin, chromium, cfg.String())
 				p.waitReady(b)
-				time.Sleep(30 * time.Second)
-				r := p.window(b, 60*time.Second)
-				m := p.memory()
-				p.stopAndReportStore(b)
-				r.report(b)
-				reportMemory(b, m)
+				measureThroughput(b, p, 30*time.Second, 60*time.Second)
 			}
 		})
 	}
+}
+
+// measureThroughput lets p warm up, measures a window, stops it and reports
+// runs, CPU, memory and the store's growth.
+func measureThroughput(b *testing.B, p *probeProcess, warmup, window time.Duration) {
+	b.Helper()
+	time.Sleep(warmup)
+	r := p.window(b, window)
+	m := p.memory()
+	p.stopAndReportStore(b)
+	r.report(b)
+	reportMemory(b, m)
 }
 
 // heldPages serves the demo shop, plus /held: its home page with one more
