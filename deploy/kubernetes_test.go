@@ -88,43 +88,23 @@ func decodeManifests(data []byte, into *manifest) error {
 			name string
 			err  error
 		)
-		strict := func(v interface{ GetName() string }) {
-			err = yaml.UnmarshalStrict([]byte(doc), v)
-			name = v.GetName()
-		}
 		switch head.APIVersion + " " + head.Kind {
 		case "v1 Namespace":
-			var o corev1.Namespace
-			strict(&o)
-			into.namespaces[name] = o
+			name, err = decodeStrict(doc, into.namespaces)
 		case "v1 ConfigMap":
-			var o corev1.ConfigMap
-			strict(&o)
-			into.configMaps[name] = o
+			name, err = decodeStrict(doc, into.configMaps)
 		case "v1 Secret":
-			var o corev1.Secret
-			strict(&o)
-			into.secrets[name] = o
+			name, err = decodeStrict(doc, into.secrets)
 		case "v1 Service":
-			var o corev1.Service
-			strict(&o)
-			into.services[name] = o
+			name, err = decodeStrict(doc, into.services)
 		case "v1 PersistentVolumeClaim":
-			var o corev1.PersistentVolumeClaim
-			strict(&o)
-			into.claims[name] = o
+			name, err = decodeStrict(doc, into.claims)
 		case "apps/v1 StatefulSet":
-			var o appsv1.StatefulSet
-			strict(&o)
-			into.statefulSets[name] = o
+			name, err = decodeStrict(doc, into.statefulSets)
 		case "apps/v1 Deployment":
-			var o appsv1.Deployment
-			strict(&o)
-			into.deployments[name] = o
+			name, err = decodeStrict(doc, into.deployments)
 		case "monitoring.coreos.com/v1 ServiceMonitor":
-			var o serviceMonitor
-			strict(&o)
-			into.monitors[name] = o
+			name, err = decodeStrict(doc, into.monitors)
 		default:
 			return fmt.Errorf("document %d: %s %s: no typed decoder for it", i+1, head.APIVersion, head.Kind)
 		}
@@ -136,6 +116,19 @@ func decodeManifests(data []byte, into *manifest) error {
 		}
 	}
 	return nil
+}
+
+// decodeStrict decodes doc into a T, refusing unknown and duplicate fields,
+// and files it under its name.
+func decodeStrict[T any, PT interface {
+	*T
+	GetName() string
+}](doc string, into map[string]T) (string, error) {
+	var o T
+	err := yaml.UnmarshalStrict([]byte(doc), &o)
+	name := PT(&o).GetName()
+	into[name] = o
+	return name, err
 }
 
 func stripComments(doc string) string {
@@ -218,9 +211,9 @@ const (
 
 	// The daemon itself (5m measured idle, with Chromium).
 	idleMilliCPU = 50
-	// An HTTP run: 0.63-0.73 ms of CPU (80,000-96,000 runs a minute on one
+	// An HTTP run: 0.63-0.76 ms of CPU (79,000-96,000 runs a minute on one
 	// core).
-	httpRunMicroCPU = 750
+	httpRunMicroCPU = 800
 	// A browser slot: a page load takes 0.84-1.14 cores while it runs, so
 	// a slot gets a core and its timings do not depend on the neighbours.
 	slotMilliCPU = 1000
