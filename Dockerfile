@@ -18,11 +18,13 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       chromium ca-certificates fonts-liberation tzdata tini \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/storeprobe --create-home storeprobe \
+ && groupadd --system --gid 10001 storeprobe \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/storeprobe --create-home storeprobe \
  && mkdir -p /etc/storeprobe \
  && chown storeprobe /var/lib/storeprobe
 COPY --from=build /out/storeprobe /usr/local/bin/storeprobe
-USER storeprobe
+# Numeric, so Kubernetes' runAsNonRoot can verify it without runAsUser.
+USER 10001:10001
 WORKDIR /var/lib/storeprobe
 VOLUME ["/var/lib/storeprobe"]
 ENV STOREPROBE_CHROME=/usr/bin/chromium

@@ -12,25 +12,14 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // No container engine runs here, so the Dockerfile is checked the way
 // BuildKit reads it, and the entrypoint, command and health check it
 // declares are run against the real binary.
 func TestDockerfile(t *testing.T) {
-	f, err := os.Open("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := parser.Parse(f)
-	if err != nil {
-		t.Fatalf("parse Dockerfile: %v", err)
-	}
-	stages, _, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		t.Fatalf("Dockerfile instructions: %v", err)
-	}
+	stages := dockerfileStages(t)
 	if len(stages) != 2 {
 		t.Fatalf("%d stages, want build + runtime", len(stages))
 	}
@@ -81,6 +70,21 @@ func TestDockerfile(t *testing.T) {
 	if user == "" || user == "root" || user == "0" {
 		t.Errorf("runtime USER %q: the probe must not run as root", user)
 	}
+	// Numeric, so Kubernetes' runAsNonRoot can check it (a name it cannot).
+	if uid, _, _ := strings.Cut(user, ":"); strings.Trim(uid, "0123456789") != "" {
+		t.Errorf("runtime USER %q: want a numeric uid", user)
+	}
+	// The sandboxed route (README, "Chrome's sandbox in a container") sets
+	// STOREPROBE_CHROME_FLAGS to "": that must drop --no-sandbox and
+	// nothing else, and nothing else may pass it.
+	if f := dockerfileEnv(t)["STOREPROBE_CHROME_FLAGS"]; f != "--no-sandbox" {
+		t.Errorf("ENV STOREPROBE_CHROME_FLAGS=%q, want exactly --no-sandbox", f)
+	}
+	for _, a := range append(append([]string{}, entry...), cmdArgs...) {
+		if strings.Contains(a, "sandbox") {
+			t.Errorf("ENTRYPOINT/CMD pass %q: the sandbox must stay a matter of STOREPROBE_CHROME_FLAGS", a)
+		}
+	}
 	for _, src := range copies {
 		if _, err := os.Stat(filepath.Join("../..", src)); err != nil {
 			t.Errorf("COPY %s: %v", src, err)
@@ -126,7 +130,10 @@ func TestDockerfile(t *testing.T) {
 	}
 	defer daemon.Process.Kill()
 	healthArgs := rewrite(health[2:])
-	var out []byte
+	var (
+		out []byte
+		err error
+	)
 	ok := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		out, err = exec.Command(bin, healthArgs...).CombinedOutput()
@@ -173,4 +180,47 @@ func dockerfileInstalls(t *testing.T, st instructions.Stage, pkg string) bool {
 		}
 	}
 	return false
+}
+
+// dockerfileStages is the Dockerfile as BuildKit reads it.
+func dockerfileStages(t *testing.T) []instructions.Stage {
+	t.Helper()
+	f, err := os.Open("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := parser.Parse(f)
+	if err != nil {
+		t.Fatalf("parse Dockerfile: %v", err)
+	}
+	stages, _, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		t.Fatalf("Dockerfile instructions: %v", err)
+	}
+	return stages
+}
+
+// dockerfileEnv is the environment the Dockerfile's final stage sets.
+func dockerfileEnv(t *testing.T) map[string]string {
+	t.Helper()
+	stages := dockerfileStages(t)
+	// Values as the builder sets them: quotes removed, earlier variables
+	// expanded.
+	lex := shell.NewLex('\\')
+	env := map[string]string{}
+	var list []string
+	for _, c := range stages[len(stages)-1].Commands {
+		if e, ok := c.(*instructions.EnvCommand); ok {
+			for _, kv := range e.Env {
+				v, _, err := lex.ProcessWord(kv.Value, shell.EnvsFromSlice(list))
+				if err != nil {
+					t.Fatalf("ENV %s=%s: %v", kv.Key, kv.Value, err)
+				}
+				env[kv.Key] = v
+				list = append(list, kv.Key+"="+v)
+			}
+		}
+	}
+	return env
 }

@@ -37,7 +37,7 @@ var buildOnce = struct {
 	err  error
 }{}
 
-func storeprobeBinary(t *testing.T) string {
+func storeprobeBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "storeprobe-bin-")
@@ -344,7 +344,7 @@ func exitStatus(err error) int {
 	return -1
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
