@@ -1,6 +1,7 @@
 package evaluator
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -9,16 +10,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler serves /healthz and /metrics. /healthz answers 200 while the
-// evaluator runs, even when InfluxDB cannot be read (a restart would not
+// Handler serves /healthz, /readyz and /metrics. /healthz answers 200 while
+// the evaluator runs, even when InfluxDB cannot be read (a restart would not
 // fix that; read_ok and /metrics say so), and 503 once it is stopping.
+// /readyz answers 200 only once a pass has read every window and the last
+// one did: an evaluator that cannot read InfluxDB judges nothing.
 // /metrics is the Prometheus text format: whoever watches the fleet also
 // watches its watcher (storeprobe_evaluator_last_pass_timestamp_seconds).
 func (e *Evaluator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", e.healthz)
+	mux.HandleFunc("GET /readyz", e.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.registry(), promhttp.HandlerOpts{}))
 	return mux
+}
+
+func (e *Evaluator) readyz(w http.ResponseWriter, _ *http.Request) {
+	st := e.Stats()
+	var reasons []string
+	switch {
+	case st.Stopping:
+		reasons = append(reasons, "stopping")
+	case st.LastError != "":
+		reasons = append(reasons, "the last pass could not read: "+st.LastError)
+	case st.LastPass.IsZero():
+		reasons = append(reasons, "no pass has read InfluxDB yet")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(reasons) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]any{"status": "not ready", "reasons": reasons})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"status": "ready"})
 }
 
 func (e *Evaluator) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -173,6 +173,20 @@ func TestBlindIsNotSilent(t *testing.T) {
 		if src.fail != (err != nil) {
 			t.Fatalf("minute %d: step %v with the source failing %v", m, err, src.fail)
 		}
+		if m == 5 {
+			// Blind: not ready, and it says why.
+			srv := httptest.NewServer(ev.Handler())
+			resp, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			srv.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "could not read") {
+				t.Errorf("/readyz while the source fails: %d %s", resp.StatusCode, b)
+			}
+		}
 	}
 	wantHistory(t, st, "blind, then us stopped at minute 14", "firing probe_silent us")
 
@@ -187,6 +201,9 @@ func TestBlindIsNotSilent(t *testing.T) {
 	}
 	if body := get(t, srv.URL+"/healthz"); !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"read_ok":true`) {
 		t.Errorf("/healthz: %s", body)
+	}
+	if body := get(t, srv.URL+"/readyz"); !strings.Contains(body, `"ready"`) {
+		t.Errorf("/readyz once reading again: %s", body)
 	}
 }
 
