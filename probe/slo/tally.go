@@ -39,8 +39,8 @@ type Outcome struct {
 // PageOutcome is one page a run measured.
 type PageOutcome struct {
 	Name   string
-	Index  int                  // position in the run: −1 a browser check's own page, 0.. a journey's
-	LoadMS float64              // 0: the load event never fired
+	Index  int                            // position in the run: −1 a browser check's own page, 0.. a journey's
+	LoadMS float64                        // 0: the load event never fired
 	Vitals [len(probe.AllVitals)]*float64 // in probe.AllVitals order; nil unobserved
 }
 
@@ -449,7 +449,9 @@ func TallyRuns(runs []probe.Run) []Tally {
 		out[i].Counts.Add(o)
 		out[i].Samples.Add(o)
 	}
-	slices.SortFunc(out, func(a, b Tally) int { return cmp.Or(cmp.Compare(a.Check, b.Check), cmp.Compare(a.Location, b.Location)) })
+	slices.SortFunc(out, func(a, b Tally) int {
+		return cmp.Or(cmp.Compare(a.Check, b.Check), cmp.Compare(a.Location, b.Location))
+	})
 	return out
 }
 
