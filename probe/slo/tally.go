@@ -460,3 +460,13 @@ func (t *Tally) Merge(o Tally) {
 	t.Counts.Merge(o.Counts)
 	t.Samples.Merge(o.Samples)
 }
+
+// SampleMode says which samples a store's Tally gathers beside the counts.
+type SampleMode int
+
+// Sample modes.
+const (
+	SamplesNone      SampleMode = iota // counts only (burn-rate windows)
+	SamplesExact                       // every sample, from the raw runs: exact percentiles
+	SamplesHistogram                   // histograms (rollups where a store keeps them): percentiles within HistogramError
+)

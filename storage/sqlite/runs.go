@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/slo"
 )
 
 func queryWhere(q probe.RunQuery) (string, []any) {
@@ -50,6 +51,9 @@ func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
 	defer tx.Rollback()
 	id, err := insertRun(ctx, tx, run)
 	if err != nil {
+		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
+	}
+	if err := addRollup(ctx, tx, slo.OutcomeOf(run)); err != nil {
 		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
 	}
 	if !s.noOutbox {
