@@ -55,7 +55,7 @@ func ceilHour(ns int64) int64 {
 // transaction.
 func afterMigration(ctx context.Context, tx *sql.Tx, version int) error {
 	if version == 4 {
-		return rebuildRollups(ctx, tx, math.MinInt64, math.MaxInt64, "")
+		return backfillRuns(ctx, tx)
 	}
 	return nil
 }
@@ -337,84 +337,203 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 	return nil
 }
 
-// readOutcomes classifies the runs matching where (an SQL condition on the
-// runs table as r) with slo.OutcomeOf, reading only what it looks at: the
-// run row, its first and final attempts, and the final attempt's pages.
-// Runs come in id order.
-func readOutcomes(ctx context.Context, db queryer, where string, args []any, fn func(slo.Outcome) error) error {
-	// Pages first, by run: only browser and journey runs have any.
-	type page struct {
-		idx int // −1: a browser check's own page (PageMetrics)
-		probe.PageResult
-	}
-	pages := map[int64][]page{}
+// finalPages reads the pages of the final attempts of the runs matching
+// where (a condition on runs as r), by run id, in their order in the run.
+// Only browser and journey runs have any; maintenance runs are skipped, as
+// nothing looks at their pages.
+func finalPages(ctx context.Context, db queryer, where string, args []any) (map[int64][]storedPage, error) {
+	pages := map[int64][]storedPage{}
 	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' ORDER BY p.run_id, p.idx`, args, func(rows *sql.Rows) error {
 		var (
 			runID int64
-			idx   int
-			p     probe.PageResult
+			p     storedPage
 			v     [5]sql.NullFloat64
 		)
-		if err := rows.Scan(&runID, &idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
 			return err
 		}
 		p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
-		pages[runID] = append(pages[runID], page{idx, p})
+		pages[runID] = append(pages[runID], p)
 		return nil
 	})
+	return pages, err
+}
+
+type storedPage struct {
+	idx int // −1: a browser check's own page (PageMetrics)
+	probe.PageResult
+}
+
+// attachPages gives a final attempt the browser details its stored pages
+// make: what slo's page figures read.
+func attachPages(final *probe.Result, pages []storedPage) {
+	if final.BrowserDetails == nil {
+		final.BrowserDetails = &probe.BrowserDetails{}
+	}
+	b := final.BrowserDetails
+	for _, p := range pages {
+		if p.idx < 0 {
+			pm := p.PageMetrics
+			b.PageMetrics = &pm
+		} else {
+			b.Pages = append(b.Pages, p.PageResult)
+		}
+	}
+}
+
+// skeleton is a run rebuilt from stored columns with just what slo looks
+// at: its first attempt's OK and its final attempt.
+func skeleton(run probe.Run, attempts int, firstOK bool, final probe.Result) probe.Run {
+	switch {
+	case attempts == 1:
+		run.Attempts = []probe.Result{final}
+	case attempts > 1:
+		run.Attempts = []probe.Result{{OK: firstOK}, final}
+	}
+	return run
+}
+
+// readOutcomes classifies the runs matching where (an SQL condition on the
+// runs table as r) with slo.OutcomeOf, reading only the runs rows and the
+// final attempts' pages: a run's first attempt and load sample were kept in
+// its row at Save (first_ok, load_ms). Runs come in no particular order.
+func readOutcomes(ctx context.Context, db queryer, where string, args []any, fn func(slo.Outcome) error) error {
+	pages, err := finalPages(ctx, db, where, args)
 	if err != nil {
 		return err
 	}
 	return eachRow(ctx, db, `SELECT r.id, r.check_name, r.type, r.location, r.scheduled_at, r.ok, r.failure_kind,
-		r.failure_message, r.duration_ms, r.attempts, r.maintenance, f.has_http, f.total_ms, f.has_browser,
-		CASE WHEN r.attempts > 1 THEN (SELECT a1.ok FROM attempts a1 WHERE a1.run_id = r.id AND a1.n = 1) ELSE r.ok END
-		FROM runs r LEFT JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts
-		WHERE `+where+` ORDER BY r.id`, args, func(rows *sql.Rows) error {
+		r.failure_message, r.attempts, r.maintenance, r.first_ok, r.load_ms FROM runs r WHERE `+where, args, func(rows *sql.Rows) error {
 		var (
-			id, scheduled      int64
-			run                probe.Run
-			typ                string
-			final              probe.Result
-			kind, msg          sql.NullString
-			attempts           int
-			hasHTTP, hasBrowse sql.NullBool
-			total              sql.NullFloat64
-			firstOK            sql.NullBool
+			id, scheduled int64
+			run           probe.Run
+			typ           string
+			final         probe.Result
+			kind, msg     sql.NullString
+			attempts      int
+			firstOK       bool
+			load          sql.NullFloat64
 		)
-		if err := rows.Scan(&id, &run.Check, &typ, &run.Location, &scheduled, &final.OK, &kind, &msg, &final.DurationMS,
-			&attempts, &run.Maintenance, &hasHTTP, &total, &hasBrowse, &firstOK); err != nil {
+		if err := rows.Scan(&id, &run.Check, &typ, &run.Location, &scheduled, &final.OK, &kind, &msg,
+			&attempts, &run.Maintenance, &firstOK, &load); err != nil {
 			return err
 		}
 		run.Type, run.ScheduledAt = probe.CheckType(typ), fromNanos(scheduled)
 		if kind.Valid {
 			final.Failure = &probe.Failure{Kind: probe.FailureKind(kind.String), Message: msg.String}
 		}
-		if hasHTTP.Bool {
-			final.HTTPDetails = &probe.HTTPDetails{Timings: probe.Timings{Total: total.Float64}}
+		if ps := pages[id]; len(ps) > 0 {
+			attachPages(&final, ps)
 		}
-		if hasBrowse.Bool {
-			b := &probe.BrowserDetails{}
-			for _, p := range pages[id] {
-				if p.idx < 0 {
-					pm := p.PageMetrics
-					b.PageMetrics = &pm
-				} else {
-					b.Pages = append(b.Pages, p.PageResult)
-				}
-			}
-			final.BrowserDetails = b
+		o := slo.OutcomeOf(skeleton(run, attempts, firstOK, final))
+		if !o.Maintenance && !o.ProbeFault {
+			o.Load, o.HasLoad = load.Float64, load.Valid // slo.Load, computed at Save
 		}
-		switch {
-		case attempts == 1:
-			run.Attempts = []probe.Result{final}
-		case attempts > 1:
-			// slo looks at the first attempt's OK and the final attempt.
-			run.Attempts = []probe.Result{{OK: firstOK.Bool}, final}
-		}
-		return fn(slo.OutcomeOf(run))
+		return fn(o)
 	})
+}
+
+// backfillRuns is migration 4's pass over the runs stored before it: it
+// reads each run's first and final attempts and final pages, keeps the
+// run's first-attempt result and load sample in its row (as Save now does)
+// and counts it into the hourly rollups.
+func backfillRuns(ctx context.Context, tx *sql.Tx) error {
+	var maxID int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM runs").Scan(&maxID); err != nil {
+		return err
+	}
+	upd, err := tx.PrepareContext(ctx, "UPDATE runs SET first_ok = ?, load_ms = ? WHERE id = ?")
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	// A chunk of ids at a time bounds memory; rollups of an hour that
+	// straddles chunks are read back and added to (addTallies).
+	const chunk = 100_000
+	for lo := int64(0); lo < maxID; lo += chunk {
+		where, args := "r.id > ? AND r.id <= ?", []any{lo, lo + chunk}
+		pages, err := finalPages(ctx, tx, where, args)
+		if err != nil {
+			return err
+		}
+		tallies := map[rollupKey]*slo.Tally{}
+		err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.type, r.location, r.scheduled_at, r.ok, r.failure_kind,
+			r.failure_message, r.duration_ms, r.attempts, r.maintenance, f.has_http, f.total_ms, f.has_browser,
+			CASE WHEN r.attempts > 1 THEN (SELECT a1.ok FROM attempts a1 WHERE a1.run_id = r.id AND a1.n = 1) ELSE r.ok END
+			FROM runs r LEFT JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts WHERE `+where, args, func(rows *sql.Rows) error {
+			var (
+				id, scheduled      int64
+				run                probe.Run
+				typ                string
+				final              probe.Result
+				kind, msg          sql.NullString
+				attempts           int
+				hasHTTP, hasBrowse sql.NullBool
+				total              sql.NullFloat64
+				firstOK            sql.NullBool
+			)
+			if err := rows.Scan(&id, &run.Check, &typ, &run.Location, &scheduled, &final.OK, &kind, &msg, &final.DurationMS,
+				&attempts, &run.Maintenance, &hasHTTP, &total, &hasBrowse, &firstOK); err != nil {
+				return err
+			}
+			run.Type, run.ScheduledAt = probe.CheckType(typ), fromNanos(scheduled)
+			if kind.Valid {
+				final.Failure = &probe.Failure{Kind: probe.FailureKind(kind.String), Message: msg.String}
+			}
+			if hasHTTP.Bool {
+				final.HTTPDetails = &probe.HTTPDetails{Timings: probe.Timings{Total: total.Float64}}
+			}
+			if hasBrowse.Bool {
+				attachPages(&final, pages[id])
+			}
+			run = skeleton(run, attempts, firstOK.Bool, final)
+			var load any
+			if ms, ok := slo.Load(run); ok {
+				load = ms
+			}
+			if _, err := upd.ExecContext(ctx, attempts > 0 && firstOK.Bool, load, id); err != nil {
+				return err
+			}
+			o := slo.OutcomeOf(run)
+			k := rollupKey{o.Check, o.Location, floorHour(o.ScheduledAt.UnixNano())}
+			t := tallies[k]
+			if t == nil {
+				t = &slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
+				tallies[k] = t
+			}
+			t.Counts.Add(o)
+			t.Samples.Add(o)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := addTallies(ctx, tx, tallies); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addTallies adds tallies to the rollups of their hours.
+func addTallies(ctx context.Context, tx *sql.Tx, tallies map[rollupKey]*slo.Tally) error {
+	for k, t := range tallies {
+		names := make([]slo.PageOutcome, len(t.Samples.Pages))
+		for i, p := range t.Samples.Pages {
+			names[i].Name = p.Name
+		}
+		have, err := readRollup(ctx, tx, k, names)
+		if err != nil {
+			return err
+		}
+		have.Merge(*t)
+		if err := writeRollup(ctx, tx, k, have); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Tally counts the runs q selects per check and location, with the samples

@@ -74,10 +74,15 @@ func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	var load any
+	if ms, ok := slo.Load(run); ok {
+		load = ms
+	}
 	res, err := tx.ExecContext(ctx, insertSQL("runs", runCols),
 		run.Check, string(run.Type), run.Location, run.Probe, tags,
 		run.ScheduledAt.UnixNano(), timeOrNull(run.StartedAt), probe.Millis(run.Lag),
-		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault(), run.Maintenance)
+		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault(), run.Maintenance,
+		len(run.Attempts) > 0 && run.Attempts[0].OK, load)
 	if err != nil {
 		return 0, fmt.Errorf("insert run: %w", err)
 	}
@@ -94,7 +99,8 @@ func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
 }
 
 var runCols = []string{"check_name", "type", "location", "probe", "tags", "scheduled_at", "started_at", "lag_ms",
-	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault", "maintenance"}
+	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault", "maintenance",
+	"first_ok", "load_ms"}
 
 var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_url", "ok",
 	"failure_kind", "failure_phase", "failure_message", "attempt", "started_at", "duration_ms",

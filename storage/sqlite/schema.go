@@ -253,13 +253,19 @@ CREATE TABLE alert_events (
 ) STRICT;
 CREATE INDEX alert_events_at ON alert_events (at);
 `,
-	// 4: hourly rollups for long reports (rollups.go): per check, location
-	// and UTC hour, the runs as probe/slo counts them and histograms of
-	// their loads; per page, each vital's ratings and histogram. Backfilled
-	// from the stored runs in the same transaction (afterMigration).
-	// Histograms are uvarint pairs (bucket − previous bucket, count) of
-	// slo.Histogram's 1 % log buckets; NULL when empty.
+	// 4: what a report needs of a run, kept in its row so it reads no
+	// attempt (whether the first attempt passed, the load sample as
+	// probe/slo defines it), and hourly rollups for long reports
+	// (rollups.go): per check, location and UTC hour, the runs as
+	// probe/slo counts them and histograms of their loads; per page, each
+	// vital's ratings and histogram. Backfilled from the stored runs in the
+	// same transaction (afterMigration). Histograms are uvarint pairs
+	// (bucket − previous bucket, count) of slo.Histogram's 1 % log
+	// buckets; NULL when empty.
 	`
+ALTER TABLE runs ADD COLUMN first_ok INTEGER NOT NULL DEFAULT 0; -- the first attempt passed
+ALTER TABLE runs ADD COLUMN load_ms  REAL; -- the run's load sample (slo.Load, censored timeouts included); NULL: none
+
 CREATE TABLE rollups (
 	hour               INTEGER NOT NULL, -- start of the UTC hour, Unix ns
 	check_name         TEXT NOT NULL,
