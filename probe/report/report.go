@@ -211,6 +211,9 @@ type Options struct {
 	// Exact reads every sample whatever the window's size (exact
 	// percentiles, slower over long windows).
 	Exact bool
+	// MaxExactRuns overrides ExactRunLimit (0 keeps it; negative: never
+	// read every sample unless Exact), to tune or test the histogram path.
+	MaxExactRuns int
 }
 
 // UnknownCheckError is Build's answer to Options.Check naming a check the
@@ -251,7 +254,11 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 		runs += t.Counts.Runs
 	}
 	pct := Percentiles{Method: MethodHistogram, MaxErrorPercent: 100 * slo.HistogramError}
-	if o.Exact || runs <= ExactRunLimit {
+	limit := ExactRunLimit
+	if o.MaxExactRuns != 0 {
+		limit = o.MaxExactRuns
+	}
+	if o.Exact || runs <= limit {
 		if tallies, err = store.Tally(ctx, q, slo.SamplesExact); err != nil {
 			return Report{}, err
 		}
