@@ -1,9 +1,7 @@
 package slo
 
 import (
-	"maps"
 	"math"
-	"slices"
 )
 
 // A Histogram counts samples in logarithmic buckets, for windows too long to
@@ -18,7 +16,12 @@ import (
 // sample (within HistogramMin of it below HistogramMin). Counts are exact:
 // only where a sample sits inside its bucket is lost.
 type Histogram struct {
-	counts map[int]int
+	// counts[k] is bucket lo+k's count: dense from the lowest bucket used
+	// to the highest, a few hundred ints for a load or a vital, which adds
+	// and merges far faster than a map (a month's report merges millions
+	// of buckets).
+	lo     int
+	counts []int
 	n      int
 }
 
@@ -88,17 +91,36 @@ func (h *Histogram) AddBucket(i, n int) {
 	if n == 0 {
 		return
 	}
-	if h.counts == nil {
-		h.counts = map[int]int{}
-	}
-	h.counts[i] += n
+	h.reach(i)
+	h.counts[i-h.lo] += n
 	h.n += n
 }
 
 // Merge adds o's counts.
 func (h *Histogram) Merge(o Histogram) {
-	for i, n := range o.counts {
-		h.AddBucket(i, n)
+	if len(o.counts) == 0 {
+		return
+	}
+	// Make room for o's span once, then add in place.
+	h.reach(o.lo)
+	h.reach(o.lo + len(o.counts) - 1)
+	for k, n := range o.counts {
+		h.counts[o.lo+k-h.lo] += n
+	}
+	h.n += o.n
+}
+
+// reach grows counts to cover bucket i.
+func (h *Histogram) reach(i int) {
+	switch {
+	case len(h.counts) == 0:
+		h.lo, h.counts = i, []int{0}
+	case i < h.lo:
+		grown := make([]int, h.lo-i+len(h.counts))
+		copy(grown[h.lo-i:], h.counts)
+		h.lo, h.counts = i, grown
+	case i >= h.lo+len(h.counts):
+		h.counts = append(h.counts, make([]int, i-h.lo-len(h.counts)+1)...)
 	}
 }
 
@@ -108,10 +130,10 @@ func (h Histogram) Len() int { return h.n }
 // Buckets returns the non-empty buckets in ascending order, with their
 // counts, for storing.
 func (h Histogram) Buckets() (index, count []int) {
-	index = slices.Sorted(maps.Keys(h.counts))
-	count = make([]int, len(index))
-	for k, i := range index {
-		count[k] = h.counts[i]
+	for k, n := range h.counts {
+		if n != 0 {
+			index, count = append(index, h.lo+k), append(count, n)
+		}
 	}
 	return index, count
 }
@@ -124,13 +146,12 @@ func (h Histogram) Percentile(p float64) (float64, bool) {
 		return 0, false
 	}
 	rank := max(1, min(int(math.Ceil(p*float64(h.n)/100-eps)), h.n))
-	index, count := h.Buckets()
 	seen := 0
-	for k, i := range index {
-		seen += count[k]
+	for k, n := range h.counts {
+		seen += n
 		if seen >= rank {
-			return BucketValue(i), true
+			return BucketValue(h.lo + k), true
 		}
 	}
-	return BucketValue(index[len(index)-1]), true
+	return BucketValue(h.lo + len(h.counts) - 1), true
 }

@@ -207,6 +207,16 @@ func (v *Values) Merge(o Values) {
 	}
 }
 
+// AddBucket counts n samples in Histogram bucket i (reading a store's
+// rollups); exact values become a histogram.
+func (v *Values) AddBucket(i, n int) {
+	if v.hist == nil {
+		h := v.Histogram()
+		v.exact, v.hist = nil, &h
+	}
+	v.hist.AddBucket(i, n)
+}
+
 // Len is the number of samples.
 func (v Values) Len() int {
 	if v.hist != nil {
@@ -337,6 +347,12 @@ func (s *Samples) Add(o Outcome) {
 			}
 		}
 	}
+}
+
+// Page returns the samples of the named page, added (empty) if new, first
+// seen at (at, index) or earlier.
+func (s *Samples) Page(name string, at time.Time, index int) *PageSamples {
+	return s.page(name, at, index)
 }
 
 func (s *Samples) page(name string, at time.Time, index int) *PageSamples {

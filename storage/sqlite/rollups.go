@@ -95,32 +95,28 @@ func addRollup(ctx context.Context, tx *sql.Tx, o slo.Outcome) error {
 // a run adds to: the rest are left as they are).
 func readRollup(ctx context.Context, tx *sql.Tx, k rollupKey, pages []slo.PageOutcome) (slo.Tally, error) {
 	t := slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
-	rows, err := tx.QueryContext(ctx, "SELECT "+strings.Join(rollupCols, ", ")+
-		" FROM rollups WHERE hour = ? AND check_name = ? AND location = ?", k.hour, k.check, k.location)
-	if err != nil {
-		return t, err
-	}
 	found := false
-	for rows.Next() {
-		found = true
-		if err := scanRollup(rows, &t); err != nil {
-			rows.Close()
-			return t, err
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || !found {
+	err := eachRow(ctx, tx, "SELECT "+strings.Join(rollupCols, ", ")+" FROM rollups WHERE hour = ? AND check_name = ? AND location = ?",
+		[]any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
+			found = true
+			r, err := scanRollup(rows)
+			if err != nil {
+				return err
+			}
+			return r.addTo(&t)
+		})
+	if err != nil || !found {
 		return t, err
 	}
 	for _, p := range pages {
 		err := eachRow(ctx, tx, "SELECT "+strings.Join(rollupPageCols(), ", ")+
 			" FROM rollup_pages WHERE hour = ? AND check_name = ? AND location = ? AND page = ?",
 			[]any{k.hour, k.check, k.location, p.Name}, func(rows *sql.Rows) error {
-				ps, err := scanRollupPage(rows, nil)
-				if err == nil {
-					t.Samples.Pages = append(t.Samples.Pages, ps)
+				r, err := scanRollupPage(rows)
+				if err != nil {
+					return err
 				}
-				return err
+				return r.addTo(&t.Samples)
 			})
 		if err != nil {
 			return t, err
@@ -165,71 +161,80 @@ func writeRollup(ctx context.Context, tx *sql.Tx, k rollupKey, t slo.Tally) erro
 	return nil
 }
 
-// scanRollup reads a rollups row (rollupCols) into t's counts and load.
-func scanRollup(rows *sql.Rows, t *slo.Tally) error {
+// rollupRow is a rollups row as read (rollupCols); its histogram is only
+// valid until the next row.
+type rollupRow struct {
+	key    rollupKey
+	counts slo.Counts
+	load   sql.RawBytes
+}
+
+func scanRollup(rows *sql.Rows) (rollupRow, error) {
 	var (
-		hour, lastAt      int64
-		failures          sql.NullString
-		lastType          string
-		faultAt           sql.NullInt64
-		faultMsg          sql.NullString
-		load              []byte
-		c                 = &t.Counts
-		checkName, locNam string
+		r        rollupRow
+		c        = &r.counts
+		lastAt   int64
+		failures sql.NullString
+		lastType string
+		faultAt  sql.NullInt64
+		faultMsg sql.NullString
 	)
-	if err := rows.Scan(&hour, &checkName, &locNam, &c.Runs, &c.Maintenance, &c.ProbeFaults, &c.Eligible, &c.Up,
-		&c.FirstTry, &failures, &lastAt, &lastType, &faultAt, &faultMsg, &load); err != nil {
-		return err
+	if err := rows.Scan(&r.key.hour, &r.key.check, &r.key.location, &c.Runs, &c.Maintenance, &c.ProbeFaults, &c.Eligible,
+		&c.Up, &c.FirstTry, &failures, &lastAt, &lastType, &faultAt, &faultMsg, &r.load); err != nil {
+		return r, err
 	}
-	t.Check, t.Location = checkName, locNam
 	if err := fromJSON(failures, &c.Failures); err != nil {
-		return fmt.Errorf("rollup failures: %w", err)
+		return r, fmt.Errorf("rollup failures: %w", err)
 	}
 	c.LastAt, c.LastType = fromNanos(lastAt), probe.CheckType(lastType)
 	if faultAt.Valid {
 		c.LastFaultAt, c.LastFaultMessage = fromNanos(faultAt.Int64), faultMsg.String
 	}
-	h, err := decodeHist(load)
-	if err != nil {
-		return err
-	}
-	t.Samples.Load = slo.HistogramValues(h)
-	return nil
+	return r, nil
 }
 
-// scanRollupPage reads a rollup_pages row (rollupPageCols); key receives
-// its check and location when not nil.
-func scanRollupPage(rows *sql.Rows, key *rollupKey) (slo.PageSamples, error) {
-	var (
-		p       slo.PageSamples
-		k       rollupKey
-		firstAt int64
-		hists   [1 + len(probe.AllVitals)][]byte
-	)
-	dest := []any{&k.hour, &k.check, &k.location, &p.Name, &firstAt, &p.Index, &p.Measured, &hists[0]}
-	for i := range p.Vitals {
+// addTo adds the row's counts and load histogram to t.
+func (r rollupRow) addTo(t *slo.Tally) error {
+	t.Counts.Merge(r.counts)
+	return decodeHist(r.load, t.Samples.Load.AddBucket)
+}
+
+// rollupPageRow is a rollup_pages row as read (rollupPageCols); its
+// histograms are only valid until the next row.
+type rollupPageRow struct {
+	key      rollupKey
+	name     string
+	firstAt  int64
+	idx      int
+	measured int
+	ratings  [len(probe.AllVitals)][3]int // good, needs improvement, poor
+	hists    [1 + len(probe.AllVitals)]sql.RawBytes
+}
+
+func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
+	var r rollupPageRow
+	dest := []any{&r.key.hour, &r.key.check, &r.key.location, &r.name, &r.firstAt, &r.idx, &r.measured, &r.hists[0]}
+	for i := range r.ratings {
+		dest = append(dest, &r.ratings[i][0], &r.ratings[i][1], &r.ratings[i][2], &r.hists[i+1])
+	}
+	return r, rows.Scan(dest...)
+}
+
+// addTo adds the page row to its page in s.
+func (r rollupPageRow) addTo(s *slo.Samples) error {
+	p := s.Page(r.name, fromNanos(r.firstAt), r.idx)
+	p.Measured += r.measured
+	if err := decodeHist(r.hists[0], p.Load.AddBucket); err != nil {
+		return err
+	}
+	for i, rt := range r.ratings {
 		v := &p.Vitals[i]
-		dest = append(dest, &v.Good, &v.NeedsImprovement, &v.Poor, &hists[i+1])
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return p, err
-	}
-	if key != nil {
-		*key = k
-	}
-	p.FirstAt = fromNanos(firstAt)
-	for i, b := range hists {
-		h, err := decodeHist(b)
-		if err != nil {
-			return p, err
-		}
-		if i == 0 {
-			p.Load = slo.HistogramValues(h)
-		} else {
-			p.Vitals[i-1].Values = slo.HistogramValues(h)
+		v.Good, v.NeedsImprovement, v.Poor = v.Good+rt[0], v.NeedsImprovement+rt[1], v.Poor+rt[2]
+		if err := decodeHist(r.hists[i+1], v.Values.AddBucket); err != nil {
+			return err
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // encodeHist packs a histogram as uvarint pairs (bucket − previous bucket,
@@ -251,24 +256,24 @@ func encodeHist(h slo.Histogram) any {
 
 var errBadHist = errors.New("damaged histogram in rollup")
 
-func decodeHist(b []byte) (slo.Histogram, error) {
-	var h slo.Histogram
+// decodeHist hands each (bucket, count) of an encoded histogram to add.
+func decodeHist(b []byte, add func(bucket, n int)) error {
 	i := 0
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
 		if n <= 0 {
-			return h, errBadHist
+			return errBadHist
 		}
 		b = b[n:]
 		c, m := binary.Uvarint(b)
 		if m <= 0 {
-			return h, errBadHist
+			return errBadHist
 		}
 		b = b[m:]
 		i += int(d)
-		h.AddBucket(i, int(c))
+		add(i, int(c))
 	}
-	return h, nil
+	return nil
 }
 
 // rebuildRollups recounts the rollups of the hours in [fromHour, toHour)
@@ -586,8 +591,8 @@ func tally(ctx context.Context, tx *sql.Tx, q probe.RunQuery, mode slo.SampleMod
 		return readOutcomes(ctx, tx, where, args, func(o slo.Outcome) error {
 			t := get(o.Check, o.Location)
 			t.Counts.Add(o)
-			if mode != slo.SamplesNone {
-				t.Samples.Add(o)
+			if mode == slo.SamplesHistogram {
+				t.Samples.Add(o) // exact samples are read below, all at once
 			}
 			return nil
 		})
@@ -599,53 +604,145 @@ func tally(ctx context.Context, tx *sql.Tx, q probe.RunQuery, mode slo.SampleMod
 	if until == math.MaxInt64 {
 		hTo = until
 	}
-	if mode == slo.SamplesExact || hFrom >= hTo {
+	// Counts (and histograms) from the rollups of the whole hours and the
+	// runs of the partial ones; every sample from the runs when asked.
+	rollupMode := mode
+	if mode == slo.SamplesExact {
+		rollupMode = slo.SamplesNone
+	}
+	if hFrom >= hTo {
 		if err := raw(since, until); err != nil {
 			return nil, err
 		}
-		return sortedTallies(tallies), nil
+	} else {
+		if err := raw(since, hFrom); err != nil {
+			return nil, err
+		}
+		if err := raw(hTo, until); err != nil {
+			return nil, err
+		}
+		if err := rollupTallies(ctx, tx, hFrom, hTo, q.Check, rollupMode, get); err != nil {
+			return nil, err
+		}
 	}
-	if err := raw(since, hFrom); err != nil {
-		return nil, err
+	if mode == slo.SamplesExact {
+		if err := exactSamples(ctx, tx, since, until, q.Check, get); err != nil {
+			return nil, err
+		}
 	}
-	if err := raw(hTo, until); err != nil {
-		return nil, err
-	}
-	where, args := "hour >= ? AND hour < ?", []any{hFrom, hTo}
-	if q.Check != "" {
-		where, args = where+" AND check_name = ?", append(args, q.Check)
+	return sortedTallies(tallies), nil
+}
+
+// rollupTallies adds the rollups of the hours [from, to) to the tallies
+// get returns, with their histograms unless mode is SamplesNone.
+func rollupTallies(ctx context.Context, tx *sql.Tx, from, to int64, check string, mode slo.SampleMode,
+	get func(check, location string) *slo.Tally) error {
+	where, args := "hour >= ? AND hour < ?", []any{from, to}
+	if check != "" {
+		where, args = where+" AND check_name = ?", append(args, check)
 	}
 	cols := rollupCols
 	if mode == slo.SamplesNone {
 		cols = append(cols[:len(cols)-1:len(cols)-1], "NULL") // no histograms to read
 	}
 	err := eachRow(ctx, tx, "SELECT "+strings.Join(cols, ", ")+" FROM rollups WHERE "+where, args, func(rows *sql.Rows) error {
-		var r slo.Tally
-		if err := scanRollup(rows, &r); err != nil {
+		r, err := scanRollup(rows)
+		if err != nil {
 			return err
 		}
-		get(r.Check, r.Location).Merge(r)
+		return r.addTo(get(r.key.check, r.key.location))
+	})
+	if err != nil || mode == slo.SamplesNone {
+		return err
+	}
+	return eachRow(ctx, tx, "SELECT "+strings.Join(rollupPageCols(), ", ")+" FROM rollup_pages WHERE "+where, args,
+		func(rows *sql.Rows) error {
+			r, err := scanRollupPage(rows)
+			if err != nil {
+				return err
+			}
+			return r.addTo(&get(r.key.check, r.key.location).Samples)
+		})
+}
+
+// exactSamples adds every sample of the runs scheduled in [since, until)
+// to the tallies get returns: each run's load (kept in its row at Save)
+// and the pages of its final attempt, classified by slo. Only the columns
+// samples need are read, so this costs a few µs a run.
+func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check string, get func(check, location string) *slo.Tally) error {
+	where, args := "r.scheduled_at >= ? AND r.scheduled_at < ?", []any{since, until}
+	if check != "" {
+		where, args = where+" AND r.check_name = ?", append(args, check)
+	}
+	// Raw bytes and a two-level map: no string is allocated per run.
+	byName := map[string]map[string]*slo.Tally{}
+	lookup := func(c, l sql.RawBytes) *slo.Tally {
+		if t := byName[string(c)][string(l)]; t != nil {
+			return t
+		}
+		cs, ls := string(c), string(l)
+		if byName[cs] == nil {
+			byName[cs] = map[string]*slo.Tally{}
+		}
+		t := get(cs, ls)
+		byName[cs][ls] = t
+		return t
+	}
+	err := eachRow(ctx, tx, "SELECT r.check_name, r.location, r.load_ms FROM runs r WHERE "+where+
+		" AND r.maintenance = '' AND r.load_ms IS NOT NULL", args, func(rows *sql.Rows) error {
+		var (
+			c, l sql.RawBytes
+			ms   float64
+		)
+		if err := rows.Scan(&c, &l, &ms); err != nil {
+			return err
+		}
+		lookup(c, l).Samples.Load.Add(ms)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if mode == slo.SamplesHistogram {
-		err = eachRow(ctx, tx, "SELECT "+strings.Join(rollupPageCols(), ", ")+" FROM rollup_pages WHERE "+where, args,
-			func(rows *sql.Rows) error {
-				var k rollupKey
-				p, err := scanRollupPage(rows, &k)
-				if err != nil {
-					return err
-				}
-				get(k.check, k.location).Samples.Merge(slo.Samples{Pages: []slo.PageSamples{p}})
-				return nil
-			})
-		if err != nil {
-			return nil, err
+	// Pages, grouped by run, of runs that measured any: not probe faults.
+	var (
+		cur   int64 = -1
+		run   probe.Run
+		pages []storedPage
+	)
+	flush := func() {
+		if cur < 0 {
+			return
 		}
+		final := probe.Result{OK: true}
+		attachPages(&final, pages)
+		run.Attempts = []probe.Result{final}
+		o := slo.OutcomeOf(run)
+		get(run.Check, run.Location).Samples.Add(slo.Outcome{ScheduledAt: o.ScheduledAt, Pages: o.Pages})
 	}
-	return sortedTallies(tallies), nil
+	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, p.idx, p.name, p.load_ms,
+		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms
+		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
+		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' AND r.probe_fault = 0 ORDER BY p.run_id, p.idx`, args,
+		func(rows *sql.Rows) error {
+			var (
+				id, at int64
+				c, l   string
+				p      storedPage
+				v      [5]sql.NullFloat64
+			)
+			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+				return err
+			}
+			if id != cur {
+				flush()
+				cur, run, pages = id, probe.Run{Check: c, Location: l, ScheduledAt: fromNanos(at)}, pages[:0]
+			}
+			p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
+			pages = append(pages, p)
+			return nil
+		})
+	flush()
+	return err
 }
 
 func sortedTallies(m map[[2]string]*slo.Tally) []slo.Tally {
