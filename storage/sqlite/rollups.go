@@ -76,11 +76,20 @@ func rollupPageCols() []string {
 	return cols
 }
 
+// The statements a Save runs on the rollups (prepared at Open).
+var (
+	selectRollupSQL      = "SELECT " + strings.Join(rollupCols, ", ") + " FROM rollups WHERE hour = ? AND check_name = ? AND location = ?"
+	insertRollupSQL      = "INSERT OR REPLACE INTO rollups (" + strings.Join(rollupCols, ", ") + ") VALUES (" + placeholders(len(rollupCols)) + ")"
+	selectRollupPagesSQL = "SELECT " + strings.Join(rollupPageCols(), ", ") + " FROM rollup_pages WHERE hour = ? AND check_name = ? AND location = ?"
+	insertRollupPageSQL  = "INSERT OR REPLACE INTO rollup_pages (" + strings.Join(rollupPageCols(), ", ") + ") VALUES (" +
+		placeholders(len(rollupPageCols())) + ")"
+)
+
 var rollupCols = []string{"hour", "check_name", "location", "runs", "maintenance", "probe_faults", "eligible", "up",
 	"first_try", "failures", "last_at", "last_type", "last_fault_at", "last_fault_message", "load_hist"}
 
 // addRollup counts one saved run into its hour's rollup.
-func addRollup(ctx context.Context, tx *sql.Tx, o slo.Outcome) error {
+func addRollup(ctx context.Context, tx sqlWriter, o slo.Outcome) error {
 	k := rollupKey{o.Check, o.Location, floorHour(o.ScheduledAt.UnixNano())}
 	t, err := readRollup(ctx, tx, k, o.Pages)
 	if err != nil {
@@ -93,11 +102,10 @@ func addRollup(ctx context.Context, tx *sql.Tx, o slo.Outcome) error {
 
 // readRollup reads one hour's rollup, with the named pages only (the ones
 // a run adds to: the rest are left as they are).
-func readRollup(ctx context.Context, tx *sql.Tx, k rollupKey, pages []slo.PageOutcome) (slo.Tally, error) {
+func readRollup(ctx context.Context, tx sqlWriter, k rollupKey, pages []slo.PageOutcome) (slo.Tally, error) {
 	t := slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
 	found := false
-	err := eachRow(ctx, tx, "SELECT "+strings.Join(rollupCols, ", ")+" FROM rollups WHERE hour = ? AND check_name = ? AND location = ?",
-		[]any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
+	err := eachRow(ctx, tx, selectRollupSQL, []any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
 			found = true
 			r, err := scanRollup(rows)
 			if err != nil {
@@ -105,29 +113,23 @@ func readRollup(ctx context.Context, tx *sql.Tx, k rollupKey, pages []slo.PageOu
 			}
 			return r.addTo(&t)
 		})
-	if err != nil || !found {
+	if err != nil || !found || len(pages) == 0 {
 		return t, err
 	}
-	for _, p := range pages {
-		err := eachRow(ctx, tx, "SELECT "+strings.Join(rollupPageCols(), ", ")+
-			" FROM rollup_pages WHERE hour = ? AND check_name = ? AND location = ? AND page = ?",
-			[]any{k.hour, k.check, k.location, p.Name}, func(rows *sql.Rows) error {
-				r, err := scanRollupPage(rows)
-				if err != nil {
-					return err
-				}
-				return r.addTo(&t.Samples)
-			})
-		if err != nil {
-			return t, err
-		}
-	}
-	return t, nil
+	// The hour's pages in one query (a check has a handful).
+	err = eachRow(ctx, tx, selectRollupPagesSQL, []any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
+			r, err := scanRollupPage(rows)
+			if err != nil || !slices.ContainsFunc(pages, func(p slo.PageOutcome) bool { return p.Name == r.name }) {
+				return err
+			}
+			return r.addTo(&t.Samples)
+		})
+	return t, err
 }
 
 // writeRollup stores t as the rollup of hour k, replacing the row and the
 // rows of t's pages.
-func writeRollup(ctx context.Context, tx *sql.Tx, k rollupKey, t slo.Tally) error {
+func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) error {
 	c := t.Counts
 	var failures any
 	if len(c.Failures) > 0 {
@@ -141,20 +143,17 @@ func writeRollup(ctx context.Context, tx *sql.Tx, k rollupKey, t slo.Tally) erro
 	if !c.LastFaultAt.IsZero() {
 		faultAt, faultMsg = c.LastFaultAt.UnixNano(), c.LastFaultMessage
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO rollups ("+strings.Join(rollupCols, ", ")+") VALUES ("+
-		placeholders(len(rollupCols))+")",
+	if _, err := tx.ExecContext(ctx, insertRollupSQL,
 		k.hour, k.check, k.location, c.Runs, c.Maintenance, c.ProbeFaults, c.Eligible, c.Up, c.FirstTry, failures,
 		c.LastAt.UnixNano(), string(c.LastType), faultAt, faultMsg, encodeHist(t.Samples.Load.Histogram())); err != nil {
 		return fmt.Errorf("write rollup: %w", err)
 	}
-	cols := rollupPageCols()
 	for _, p := range t.Samples.Pages {
 		vals := []any{k.hour, k.check, k.location, p.Name, p.FirstAt.UnixNano(), p.Index, p.Measured, encodeHist(p.Load.Histogram())}
 		for _, v := range p.Vitals {
 			vals = append(vals, v.Good, v.NeedsImprovement, v.Poor, encodeHist(v.Values.Histogram()))
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO rollup_pages ("+strings.Join(cols, ", ")+") VALUES ("+
-			placeholders(len(cols))+")", vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertRollupPageSQL, vals...); err != nil {
 			return fmt.Errorf("write page rollup: %w", err)
 		}
 	}
