@@ -106,24 +106,24 @@ func readRollup(ctx context.Context, tx sqlWriter, k rollupKey, pages []slo.Page
 	t := slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
 	found := false
 	err := eachRow(ctx, tx, selectRollupSQL, []any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
-			found = true
-			r, err := scanRollup(rows)
-			if err != nil {
-				return err
-			}
-			return r.addTo(&t)
-		})
+		found = true
+		r, err := scanRollup(rows)
+		if err != nil {
+			return err
+		}
+		return r.addTo(&t)
+	})
 	if err != nil || !found || len(pages) == 0 {
 		return t, err
 	}
 	// The hour's pages in one query (a check has a handful).
 	err = eachRow(ctx, tx, selectRollupPagesSQL, []any{k.hour, k.check, k.location}, func(rows *sql.Rows) error {
-			r, err := scanRollupPage(rows)
-			if err != nil || !slices.ContainsFunc(pages, func(p slo.PageOutcome) bool { return p.Name == r.name }) {
-				return err
-			}
-			return r.addTo(&t.Samples)
-		})
+		r, err := scanRollupPage(rows)
+		if err != nil || !slices.ContainsFunc(pages, func(p slo.PageOutcome) bool { return p.Name == r.name }) {
+			return err
+		}
+		return r.addTo(&t.Samples)
+	})
 	return t, err
 }
 
