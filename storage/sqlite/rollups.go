@@ -269,6 +269,11 @@ func decodeHist(b []byte, add func(bucket, n int)) error {
 			return errBadHist
 		}
 		b = b[m:]
+		// A damaged blob must not make a histogram allocate its way to
+		// a bucket no value reaches.
+		if d > slo.HistogramMaxBucket || uint64(i)+d > slo.HistogramMaxBucket || c > math.MaxInt32 {
+			return errBadHist
+		}
 		i += int(d)
 		add(i, int(c))
 	}

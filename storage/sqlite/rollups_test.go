@@ -277,3 +277,28 @@ func TestHourBounds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHistogramBlob: a stored histogram decodes to what was encoded, and a
+// damaged one is an error, never a panic.
+func FuzzHistogramBlob(f *testing.F) {
+	f.Add([]byte{0, 3, 5, 1}, 1.5, 200.0)
+	f.Add([]byte{0xff, 0xff}, 0.0, 1e12)
+	f.Fuzz(func(t *testing.T, raw []byte, a, b float64) {
+		var junk slo.Histogram
+		_ = decodeHist(raw, junk.AddBucket) // garbage: an error or buckets, no panic
+		var h slo.Histogram
+		h.Add(a)
+		h.Add(b)
+		h.Add(a)
+		enc, _ := encodeHist(h).([]byte)
+		var back slo.Histogram
+		if err := decodeHist(enc, back.AddBucket); err != nil {
+			t.Fatal(err)
+		}
+		gi, gc := back.Buckets()
+		wi, wc := h.Buckets()
+		if !reflect.DeepEqual(gi, wi) || !reflect.DeepEqual(gc, wc) {
+			t.Fatalf("decoded %v %v, want %v %v", gi, gc, wi, wc)
+		}
+	})
+}
