@@ -11,7 +11,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe"
 )
 
-func TestMinSamples(t *testing.T) {
+func TestSLOMinSamples(t *testing.T) {
 	for _, tc := range []struct {
 		target float64
 		want   int
@@ -37,7 +37,7 @@ func TestMinSamples(t *testing.T) {
 
 // TestSmallSample: a 99.99 % target on 9,999 runs is flagged, on 10,000
 // it is not; no-data verdicts are never flagged.
-func TestSmallSample(t *testing.T) {
+func TestSLOSmallSample(t *testing.T) {
 	for _, tc := range []struct {
 		eligible int
 		small    bool
@@ -58,7 +58,7 @@ func TestSmallSample(t *testing.T) {
 // TestMaintenanceExcluded: runs in a maintenance window are counted as
 // such and judged by nothing. The window's four failures would spend the
 // 99 % budget four times over if they counted.
-func TestMaintenanceExcluded(t *testing.T) {
+func TestSLOMaintenanceExcluded(t *testing.T) {
 	var runs []probe.Run
 	for i := range 100 {
 		runs = append(runs, run("c", probe.TypeHTTP, i, httpAttempt(100, nil)))
@@ -96,7 +96,7 @@ func TestMaintenanceExcluded(t *testing.T) {
 
 // TestBurn: known truth. 99.9 % allows 1 failure in 1000; 3 failures in
 // 600 eligible runs burn (3/600)/0.001 = 5×.
-func TestBurn(t *testing.T) {
+func TestSLOBurn(t *testing.T) {
 	since := t0
 	c := Counts{Runs: 610, Maintenance: 5, ProbeFaults: 5, Eligible: 600, Up: 597}
 	b := Burn("6h", since, c, 99.9)
@@ -113,7 +113,7 @@ func TestBurn(t *testing.T) {
 
 // TestHistogramBuckets holds the bucket function to its bounds exactly,
 // on the boundaries themselves and around them.
-func TestHistogramBuckets(t *testing.T) {
+func TestSLOHistogramBuckets(t *testing.T) {
 	for _, v := range []float64{0, -1, math.NaN(), 1e-9, 0.001, 0.00101} {
 		if i := HistogramBucket(v); i > 2 {
 			t.Errorf("bucket(%v) = %d", v, i)
@@ -139,7 +139,7 @@ func TestHistogramBuckets(t *testing.T) {
 // TestHistogramPercentileError: a histogram's percentile is within
 // HistogramError of the exact nearest-rank one, for loads (ms) and CLS
 // alike.
-func TestHistogramPercentileError(t *testing.T) {
+func TestSLOHistogramPercentileError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for trial := range 200 {
 		n := 1 + rng.IntN(2000)
@@ -169,7 +169,7 @@ func TestHistogramPercentileError(t *testing.T) {
 
 // TestTallyMerge: tallies merged across locations and spans equal the
 // tally of all runs, and merging leaves its inputs alone.
-func TestTallyMerge(t *testing.T) {
+func TestSLOTallyMerge(t *testing.T) {
 	var runs []probe.Run
 	for i := range 40 {
 		lcp, cls := 1000+float64(i)*100, float64(i%5)/20
