@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"math"
@@ -150,15 +149,7 @@ func fillFleet(ctx context.Context, tb testing.TB, s *Store) int64 {
 	}
 	day := int64(24 * time.Hour)
 	cols := func(table string) []string {
-		var out []string
-		err := eachRow(ctx, tx, "SELECT name FROM pragma_table_info(?)", []any{table}, func(rows *sql.Rows) error {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			out = append(out, n)
-			return nil
-		})
+		out, err := columnStrings(ctx, tx, "SELECT name FROM pragma_table_info(?)", []any{table})
 		if err != nil {
 			tb.Fatal(err)
 		}

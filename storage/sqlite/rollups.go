@@ -315,20 +315,13 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 	const day = 24 * hourNanos
 	for start := from; start < to; start += day {
 		end := min(start+day, to)
-		tallies := map[rollupKey]*slo.Tally{}
+		tallies := hourTallies{}
 		where, wargs := "r.scheduled_at >= ? AND r.scheduled_at < ?", []any{start, end}
 		if check != "" {
 			where, wargs = where+" AND r.check_name = ?", append(wargs, check)
 		}
 		err := readOutcomes(ctx, tx, where, wargs, func(o slo.Outcome) error {
-			k := rollupKey{o.Check, o.Location, floorHour(o.ScheduledAt.UnixNano())}
-			t := tallies[k]
-			if t == nil {
-				t = &slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
-				tallies[k] = t
-			}
-			t.Counts.Add(o)
-			t.Samples.Add(o)
+			tallies.add(o)
 			return nil
 		})
 		if err != nil {
@@ -467,7 +460,7 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 		if err != nil {
 			return err
 		}
-		tallies := map[rollupKey]*slo.Tally{}
+		tallies := hourTallies{}
 		err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.type, r.location, r.scheduled_at, r.ok, r.failure_kind,
 			r.failure_message, r.duration_ms, r.attempts, r.maintenance, f.has_http, f.total_ms, f.has_browser,
 			CASE WHEN r.attempts > 1 THEN (SELECT a1.ok FROM attempts a1 WHERE a1.run_id = r.id AND a1.n = 1) ELSE r.ok END
@@ -505,15 +498,7 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 			if _, err := upd.ExecContext(ctx, attempts > 0 && firstOK.Bool, load, id); err != nil {
 				return err
 			}
-			o := slo.OutcomeOf(run)
-			k := rollupKey{o.Check, o.Location, floorHour(o.ScheduledAt.UnixNano())}
-			t := tallies[k]
-			if t == nil {
-				t = &slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
-				tallies[k] = t
-			}
-			t.Counts.Add(o)
-			t.Samples.Add(o)
+			tallies.add(slo.OutcomeOf(run))
 			return nil
 		})
 		if err != nil {
@@ -526,8 +511,22 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// hourTallies count runs into the rollups of their hours.
+type hourTallies map[rollupKey]*slo.Tally
+
+func (h hourTallies) add(o slo.Outcome) {
+	k := rollupKey{o.Check, o.Location, floorHour(o.ScheduledAt.UnixNano())}
+	t := h[k]
+	if t == nil {
+		t = &slo.Tally{Check: k.check, Location: k.location, Samples: slo.HistogramSamples()}
+		h[k] = t
+	}
+	t.Counts.Add(o)
+	t.Samples.Add(o)
+}
+
 // addTallies adds tallies to the rollups of their hours.
-func addTallies(ctx context.Context, tx *sql.Tx, tallies map[rollupKey]*slo.Tally) error {
+func addTallies(ctx context.Context, tx *sql.Tx, tallies hourTallies) error {
 	for k, t := range tallies {
 		names := make([]slo.PageOutcome, len(t.Samples.Pages))
 		for i, p := range t.Samples.Pages {

@@ -352,6 +352,20 @@ func eachRow(ctx context.Context, db queryer, query string, args []any, scan fun
 	return rows.Err()
 }
 
+// columnStrings runs a query of one text column and returns its values.
+func columnStrings(ctx context.Context, db queryer, query string, args []any) ([]string, error) {
+	var out []string
+	err := eachRow(ctx, db, query, args, func(rows *sql.Rows) error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
 // Close checkpoints the WAL into the database file and closes it.
 func (s *Store) Close() error {
 	var errs []error
