@@ -397,6 +397,15 @@ func skeleton(run probe.Run, attempts int, firstOK bool, final probe.Result) pro
 	return run
 }
 
+// storedRun sets what both run readers take from a runs row alike: the
+// run's type and scheduled time, and its final attempt's failure.
+func storedRun(run *probe.Run, typ string, scheduled int64, final *probe.Result, kind, msg sql.NullString) {
+	run.Type, run.ScheduledAt = probe.CheckType(typ), fromNanos(scheduled)
+	if kind.Valid {
+		final.Failure = &probe.Failure{Kind: probe.FailureKind(kind.String), Message: msg.String}
+	}
+}
+
 // readOutcomes classifies the runs matching where (an SQL condition on the
 // runs table as r) with slo.OutcomeOf, reading only the runs rows and the
 // final attempts' pages: a run's first attempt and load sample were kept in
@@ -422,10 +431,7 @@ func readOutcomes(ctx context.Context, db queryer, where string, args []any, fn 
 			&attempts, &run.Maintenance, &firstOK, &load); err != nil {
 			return err
 		}
-		run.Type, run.ScheduledAt = probe.CheckType(typ), fromNanos(scheduled)
-		if kind.Valid {
-			final.Failure = &probe.Failure{Kind: probe.FailureKind(kind.String), Message: msg.String}
-		}
+		storedRun(&run, typ, scheduled, &final, kind, msg)
 		if ps := pages[id]; len(ps) > 0 {
 			attachPages(&final, ps)
 		}
@@ -480,10 +486,7 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 				&attempts, &run.Maintenance, &hasHTTP, &total, &hasBrowse, &firstOK); err != nil {
 				return err
 			}
-			run.Type, run.ScheduledAt = probe.CheckType(typ), fromNanos(scheduled)
-			if kind.Valid {
-				final.Failure = &probe.Failure{Kind: probe.FailureKind(kind.String), Message: msg.String}
-			}
+			storedRun(&run, typ, scheduled, &final, kind, msg)
 			if hasHTTP.Bool {
 				final.HTTPDetails = &probe.HTTPDetails{Timings: probe.Timings{Total: total.Float64}}
 			}
