@@ -92,6 +92,16 @@ func TestReportExitCodes(t *testing.T) {
 		{"probe errors fail on request, json", []string{"--check", "broken", "--fail-on-probe-errors", "--output", "json"},
 			exitFailed, `"kind": "probe_errors"`},
 		{"a check without the warning", []string{"--check", "api", "--fail-on-probe-errors"}, exitOK, "result: all targets met\n"},
+		// The exit code is the same whatever the output.
+		{"breached, junit", []string{"--output", "junit"}, exitFailed, `<failure message="got 250 ms, want ≤ 100 ms" type="breach">`},
+		{"passing, junit", []string{"--output", "junit", "--check", "api"}, exitOK, `<testsuite name="api" tests="1" failures="0"`},
+		{"breached, markdown", []string{"--output", "markdown"}, exitFailed, "### storeprobe report: ❌ 1 target breached"},
+		{"passing, markdown", []string{"--output", "markdown", "--check", "api"}, exitOK, "### storeprobe report: ✅ all targets met"},
+		{"probe errors fail on request, junit", []string{"--check", "broken", "--fail-on-probe-errors", "--output", "junit"},
+			exitFailed, `<testcase name="probe_errors" classname="broken"`},
+		{"by location, text", []string{"--check", "api", "--by", "location"}, exitOK, "  LOCATION  RUNS  FAILED"},
+		{"by location, json", []string{"--check", "api", "--by", "location", "--output", "json"}, exitOK, `"locations": [`},
+		{"exact", []string{"--check", "api", "--exact", "--output", "json"}, exitOK, `"method": "nearest_rank"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +130,7 @@ func TestReportUsage(t *testing.T) {
 	}{
 		{"missing store", []string{"--store", missing}, exitUsage, "does not exist"},
 		{"bad output", []string{"--store", path, "--output", "xml"}, exitUsage, "--output"},
+		{"bad split", []string{"--store", path, "--by", "probe"}, exitUsage, `--by "probe": want location`},
 		{"bad since", []string{"--store", path, "--since", "yesterday"}, exitUsage, "--since"},
 		{"zero since", []string{"--store", path, "--since", "0s"}, exitUsage, "positive"},
 		{"unknown flag", []string{"--store", path, "--nope"}, exitUsage, "nope"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/alert"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
@@ -177,4 +178,74 @@ func textOf(t *testing.T, rep Report, o TextOptions) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// shopRuns is a shop checked from two locations: home (HTTP, the storefront
+// preset with its uptime overridden) every 10 minutes with one failure in
+// us-east and a deploy's maintenance window whose three failed runs judge
+// nothing; pdp, a browser page whose LCP is good in eu-west and poor in
+// us-east; and two alerts (a down alert fired, repeated and resolved).
+// now is the report's end, off the hour so that rollups and raw edges both
+// count.
+func shopRuns(now time.Time) ([]probe.Check, []probe.Run, []alert.Event) {
+	checks := []probe.Check{
+		{Name: "home", Type: probe.TypeHTTP, URL: "https://shop.example.com/",
+			SLO: probe.SLO{Uptime: 99, LoadTime: 800 * time.Millisecond, Preset: "storefront",
+				FromPreset: probe.Targets(0).With(probe.TargetLoadTime)}},
+		{Name: "pdp", Type: probe.TypeBrowser, URL: "https://shop.example.com/p/1",
+			SLO: probe.SLO{CWVGood: 75, Preset: "storefront", FromPreset: probe.Targets(0).With(probe.TargetCWVGood)}},
+	}
+	var runs []probe.Run
+	for i := range 36 { // 6 hours, every 10 minutes, both locations
+		at := now.Add(-time.Duration(i+1) * 10 * time.Minute)
+		for j, loc := range []string{"eu-west", "us-east"} {
+			var f *probe.Failure
+			if loc == "us-east" && i == 3 {
+				f = probe.Fail(probe.FailureStatus, "", "status 502")
+			}
+			r := httpRun("home", at, 200+float64(i)+float64(j)*100, f)
+			r.Location = loc
+			if i >= 30 && i < 33 { // a deploy, 5h to 5h30 ago: down on purpose
+				r = httpRun("home", at, 10000, probe.Fail(probe.FailureTimeout, probe.PhaseWait, "no first byte"))
+				r.Location, r.Maintenance = loc, "deploy"
+			}
+			runs = append(runs, r)
+			lcp := 1500 + float64(i)*10
+			if loc == "us-east" {
+				lcp += 3000
+			}
+			runs = append(runs, probe.Run{Check: "pdp", Type: probe.TypeBrowser, Location: loc, ScheduledAt: at, StartedAt: at,
+				Attempts: []probe.Result{{Check: "pdp", Type: probe.TypeBrowser, OK: true, Attempt: 1, StartedAt: at, DurationMS: 2000,
+					BrowserDetails: &probe.BrowserDetails{Device: "desktop", PageMetrics: &probe.PageMetrics{
+						Vitals: probe.Vitals{LCP: &lcp, CLS: f64(0.02)}, LoadMS: 1800 + float64(i)}}}}})
+		}
+	}
+	down := alert.Notification{Status: alert.Firing, Alert: alert.RuleDown, Check: "home", Location: "us-east",
+		Severity: alert.Critical, Summary: "home is down | status 502 <from us-east>", StartedAt: now.Add(-40 * time.Minute), Key: "down:home"}
+	repeat := down
+	repeat.Repeat = true
+	resolved := down
+	resolved.Status = alert.Resolved
+	ended := now.Add(-30 * time.Minute)
+	resolved.EndedAt = &ended
+	events := []alert.Event{
+		{At: now.Add(-39 * time.Minute), Receivers: []string{"ops"}, Notification: down},
+		{At: now.Add(-35 * time.Minute), Receivers: []string{"ops"}, Notification: repeat},
+		{At: now.Add(-29 * time.Minute), Receivers: []string{"ops"}, Notification: resolved},
+		{At: now.Add(-48 * time.Hour), Notification: down}, // before the window
+	}
+	return checks, runs, events
+}
+
+// saveShop writes shopRuns into a fresh store.
+func saveShop(t *testing.T, now time.Time) (*sqlite.Store, string) {
+	t.Helper()
+	checks, runs, events := shopRuns(now)
+	s, path := saveRuns(t, checks, runs)
+	for _, e := range events {
+		if err := s.RecordAlert(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, path
 }

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,6 +50,47 @@ func TestReportGolden(t *testing.T) {
 			}
 			golden(t, tt.name+".txt.golden", text.Bytes())
 			golden(t, tt.name+".json.golden", js.Bytes())
+			var junit, md bytes.Buffer
+			if err := WriteJUnit(&junit, rep, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteMarkdown(&md, rep, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name+".junit.xml.golden", junit.Bytes())
+			golden(t, tt.name+".md.golden", md.Bytes())
+		})
+	}
+}
+
+// TestShopGolden pins every output of a shop checked from two locations,
+// split per location, over both sample paths: maintenance, a preset, burn
+// windows, small samples and alerts.
+func TestShopGolden(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 34, 56, 0, time.UTC)
+	s, _ := saveShop(t, now)
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			rep, err := Build(context.Background(), s, Options{StorePath: "storeprobe.db", Since: now.Add(-24 * time.Hour),
+				Until: now, Duration: "24h", ByLocation: true, MaxExactRuns: p.max})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Outbox.Oldest != nil {
+				rep.Outbox.Oldest = &now
+			}
+			for name, write := range map[string]func(io.Writer, Report) error{
+				"txt":       func(w io.Writer, r Report) error { return WriteText(w, r, TextOptions{}) },
+				"json":      WriteJSON,
+				"junit.xml": func(w io.Writer, r Report) error { return WriteJUnit(w, r, TextOptions{}) },
+				"md":        func(w io.Writer, r Report) error { return WriteMarkdown(w, r, TextOptions{}) },
+			} {
+				var b bytes.Buffer
+				if err := write(&b, rep); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "shop_"+p.name+"."+name+".golden", b.Bytes())
+			}
 		})
 	}
 }

@@ -29,27 +29,32 @@ func (rep Report) rounded() Report {
 	out := rep
 	out.Checks = make([]Check, len(rep.Checks))
 	for i, c := range rep.Checks {
-		c.Targets = Targets{Uptime: round3(c.Targets.Uptime), LoadTimeMS: round3(c.Targets.LoadTimeMS),
-			Success: round3(c.Targets.Success), CWVGood: round3(c.Targets.CWVGood)}
+		t := &c.Targets
+		t.Uptime, t.LoadTimeMS, t.Success, t.CWVGood = round3(t.Uptime), round3(t.LoadTimeMS), round3(t.Success), round3(t.CWVGood)
 		c.Availability.UptimePercent = round3p(c.Availability.UptimePercent)
 		c.Availability.SuccessPercent = round3p(c.Availability.SuccessPercent)
 		c.Load = roundDist(c.Load)
-		pages := make([]slo.PageStats, len(c.Pages))
-		for j, p := range c.Pages {
-			p.Load = roundDist(p.Load)
-			vitals := make([]slo.VitalStats, len(p.Vitals))
-			for k, v := range p.Vitals {
-				v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)
-				vitals[k] = v
+		c.Pages = roundPages(c.Pages)
+		if c.Locations != nil {
+			locs := make([]Location, len(c.Locations))
+			for j, l := range c.Locations {
+				l.Availability.UptimePercent = round3p(l.Availability.UptimePercent)
+				l.Availability.SuccessPercent = round3p(l.Availability.SuccessPercent)
+				l.Load = roundDist(l.Load)
+				l.Pages = roundPages(l.Pages)
+				locs[j] = l
 			}
-			p.Vitals = vitals
-			pages[j] = p
+			c.Locations = locs
 		}
-		c.Pages = pages
 		if c.Budget != nil {
 			b := *c.Budget
 			b.TargetPercent, b.Allowed = round3(b.TargetPercent), round3(b.Allowed)
 			b.Remaining, b.BurnRate = round3p(b.Remaining), round3p(b.BurnRate)
+			b.BurnRates = make([]slo.BurnRate, len(c.Budget.BurnRates))
+			for j, br := range c.Budget.BurnRates {
+				br.Rate = round3p(br.Rate)
+				b.BurnRates[j] = br
+			}
 			c.Budget = &b
 		}
 		verdicts := make([]slo.Verdict, len(c.Verdicts))
@@ -85,6 +90,21 @@ func round3p(p *float64) *float64 {
 		return nil
 	}
 	return ptr(round3(*p))
+}
+
+func roundPages(in []slo.PageStats) []slo.PageStats {
+	pages := make([]slo.PageStats, len(in))
+	for j, p := range in {
+		p.Load = roundDist(p.Load)
+		vitals := make([]slo.VitalStats, len(p.Vitals))
+		for k, v := range p.Vitals {
+			v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)
+			vitals[k] = v
+		}
+		p.Vitals = vitals
+		pages[j] = p
+	}
+	return pages
 }
 
 func roundDist(d slo.Distribution) slo.Distribution {

@@ -1,13 +1,17 @@
 // Package report judges the runs a store holds against each check's targets
-// and writes the verdict for a terminal (WriteText) and for programs
-// (WriteJSON).
+// and writes the verdict for a terminal (WriteText), for programs
+// (WriteJSON), for CI test reports (WriteJUnit) and for a pull request or a
+// ticket (WriteMarkdown).
 //
 // A report covers one window of scheduled time. For each check defined in
 // the store or run or skipped in the window it gives availability (the final
 // attempt decides, probe faults left out), failure kinds, the load
-// distribution, per-page vitals, the error budget, a verdict per target, and
-// a warning when most runs were probe faults and the figures mean little. It
-// also says how far InfluxDB delivery has fallen behind (the outbox).
+// distribution, per-page vitals, the error budget with its burn rates over
+// 1h, 6h, 1d, 3d and the whole window, a verdict per target, and warnings
+// when most runs were probe faults or a target was judged on too few
+// samples to mean anything. On request it splits the figures per location.
+// It also lists the alerts fired and resolved in the window and says how far
+// InfluxDB delivery has fallen behind (the outbox).
 //
 // Report's JSON form is a public contract: its keys are documented in the
 // README's "storeprobe report" section and CI scripts read them, so the JSON
@@ -15,8 +19,13 @@
 //
 // The report reads the store through Store, declared here in the domain's
 // types (storage/sqlite's *Store satisfies it), so that this package, like
-// all of probe/, never imports storage. It only reads, and it reads runs one
-// check at a time, so a long window of a large fleet need not fit in memory.
+// all of probe/, never imports storage. It only reads, and it reads tallies
+// (counts and samples per check and location, probe/slo), never whole runs:
+// a store may count a long window from rollups. Percentiles are exact
+// (nearest rank over every sample) when the window holds at most
+// ExactRunLimit runs or Options.Exact asks for it, and read from histograms
+// within slo.HistogramError otherwise; counts, ratings and so every uptime,
+// success, budget and cwv_good figure are exact either way.
 package report
 
 import (
@@ -28,17 +37,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/alert"
 	"github.com/storeprobe/storeprobe/probe/slo"
 )
 
-// Store is what a report reads: stored runs, skips and check definitions of
-// the window, and the state of the InfluxDB outbox.
+// Store is what a report reads: the window's runs counted, skips, alert
+// history and check definitions, and the state of the InfluxDB outbox.
 type Store interface {
-	// RunCheckNames lists the checks with a run selected by q.
-	RunCheckNames(ctx context.Context, q probe.RunQuery) ([]string, error)
-	// Runs returns the runs selected by q, oldest scheduled first: a
-	// check's type is taken from its newest run.
-	Runs(ctx context.Context, q probe.RunQuery) ([]probe.Run, error)
+	// Tally counts the runs q selects, one slo.Tally per check and
+	// location, with the samples mode asks for. Counts are exact whatever
+	// the mode; SamplesExact keeps every sample.
+	Tally(ctx context.Context, q probe.RunQuery, mode slo.SampleMode) ([]slo.Tally, error)
+	// AlertEvents returns the notifications handed to notifiers in q's
+	// window, oldest first.
+	AlertEvents(ctx context.Context, q probe.RunQuery) ([]alert.Event, error)
 	// Skips returns the scheduled runs that did not happen, selected by q.
 	Skips(ctx context.Context, q probe.RunQuery) ([]probe.Skip, error)
 	// Checks returns the stored check definitions, targets included.
@@ -57,6 +69,48 @@ type Report struct {
 	Checks   []Check `json:"checks"`
 	Outbox   Outbox  `json:"outbox"`
 	Breached bool    `json:"breached"`
+	// Percentiles says how the window's percentiles were computed.
+	Percentiles Percentiles `json:"percentiles"`
+	// Alerts are the alerts that fired or resolved in the window (first
+	// notifications, not their repeats), oldest first.
+	Alerts []Alert `json:"alerts"`
+	// ByLocation: the checks carry their per-location split.
+	ByLocation bool `json:"by_location"`
+}
+
+// Percentiles says how exact a report's percentiles are.
+type Percentiles struct {
+	// Method is "nearest_rank" (over every sample: exact) or "histogram"
+	// (from the store's hourly rollups).
+	Method string `json:"method"`
+	// MaxErrorPercent bounds a percentile's relative error: 0, or 0.5 for
+	// histograms (slo.HistogramError).
+	MaxErrorPercent float64 `json:"max_error_percent"`
+}
+
+// Percentile methods.
+const (
+	MethodNearestRank = "nearest_rank"
+	MethodHistogram   = "histogram"
+)
+
+// ExactRunLimit is the most runs in a window for which Build reads every
+// sample (exact nearest-rank percentiles) without being asked to: reading
+// them costs about 3 µs a run, so the default report stays well under two
+// seconds. Longer windows read percentiles from histograms.
+const ExactRunLimit = 250_000
+
+// Alert is one alert notification of the window's alert history.
+type Alert struct {
+	Rule      string     `json:"rule"`
+	Check     string     `json:"check"`
+	Location  string     `json:"location"`
+	Severity  string     `json:"severity"`
+	Status    string     `json:"status"` // firing | resolved
+	At        time.Time  `json:"at"`     // when the notification was handed over
+	Summary   string     `json:"summary"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"` // resolved alerts only
 }
 
 // Window is the span of scheduled time the report covers.
@@ -72,6 +126,11 @@ type Targets struct {
 	LoadTimeMS float64 `json:"load_time_ms"` // p75 limit; 0 = none
 	Success    float64 `json:"success"`      // percent; 0 = none
 	CWVGood    float64 `json:"cwv_good"`     // percent; 0 = none
+	// Preset is the SLO preset the targets started from (storefront,
+	// payment, none; "" when none was named); FromPreset the targets that
+	// kept its value rather than one set beside it.
+	Preset     string   `json:"preset"`
+	FromPreset []string `json:"from_preset"`
 }
 
 // Check is one check's figures over the window and its verdicts.
@@ -88,14 +147,33 @@ type Check struct {
 	Budget       *slo.Budget               `json:"error_budget"`
 	Verdicts     []slo.Verdict             `json:"verdicts"`
 	Warnings     []Warning                 `json:"warnings"`
+	// Locations split the figures per location, sorted by name (with
+	// Options.ByLocation; absent otherwise).
+	Locations []Location `json:"locations,omitempty"`
+}
+
+// Location is a check's figures at one location. Targets are judged over
+// all locations together; these say where a problem is.
+type Location struct {
+	Location     string                    `json:"location"`
+	Availability slo.Availability          `json:"availability"`
+	Failures     map[probe.FailureKind]int `json:"failures"`
+	Load         slo.Distribution          `json:"load_ms"`
+	Pages        []slo.PageStats           `json:"pages"`
 }
 
 // Warning is something wrong with a check's figures themselves, not a
-// breached target: most of its runs measured nothing.
+// breached target: most of its runs measured nothing, or a target was
+// judged on too few samples.
 type Warning struct {
-	Kind    string `json:"kind"` // WarnProbeErrors
+	Kind    string `json:"kind"` // WarnProbeErrors, WarnSmallSample
 	Message string `json:"message"`
 }
+
+// WarnSmallSample is the kind of warning for a check with a verdict judged
+// on fewer samples than its target needs to mean anything
+// (slo.MinSamples): a single failure decides it.
+const WarnSmallSample = "small_sample"
 
 // WarnProbeErrors is the kind of warning for a check whose runs are mostly
 // probe faults (a check the probe cannot run: a bad resolver, a missing
@@ -129,6 +207,13 @@ type Options struct {
 	Since, Until time.Time // scheduled times: Since inclusive, Until exclusive
 	Duration     string    // the window as asked for (24h, 7d), shown as is
 	Check        string    // only this check; "" for all
+	ByLocation   bool      // split each check's figures per location
+	// Exact reads every sample whatever the window's size (exact
+	// percentiles, slower over long windows).
+	Exact bool
+	// MaxExactRuns overrides ExactRunLimit (0 keeps it; negative: never
+	// read every sample unless Exact), to tune or test the histogram path.
+	MaxExactRuns int
 }
 
 // UnknownCheckError is Build's answer to Options.Check naming a check the
@@ -144,17 +229,70 @@ func (e *UnknownCheckError) Error() string {
 	return fmt.Sprintf("no check named %q in %s (checks: %s)", e.Check, e.Store, strings.Join(e.Known, ", "))
 }
 
-// Build reads the window from the store and judges each check. Runs are
-// read one check at a time: a month of a large fleet does not fit in memory
-// at once, one check's month does.
+// burnWindows are the burn-rate windows the report gives besides the whole
+// window, back from its end: the SRE workbook's alerting windows (1h, 6h)
+// and the day and three days an on-call looks back over.
+var burnWindows = [...]struct {
+	name string
+	d    time.Duration
+}{{"1h", time.Hour}, {"6h", 6 * time.Hour}, {"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}}
+
+// Build reads the window from the store and judges each check. The store
+// hands over tallies, never runs, so the window's length costs the store,
+// not this package's memory.
 func Build(ctx context.Context, store Store, o Options) (Report, error) {
 	only := o.Check
 	q := probe.RunQuery{Since: o.Since, Until: o.Until, Check: only}
-	withRuns, err := store.RunCheckNames(ctx, q)
+	// Histograms first: cheap from rollups, and their counts say whether
+	// the window is small enough to read every sample.
+	tallies, err := store.Tally(ctx, q, slo.SamplesHistogram)
 	if err != nil {
 		return Report{}, err
 	}
+	runs := 0
+	for _, t := range tallies {
+		runs += t.Counts.Runs
+	}
+	pct := Percentiles{Method: MethodHistogram, MaxErrorPercent: 100 * slo.HistogramError}
+	limit := ExactRunLimit
+	if o.MaxExactRuns != 0 {
+		limit = o.MaxExactRuns
+	}
+	if o.Exact || runs <= limit {
+		if tallies, err = store.Tally(ctx, q, slo.SamplesExact); err != nil {
+			return Report{}, err
+		}
+		pct = Percentiles{Method: MethodNearestRank}
+	}
+	// Burn-rate windows: counts only, each back from the window's end.
+	type burnSpan struct {
+		name  string
+		since time.Time
+		by    map[string]slo.Counts
+	}
+	var spans []burnSpan
+	for _, w := range burnWindows {
+		since := o.Until.Add(-w.d)
+		if !since.After(o.Since) {
+			break // as long as the window or longer: the whole window says it
+		}
+		ts, err := store.Tally(ctx, probe.RunQuery{Since: since, Until: o.Until, Check: only}, slo.SamplesNone)
+		if err != nil {
+			return Report{}, err
+		}
+		sp := burnSpan{name: w.name, since: since, by: map[string]slo.Counts{}}
+		for _, t := range ts {
+			c := sp.by[t.Check]
+			c.Merge(t.Counts)
+			sp.by[t.Check] = c
+		}
+		spans = append(spans, sp)
+	}
 	skips, err := store.Skips(ctx, q)
+	if err != nil {
+		return Report{}, err
+	}
+	events, err := store.AlertEvents(ctx, q)
 	if err != nil {
 		return Report{}, err
 	}
@@ -175,6 +313,10 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 	for _, s := range skips {
 		skipped[s.Check]++
 	}
+	byCheck := map[string][]slo.Tally{}
+	for _, t := range tallies {
+		byCheck[t.Check] = append(byCheck[t.Check], t)
+	}
 	known := map[string]probe.Check{}
 	names := map[string]bool{}
 	for _, d := range defs {
@@ -183,7 +325,7 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 			names[d.Name] = true
 		}
 	}
-	for _, n := range withRuns {
+	for n := range byCheck {
 		names[n] = true
 	}
 	for n := range skipped {
@@ -204,6 +346,9 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 		Checks: []Check{},
 		Outbox: Outbox{Depth: stats.Depth, RejectedPoints: stats.Rejected, Dropped: stats.Dropped,
 			RecentRejected: []Rejected{}},
+		Percentiles: pct,
+		Alerts:      alertsOf(events),
+		ByLocation:  o.ByLocation,
 	}
 	for _, r := range rejected {
 		rep.Outbox.RecentRejected = append(rep.Outbox.RecentRejected,
@@ -220,24 +365,33 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 	sort.Strings(sorted)
 	for _, name := range sorted {
 		def := known[name]
-		q.Check = name
-		runs, err := store.Runs(ctx, q)
-		if err != nil {
-			return Report{}, err
+		var total slo.Tally
+		for _, t := range byCheck[name] {
+			total.Merge(t)
 		}
 		typ := def.Type
-		if len(runs) > 0 {
-			typ = runs[len(runs)-1].Type // what the check is now, if its config changed
+		if total.Counts.LastType != "" {
+			typ = total.Counts.LastType // what the check is now, if its config changed
 		}
-		s := slo.Evaluate(name, typ, runs, def.SLO)
+		s := slo.Judge(name, typ, total.Counts, total.Samples, def.SLO)
+		if s.Budget != nil {
+			for _, sp := range spans {
+				s.Budget.BurnRates = append(s.Budget.BurnRates, slo.Burn(sp.name, sp.since, sp.by[name], def.SLO.Uptime))
+			}
+			s.Budget.BurnRates = append(s.Budget.BurnRates, slo.Burn(o.Duration, o.Since, total.Counts, def.SLO.Uptime))
+		}
+		from := def.SLO.FromPreset.Names()
+		if from == nil {
+			from = []string{}
+		}
 		rc := Check{
 			Check: s.Check, Type: s.Type, URL: def.URL,
 			Targets: Targets{Uptime: def.SLO.Uptime, LoadTimeMS: probe.Millis(def.SLO.LoadTime),
-				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood},
+				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood, Preset: def.SLO.Preset, FromPreset: from},
 			Skipped:      skipped[name],
 			Availability: s.Availability, Failures: s.Failures, Load: s.Load,
 			Pages: s.Pages, Budget: s.Budget, Verdicts: s.Verdicts,
-			Warnings: probeErrorWarning(s.Availability, runs),
+			Warnings: append(probeErrorWarning(total.Counts), smallSampleWarning(s.Verdicts)...),
 		}
 		if rc.Pages == nil {
 			rc.Pages = []slo.PageStats{}
@@ -245,10 +399,33 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 		if rc.Verdicts == nil {
 			rc.Verdicts = []slo.Verdict{}
 		}
+		if o.ByLocation {
+			rc.Locations = []Location{}
+			for _, t := range byCheck[name] { // sorted by location
+				ls := slo.Judge(name, typ, t.Counts, t.Samples, probe.SLO{})
+				rc.Locations = append(rc.Locations, Location{Location: t.Location, Availability: ls.Availability,
+					Failures: ls.Failures, Load: ls.Load, Pages: ls.Pages})
+			}
+		}
 		rep.Checks = append(rep.Checks, rc)
 		rep.Breached = rep.Breached || s.Breached()
 	}
 	return rep, nil
+}
+
+// alertsOf lists the alert history's firing and resolved notifications;
+// repeats of a firing alert are reminders, not events.
+func alertsOf(events []alert.Event) []Alert {
+	out := []Alert{}
+	for _, e := range events {
+		n := e.Notification
+		if n.Repeat {
+			continue
+		}
+		out = append(out, Alert{Rule: n.Alert, Check: n.Check, Location: n.Location, Severity: string(n.Severity),
+			Status: string(n.Status), At: e.At, Summary: n.Summary, StartedAt: n.StartedAt, EndedAt: n.EndedAt})
+	}
+	return out
 }
 
 // ProbeErrorChecks counts the checks warned of for probe errors.
@@ -272,50 +449,62 @@ func (r Report) Fails(failOnProbeErrors bool) bool {
 	return r.Breached || failOnProbeErrors && r.ProbeErrorChecks() > 0
 }
 
-// probeErrorWarning warns when more than half of a check's runs were probe
-// faults, quoting the newest one's message, which usually names the cause.
-func probeErrorWarning(a slo.Availability, runs []probe.Run) []Warning {
-	if a.ProbeFaults == 0 || 2*a.ProbeFaults <= a.Runs {
+// probeErrorWarning warns when more than half of a check's runs outside
+// maintenance were probe faults, quoting the newest one's message, which
+// usually names the cause.
+func probeErrorWarning(c slo.Counts) []Warning {
+	judged := c.Runs - c.Maintenance
+	if c.ProbeFaults == 0 || 2*c.ProbeFaults <= judged {
 		return []Warning{}
 	}
-	kinds := map[probe.FailureKind]int{}
-	var last probe.Run
-	for _, r := range runs {
-		if len(r.Attempts) > 0 && !r.ProbeFault() {
-			continue
+	var names []string
+	for k, n := range c.Failures {
+		if k.ProbeFault() {
+			names = append(names, fmt.Sprintf("%s %d", k, n))
 		}
-		k := probe.FailureProbeError
-		if f := r.Final().Failure; f != nil && len(r.Attempts) > 0 {
-			k = f.Kind
-		}
-		kinds[k]++
-		if !r.ScheduledAt.Before(last.ScheduledAt) {
-			last = r
-		}
-	}
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, string(k))
 	}
 	sort.Strings(names)
-	for i, k := range names {
-		names[i] = fmt.Sprintf("%s %d", k, kinds[probe.FailureKind(k)])
-	}
 	var msg string
-	if a.Eligible == 0 {
-		msg = fmt.Sprintf("all %d %s were probe faults (%s): nothing was measured", a.Runs, plural(a.Runs, "run", "runs"), strings.Join(names, ", "))
+	if c.Eligible == 0 {
+		msg = fmt.Sprintf("all %d %s were probe faults (%s): nothing was measured", judged, plural(judged, "run", "runs"), strings.Join(names, ", "))
 	} else {
-		msg = fmt.Sprintf("%d of %d runs were probe faults (%s): the figures rest on %d %s", a.ProbeFaults, a.Runs,
-			strings.Join(names, ", "), a.Eligible, plural(a.Eligible, "run", "runs"))
+		msg = fmt.Sprintf("%d of %d runs were probe faults (%s): the figures rest on %d %s", c.ProbeFaults, judged,
+			strings.Join(names, ", "), c.Eligible, plural(c.Eligible, "run", "runs"))
 	}
-	if f := last.Final().Failure; f != nil && f.Message != "" {
-		m := f.Message
+	if m := c.LastFaultMessage; m != "" {
 		if utf8.RuneCountInString(m) > 200 {
 			m = string([]rune(m)[:197]) + "..."
 		}
 		msg += "; latest: " + m
 	}
 	return []Warning{{Kind: WarnProbeErrors, Message: msg}}
+}
+
+// smallSampleWarning names the verdicts judged on fewer samples than their
+// target needs (slo.MinSamples), in one warning.
+func smallSampleWarning(vs []slo.Verdict) []Warning {
+	var parts []string
+	for _, v := range vs {
+		if !v.SmallSample {
+			continue
+		}
+		what := v.Target
+		if v.Page != "" {
+			what += " " + v.Page
+		}
+		if v.Vital != "" {
+			what += " " + string(v.Vital)
+		}
+		unit := plural(v.Samples, "sample", "samples")
+		if v.Target == slo.TargetUptime || v.Target == slo.TargetSuccess {
+			unit = plural(v.Samples, "run", "runs")
+		}
+		parts = append(parts, fmt.Sprintf("%s ≥ %s %% on %d %s (needs %d)", what, trim(v.Want, 3), v.Samples, unit, v.MinSamples))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return []Warning{{Kind: WarnSmallSample, Message: "small sample, a single failure decides: " + strings.Join(parts, "; ")}}
 }
 
 // plural picks the noun form for n.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -23,7 +24,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		t.Fatal(err)
 	}
-	wantKeys(t, "top level", raw, "store", "window", "checks", "outbox", "breached")
+	wantKeys(t, "top level", raw, "store", "window", "checks", "outbox", "breached", "percentiles", "alerts", "by_location")
 	var window map[string]json.RawMessage
 	json.Unmarshal(raw["window"], &window)
 	wantKeys(t, "window", window, "since", "until", "duration")
@@ -60,7 +61,7 @@ func TestReportJSON(t *testing.T) {
 	if home.Failures[probe.FailureStatus] != 1 || home.Failures[probe.FailureProbeError] != 1 || len(home.Failures) != 2 {
 		t.Errorf("home failures = %v", home.Failures)
 	}
-	if home.Targets != (Targets{Uptime: 90, LoadTimeMS: 300}) || home.URL != "http://127.0.0.1:8080/" {
+	if !reflect.DeepEqual(home.Targets, Targets{Uptime: 90, LoadTimeMS: 300, FromPreset: []string{}}) || home.URL != "http://127.0.0.1:8080/" {
 		t.Errorf("home targets = %+v url %q", home.Targets, home.URL)
 	}
 	// Error budget at 90 %: 0.9 failures allowed, 1 failed: 1 - 1/0.9 =
@@ -209,7 +210,7 @@ func TestReportBudgetExhaustedAndRounding(t *testing.T) {
 	if !rep.Breached {
 		t.Error("breached = false")
 	}
-	if text := textOf(t, rep, TextOptions{}); !strings.Contains(text, "  error budget (99.9 % uptime): exhausted (13 failed, 0.013 allowed), burn rate 1000×\n") {
+	if text := textOf(t, rep, TextOptions{}); !strings.Contains(text, "  error budget (99.9 % uptime): exhausted (13 failed, 0.013 allowed), burn rate 1000× (1h 1000×, 6h 1000×)\n") {
 		t.Errorf("text:\n%s", text)
 	}
 	if out, _ := jsonOf(t, rep); !strings.Contains(out, `"allowed_failures": 0.013,`) || !strings.Contains(out, `"remaining": -999,`) ||

@@ -24,8 +24,12 @@ type TextOptions struct {
 // each check's failures, pages and verdicts.
 func WriteText(w io.Writer, rep Report, o TextOptions) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "storeprobe report: %s, last %s (%s → %s UTC)\n\n", rep.Store, rep.Window.Duration,
+	fmt.Fprintf(&b, "storeprobe report: %s, last %s (%s → %s UTC)\n", rep.Store, rep.Window.Duration,
 		rep.Window.Since.Format("2006-01-02 15:04"), rep.Window.Until.Format("2006-01-02 15:04"))
+	if rep.Percentiles.Method == MethodHistogram {
+		fmt.Fprintf(&b, "percentiles from hourly rollups, within %s %% (--exact reads every sample)\n", trim(rep.Percentiles.MaxErrorPercent, 2))
+	}
+	b.WriteString("\n")
 	if len(rep.Checks) == 0 {
 		b.WriteString("No checks and no runs in this window.\n")
 	} else {
@@ -41,7 +45,9 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 	// Loud, right under the table: these checks' figures mean little.
 	for _, c := range rep.Checks {
 		for _, w := range c.Warnings {
-			fmt.Fprintf(&b, "\n⚠ %s: %s", c.Check, w.Message)
+			if w.Kind == WarnProbeErrors {
+				fmt.Fprintf(&b, "\n⚠ %s: %s", c.Check, w.Message)
+			}
 		}
 	}
 	if rep.ProbeErrorChecks() > 0 {
@@ -56,6 +62,16 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 		b.WriteString(")\n")
 		for _, w := range c.Warnings {
 			fmt.Fprintf(&b, "  ⚠ %s\n", w.Message)
+		}
+		if t := c.Targets; t.Preset != "" {
+			from := "none of its targets"
+			if len(t.FromPreset) > 0 {
+				from = strings.Join(t.FromPreset, ", ")
+			}
+			fmt.Fprintf(&b, "  targets from the %s preset: %s\n", t.Preset, from)
+		}
+		if n := c.Availability.Maintenance; n > 0 {
+			fmt.Fprintf(&b, "  maintenance: %d %s in a maintenance window, not judged\n", n, plural(n, "run", "runs"))
 		}
 		if len(c.Failures) > 0 {
 			kinds := make([]string, 0, len(c.Failures))
@@ -86,9 +102,12 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 			}
 			writeTable(&b, "  ", 1, rows)
 		}
+		if c.Locations != nil {
+			writeLocations(&b, c)
+		}
 		if bud := c.Budget; bud != nil && bud.Remaining != nil {
-			fmt.Fprintf(&b, "  error budget (%s uptime): %s, burn rate %s×\n", pct(&bud.TargetPercent),
-				budgetLeft(bud), trim(*bud.BurnRate, 2))
+			fmt.Fprintf(&b, "  error budget (%s uptime): %s, burn rate %s×%s\n", pct(&bud.TargetPercent),
+				budgetLeft(bud), trim(*bud.BurnRate, 2), burnWindowsText(bud.BurnRates))
 		}
 		if len(c.Verdicts) == 0 {
 			b.WriteString("  no targets\n")
@@ -119,9 +138,25 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 			if v.Status == slo.NoData {
 				got = "no data"
 			}
-			rows = append(rows, []string{mark, what, got, op + " " + want})
+			note := ""
+			if v.SmallSample {
+				note = fmt.Sprintf("small sample: %d of %d", v.Samples, v.MinSamples)
+			}
+			rows = append(rows, []string{mark, what, got, op + " " + want, note})
 		}
-		writeTable(&b, "  ", 4, rows)
+		writeTable(&b, "  ", 5, rows)
+	}
+	if len(rep.Alerts) > 0 {
+		fmt.Fprintf(&b, "\nalerts fired and resolved in the window (%d):\n", len(rep.Alerts))
+		var rows [][]string
+		for _, a := range rep.Alerts {
+			where := a.Check
+			if a.Location != "" {
+				where += " @ " + a.Location
+			}
+			rows = append(rows, []string{a.At.UTC().Format("2006-01-02 15:04"), a.Status, a.Severity, a.Rule, where, clip(a.Summary, 100)})
+		}
+		writeTable(&b, "  ", 6, rows)
 	}
 	ob := rep.Outbox
 	fmt.Fprintf(&b, "\noutbox: %d waiting, %d rejected points, %d dropped\n", ob.Depth, ob.RejectedPoints, ob.Dropped)
@@ -151,6 +186,62 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// burnWindowsText lists the burn rates of the windows shorter than the
+// report's (the last one is the whole window, already printed).
+func burnWindowsText(rates []slo.BurnRate) string {
+	if len(rates) < 2 {
+		return ""
+	}
+	parts := make([]string, 0, len(rates)-1)
+	for _, r := range rates[:len(rates)-1] {
+		v := "-"
+		if r.Rate != nil {
+			v = trim(*r.Rate, 2) + "×"
+		}
+		parts = append(parts, r.Window+" "+v)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// writeLocations prints a check's per-location split: availability and
+// load, then each location's pages.
+func writeLocations(b *strings.Builder, c Check) {
+	rows := [][]string{{"LOCATION", "RUNS", "FAILED", "PROBE ERR", "MAINT", "UPTIME", "LOAD P50", "P75", "P95"}}
+	for _, l := range c.Locations {
+		a := l.Availability
+		rows = append(rows, []string{l.Location, strconv.Itoa(a.Runs), strconv.Itoa(a.Eligible - a.Up), strconv.Itoa(a.ProbeFaults),
+			strconv.Itoa(a.Maintenance), pct(a.UptimePercent), ms(l.Load.P50), ms(l.Load.P75), ms(l.Load.P95)})
+	}
+	writeTable(b, "  ", 1, rows)
+	head := []string{"LOCATION", "PAGE", "SAMPLES", "LOAD P75"}
+	for _, v := range probe.AllVitals {
+		u := strings.ToUpper(string(v))
+		head = append(head, u+" P75", u+" GOOD")
+	}
+	rows = [][]string{head}
+	for _, l := range c.Locations {
+		for _, p := range l.Pages {
+			row := []string{l.Location, p.Name, strconv.Itoa(p.Samples), ms(p.Load.P75)}
+			for _, v := range probe.AllVitals {
+				vs := p.Vital(v)
+				row = append(row, vitalValue(v, vs.P75), pct(vs.GoodPercent))
+			}
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) > 1 {
+		writeTable(b, "  ", 2, rows)
+	}
+}
+
+// clip shortens s to n runes.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-3]) + "..."
 }
 
 // writeTable writes rows as aligned columns two spaces apart, the first

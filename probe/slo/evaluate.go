@@ -1,6 +1,8 @@
 package slo
 
 import (
+	"math"
+
 	"github.com/storeprobe/storeprobe/probe"
 )
 
@@ -35,6 +37,33 @@ type Verdict struct {
 	Got    *float64 `json:"got"` // nil with no data
 	Unit   string   `json:"unit"`
 	Status Status   `json:"status"`
+	// Samples is what Got rests on: eligible runs for uptime and success,
+	// load samples for load_time, the vital's samples on the page for
+	// cwv_good.
+	Samples int `json:"samples"`
+	// MinSamples is the fewest samples at which the target means
+	// something (see MinSamples); 0 where the rule does not apply
+	// (load_time, a 100 % target).
+	MinSamples int `json:"min_samples"`
+	// SmallSample: judged (pass or fail) on fewer than MinSamples samples,
+	// so a single failed run or poor sample decides the verdict.
+	SmallSample bool `json:"small_sample"`
+}
+
+// MinSamples is the fewest samples at which a minimum-percent target
+// (uptime, success, cwv_good) survives a single failure: n such that
+// (n−1)/n ≥ target/100, i.e. n ≥ 1/(1 − target/100), rounded up. Below it
+// one failed run (or one poor sample) is already a breach and none is a
+// pass, so the verdict says more about luck than about the target:
+// 99.9 % needs 1,000 runs, 99.99 % 10,000, 99 % 100, 90 % 10, 75 % 4. It is
+// 0 (no minimum) for targets of 100 % or more, which no failure at any
+// count survives, and for no target.
+func MinSamples(targetPercent float64) int {
+	if targetPercent <= 0 || targetPercent >= 100 {
+		return 0
+	}
+	// 1e-6 absorbs float noise: 100/(100−99.9) is 1000.00000000006.
+	return int(math.Ceil(100/(100-targetPercent) - 1e-6))
 }
 
 // Summary is one check judged over a window.
@@ -59,39 +88,56 @@ func (s Summary) Breached() bool {
 	return false
 }
 
-// Evaluate judges the runs of one check against its targets. Targets that
-// are zero are not judged. The load target is judged on the check's p75
-// load for HTTP and browser checks, and per page (p75 of load_ms) for
-// journeys, whose whole duration is no page load. The CWV target is judged
-// per page for each Core Web Vital that has samples.
+// Evaluate judges the runs of one check against its targets, every sample
+// kept (exact percentiles). It is Judge over the runs' tally.
 func Evaluate(check string, typ probe.CheckType, runs []probe.Run, target probe.SLO) Summary {
+	var t Tally
+	for _, r := range runs {
+		o := OutcomeOf(r)
+		t.Counts.Add(o)
+		t.Samples.Add(o)
+	}
+	return Judge(check, typ, t.Counts, t.Samples, target)
+}
+
+// Judge judges a check's counted runs and samples against its targets.
+// Targets that are zero are not judged. The load target is judged on the
+// check's p75 load for HTTP and browser checks, and per page (p75 of
+// load_ms) for journeys, whose whole duration is no page load. The CWV
+// target is judged per page for each Core Web Vital that has samples.
+// Minimum-percent verdicts judged on fewer than MinSamples samples are
+// flagged SmallSample.
+func Judge(check string, typ probe.CheckType, c Counts, smp Samples, target probe.SLO) Summary {
 	s := Summary{
 		Check:        check,
 		Type:         typ,
-		Availability: Availabilities(runs),
-		Failures:     FailuresByKind(runs),
-		Load:         LoadDistribution(runs),
-		Pages:        Pages(runs),
+		Availability: c.Availability(),
+		Failures:     c.Failures,
+		Load:         smp.Load.Distribution(),
+		Pages:        smp.Stats(),
+	}
+	if s.Failures == nil {
+		s.Failures = map[probe.FailureKind]int{}
 	}
 	a := s.Availability
 	s.Budget = ErrorBudget(a, target.Uptime)
 	if target.Uptime > 0 {
-		s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetUptime, Want: target.Uptime, Unit: "%"}, a.UptimePercent))
+		s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetUptime, Want: target.Uptime, Unit: "%", Samples: a.Eligible}, a.UptimePercent))
 	}
 	if target.Success > 0 {
-		s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetSuccess, Want: target.Success, Unit: "%"}, a.SuccessPercent))
+		s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetSuccess, Want: target.Success, Unit: "%", Samples: a.Eligible}, a.SuccessPercent))
 	}
 	if target.LoadTime > 0 {
 		want := probe.Millis(target.LoadTime)
 		if typ == probe.TypeJourney {
 			for _, p := range s.Pages {
-				s.Verdicts = append(s.Verdicts, atMost(Verdict{Target: TargetLoadTime, Page: p.Name, Want: want, Unit: "ms"}, p.Load.P75))
+				s.Verdicts = append(s.Verdicts, atMost(Verdict{Target: TargetLoadTime, Page: p.Name, Want: want, Unit: "ms", Samples: p.Load.Samples}, p.Load.P75))
 			}
 			if len(s.Pages) == 0 {
 				s.Verdicts = append(s.Verdicts, Verdict{Target: TargetLoadTime, Want: want, Unit: "ms", Status: NoData})
 			}
 		} else {
-			s.Verdicts = append(s.Verdicts, atMost(Verdict{Target: TargetLoadTime, Want: want, Unit: "ms"}, s.Load.P75))
+			s.Verdicts = append(s.Verdicts, atMost(Verdict{Target: TargetLoadTime, Want: want, Unit: "ms", Samples: s.Load.Samples}, s.Load.P75))
 		}
 	}
 	if target.CWVGood > 0 {
@@ -103,7 +149,7 @@ func Evaluate(check string, typ probe.CheckType, runs []probe.Run, target probe.
 					continue // INP without interactions: nothing to judge
 				}
 				judged = true
-				s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetCWVGood, Page: p.Name, Vital: v, Want: target.CWVGood, Unit: "%"}, vs.GoodPercent))
+				s.Verdicts = append(s.Verdicts, atLeast(Verdict{Target: TargetCWVGood, Page: p.Name, Vital: v, Want: target.CWVGood, Unit: "%", Samples: vs.Samples}, vs.GoodPercent))
 			}
 		}
 		if !judged {
@@ -115,6 +161,8 @@ func Evaluate(check string, typ probe.CheckType, runs []probe.Run, target probe.
 
 func atLeast(v Verdict, got *float64) Verdict {
 	v.Got = got
+	v.MinSamples = MinSamples(v.Want)
+	v.SmallSample = got != nil && v.Samples < v.MinSamples
 	switch {
 	case got == nil:
 		v.Status = NoData

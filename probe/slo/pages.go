@@ -32,8 +32,9 @@ var CoreVitals = []probe.Vital{probe.VitalLCP, probe.VitalCLS, probe.VitalINP}
 
 // pageSample is one measurement of a named page.
 type pageSample struct {
-	name string
-	m    probe.PageMetrics
+	name  string
+	index int // −1: a browser check's own page; 0..: a journey's
+	m     probe.PageMetrics
 }
 
 // pagesOf lists the pages a run's final attempt measured: a journey's named
@@ -49,75 +50,22 @@ func pagesOf(r probe.Run) []pageSample {
 	}
 	var out []pageSample
 	if f.PageMetrics != nil {
-		out = append(out, pageSample{r.Check, *f.PageMetrics})
+		out = append(out, pageSample{r.Check, -1, *f.PageMetrics})
 	}
-	for _, p := range f.Pages {
-		out = append(out, pageSample{p.Name, p.PageMetrics})
+	for i, p := range f.Pages {
+		out = append(out, pageSample{p.Name, i, p.PageMetrics})
 	}
 	return out
 }
 
-// Pages summarises every page the runs measured, in order of first
-// appearance.
+// Pages summarises every page the runs measured (maintenance excluded), in
+// order of first appearance.
 func Pages(runs []probe.Run) []PageStats {
-	type acc struct {
-		samples int
-		load    []float64
-		vitals  map[probe.Vital][]float64
-	}
-	var order []string
-	accs := map[string]*acc{}
+	var s Samples
 	for _, r := range runs {
-		for _, p := range pagesOf(r) {
-			a := accs[p.name]
-			if a == nil {
-				a = &acc{vitals: map[probe.Vital][]float64{}}
-				accs[p.name] = a
-				order = append(order, p.name)
-			}
-			a.samples++
-			if p.m.LoadMS > 0 {
-				a.load = append(a.load, p.m.LoadMS)
-			}
-			for _, v := range probe.AllVitals {
-				if x := p.m.Vitals.Get(v); x != nil {
-					a.vitals[v] = append(a.vitals[v], *x)
-				}
-			}
-		}
+		s.Add(OutcomeOf(r))
 	}
-	out := make([]PageStats, 0, len(order))
-	for _, name := range order {
-		a := accs[name]
-		ps := PageStats{Name: name, Samples: a.samples, Load: Distribute(a.load)}
-		for _, v := range probe.AllVitals {
-			ps.Vitals = append(ps.Vitals, vitalStats(v, a.vitals[v]))
-		}
-		out = append(out, ps)
-	}
-	return out
-}
-
-func vitalStats(v probe.Vital, values []float64) VitalStats {
-	vs := VitalStats{Vital: v, Samples: len(values)}
-	if len(values) == 0 {
-		return vs
-	}
-	p75, _ := Percentile(values, 75)
-	vs.P75 = &p75
-	for _, x := range values {
-		switch probe.Rate(v, x) {
-		case probe.RatingGood:
-			vs.Good++
-		case probe.RatingNeedsImprovement:
-			vs.NeedsImprovement++
-		default:
-			vs.Poor++
-		}
-	}
-	good := 100 * float64(vs.Good) / float64(vs.Samples)
-	vs.GoodPercent = &good
-	return vs
+	return s.Stats()
 }
 
 // Vital returns the stats of vital v.

@@ -9,6 +9,10 @@
 //     browser_crash; also a run with no attempt at all) are neither up nor
 //     down: they are excluded from uptime, success and load, and counted
 //     separately. With no eligible run there is no verdict, not a breach.
+//   - Runs inside a maintenance window are stored but judged by nothing:
+//     they are counted as maintenance and left out of everything else
+//     (uptime, success, failures, load, pages, budget, burn rates), so a
+//     planned outage spends no budget.
 //   - Percentiles use the nearest-rank method: the p-th percentile of n
 //     samples is the smallest sample with at least p % of samples at or
 //     below it, i.e. sorted[ceil(p/100·n)−1]. It is always a value that was
@@ -74,8 +78,8 @@ func probeFault(r probe.Run) bool { return len(r.Attempts) == 0 || r.ProbeFault(
 
 // Availability counts runs for uptime and success.
 type Availability struct {
-	Runs        int `json:"runs"`         // every run in the window
-	Eligible    int `json:"eligible"`     // runs that count: Runs − ProbeFaults
+	Runs        int `json:"runs"`         // every run in the window, maintenance included
+	Eligible    int `json:"eligible"`     // runs that count: Runs − Maintenance − ProbeFaults
 	Up          int `json:"up"`           // eligible runs whose final attempt passed
 	FirstTry    int `json:"first_try_ok"` // eligible runs whose first attempt passed
 	ProbeFaults int `json:"probe_errors"` // runs failed by the probe itself
@@ -84,50 +88,32 @@ type Availability struct {
 	// SuccessPercent is 100·FirstTry/Eligible: what a shopper, who gets no
 	// retry, experiences. Nil without eligible runs.
 	SuccessPercent *float64 `json:"success_percent"`
+	// Maintenance counts runs inside a maintenance window: in Runs, in
+	// nothing else.
+	Maintenance int `json:"maintenance"`
 }
 
-// Availabilities counts runs as up, down or probe faults.
+// Availabilities counts runs as up, down, probe faults or maintenance.
 func Availabilities(runs []probe.Run) Availability {
-	a := Availability{Runs: len(runs)}
+	var c Counts
 	for _, r := range runs {
-		if probeFault(r) {
-			a.ProbeFaults++
-			continue
-		}
-		a.Eligible++
-		if r.OK() {
-			a.Up++
-		}
-		if r.Attempts[0].OK {
-			a.FirstTry++
-		}
+		c.Add(OutcomeOf(r))
 	}
-	if a.Eligible > 0 {
-		up := 100 * float64(a.Up) / float64(a.Eligible)
-		ok := 100 * float64(a.FirstTry) / float64(a.Eligible)
-		a.UptimePercent, a.SuccessPercent = &up, &ok
-	}
-	return a
+	return c.Availability()
 }
 
 // FailuresByKind counts runs by the failure kind of their final attempt,
-// probe faults included (a run with no attempt counts as probe_error).
+// probe faults included (a run with no attempt counts as probe_error),
+// maintenance excluded.
 func FailuresByKind(runs []probe.Run) map[probe.FailureKind]int {
-	out := map[probe.FailureKind]int{}
+	var c Counts
 	for _, r := range runs {
-		switch f := r.Final().Failure; {
-		case len(r.Attempts) == 0:
-			out[probe.FailureProbeError]++
-		case r.OK():
-		case f == nil:
-			// A failed result without a Failure breaks the domain's
-			// contract; count it rather than hide it.
-			out[probe.FailureProbeError]++
-		default:
-			out[f.Kind]++
-		}
+		c.Add(OutcomeOf(r))
 	}
-	return out
+	if c.Failures == nil {
+		return map[probe.FailureKind]int{}
+	}
+	return c.Failures
 }
 
 // Load returns a run's load time in ms: total time for HTTP, load_ms
@@ -191,11 +177,12 @@ type Point struct {
 	OK bool      `json:"ok"` // false for a too_slow or timed-out run
 }
 
-// LoadSeries returns each check's load samples in scheduled order.
+// LoadSeries returns each check's load samples in scheduled order
+// (maintenance excluded).
 func LoadSeries(runs []probe.Run) map[string][]Point {
 	out := map[string][]Point{}
 	for _, r := range runs {
-		if ms, ok := Load(r); ok {
+		if ms, ok := Load(r); ok && r.Maintenance == "" {
 			out[r.Check] = append(out[r.Check], Point{At: r.ScheduledAt, MS: ms, OK: r.OK()})
 		}
 	}
@@ -205,11 +192,12 @@ func LoadSeries(runs []probe.Run) map[string][]Point {
 	return out
 }
 
-// LoadDistribution is the distribution of the runs' load times.
+// LoadDistribution is the distribution of the runs' load times
+// (maintenance excluded).
 func LoadDistribution(runs []probe.Run) Distribution {
 	var v []float64
 	for _, r := range runs {
-		if ms, ok := Load(r); ok {
+		if ms, ok := Load(r); ok && r.Maintenance == "" {
 			v = append(v, ms)
 		}
 	}
@@ -229,6 +217,31 @@ type Budget struct {
 	// BurnRate is the observed failure ratio over the allowed one: 1 spends
 	// the budget exactly over the window, 10 spends it in a tenth of it.
 	BurnRate *float64 `json:"burn_rate"`
+	// BurnRates are the burn rates over windows back from the window's
+	// end, shortest first, the whole window last (the report fills them).
+	BurnRates []BurnRate `json:"burn_rates"`
+}
+
+// BurnRate is the error budget's burn over one window ending where the
+// report's window ends.
+type BurnRate struct {
+	Window   string    `json:"window"` // 1h, 6h, 1d, 3d, or the report's whole window as asked for
+	Since    time.Time `json:"since"`  // the window's start; it ends at the report's end
+	Runs     int       `json:"runs"`   // runs in it, maintenance included
+	Eligible int       `json:"eligible"`
+	Failed   int       `json:"failed"` // eligible runs that failed
+	// Rate is the observed failure ratio over the allowed one; nil with
+	// no eligible run or a 100 % target.
+	Rate *float64 `json:"burn_rate"`
+}
+
+// Burn is the burn rate of counted runs against an uptime target.
+func Burn(window string, since time.Time, c Counts, targetPercent float64) BurnRate {
+	b := BurnRate{Window: window, Since: since, Runs: c.Runs, Eligible: c.Eligible, Failed: c.Eligible - c.Up}
+	if bud := ErrorBudget(c.Availability(), targetPercent); bud != nil {
+		b.Rate = bud.BurnRate
+	}
+	return b
 }
 
 // ErrorBudget computes the budget for an uptime target (percent) from

@@ -112,16 +112,7 @@ func (s *Store) Skips(ctx context.Context, q probe.RunQuery) ([]probe.Skip, erro
 // holding every run in memory.
 func (s *Store) RunCheckNames(ctx context.Context, q probe.RunQuery) ([]string, error) {
 	where, args := queryWhere(q)
-	var out []string
-	err := eachRow(ctx, s.r, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args,
-		func(rows *sql.Rows) error {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			out = append(out, n)
-			return nil
-		})
+	out, err := columnStrings(ctx, s.r, "SELECT DISTINCT check_name FROM runs WHERE "+where+" ORDER BY check_name", args)
 	if err != nil {
 		return nil, fmt.Errorf("read run check names: %w", err)
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,14 +28,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	cut := before.UnixNano()
 	var total int64
 	for {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM runs WHERE id IN (
-			SELECT id FROM runs WHERE scheduled_at < ? AND id NOT IN (SELECT run_id FROM outbox)
-			ORDER BY scheduled_at LIMIT ?)`, cut, pruneBatch)
+		n, err := s.pruneBatch(ctx, cut)
+		total += n
 		if err != nil {
 			return total, fmt.Errorf("prune runs: %w", err)
 		}
-		n, _ := res.RowsAffected()
-		total += n
 		if n < pruneBatch {
 			break
 		}
@@ -52,6 +50,47 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 		return total, fmt.Errorf("prune alert events: %w", err)
 	}
 	return total, nil
+}
+
+// pruneBatch deletes up to pruneBatch prunable runs scheduled before cut,
+// and recounts the rollups of the hours they leave (runs still in the
+// outbox may stay behind in them), in one transaction.
+func (s *Store) pruneBatch(ctx context.Context, cut int64) (int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var ids []any
+	hours := map[rollupKey]bool{}
+	err = eachRow(ctx, tx, `SELECT id, check_name, scheduled_at FROM runs
+		WHERE scheduled_at < ? AND id NOT IN (SELECT run_id FROM outbox) ORDER BY scheduled_at LIMIT ?`,
+		[]any{cut, pruneBatch}, func(rows *sql.Rows) error {
+			var (
+				id, at int64
+				check  string
+			)
+			if err := rows.Scan(&id, &check, &at); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			hours[rollupKey{check: check, hour: floorHour(at)}] = true
+			return nil
+		})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id IN ("+placeholders(len(ids))+")", ids...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	for k := range hours {
+		if err := rebuildRollups(ctx, tx, k.hour, k.hour+hourNanos, k.check); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit()
 }
 
 // PruneArtifacts bounds the artifact directory to the configured count and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
+	"github.com/storeprobe/storeprobe/probe/slo"
 )
 
 func queryWhere(q probe.RunQuery) (string, []any) {
@@ -48,12 +49,16 @@ func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
 		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
 	}
 	defer tx.Rollback()
-	id, err := insertRun(ctx, tx, run)
+	w := cachedTx{tx, s}
+	id, err := insertRun(ctx, w, run)
 	if err != nil {
 		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
 	}
+	if err := addRollup(ctx, w, slo.OutcomeOf(run)); err != nil {
+		return 0, fmt.Errorf("save run of %s: %w", run.Check, err)
+	}
 	if !s.noOutbox {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (run_id, enqueued_at) VALUES (?, ?)", id, s.now().UnixNano()); err != nil {
+		if _, err := w.ExecContext(ctx, insertOutboxSQL, id, s.now().UnixNano()); err != nil {
 			return 0, fmt.Errorf("save run of %s: queue in outbox: %w", run.Check, err)
 		}
 	}
@@ -63,17 +68,22 @@ func (s *Store) Save(ctx context.Context, run probe.Run) (int64, error) {
 	return id, nil
 }
 
-func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
+func insertRun(ctx context.Context, tx sqlWriter, run probe.Run) (int64, error) {
 	final := run.Final()
 	fk, fp, fm := failureCols(final.Failure)
 	tags, err := jsonOrNull(len(run.Tags) > 0, run.Tags)
 	if err != nil {
 		return 0, err
 	}
+	var load any
+	if ms, ok := slo.Load(run); ok {
+		load = ms
+	}
 	res, err := tx.ExecContext(ctx, insertSQL("runs", runCols),
 		run.Check, string(run.Type), run.Location, run.Probe, tags,
 		run.ScheduledAt.UnixNano(), timeOrNull(run.StartedAt), probe.Millis(run.Lag),
-		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault(), run.Maintenance)
+		final.OK, fk, fp, fm, final.DurationMS, len(run.Attempts), run.ProbeFault(), run.Maintenance,
+		len(run.Attempts) > 0 && run.Attempts[0].OK, load)
 	if err != nil {
 		return 0, fmt.Errorf("insert run: %w", err)
 	}
@@ -90,7 +100,8 @@ func insertRun(ctx context.Context, tx *sql.Tx, run probe.Run) (int64, error) {
 }
 
 var runCols = []string{"check_name", "type", "location", "probe", "tags", "scheduled_at", "started_at", "lag_ms",
-	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault", "maintenance"}
+	"ok", "failure_kind", "failure_phase", "failure_message", "duration_ms", "attempts", "probe_fault", "maintenance",
+	"first_ok", "load_ms"}
 
 var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_url", "ok",
 	"failure_kind", "failure_phase", "failure_message", "attempt", "started_at", "duration_ms",
@@ -109,12 +120,17 @@ var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
 	"failure_kind", "failure_phase", "failure_message"}
 
+const (
+	insertOutboxSQL   = "INSERT INTO outbox (run_id, enqueued_at) VALUES (?, ?)"
+	insertArtifactSQL = "INSERT INTO artifacts (attempt_id, run_id, idx, path) VALUES (?, ?, ?, ?)"
+)
+
 func insertSQL(table string, cols []string) string {
 	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 }
 
-func insertAttempt(ctx context.Context, tx *sql.Tx, runID int64, n int, a probe.Result) error {
+func insertAttempt(ctx context.Context, tx sqlWriter, runID int64, n int, a probe.Result) error {
 	fk, fp, fm := failureCols(a.Failure)
 	vals := []any{runID, n, a.Check, string(a.Type), a.URL, a.FinalURL, a.OK, fk, fp, fm,
 		a.Attempt, timeOrNull(a.StartedAt), a.DurationMS}
@@ -187,15 +203,14 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, runID int64, n int, a probe.
 		}
 	}
 	for i, p := range b.Artifacts {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO artifacts (attempt_id, run_id, idx, path) VALUES (?, ?, ?, ?)",
-			attemptID, runID, i, p); err != nil {
+		if _, err := tx.ExecContext(ctx, insertArtifactSQL, attemptID, runID, i, p); err != nil {
 			return fmt.Errorf("insert artifact %d: %w", i, err)
 		}
 	}
 	return nil
 }
 
-func insertPage(ctx context.Context, tx *sql.Tx, attemptID, runID int64, idx int, name, url string, m probe.PageMetrics) error {
+func insertPage(ctx context.Context, tx sqlWriter, attemptID, runID int64, idx int, name, url string, m probe.PageMetrics) error {
 	v, r := m.Vitals, m.Ratings
 	_, err := tx.ExecContext(ctx, insertSQL("pages", pageCols),
 		attemptID, runID, idx, name, url,

@@ -253,6 +253,55 @@ CREATE TABLE alert_events (
 ) STRICT;
 CREATE INDEX alert_events_at ON alert_events (at);
 `,
+	// 4: what a report needs of a run, kept in its row so it reads no
+	// attempt (whether the first attempt passed, the load sample as
+	// probe/slo defines it), and hourly rollups for long reports
+	// (rollups.go): per check, location and UTC hour, the runs as
+	// probe/slo counts them and histograms of their loads; per page, each
+	// vital's ratings and histogram. Backfilled from the stored runs in the
+	// same transaction (afterMigration). Histograms are uvarint pairs
+	// (bucket − previous bucket, count) of slo.Histogram's 1 % log
+	// buckets; NULL when empty.
+	`
+ALTER TABLE runs ADD COLUMN first_ok INTEGER NOT NULL DEFAULT 0; -- the first attempt passed
+ALTER TABLE runs ADD COLUMN load_ms  REAL; -- the run's load sample (slo.Load, censored timeouts included); NULL: none
+
+CREATE TABLE rollups (
+	hour               INTEGER NOT NULL, -- start of the UTC hour, Unix ns
+	check_name         TEXT NOT NULL,
+	location           TEXT NOT NULL,
+	runs               INTEGER NOT NULL, -- maintenance included
+	maintenance        INTEGER NOT NULL, -- runs in a maintenance window: in nothing below
+	probe_faults       INTEGER NOT NULL,
+	eligible           INTEGER NOT NULL, -- runs − maintenance − probe_faults
+	up                 INTEGER NOT NULL,
+	first_try          INTEGER NOT NULL,
+	failures           TEXT,             -- JSON object: failure kind → runs; NULL when none
+	last_at            INTEGER NOT NULL, -- newest run's scheduled time
+	last_type          TEXT NOT NULL,    -- and its type
+	last_fault_at      INTEGER,          -- newest probe fault's scheduled time
+	last_fault_message TEXT,
+	load_hist          BLOB,             -- load samples (ms)
+	PRIMARY KEY (hour, check_name, location)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE rollup_pages (
+	hour       INTEGER NOT NULL,
+	check_name TEXT NOT NULL,
+	location   TEXT NOT NULL,
+	page       TEXT NOT NULL,
+	first_at   INTEGER NOT NULL, -- first measured in the hour (scheduled time) ...
+	idx        INTEGER NOT NULL, -- ... at this position in its run: pages are listed in that order
+	measured   INTEGER NOT NULL,
+	load_hist  BLOB,             -- load_ms of the loads that fired
+	lcp_good INTEGER NOT NULL, lcp_ni INTEGER NOT NULL, lcp_poor INTEGER NOT NULL, lcp_hist BLOB,
+	cls_good INTEGER NOT NULL, cls_ni INTEGER NOT NULL, cls_poor INTEGER NOT NULL, cls_hist BLOB,
+	inp_good INTEGER NOT NULL, inp_ni INTEGER NOT NULL, inp_poor INTEGER NOT NULL, inp_hist BLOB,
+	fcp_good INTEGER NOT NULL, fcp_ni INTEGER NOT NULL, fcp_poor INTEGER NOT NULL, fcp_hist BLOB,
+	ttfb_good INTEGER NOT NULL, ttfb_ni INTEGER NOT NULL, ttfb_poor INTEGER NOT NULL, ttfb_hist BLOB,
+	PRIMARY KEY (hour, check_name, location, page)
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
