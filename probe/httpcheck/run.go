@@ -227,7 +227,8 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 			d.TLS = tlsInfo(r.TLS, k.opts.now())
 		}
 		info := platform.Detect(r.Header, out.body)
-		d.Platform, d.CDN, d.Analytics, d.PaymentGateways = info.Platform, info.CDN, info.Analytics, info.PaymentGateways
+		d.Platform, d.Analytics, d.PaymentGateways = info.Platform, info.Analytics, info.PaymentGateways
+		d.CDN = &probe.CDNInfo{Provider: info.CDN, Cache: probe.CacheUnknown, POP: probe.UnknownPOP}
 	}
 	res.Failure = out.failure
 	if res.Failure == nil {
