@@ -228,7 +228,8 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		}
 		info := platform.Detect(r.Header, out.body)
 		d.Platform, d.Analytics, d.PaymentGateways = info.Platform, info.Analytics, info.PaymentGateways
-		d.CDN = &probe.CDNInfo{Provider: info.CDN, Cache: probe.CacheUnknown, POP: probe.UnknownPOP}
+		cdn := platform.DetectCDN(r.Header)
+		d.CDN = &cdn
 	}
 	res.Failure = out.failure
 	if res.Failure == nil {
