@@ -628,6 +628,16 @@ func TestNewValidation(t *testing.T) {
 		{"port zero", func(c *probe.Check) { c.URL = "http://shop.test:0/" }, []string{"url"}},
 		{"bad Host header", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "Host", Value: "shop test"}} }, []string{"headers"}},
 		{"several at once", func(c *probe.Check) { c.URL = "gopher://x"; c.Timeout = -1; c.HTTP.MaxBodyBytes = -1 }, []string{"url", "timeout", "max_body"}},
+		{"warm-up over the cap", func(c *probe.Check) { c.HTTP.Warmup = probe.MaxWarmup + 1 }, []string{"warmup"}},
+		{"warm-up at the cap", func(c *probe.Check) { c.HTTP.Warmup = probe.MaxWarmup }, nil},
+		{"unknown cache status", func(c *probe.Check) { c.HTTP.ExpectCache = []probe.CacheStatus{"warm"} }, []string{"expect.cache"}},
+		{"origin not a URL", func(c *probe.Check) { c.HTTP.OriginURL = "origin.shop.test" }, []string{"origin_url"}},
+		{"origin with credentials", func(c *probe.Check) { c.HTTP.OriginURL = "https://u:hunter2pw@origin.shop.test/" }, []string{"origin_url"}},
+		{"origin port", func(c *probe.Check) { c.HTTP.OriginURL = "https://origin.shop.test:0/" }, []string{"origin_url"}},
+		{"origin ok", func(c *probe.Check) { c.HTTP.OriginURL = "https://origin.shop.test/" }, nil},
+		{"bad severity", func(c *probe.Check) { c.HTTP.SecurityFailOn = "critical" }, []string{"security.fail_on"}},
+		{"bad tls version", func(c *probe.Check) { c.HTTP.MinTLS = 0x0305 }, []string{"tls.min_version"}},
+		{"negative cert days", func(c *probe.Check) { c.HTTP.CertMinDays = -1 }, []string{"tls.cert_min_days"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
