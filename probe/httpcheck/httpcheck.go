@@ -150,14 +150,14 @@ func WithMaxHeaderBytes(n int64) Option { return func(o *options) { o.maxHeaderB
 // Checker is one prepared HTTP check. It is safe for concurrent use: every
 // Run builds its own transport and connections.
 type Checker struct {
-	check  probe.Check
-	spec   probe.HTTPSpec
-	edge   target  // the check's URL: what shoppers get
-	origin *target // origin_url, measured beside the edge; nil without
-	method string
-	header http.Header
-	host   string // from a Host header, if any
-	red    *probe.Redactor
+	check     probe.Check
+	spec      probe.HTTPSpec
+	edge      target  // the check's URL: what shoppers get
+	origin    *target // origin_url, measured beside the edge; nil without
+	method    string
+	header    http.Header
+	host      string // from a Host header, if any
+	red       *probe.Redactor
 	tlsConf   *tls.Config
 	proxy     *url.URL
 	resolver  *net.Resolver
