@@ -47,6 +47,26 @@ func ParseCacheStatus(s string) (CacheStatus, error) {
 // presence storeprobe can read as a code.
 const UnknownPOP = "unknown"
 
+// MaxPOPLen bounds a POP code: vendors' codes are an IATA code with at most
+// a facility number (FRA, FRA56); anything longer is not one.
+const MaxPOPLen = 8
+
+// POPCode normalises a vendor's POP code to upper-case letters and digits,
+// at most MaxPOPLen of them, or UnknownPOP: it is an InfluxDB tag, so it
+// must stay a code and never become a free-form string.
+func POPCode(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" || len(s) > MaxPOPLen || s == "UNKNOWN" {
+		return UnknownPOP
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return UnknownPOP
+		}
+	}
+	return s
+}
+
 // CDNInfo is what a response says about the CDN that served it
 // (probe/platform reads it).
 type CDNInfo struct {

@@ -46,3 +46,12 @@ func TestParsers(t *testing.T) {
 		t.Error("critical accepted")
 	}
 }
+
+func TestPOPCode(t *testing.T) {
+	for in, want := range map[string]string{"FRA": "FRA", " fra56 ": "FRA56", "FRA56-P1": UnknownPOP, "": UnknownPOP,
+		"unknown": UnknownPOP, "ABCDEFGH": "ABCDEFGH", "ABCDEFGHI": UnknownPOP, "FRÄ": UnknownPOP} {
+		if got := POPCode(in); got != want {
+			t.Errorf("POPCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

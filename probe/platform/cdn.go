@@ -39,26 +39,6 @@ func raw(s string) string {
 	return probe.Clip(strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD"), maxRaw)
 }
 
-// maxPOP bounds a POP code: vendors' codes are an IATA code with at most a
-// facility number (FRA, FRA56); anything longer is not one.
-const maxPOP = 8
-
-// popCode normalises a vendor's POP code to upper-case letters and digits,
-// at most maxPOP of them, or probe.UnknownPOP: it is an InfluxDB tag, so it
-// must stay a code and never become a free-form string.
-func popCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "" || len(s) > maxPOP {
-		return probe.UnknownPOP
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return probe.UnknownPOP
-		}
-	}
-	return s
-}
-
 // age reads the Age header (RFC 9111 §5.1): the first value when there are
 // several, nil when it is not a non-negative integer, and 2^31 for a value
 // too large to hold, as RFC 9111 §1.2.2 says of delta-seconds.
@@ -147,7 +127,7 @@ func cloudflareEdge(h http.Header, info *probe.CDNInfo) {
 	if ray := h.Get("Cf-Ray"); ray != "" {
 		info.POPRaw = raw(ray)
 		if i := strings.LastIndexByte(ray, '-'); i >= 0 {
-			info.POP = popCode(ray[i+1:])
+			info.POP = probe.POPCode(ray[i+1:])
 		}
 	}
 }
@@ -187,7 +167,7 @@ func cloudfrontEdge(h http.Header, info *probe.CDNInfo) {
 	if v := h.Get("X-Amz-Cf-Pop"); v != "" {
 		info.POPRaw = raw(v)
 		code, _, _ := strings.Cut(strings.TrimSpace(v), "-")
-		info.POP = popCode(code)
+		info.POP = probe.POPCode(code)
 	}
 }
 
@@ -240,7 +220,7 @@ func fastlyEdge(h http.Header, info *probe.CDNInfo) {
 		info.POPRaw = raw(strings.Join(h.Values("X-Served-By"), ", "))
 		last := nodes[len(nodes)-1]
 		if i := strings.LastIndexByte(last, '-'); i >= 0 && strings.HasPrefix(strings.ToLower(last), "cache-") {
-			info.POP = popCode(last[i+1:])
+			info.POP = probe.POPCode(last[i+1:])
 		}
 	}
 }

@@ -218,7 +218,7 @@ func FuzzDetectCDN(f *testing.F) {
 		if !slices.Contains(cdns, got.Provider) || !slices.Contains(probe.CacheStatuses(), got.Cache) {
 			t.Fatalf("outside the closed sets: %+v", got)
 		}
-		if got.POP != probe.UnknownPOP && (popCode(got.POP) != got.POP || got.POP == "") {
+		if got.POP != probe.UnknownPOP && (probe.POPCode(got.POP) != got.POP || got.POP == "") {
 			t.Fatalf("pop %q is not a code", got.POP)
 		}
 		if len(got.CacheRaw) > 3*maxRaw || len(got.POPRaw) > 3*maxRaw || got.AgeS != nil && *got.AgeS < 0 {
