@@ -24,7 +24,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		method       = fs.String("method", "GET", "HTTP method")
 		headers      = fs.StringArray("header", nil, "request header 'Name: value' (repeatable)")
 		body         = fs.String("body", "", "request body")
-		timeout      = fs.Duration("timeout", probe.DefaultTimeout, "deadline for the whole check, redirects included")
+		timeout      = fs.Duration("timeout", probe.DefaultTimeout, "deadline for the whole check, redirects included (each warm-up request has one of its own)")
 		expectStatus = fs.String("expect-status", probe.DefaultStatus.String(), "accepted status codes: ranges and lists, e.g. 200-399, 200,301, 2xx")
 		expectBody   = fs.StringArray("expect-body", nil, "regular expression the body must match (repeatable; all must match)")
 		expectHeader = fs.StringArray("expect-header", nil, "response header 'Name: REGEX' that must match (repeatable)")
