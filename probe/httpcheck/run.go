@@ -202,6 +202,9 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		info := platform.Detect(r.Header, f.out.body)
 		d.Platform, d.Analytics, d.PaymentGateways = info.Platform, info.Analytics, info.PaymentGateways
 		cdn := platform.DetectCDN(r.Header)
+		// The vendor's values are the target's text: scrubbed like every
+		// message, in case an edge echoes what it was sent.
+		cdn.CacheRaw, cdn.POPRaw = k.red.String(cdn.CacheRaw), k.red.String(cdn.POPRaw)
 		d.CDN = &cdn
 		if k.spec.Security {
 			d.Security = k.judgeSecurity(f)
@@ -840,6 +843,10 @@ func (k *Checker) judgeSecurity(f fetched) *probe.SecurityReport {
 		HTTPS: f.out.resp.TLS != nil, Now: k.opts.now()})
 	if findings == nil {
 		findings = []probe.SecurityFinding{} // "findings": [] says it was judged and found nothing
+	}
+	for i := range findings {
+		// Messages quote the target's header values: scrubbed as any.
+		findings[i].Message = k.red.String(findings[i].Message)
 	}
 	return &probe.SecurityReport{FailOn: failOn, Findings: findings}
 }
