@@ -243,32 +243,32 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 
 // cacheStatuses decodes a cache status or a list of them.
 func (d *decoder) cacheStatuses(n *yaml.Node, label string) []probe.CacheStatus {
-	var out []probe.CacheStatus
-	items, _ := d.strList(n, label)
-	for _, it := range items {
-		if !it.ok {
-			continue
-		}
+	return listOf(d, n, label, func(it item) (probe.CacheStatus, bool) {
 		c, err := probe.ParseCacheStatus(it.value)
 		if err != nil {
 			d.addf(it.line, "%s: %v", label, err)
-			continue
+			return "", false
 		}
-		out = append(out, c)
-	}
-	return out
+		return c, true
+	})
 }
 
 // regexList decodes a regular expression or a list of them.
 func (d *decoder) regexList(n *yaml.Node, label string) []*regexp.Regexp {
-	var out []*regexp.Regexp
+	return listOf(d, n, label, func(it item) (*regexp.Regexp, bool) { return d.regex(it, label) })
+}
+
+// listOf decodes a string or a list of strings, each item with parse (which
+// reports its own problems); items that are not strings are reported once.
+func listOf[T any](d *decoder, n *yaml.Node, label string, parse func(item) (T, bool)) []T {
+	var out []T
 	items, _ := d.strList(n, label)
 	for _, it := range items {
 		if !it.ok {
 			continue
 		}
-		if re, ok := d.regex(it, label); ok {
-			out = append(out, re)
+		if v, ok := parse(it); ok {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -191,14 +191,8 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 	d.WireBytes = f.wire
 	d.RemoteIP = f.remoteIP
 	d.Redirects = f.redirects
-	d.TLS = f.out.tls
+	d.StatusCode, d.HTTPVersion, d.Bytes, d.TLS = k.facts(f)
 	if r := f.out.resp; r != nil {
-		d.StatusCode = r.StatusCode
-		d.HTTPVersion = r.Proto
-		d.Bytes = int64(len(f.out.body))
-		if r.TLS != nil {
-			d.TLS = tlsInfo(r.TLS, k.opts.now())
-		}
 		info := platform.Detect(r.Header, f.out.body)
 		d.Platform, d.Analytics, d.PaymentGateways = info.Platform, info.Analytics, info.PaymentGateways
 		cdn := platform.DetectCDN(r.Header)
@@ -331,16 +325,8 @@ func (k *Checker) measureOrigin(ctx context.Context) *probe.OriginResult {
 		Redirects: f.redirects,
 		WireBytes: f.wire,
 		RemoteIP:  f.remoteIP,
-		TLS:       f.out.tls,
 	}
-	if r := f.out.resp; r != nil {
-		o.StatusCode = r.StatusCode
-		o.HTTPVersion = r.Proto
-		o.Bytes = int64(len(f.out.body))
-		if r.TLS != nil {
-			o.TLS = tlsInfo(r.TLS, k.opts.now())
-		}
-	}
+	o.StatusCode, o.HTTPVersion, o.Bytes, o.TLS = k.facts(f)
 	o.Failure = f.out.failure
 	if o.Failure == nil {
 		o.Failure = k.assert(f.out, f.final, o.Timings.Total, nil)
@@ -350,6 +336,20 @@ func (k *Checker) measureOrigin(ctx context.Context) *probe.OriginResult {
 	k.opts.log.Debug("http origin", "check", k.check.Name, "url", o.URL, "ok", o.OK, "status", o.StatusCode,
 		"ttfb_ms", o.Timings.TTFB, "failure", o.Failure)
 	return o
+}
+
+// facts are what the edge's details and the origin's result both say of a
+// fetched response: status, protocol, decoded bytes and the TLS session (or,
+// when verification failed, the presented leaf).
+func (k *Checker) facts(f fetched) (status int, proto string, bytes int64, info *probe.TLSInfo) {
+	info = f.out.tls
+	if r := f.out.resp; r != nil {
+		status, proto, bytes = r.StatusCode, r.Proto, int64(len(f.out.body))
+		if r.TLS != nil {
+			info = tlsInfo(r.TLS, k.opts.now())
+		}
+	}
+	return status, proto, bytes, info
 }
 
 // clean redacts a failure's message and shows an internationalised host
