@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/config"
 	"github.com/storeprobe/storeprobe/storage/influx"
 	"github.com/storeprobe/storeprobe/storage/influx/influxtest"
@@ -647,6 +649,55 @@ func TestDashboardQueriesReturnRows(t *testing.T) {
 		if err != nil || p95 <= 0 || p95 > maxLoad[rec["check"]]+1e-9 {
 			t.Errorf("load p95 of %s = %s, want a page load/HTTP total ≤ %.1f ms", rec["check"], rec["p95"], maxLoad[rec["check"]])
 		}
+	}
+
+	// The hit ratio per POP is the share of CDN-served final responses that
+	// were hits, counted from the shipped runs themselves.
+	hits := map[[2]string][2]int{} // cdn, pop -> hits, CDN-served responses
+	for _, r := range runs {
+		d := r.Final().HTTPDetails
+		if d == nil || d.CDN == nil || d.CDN.Provider == "none" {
+			continue
+		}
+		k := [2]string{r.Tags["cdn"], d.CDN.POP}
+		h := hits[k]
+		if d.CDN.Cache == probe.CacheHit {
+			h[0]++
+		}
+		h[1]++
+		hits[k] = h
+	}
+	q = findQuery(t, "storeprobe-overview", "Cache hit ratio per POP")
+	csv, err = srv.Flux(ctx, grafanaVars(q, from, to, "5m", srv.Bucket, scenarios[0].vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = fluxRecords(t, csv)
+	if len(rows) != len(hits) || len(hits) != len(influxtest.SampleLocations) {
+		t.Fatalf("hit ratio panel: %d rows, want one per CDN and POP (%d): %v", len(rows), len(hits), rows)
+	}
+	for _, rec := range rows {
+		h := hits[[2]string{rec["cdn"], rec["pop"]}]
+		exp := 100 * float64(h[0]) / float64(h[1])
+		v, err := strconv.ParseFloat(rec["_value"], 64)
+		if err != nil || h[1] == 0 || math.Abs(v-exp) > 1e-9 {
+			t.Errorf("hit ratio of %s %s = %s, want %.6f (%d of %d)", rec["cdn"], rec["pop"], rec["_value"], exp, h[0], h[1])
+		}
+	}
+
+	// Edge and origin are two series per check with an origin, never mixed.
+	q = findQuery(t, "storeprobe-overview", "TTFB: edge vs origin")
+	csv, err = srv.Flux(ctx, grafanaVars(q, from, to, "5m", srv.Bucket, map[string]string{"location": ".*", "check": "home", "page": ".*"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTarget := map[string][]float64{}
+	for _, rec := range fluxRecords(t, csv) {
+		v, _ := strconv.ParseFloat(rec["_value"], 64)
+		byTarget[rec["target"]] = append(byTarget[rec["target"]], v)
+	}
+	if len(byTarget) != 2 || len(byTarget["edge"]) == 0 || len(byTarget["origin"]) == 0 || slices.Max(byTarget["edge"]) >= slices.Min(byTarget["origin"]) {
+		t.Errorf("edge vs origin: %v; the sample's origin is always slower", byTarget)
 	}
 }
 

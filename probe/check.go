@@ -58,6 +58,28 @@ type HTTPSpec struct {
 	MaxRedirects    int
 	UserAgent       string
 	MaxBodyBytes    int64 // body cap; 0 means DefaultMaxBodyBytes
+
+	// Warmup is the number of unmeasured requests sent before the measured
+	// one (0 to MaxWarmup), each with the same options and bounded by the
+	// timeout: they fill a CDN's cache, and their failures fail nothing.
+	Warmup int
+	// ExpectCache fails the check as assertion unless the measured
+	// response's normalised cache status is one of these.
+	ExpectCache []CacheStatus
+	// OriginURL, if set, is measured after the edge with the same
+	// options; its result rides beside the edge's and fails nothing.
+	OriginURL string
+	// Security judges the final response's headers and every hop's
+	// cookies against OWASP's guidance; a finding of SecurityFailOn or
+	// above ("" means DefaultSecurityFailOn) fails the check as assertion.
+	Security       bool
+	SecurityFailOn Severity
+	// MinTLS fails the check as tls when the final hop negotiated an older
+	// version (a crypto/tls Version constant; 0: no minimum beyond the
+	// built-in 1.2 floor). CertMinDays fails it as tls when the certificate
+	// expires in fewer days (0: no minimum).
+	MinTLS      uint16
+	CertMinDays int
 }
 
 // Defaults for HTTP checks.

@@ -54,11 +54,31 @@ type HTTPDetails struct {
 	RemoteIP    string   `json:"remote_ip"`
 
 	// What the response reveals about the shop (probe/platform): the
-	// platform and CDN from a closed, lower-case set, for tags and filters.
+	// platform from a closed, lower-case set, for tags and filters, and
+	// the CDN in front with its cache status and point of presence (nil
+	// when no response arrived).
 	Platform        string   `json:"platform,omitempty"`
-	CDN             string   `json:"cdn,omitempty"`
+	CDN             *CDNInfo `json:"cdn,omitempty"`
 	Analytics       []string `json:"analytics,omitempty"`
 	PaymentGateways []string `json:"payment_gateways,omitempty"`
+
+	// Warmup counts the unmeasured requests sent first (nil without).
+	Warmup *Warmup `json:"warmup,omitempty"`
+	// Origin is the origin_url's measurement, beside the edge's (nil
+	// without origin_url).
+	Origin *OriginResult `json:"origin,omitempty"`
+	// Security is the judgement of the response's headers and cookies
+	// (nil unless the check asked for it).
+	Security *SecurityReport `json:"security,omitempty"`
+}
+
+// CDNProvider is the provider of the CDN in front, or "" when no response
+// told.
+func (h *HTTPDetails) CDNProvider() string {
+	if h == nil || h.CDN == nil {
+		return ""
+	}
+	return h.CDN.Provider
 }
 
 // Timings are HTTP phase durations in milliseconds. The phases of the final

@@ -24,7 +24,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		method       = fs.String("method", "GET", "HTTP method")
 		headers      = fs.StringArray("header", nil, "request header 'Name: value' (repeatable)")
 		body         = fs.String("body", "", "request body")
-		timeout      = fs.Duration("timeout", probe.DefaultTimeout, "deadline for the whole check, redirects included")
+		timeout      = fs.Duration("timeout", probe.DefaultTimeout, "deadline for the whole check, redirects included (each warm-up request has one of its own)")
 		expectStatus = fs.String("expect-status", probe.DefaultStatus.String(), "accepted status codes: ranges and lists, e.g. 200-399, 200,301, 2xx")
 		expectBody   = fs.StringArray("expect-body", nil, "regular expression the body must match (repeatable; all must match)")
 		expectHeader = fs.StringArray("expect-header", nil, "response header 'Name: REGEX' that must match (repeatable)")
@@ -47,6 +47,12 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		name         = fs.String("name", "", "check name in the output (default: the URL's host)")
 		maxBody      = fs.String("max-body", "10MiB", "body size cap; larger fails as too_large")
 		verbose      = fs.BoolP("verbose", "v", false, "log each hop to stderr (secrets redacted)")
+		warmup       = fs.Int("warmup", 0, "unmeasured requests to send first, 0-10 (fill the CDN's cache); their failures are counted, not judged")
+		expectCache  = fs.StringSlice("expect-cache", nil, "CDN cache status the response must have: hit, miss, expired, stale, bypass, dynamic, unknown (comma list or repeatable); else assertion")
+		securityOn   = fs.Bool("security", false, "judge the response against OWASP's secure-headers guidance; a finding at --security-fail-on or above fails as assertion")
+		securityLvl  = fs.String("security-fail-on", string(probe.DefaultSecurityFailOn), "severity from which a security finding fails the check: info, low, medium or high (implies --security)")
+		minTLS       = fs.String("min-tls", "", "fail as tls if the negotiated TLS version is older: 1.0, 1.1, 1.2 or 1.3 (1.2 is always the floor)")
+		certMinDays  = fs.Int("cert-min-days", 0, "fail as tls if the certificate expires in fewer days (0: no minimum)")
 	)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -131,6 +137,30 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	if s.MaxBodyBytes, err = probe.ParseByteSize(*maxBody); err != nil {
 		return usagef("--max-body: %w", err)
 	}
+	if *warmup < 0 || *warmup > probe.MaxWarmup {
+		return usagef("--warmup %d: want 0 to %d", *warmup, probe.MaxWarmup)
+	}
+	s.Warmup = *warmup
+	for _, v := range *expectCache {
+		cs, err := probe.ParseCacheStatus(v)
+		if err != nil {
+			return usagef("--expect-cache: %w", err)
+		}
+		s.ExpectCache = append(s.ExpectCache, cs)
+	}
+	s.Security = *securityOn || fs.Changed("security-fail-on")
+	if s.SecurityFailOn, err = probe.ParseSeverity(*securityLvl); err != nil {
+		return usagef("--security-fail-on: %w", err)
+	}
+	if *minTLS != "" {
+		if s.MinTLS, err = probe.ParseTLSVersion(*minTLS); err != nil {
+			return usagef("--min-tls: %w", err)
+		}
+	}
+	if *certMinDays < 0 {
+		return usagef("--cert-min-days must not be negative")
+	}
+	s.CertMinDays = *certMinDays
 
 	level := slog.LevelWarn
 	if *verbose {
@@ -161,6 +191,10 @@ func checkFlagErrors(err error) error {
 			msgs = append(msgs, "URL: "+fe.Err.Error())
 		case "headers":
 			msgs = append(msgs, "--header: "+fe.Err.Error())
+		case "expect.cache", "security.fail_on", "tls.min_version", "tls.cert_min_days":
+			flag := map[string]string{"expect.cache": "--expect-cache", "security.fail_on": "--security-fail-on",
+				"tls.min_version": "--min-tls", "tls.cert_min_days": "--cert-min-days"}[fe.Field]
+			msgs = append(msgs, flag+": "+fe.Err.Error())
 		default:
 			msgs = append(msgs, "--"+strings.ReplaceAll(fe.Field, "_", "-")+": "+fe.Err.Error())
 		}
@@ -225,6 +259,40 @@ func writeCheckText(w io.Writer, r probe.Result) {
 		}
 		fmt.Fprintf(w, "  tls: %s, %s (issuer %s), expires %s (%.1f days)\n", session,
 			tl.CertSubject, tl.CertIssuer, tl.CertNotAfter.Format("2006-01-02"), tl.CertDaysLeft)
+	}
+	writeEdgeText(w, d)
+}
+
+// writeEdgeText prints what the response said about its CDN, the warm-up,
+// the origin and the security findings, a line each (the findings one
+// per line), when there is any.
+func writeEdgeText(w io.Writer, d *probe.HTTPDetails) {
+	if c := d.CDN; c != nil && c.Provider != "none" {
+		fmt.Fprintf(w, "  cdn: %s, cache %s", c.Provider, c.Cache)
+		if c.CacheRaw != "" {
+			fmt.Fprintf(w, " (%q)", c.CacheRaw)
+		}
+		fmt.Fprintf(w, ", pop %s", c.POP)
+		if c.AgeS != nil {
+			fmt.Fprintf(w, ", age %d s", *c.AgeS)
+		}
+		fmt.Fprintln(w)
+	}
+	if wu := d.Warmup; wu != nil {
+		fmt.Fprintf(w, "  warm-up: %d requests, %d failed\n", wu.Requests, wu.Failed)
+	}
+	if o := d.Origin; o != nil {
+		verdict := "ok"
+		if o.Failure != nil {
+			verdict = o.Failure.Error()
+		}
+		fmt.Fprintf(w, "  origin: %s  %d  ttfb %.1f ms  total %.1f ms  %s\n", o.FinalURL, o.StatusCode, o.Timings.TTFB, o.Timings.Total, verdict)
+	}
+	if sr := d.Security; sr != nil {
+		fmt.Fprintf(w, "  security: %d findings (fails on %s and above)\n", len(sr.Findings), sr.FailOn)
+		for _, f := range sr.Findings {
+			fmt.Fprintf(w, "    %-6s  %-23s  %s\n", f.Severity, f.ID, f.Message)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -97,6 +98,14 @@ func TestCheckExitCodesAndJSON(t *testing.T) {
 		{name: "require-tls on https", args: []string{tls.URL, "--ca-file", caFile, "--require-tls"}, code: 0},
 		{name: "bad no-body regex", args: []string{s.URL, "--expect-no-body", "("}, code: 2, stderr: "--expect-no-body"},
 		{name: "bad no-header", args: []string{s.URL, "--expect-no-header", "X-Cache"}, code: 2, stderr: "--expect-no-header"},
+		{name: "bad warmup", args: []string{s.URL, "--warmup", "11"}, code: 2, stderr: "--warmup 11: want 0 to 10"},
+		{name: "bad expect-cache", args: []string{s.URL, "--expect-cache", "hit,warm"}, code: 2, stderr: `--expect-cache: "warm" is not a cache status`},
+		{name: "bad security level", args: []string{s.URL, "--security-fail-on", "critical"}, code: 2, stderr: "--security-fail-on"},
+		{name: "bad min-tls", args: []string{s.URL, "--min-tls", "1.4"}, code: 2, stderr: "--min-tls"},
+		{name: "bad cert-min-days", args: []string{s.URL, "--cert-min-days", "-1"}, code: 2, stderr: "--cert-min-days"},
+		{name: "min-tls on plain http", args: []string{s.URL + "/", "--min-tls", "1.2"}, code: 1, kind: "tls"},
+		{name: "min-tls met", args: []string{tls.URL, "--ca-file", caFile, "--min-tls", "1.3", "--cert-min-days", "14"}, code: 0},
+		{name: "cert-min-days not met", args: []string{tls.URL, "--ca-file", caFile, "--cert-min-days", "30000"}, code: 1, kind: "tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +207,72 @@ func TestCheckTextOutput(t *testing.T) {
 	}
 }
 
+// TestCheckCDNAndSecurity: against a loopback shop behind an imitation of
+// CloudFront (its documented X-Cache "Miss from cloudfront" / "Hit from
+// cloudfront" and X-Amz-Cf-Pop "FRA56-P1"), --warmup fills the cache that
+// --expect-cache asks for, the JSON carries the cdn object, and --security
+// judges the headers.
+func TestCheckCDNAndSecurity(t *testing.T) {
+	var seen sync.Map
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Via", "1.1 4f0b1a2c3d4e5f60718293a4b5c6d7e8.cloudfront.net (CloudFront)")
+		h.Set("X-Amz-Cf-Pop", "FRA56-P1")
+		if _, hit := seen.LoadOrStore(r.URL.Path, true); hit {
+			h.Set("X-Cache", "Hit from cloudfront")
+			h.Set("Age", "7")
+		} else {
+			h.Set("X-Cache", "Miss from cloudfront")
+			h.Set("Age", "0")
+		}
+		h.Set("Server", "Apache/2.4.29 (Ubuntu)")
+		h.Add("Set-Cookie", "sid=1; Path=/")
+		io.WriteString(w, "<h1>Shop</h1>")
+	}))
+	t.Cleanup(s.Close)
+
+	code, out, errOut := checkCLI(t, "check", "--output", "json", s.URL+"/a", "--expect-cache", "hit")
+	if code != 1 || !strings.Contains(out, `"kind":"assertion"`) || !strings.Contains(out, `cache miss (cloudfront said \"Miss from cloudfront\"), want hit`) {
+		t.Fatalf("cold cache: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = checkCLI(t, "check", "--output", "json", s.URL+"/b", "--warmup", "1", "--expect-cache", "hit")
+	if code != 0 {
+		t.Fatalf("warm cache: exit %d\n%s%s", code, out, errOut)
+	}
+	var m struct {
+		CDN    map[string]any `json:"cdn"`
+		Warmup map[string]any `json:"warmup"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"provider": "cloudfront", "cache": "hit", "cache_raw": "Hit from cloudfront", "pop": "FRA56",
+		"pop_raw": "FRA56-P1", "age_s": 7.0}
+	for k, v := range want {
+		if m.CDN[k] != v {
+			t.Errorf("cdn.%s = %v, want %v", k, m.CDN[k], v)
+		}
+	}
+	if m.Warmup["requests"] != 1.0 || m.Warmup["failed"] != 0.0 {
+		t.Errorf("warmup %v", m.Warmup)
+	}
+
+	// Text: the cdn line, then the findings; the cookie without Secure is
+	// high and fails at the default level.
+	code, out, _ = checkCLI(t, "check", s.URL+"/c", "--security")
+	if code != 1 || !strings.Contains(out, `  cdn: cloudfront, cache miss ("Miss from cloudfront"), pop FRA56, age 0 s`) ||
+		!strings.Contains(out, "  security: 9 findings (fails on high and above)") ||
+		!strings.Contains(out, "    high    cookie-not-secure        cookie \"sid\" is set without Secure") ||
+		!strings.Contains(out, `failure: assertion: security: cookie-not-secure (high)`) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	// --security-fail-on alone turns it on, and every finding is at least info.
+	code, out, _ = checkCLI(t, "check", "--output", "json", s.URL+"/d", "--security-fail-on", "info")
+	if code != 1 || !strings.Contains(out, `"security":{"fail_on":"info","findings":[{"id":"hsts-missing"`) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
 func TestCheckHelpListsEveryFlag(t *testing.T) {
 	code, out, _ := checkCLI(t, "check", "--help")
 	if code != 0 {
@@ -206,7 +281,8 @@ func TestCheckHelpListsEveryFlag(t *testing.T) {
 	for _, f := range []string{"--method", "--header", "--body", "--timeout", "--expect-status", "--expect-body", "--expect-header",
 		"--max-duration", "--insecure", "--ca-file", "--client-cert", "--client-key", "--proxy", "--resolver", "--ip-version",
 		"--follow-redirects", "--max-redirects", "--user-agent", "--output", "--secret-header", "--name", "--max-body",
-		"--expect-no-body", "--expect-no-header", "--require-tls"} {
+		"--expect-no-body", "--expect-no-header", "--require-tls", "--warmup", "--expect-cache", "--security", "--security-fail-on",
+		"--min-tls", "--cert-min-days"} {
 		if !strings.Contains(out, f+" ") && !strings.Contains(out, f+"[") {
 			t.Errorf("--help does not list %s", f)
 		}

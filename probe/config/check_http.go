@@ -122,6 +122,20 @@ var httpKeys = []checkKey{
 		}
 	}},
 	{"max_body", (*checkDecoder).maxBody},
+	{"warmup", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if v, ok := k.integer(e.V, fl, 0, probe.MaxWarmup); ok {
+			k.c.HTTP.Warmup = v
+		}
+	}},
+	{"origin_url", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			if u, ok := k.httpURL(e.V, fl, s); ok {
+				k.originURL(e.V, fl, u)
+			}
+		}
+	}},
+	{"security", (*checkDecoder).security},
+	{"tls", (*checkDecoder).tlsPosture},
 	// The older spelling of max_body, kept so existing configs still load.
 	{"max_body_bytes", func(k *checkDecoder, e yamldoc.Pair, fl string) {
 		if other, ok := k.keys["max_body"]; ok {
@@ -130,6 +144,64 @@ var httpKeys = []checkKey{
 		}
 		k.maxBody(e, fl)
 	}},
+}
+
+// originURL takes an origin_url without credentials: the check's headers
+// (an Authorization too) go to the edge and the origin alike.
+func (k *checkDecoder) originURL(n *yaml.Node, label, u string) {
+	if p, err := url.Parse(u); err == nil && p.User != nil {
+		k.addf(n.Line, "%s: %q must not carry credentials (user:password@); set an Authorization header instead", label, yamldoc.Clip(shownURL(n.Value)))
+		return
+	}
+	k.c.HTTP.OriginURL = u
+}
+
+// security decodes `security: true` or `security: {fail_on: LEVEL}` (a
+// mapping turns it on).
+func (k *checkDecoder) security(e yamldoc.Pair, fl string) {
+	if e.V.Kind != yaml.MappingNode {
+		if v, ok := k.boolean(e.V, fl); ok {
+			k.c.HTTP.Security = v
+		}
+		return
+	}
+	k.c.HTTP.Security = true
+	k.subsection(e, fl, map[string]func(yamldoc.Pair, string){
+		"fail_on": func(f yamldoc.Pair, label string) {
+			if s, ok := k.str(f.V, label); ok {
+				if v, err := probe.ParseSeverity(s); err != nil {
+					k.addf(f.V.Line, "%s: %v", label, err)
+				} else {
+					k.c.HTTP.SecurityFailOn = v
+				}
+			}
+		},
+	})
+}
+
+// tlsPosture decodes `tls: {min_version: "1.3", cert_min_days: 14}`. A
+// version written unquoted (1.3) is a YAML float; its text is what counts.
+func (k *checkDecoder) tlsPosture(e yamldoc.Pair, fl string) {
+	k.subsection(e, fl, map[string]func(yamldoc.Pair, string){
+		"min_version": func(f yamldoc.Pair, label string) {
+			switch f.V.ShortTag() {
+			case "!!str", "!!float":
+			default:
+				k.addf(f.V.Line, "%s: want a TLS version such as \"1.3\", got %s", label, yamldoc.Describe(f.V))
+				return
+			}
+			if v, err := probe.ParseTLSVersion(f.V.Value); err != nil {
+				k.addf(f.V.Line, "%s: %v", label, err)
+			} else {
+				k.c.HTTP.MinTLS = v
+			}
+		},
+		"cert_min_days": func(f yamldoc.Pair, label string) {
+			if v, ok := k.integer(f.V, label, 1, 3650); ok {
+				k.c.HTTP.CertMinDays = v
+			}
+		},
+	})
 }
 
 // maxBody decodes the body cap as --max-body takes it.
@@ -161,22 +233,42 @@ func (d *decoder) expect(n *yaml.Node, label string, h *probe.HTTPSpec) {
 			if v, ok := d.boolean(e.V, fl); ok {
 				h.RequireTLS = v
 			}
+		case "cache":
+			h.ExpectCache = d.cacheStatuses(e.V, fl)
 		default:
-			d.unknown(e, label, []string{"status", "body", "body_not", "headers", "headers_not", "tls"})
+			d.unknown(e, label, []string{"status", "body", "body_not", "headers", "headers_not", "tls", "cache"})
 		}
 	}
 }
 
+// cacheStatuses decodes a cache status or a list of them.
+func (d *decoder) cacheStatuses(n *yaml.Node, label string) []probe.CacheStatus {
+	return listOf(d, n, label, func(it item) (probe.CacheStatus, bool) {
+		c, err := probe.ParseCacheStatus(it.value)
+		if err != nil {
+			d.addf(it.line, "%s: %v", label, err)
+			return "", false
+		}
+		return c, true
+	})
+}
+
 // regexList decodes a regular expression or a list of them.
 func (d *decoder) regexList(n *yaml.Node, label string) []*regexp.Regexp {
-	var out []*regexp.Regexp
+	return listOf(d, n, label, func(it item) (*regexp.Regexp, bool) { return d.regex(it, label) })
+}
+
+// listOf decodes a string or a list of strings, each item with parse (which
+// reports its own problems); items that are not strings are reported once.
+func listOf[T any](d *decoder, n *yaml.Node, label string, parse func(item) (T, bool)) []T {
+	var out []T
 	items, _ := d.strList(n, label)
 	for _, it := range items {
 		if !it.ok {
 			continue
 		}
-		if re, ok := d.regex(it, label); ok {
-			out = append(out, re)
+		if v, ok := parse(it); ok {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -419,6 +419,9 @@ func (k *checkDecoder) crossCheck() {
 	if on, ok := k.decoded["retry_on"]; ok && c.Retries == 0 {
 		k.addf(on.K.Line, "%s: retry_on has no effect without retries (retries is 0)", label)
 	}
+	if o, ok := k.decoded["origin_url"]; ok && c.HTTP.OriginURL != "" && c.HTTP.OriginURL == c.URL {
+		k.addf(o.V.Line, "%s: origin_url is the check's url; name the origin behind the CDN", label)
+	}
 	_, hasFollow := k.decoded["follow_redirects"]
 	if redir, ok := k.decoded["max_redirects"]; ok && hasFollow && !c.HTTP.FollowRedirects {
 		k.addf(redir.K.Line, "%s: max_redirects has no effect with follow_redirects: false", label)
@@ -427,6 +430,8 @@ func (k *checkDecoder) crossCheck() {
 
 // fieldAliases are the config keys a validator's field may be written as.
 var fieldAliases = map[string][]string{"max_body": {"max_body", "max_body_bytes"},
+	// A nested field is reported at its section's key.
+	"tls.min_version": {"tls"}, "tls.cert_min_days": {"tls"}, "security.fail_on": {"security"}, "expect.cache": {"expect"},
 	// A notifier's secret is read from the key its type names.
 	"secret_env": {"secret_env", "routing_key_env", "password_env", "auth_token_env"}}
 

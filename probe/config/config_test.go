@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -821,6 +822,50 @@ func TestBrowserMaxPageMemory(t *testing.T) {
 		case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
 			t.Errorf("%s: got %v, want %s…", tc.value, err, tc.err)
 		}
+	}
+}
+
+// TestEdgeKeys: warm-up, expect.cache, origin_url, security and tls reach
+// the check's HTTP spec; a version written unquoted (a YAML float) too.
+func TestEdgeKeys(t *testing.T) {
+	src := `checks:
+  - name: a
+    url: "https://shop.example/"
+    schedule: "@every 1m"
+    warmup: 2
+    origin_url: "https://origin.shop.example/de/"
+    security: true
+    tls: {min_version: 1.3, cert_min_days: 14}
+    expect: {cache: hit}
+  - name: b
+    url: "https://shop.example/"
+    schedule: "@every 1m"
+    security: {fail_on: medium}
+    tls: {min_version: "1.2"}
+    expect: {cache: [hit, stale]}
+  - name: c
+    url: "https://shop.example/"
+    schedule: "@every 1m"
+    security: {}
+`
+	cfg, err := Parse("c.yaml", []byte(src), withHostname(fixedHost), testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := cfg.Checks[0].HTTP, cfg.Checks[1].HTTP, cfg.Checks[2].HTTP
+	if a.Warmup != 2 || a.OriginURL != "https://origin.shop.example/de/" || !a.Security || a.SecurityFailOn != "" ||
+		a.MinTLS != tls.VersionTLS13 || a.CertMinDays != 14 || !slices.Equal(a.ExpectCache, []probe.CacheStatus{probe.CacheHit}) {
+		t.Errorf("a: %+v", a)
+	}
+	if !b.Security || b.SecurityFailOn != probe.SeverityMedium || b.MinTLS != tls.VersionTLS12 || b.Warmup != 0 ||
+		!slices.Equal(b.ExpectCache, []probe.CacheStatus{probe.CacheHit, probe.CacheStale}) {
+		t.Errorf("b: %+v", b)
+	}
+	if !c.Security || c.SecurityFailOn != "" {
+		t.Errorf("c: %+v", c)
+	}
+	if got := cfg.Checks[0].AttemptTimeout(); got != 4*probe.DefaultTimeout {
+		t.Errorf("a's attempt timeout %v, want 4 × %v", got, probe.DefaultTimeout)
 	}
 }
 

@@ -121,7 +121,8 @@
 //	    body: ""
 //	    secret_headers: [X-Shop-Key]
 //	    expect: {status: "200-399", body: ["Add to cart"], headers: {Content-Type: "text/html"},
-//	             body_not: ["Something went wrong"], headers_not: {X-Powered-By: "PHP/5"}, tls: true}
+//	             body_not: ["Something went wrong"], headers_not: {X-Powered-By: "PHP/5"}, tls: true,
+//	             cache: hit}          # a CDN cache status or a list: hit miss expired stale bypass dynamic unknown
 //	    max_duration: 3s
 //	    insecure: false
 //	    ca_file: ca.pem
@@ -134,6 +135,10 @@
 //	    max_redirects: 10
 //	    user_agent: "..."
 //	    max_body: 10MiB       # as --max-body; max_body_bytes (bytes) is its older name
+//	    warmup: 2             # 0-10 unmeasured requests first (fill the CDN's cache)
+//	    origin_url: https://origin.shop.example.com/  # measured after the edge, stored beside it
+//	    security: {fail_on: medium}  # or true (fails on high); OWASP secure-headers findings
+//	    tls: {min_version: "1.3", cert_min_days: 14}  # fail as tls below them
 //	    # browser and journey
 //	    device: mobile        # desktop | mobile | a name under browser.devices; default desktop
 //	                          # (journeys: the journey file's device, else desktop)

@@ -32,7 +32,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, params, proxy, resolver, secret_headers, template, user_agent)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, origin_url, params, proxy, resolver, secret_headers, security, template, tls, user_agent, warmup)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:
@@ -381,6 +381,47 @@ checks:
     schedule: "@every 1m"
 `, []string{
 		`c.yaml:3: check "a": unknown check type "` + strings.Repeat("é", 60) + `…" (want http, browser or journey)`,
+	}},
+	{"cdn, origin, security and tls keys", `checks:
+  - name: a
+    schedule: "@every 1m"
+    url: "https://shop.example/"
+    warmup: 11
+    origin_url: "ftp://origin.example/"
+    security: {fail_on: critical, level: high}
+    tls: {min_version: 1.4, cert_min_days: 0, ciphers: x}
+    expect: {cache: [hit, warm]}
+  - name: b
+    schedule: "@every 1m"
+    url: "https://shop.example/"
+    origin_url: "https://user:pw@origin.example/"
+    security: "yes"
+    tls: {min_version: [1.3]}
+    expect: {cache: {hit: true}}
+  - name: c
+    schedule: "@every 1m"
+    url: "https://shop.example/"
+    origin_url: "https://shop.example/"
+  - name: d
+    type: browser
+    schedule: "@every 1m"
+    url: "https://shop.example/"
+    warmup: 1
+`, []string{
+		`c.yaml:5: check "a": warmup: want an integer from 0 to 10, got 11`,
+		`c.yaml:6: check "a": origin_url: "ftp://origin.example/": want an http:// or https:// URL`,
+		`c.yaml:7: check "a": security.fail_on: "critical" is not a severity (want info, low, medium or high)`,
+		`c.yaml:7: check "a": security: unknown key "level" (known: fail_on)`,
+		`c.yaml:8: check "a": tls.min_version: "1.4" is not a TLS version (want 1.0, 1.1, 1.2 or 1.3)`,
+		`c.yaml:8: check "a": tls.cert_min_days: want an integer from 1 to 3650, got 0`,
+		`c.yaml:8: check "a": tls: unknown key "ciphers" (known: cert_min_days, min_version)`,
+		`c.yaml:9: check "a": expect.cache: "warm" is not a cache status (want hit, miss, expired, stale, bypass, dynamic, unknown)`,
+		`c.yaml:13: check "b": origin_url: "https://REDACTED@origin.example/" must not carry credentials (user:password@); set an Authorization header instead`,
+		`c.yaml:14: check "b": security: want true or false, got the string "yes"`,
+		`c.yaml:15: check "b": tls.min_version: want a TLS version such as "1.3", got a list`,
+		`c.yaml:16: check "b": expect.cache: want a string or a list of strings, got a mapping`,
+		`c.yaml:20: check "c": origin_url is the check's url; name the origin behind the CDN`,
+		`c.yaml:25: check "d": warmup applies to http checks only, not browser checks`,
 	}},
 	{"sections of the wrong shape", `influxdb: {org: x}
 checks: {name: a}

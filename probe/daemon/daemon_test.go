@@ -338,7 +338,11 @@ func TestRestartOnly(t *testing.T) {
 
 func TestTagDetected(t *testing.T) {
 	run := func(tags map[string]string, platform, cdn string) probe.Run {
-		return probe.Run{Tags: tags, Attempts: []probe.Result{{HTTPDetails: &probe.HTTPDetails{Platform: platform, CDN: cdn}}}}
+		d := &probe.HTTPDetails{Platform: platform}
+		if cdn != "" {
+			d.CDN = &probe.CDNInfo{Provider: cdn, Cache: probe.CacheHit, POP: "FRA"}
+		}
+		return probe.Run{Tags: tags, Attempts: []probe.Result{{HTTPDetails: d}}}
 	}
 	for _, tc := range []struct {
 		name string

@@ -43,7 +43,7 @@ func tagDetected(run *probe.Run) {
 	if d == nil {
 		return
 	}
-	for k, v := range map[string]string{"platform": d.Platform, "cdn": d.CDN} {
+	for k, v := range map[string]string{"platform": d.Platform, "cdn": d.CDNProvider()} {
 		if v == "" || run.Tags[k] != "" {
 			continue
 		}

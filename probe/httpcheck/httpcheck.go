@@ -67,6 +67,27 @@
 // TLS below 1.2 is refused, as every current browser refuses it: a shop
 // that speaks only TLS 1.0 or 1.1 fails as tls.
 //
+// The minimums a check may add are judged on the final hop once the
+// exchange is done, so the failure (tls) names what was found: the version
+// negotiated below MinTLS (in practice 1.3, the floor being 1.2), or the
+// days its certificate has left below CertMinDays. A final hop over plain
+// http fails either.
+//
+// Every response is read for its CDN (platform.DetectCDN: provider, cache
+// status, POP, Age); ExpectCache fails the check as assertion unless the
+// measured response's cache status is one of it. Warm-up requests (Warmup)
+// are whole requests of the URL sent first, unmeasured, each with the
+// timeout of its own; their failures are counted, never judged. The
+// origin (OriginURL) is requested after the edge with the check's method,
+// headers (a Host header too), body and options and its own timeout, and
+// judged by the check's status, body, header, TLS-required and duration
+// expectations; its verdict rides beside the edge's and never fails the
+// check. With Security, the final response's headers and the cookies of
+// every hop are judged by probe/security; a finding at or above the
+// check's level fails it as assertion. These come after the check's own
+// expectations on status, TLS-required, TLS posture, body and headers, and
+// before the duration limit.
+//
 // When certificate verification fails, tls still describes the presented
 // leaf (subject, issuer, not_after, days_left), so an expired certificate
 // shows its dates; it is then the presented, unverified certificate, and
@@ -129,16 +150,13 @@ func WithMaxHeaderBytes(n int64) Option { return func(o *options) { o.maxHeaderB
 // Checker is one prepared HTTP check. It is safe for concurrent use: every
 // Run builds its own transport and connections.
 type Checker struct {
-	check  probe.Check
-	spec   probe.HTTPSpec
-	rawURL string
-	url    *url.URL
-	method string
-	header http.Header
-	host   string // from a Host header, if any
-	// idnHost is the URL's host as punycode and as written, when they
-	// differ: messages (a resolver's "no such host") name it as written.
-	idnHost   [2]string
+	check     probe.Check
+	spec      probe.HTTPSpec
+	edge      target  // the check's URL: what shoppers get
+	origin    *target // origin_url, measured beside the edge; nil without
+	method    string
+	header    http.Header
+	host      string // from a Host header, if any
 	red       *probe.Redactor
 	tlsConf   *tls.Config
 	proxy     *url.URL
@@ -156,7 +174,7 @@ type Checker struct {
 // *probe.FieldError naming its field (the config key), which the config
 // reports at that key's line and the CLI at its flag.
 func New(c probe.Check, opts ...Option) (*Checker, error) {
-	k := &Checker{check: c, spec: c.HTTP, rawURL: c.URL,
+	k := &Checker{check: c, spec: c.HTTP,
 		opts: options{version: "dev", maxHeaderBytes: DefaultMaxHeaderBytes, now: time.Now}}
 	for _, o := range opts {
 		o(&k.opts)
@@ -172,41 +190,39 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		errs = append(errs, &probe.FieldError{Field: field, Err: errors.New(k.red.String(fmt.Sprintf(format, args...)))})
 	}
 
-	u, err := url.Parse(c.URL)
-	switch {
-	case c.URL == "":
-		bad("url", "missing")
-	case err != nil:
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // ue.URL would echo credentials
+	u, err := parseTarget(c.URL, &k.edge)
+	if err != nil {
+		bad("url", "%v", err)
+	}
+	if c.HTTP.OriginURL != "" {
+		o := target{}
+		switch ou, err := parseTarget(c.HTTP.OriginURL, &o); {
+		case err != nil:
+			bad("origin_url", "%v", err)
+		case ou.User != nil:
+			// The check's Authorization would go to the edge and the origin
+			// alike; credentials of the origin's own belong in a header.
+			bad("origin_url", "must not carry credentials (user:password@); set an Authorization header instead")
+		default:
+			k.origin = &o
 		}
-		bad("url", "not a URL: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		bad("url", "scheme %q: want http or https", u.Scheme)
-	case u.Hostname() == "":
-		bad("url", "no host")
-	default:
-		// Userinfo becomes an Authorization header below; the URL sent
-		// carries none.
-		wire := *u
-		wire.User = nil
-		if err := asciiHost(&wire); err != nil {
-			bad("url", "%v", err)
-			break
+	}
+	if s.Warmup < 0 || s.Warmup > probe.MaxWarmup {
+		bad("warmup", "%d: want 0 to %d", s.Warmup, probe.MaxWarmup)
+	}
+	for _, cs := range s.ExpectCache {
+		if _, err := probe.ParseCacheStatus(string(cs)); err != nil {
+			bad("expect.cache", "%v", err)
 		}
-		if p := u.Port(); p != "" {
-			// net/http would only find out when dialling, and blame the
-			// target (connect): a port that cannot exist is the user's.
-			if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
-				bad("url", "port %s is out of range (1-65535)", p)
-				break
-			}
-		}
-		k.url = &wire
-		if a, w := wire.Hostname(), u.Hostname(); a != w {
-			k.idnHost = [2]string{a, w}
-		}
+	}
+	if s.SecurityFailOn != "" && s.SecurityFailOn.Rank() == 0 {
+		bad("security.fail_on", "%q: want info, low, medium or high", s.SecurityFailOn)
+	}
+	if s.MinTLS != 0 && (s.MinTLS < tls.VersionTLS10 || s.MinTLS > tls.VersionTLS13) {
+		bad("tls.min_version", "%#04x is not a TLS version (want 1.0 to 1.3)", s.MinTLS)
+	}
+	if s.CertMinDays < 0 {
+		bad("tls.cert_min_days", "negative")
 	}
 
 	k.method = strings.ToUpper(s.Method)
@@ -355,6 +371,53 @@ func New(c probe.Check, opts ...Option) (*Checker, error) {
 		return nil, errors.Join(errs...)
 	}
 	return k, nil
+}
+
+// target is a URL the checker requests: the check's own, or its origin's.
+type target struct {
+	raw string   // as configured, for display (redacted when shown)
+	url *url.URL // as sent: punycode host, no userinfo
+	// idnHost is the host as punycode and as written, when they differ:
+	// messages (a resolver's "no such host") name it as written.
+	idnHost [2]string
+}
+
+// parseTarget checks raw as a URL to request and fills t. The parsed URL is
+// returned with its userinfo, which the caller decides about.
+func parseTarget(raw string, t *target) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return nil, errors.New("missing")
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // ue.URL would echo credentials
+		}
+		return nil, fmt.Errorf("not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	case u.Hostname() == "":
+		return nil, errors.New("no host")
+	}
+	// Userinfo becomes an Authorization header; the URL sent carries none.
+	wire := *u
+	wire.User = nil
+	if err := asciiHost(&wire); err != nil {
+		return nil, err
+	}
+	if p := u.Port(); p != "" {
+		// net/http would only find out when dialling, and blame the
+		// target (connect): a port that cannot exist is the user's.
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
+			return nil, fmt.Errorf("port %s is out of range (1-65535)", p)
+		}
+	}
+	*t = target{raw: raw, url: &wire}
+	if a, w := wire.Hostname(), u.Hostname(); a != w {
+		t.idnHost = [2]string{a, w}
+	}
+	return u, nil
 }
 
 // parseResolver accepts IP:PORT, [IPv6]:PORT or a bare IP (port 53). A name

@@ -543,6 +543,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		u, p, _ := r.BasicAuth()
 		echo := strings.Join([]string{r.Header.Get("Authorization"), r.Header.Get("Cookie"), r.Header.Get("X-Partner"), u, p, r.URL.RawQuery}, " ")
 		w.Header().Set("X-Echo", echo)
+		// A hostile edge echoing them into what storeprobe keeps of its
+		// headers: the CDN's raw values and the security findings.
+		w.Header().Set("X-Cache", "Hit from cloudfront "+echo)
+		w.Header().Set("X-Amz-Cf-Pop", "FRA56-"+echo)
+		w.Header().Set("X-Powered-By", echo)
 		w.WriteHeader(http.StatusFound)
 		w.Header().Set("Location", "/next?access_token=qu3ry-t0ken-val")
 		fmt.Fprintf(w, "echo: %s", echo)
@@ -553,7 +558,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	c.HTTP.Headers = []probe.Header{{Name: "Authorization", Value: "Bearer bearer-t0ken-value"}, {Name: "Cookie", Value: "sid=c00kie-session-val"}, {Name: "X-Partner", Value: "sh0p-partner-key"}}
 	c.HTTP.SecretHeaders = []string{"X-Partner"}
 	c.HTTP.ExpectHeaders = []probe.HeaderExpectation{{Name: "X-Echo", Pattern: regexp.MustCompile("^nothing$")}}
+	c.HTTP.Security, c.HTTP.Warmup = true, 1
+	c.HTTP.OriginURL = srv.URL + "/origin?access_token=qu3ry-t0ken-val"
 	r := run(t, c, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if r.CDN == nil || r.CDN.Provider != "cloudfront" || r.Security == nil || r.Origin == nil {
+		t.Fatalf("cdn %+v security %+v origin %+v", r.CDN, r.Security, r.Origin)
+	}
 	if r.Failure == nil || r.Failure.Kind != probe.FailureAssertion {
 		t.Fatalf("failure %v", r.Failure)
 	}
@@ -628,6 +638,16 @@ func TestNewValidation(t *testing.T) {
 		{"port zero", func(c *probe.Check) { c.URL = "http://shop.test:0/" }, []string{"url"}},
 		{"bad Host header", func(c *probe.Check) { c.HTTP.Headers = []probe.Header{{Name: "Host", Value: "shop test"}} }, []string{"headers"}},
 		{"several at once", func(c *probe.Check) { c.URL = "gopher://x"; c.Timeout = -1; c.HTTP.MaxBodyBytes = -1 }, []string{"url", "timeout", "max_body"}},
+		{"warm-up over the cap", func(c *probe.Check) { c.HTTP.Warmup = probe.MaxWarmup + 1 }, []string{"warmup"}},
+		{"warm-up at the cap", func(c *probe.Check) { c.HTTP.Warmup = probe.MaxWarmup }, nil},
+		{"unknown cache status", func(c *probe.Check) { c.HTTP.ExpectCache = []probe.CacheStatus{"warm"} }, []string{"expect.cache"}},
+		{"origin not a URL", func(c *probe.Check) { c.HTTP.OriginURL = "origin.shop.test" }, []string{"origin_url"}},
+		{"origin with credentials", func(c *probe.Check) { c.HTTP.OriginURL = "https://u:hunter2pw@origin.shop.test/" }, []string{"origin_url"}},
+		{"origin port", func(c *probe.Check) { c.HTTP.OriginURL = "https://origin.shop.test:0/" }, []string{"origin_url"}},
+		{"origin ok", func(c *probe.Check) { c.HTTP.OriginURL = "https://origin.shop.test/" }, nil},
+		{"bad severity", func(c *probe.Check) { c.HTTP.SecurityFailOn = "critical" }, []string{"security.fail_on"}},
+		{"bad tls version", func(c *probe.Check) { c.HTTP.MinTLS = 0x0305 }, []string{"tls.min_version"}},
+		{"negative cert days", func(c *probe.Check) { c.HTTP.CertMinDays = -1 }, []string{"tls.cert_min_days"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/platform"
+	"github.com/storeprobe/storeprobe/probe/security"
 )
 
 // max1xx bounds the informational responses one hop accepts; a browser
@@ -145,6 +147,9 @@ type request struct {
 	url    *url.URL
 	header http.Header
 	body   string
+	// hostOf is the host a Host override belongs to: the target's own. It
+	// does not follow a redirect to another host.
+	hostOf string
 }
 
 // hopResult is what one hop got: a response with its body already read, or
@@ -159,25 +164,93 @@ type hopResult struct {
 
 // Run performs one attempt of the check and always returns a Result.
 // Attempt is 1; callers retrying overwrite it.
+//
+// With warm-up, the warm-up requests go first, one after the other, each a
+// whole request of its own (redirects, fresh connection and cookie jar)
+// bounded by the timeout; started_at is the measured request's start. With
+// an origin, the origin is measured after the edge, with its own timeout.
 func (k *Checker) Run(ctx context.Context) probe.Result {
 	res := probe.Result{
 		Check:       k.check.Name,
 		Type:        probe.TypeHTTP,
-		URL:         displayURL(k.red.URL(k.rawURL)),
-		FinalURL:    displayURL(k.red.URL(k.rawURL)),
+		URL:         displayURL(k.red.URL(k.edge.raw)),
+		FinalURL:    displayURL(k.red.URL(k.edge.raw)),
 		Attempt:     1,
-		StartedAt:   k.opts.now().UTC(),
 		HTTPDetails: &probe.HTTPDetails{},
 	}
+	d := res.HTTPDetails
+	if n := k.spec.Warmup; n > 0 {
+		d.Warmup = k.warmup(ctx, n)
+	}
+	res.StartedAt = k.opts.now().UTC()
+	f := k.fetch(ctx, k.edge)
+
+	d.Timings = f.timings
+	res.DurationMS = d.Timings.Total
+	res.FinalURL = displayURL(k.red.URL(f.final.String()))
+	d.WireBytes = f.wire
+	d.RemoteIP = f.remoteIP
+	d.Redirects = f.redirects
+	d.StatusCode, d.HTTPVersion, d.Bytes, d.TLS = k.facts(f)
+	if r := f.out.resp; r != nil {
+		info := platform.Detect(r.Header, f.out.body)
+		d.Platform, d.Analytics, d.PaymentGateways = info.Platform, info.Analytics, info.PaymentGateways
+		cdn := platform.DetectCDN(r.Header)
+		// The vendor's values are the target's text: scrubbed like every
+		// message, in case an edge echoes what it was sent.
+		cdn.CacheRaw, cdn.POPRaw = k.red.String(cdn.CacheRaw), k.red.String(cdn.POPRaw)
+		d.CDN = &cdn
+		if k.spec.Security {
+			d.Security = k.judgeSecurity(f)
+		}
+	}
+	res.Failure = f.out.failure
+	if res.Failure == nil {
+		res.Failure = k.assert(f.out, f.final, d.Timings.Total, d)
+	}
+	k.clean(res.Failure, k.edge)
+	res.OK = res.Failure == nil
+	if k.origin != nil {
+		d.Origin = k.measureOrigin(ctx)
+	}
+	level := slog.LevelDebug
+	if res.Failure != nil && res.Failure.Kind.ProbeFault() {
+		level = slog.LevelWarn // our own fault: an operator should see it
+	}
+	k.opts.log.Log(ctx, level, "http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
+		"status", d.StatusCode, "total_ms", d.Timings.Total, "failure", res.Failure)
+	return res
+}
+
+// fetched is one request of a target with its redirects followed: the
+// final hop, what it got, and what was seen on the way.
+type fetched struct {
+	out       hopResult
+	final     *url.URL // the final hop's URL
+	timings   probe.Timings
+	redirects int
+	wire      int64
+	remoteIP  string
+	// setCookies are the Set-Cookie values of every hop, in order: what a
+	// security judgement reads besides the final headers.
+	setCookies []string
+}
+
+// fetch requests t once, following redirects as the check says, within the
+// check's timeout (a deadline of its own: warm-up, edge and origin each
+// get the whole timeout).
+func (k *Checker) fetch(ctx context.Context, t target) fetched {
 	actx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 
 	var wire atomic.Int64
-	req := request{method: k.method, url: k.url, header: k.header.Clone(), body: k.spec.Body}
-	seen := map[string]bool{visitKey(k.method, k.url, nil): true}
+	req := request{method: k.method, url: t.url, header: k.header.Clone(), body: k.spec.Body, hostOf: t.url.Hostname()}
+	seen := map[string]bool{visitKey(k.method, t.url, nil): true}
 	var (
-		h   *hop
-		out hopResult
+		h         *hop
+		out       hopResult
+		redirects int
+		cookies   []string
 	)
 	var runStart time.Time // the first hop's start: total and redirect count from here
 	// Cookies a hop sets go with the next hops of this run, as a browser
@@ -193,11 +266,12 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		h.mark(&h.end)
 		if out.resp != nil {
 			jar.SetCookies(req.url, out.resp.Cookies())
+			cookies = append(cookies, out.resp.Header.Values("Set-Cookie")...)
 		}
 		if out.failure != nil || !k.spec.FollowRedirects || !isRedirect(out.resp.StatusCode) {
 			break
 		}
-		next, f := k.nextRequest(req, out.resp, res.Redirects, seen, jar)
+		next, f := k.nextRequest(req, out.resp, redirects, seen, jar)
 		if f != nil {
 			out.failure = f
 			break
@@ -205,48 +279,89 @@ func (k *Checker) Run(ctx context.Context) probe.Result {
 		if next == nil { // a 3xx without Location is a final answer
 			break
 		}
-		res.Redirects++
+		redirects++
 		k.opts.log.Debug("http redirect", "check", k.check.Name, "status", out.resp.StatusCode,
 			"from", k.red.URL(req.url.String()), "to", k.red.URL(next.url.String()))
 		req = *next
 	}
-
-	d := res.HTTPDetails
-	d.Timings = h.timings(runStart)
-	res.DurationMS = d.Timings.Total
-	res.FinalURL = displayURL(k.red.URL(req.url.String()))
-	d.WireBytes = wire.Load()
+	f := fetched{out: out, final: req.url, timings: h.timings(runStart), redirects: redirects,
+		wire: wire.Load(), setCookies: cookies}
 	// A dial still running after a timeout may write it.
-	h.set(func() { d.RemoteIP = h.remoteIP })
-	d.TLS = out.tls
-	if r := out.resp; r != nil {
-		d.StatusCode = r.StatusCode
-		d.HTTPVersion = r.Proto
-		d.Bytes = int64(len(out.body))
+	h.set(func() { f.remoteIP = h.remoteIP })
+	return f
+}
+
+// warmup sends n unmeasured requests of the check's URL and counts those
+// that got no acceptable answer (a failed exchange or a status outside
+// the expected set). Nothing about them fails the check.
+func (k *Checker) warmup(ctx context.Context, n int) *probe.Warmup {
+	w := &probe.Warmup{}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		f := k.fetch(ctx, k.edge)
+		w.Requests++
+		failed := f.out.failure != nil || !k.spec.ExpectStatus.Contains(f.out.resp.StatusCode)
+		if failed {
+			w.Failed++
+		}
+		var cache probe.CacheStatus
+		if f.out.resp != nil {
+			cache = platform.DetectCDN(f.out.resp.Header).Cache
+		}
+		k.opts.log.Debug("http warm-up", "check", k.check.Name, "n", i+1, "failed", failed, "cache", cache,
+			"total_ms", f.timings.Total, "failure", f.out.failure)
+	}
+	return w
+}
+
+// measureOrigin requests the origin as the edge was requested and judges
+// it with the check's own expectations; the CDN's (cache, security, TLS
+// posture) are the edge's alone.
+func (k *Checker) measureOrigin(ctx context.Context) *probe.OriginResult {
+	f := k.fetch(ctx, *k.origin)
+	o := &probe.OriginResult{
+		URL:       displayURL(k.red.URL(k.origin.raw)),
+		FinalURL:  displayURL(k.red.URL(f.final.String())),
+		Timings:   f.timings,
+		Redirects: f.redirects,
+		WireBytes: f.wire,
+		RemoteIP:  f.remoteIP,
+	}
+	o.StatusCode, o.HTTPVersion, o.Bytes, o.TLS = k.facts(f)
+	o.Failure = f.out.failure
+	if o.Failure == nil {
+		o.Failure = k.assert(f.out, f.final, o.Timings.Total, nil)
+	}
+	k.clean(o.Failure, *k.origin)
+	o.OK = o.Failure == nil
+	k.opts.log.Debug("http origin", "check", k.check.Name, "url", o.URL, "ok", o.OK, "status", o.StatusCode,
+		"ttfb_ms", o.Timings.TTFB, "failure", o.Failure)
+	return o
+}
+
+// facts are what the edge's details and the origin's result both say of a
+// fetched response: status, protocol, decoded bytes and the TLS session (or,
+// when verification failed, the presented leaf).
+func (k *Checker) facts(f fetched) (status int, proto string, bytes int64, info *probe.TLSInfo) {
+	info = f.out.tls
+	if r := f.out.resp; r != nil {
+		status, proto, bytes = r.StatusCode, r.Proto, int64(len(f.out.body))
 		if r.TLS != nil {
-			d.TLS = tlsInfo(r.TLS, k.opts.now())
-		}
-		info := platform.Detect(r.Header, out.body)
-		d.Platform, d.CDN, d.Analytics, d.PaymentGateways = info.Platform, info.CDN, info.Analytics, info.PaymentGateways
-	}
-	res.Failure = out.failure
-	if res.Failure == nil {
-		res.Failure = k.assert(out, req.url, d.Timings.Total)
-	}
-	if res.Failure != nil {
-		res.Failure.Message = k.red.String(res.Failure.Message)
-		if k.idnHost[0] != "" {
-			res.Failure.Message = strings.ReplaceAll(res.Failure.Message, k.idnHost[0], k.idnHost[1])
+			info = tlsInfo(r.TLS, k.opts.now())
 		}
 	}
-	res.OK = res.Failure == nil
-	level := slog.LevelDebug
-	if res.Failure != nil && res.Failure.Kind.ProbeFault() {
-		level = slog.LevelWarn // our own fault: an operator should see it
+	return status, proto, bytes, info
+}
+
+// clean redacts a failure's message and shows an internationalised host
+// as written.
+func (k *Checker) clean(f *probe.Failure, t target) {
+	if f == nil {
+		return
 	}
-	k.opts.log.Log(ctx, level, "http check", "check", k.check.Name, "url", res.URL, "ok", res.OK,
-		"status", d.StatusCode, "total_ms", d.Timings.Total, "failure", res.Failure)
-	return res
+	f.Message = k.red.String(f.Message)
+	if t.idnHost[0] != "" {
+		f.Message = strings.ReplaceAll(f.Message, t.idnHost[0], t.idnHost[1])
+	}
 }
 
 // withCookies returns rq with the jar's cookies for its URL added after
@@ -359,7 +474,7 @@ func (k *Checker) doHop(ctx context.Context, h *hop, rq request, wire *atomic.In
 	req.Header = rq.header
 	// A Host override names the original host: it does not follow a
 	// redirect to another one.
-	if k.host != "" && strings.EqualFold(rq.url.Hostname(), k.url.Hostname()) {
+	if k.host != "" && strings.EqualFold(rq.url.Hostname(), rq.hostOf) {
 		req.Host = k.host
 	}
 	resp, err := tr.RoundTrip(req)
@@ -533,7 +648,7 @@ func (k *Checker) nextRequest(cur request, resp *http.Response, done int, seen m
 	if done >= k.maxRedir {
 		return nil, probe.Fail(probe.FailureRedirectLoop, "", "more than %d redirects (next: %s)", k.maxRedir, k.red.URL(next.String()))
 	}
-	nr := request{method: cur.method, url: next, header: cur.header, body: cur.body}
+	nr := request{method: cur.method, url: next, header: cur.header, body: cur.body, hostOf: cur.hostOf}
 	// As browsers do: 301/302 turn a POST into a GET, 303 turns anything
 	// but HEAD into a GET; 307/308 repeat the request as it was.
 	switch code := resp.StatusCode; {
@@ -588,7 +703,10 @@ func unwrapURLError(err error) error {
 }
 
 // assert runs the expectations on the final response and its buffered body.
-func (k *Checker) assert(out hopResult, final *url.URL, totalMS float64) *probe.Failure {
+// edge is the details of the edge's response, whose TLS posture, cache and
+// security are judged too; nil for the origin, which is judged by the
+// check's own expectations only.
+func (k *Checker) assert(out hopResult, final *url.URL, totalMS float64, edge *probe.HTTPDetails) *probe.Failure {
 	s := k.spec
 	r := out.resp
 	if !s.ExpectStatus.Contains(r.StatusCode) {
@@ -596,6 +714,11 @@ func (k *Checker) assert(out hopResult, final *url.URL, totalMS float64) *probe.
 	}
 	if s.RequireTLS && final.Scheme != "https" {
 		return probe.Fail(probe.FailureAssertion, "", "final URL %s is not https (TLS required)", displayURL(k.red.URL(final.String())))
+	}
+	if edge != nil {
+		if f := k.tlsPosture(r, final, edge.TLS); f != nil {
+			return f
+		}
 	}
 	for _, re := range s.ExpectBody {
 		if !re.Match(out.body) {
@@ -634,10 +757,116 @@ func (k *Checker) assert(out hopResult, final *url.URL, totalMS float64) *probe.
 			}
 		}
 	}
+	if edge != nil {
+		if f := k.cacheExpectation(edge.CDN); f != nil {
+			return f
+		}
+		if f := securityFailure(edge.Security); f != nil {
+			return f
+		}
+	}
 	if s.MaxDuration > 0 && totalMS > probe.Millis(s.MaxDuration) {
 		return probe.Fail(probe.FailureTooSlow, "", "took %.1f ms, limit %s", totalMS, s.MaxDuration)
 	}
 	return nil
+}
+
+// tlsPosture fails as tls when the final hop negotiated a version older
+// than the minimum, or its certificate expires within the minimum days.
+// The client already refuses anything below TLS 1.2 (see New), so a
+// minimum of 1.3 is what this enforces in practice: the handshake is let
+// through and the negotiated version judged, so the message can name it.
+// A final hop without TLS fails both.
+func (k *Checker) tlsPosture(r *http.Response, final *url.URL, info *probe.TLSInfo) *probe.Failure {
+	s := k.spec
+	if s.MinTLS == 0 && s.CertMinDays == 0 {
+		return nil
+	}
+	if r.TLS == nil {
+		what := fmt.Sprintf("a certificate valid for at least %d days", s.CertMinDays)
+		if s.MinTLS != 0 {
+			what = tls.VersionName(s.MinTLS) + " or later"
+		}
+		return probe.Fail(probe.FailureTLS, probe.PhaseTLS, "final URL %s is plain http: no TLS, want %s",
+			displayURL(k.red.URL(final.String())), what)
+	}
+	if s.MinTLS != 0 && r.TLS.Version < s.MinTLS {
+		return probe.Fail(probe.FailureTLS, probe.PhaseTLS, "negotiated %s, below the minimum %s",
+			tls.VersionName(r.TLS.Version), tls.VersionName(s.MinTLS))
+	}
+	if s.CertMinDays > 0 && info != nil && info.CertDaysLeft < float64(s.CertMinDays) {
+		if info.CertDaysLeft < 0 {
+			return probe.Fail(probe.FailureTLS, probe.PhaseTLS, "certificate expired %.1f days ago (%s), minimum %d days left",
+				-info.CertDaysLeft, info.CertNotAfter.Format(time.DateOnly), s.CertMinDays)
+		}
+		return probe.Fail(probe.FailureTLS, probe.PhaseTLS, "certificate expires in %.1f days (%s), under the %d-day minimum",
+			info.CertDaysLeft, info.CertNotAfter.Format(time.DateOnly), s.CertMinDays)
+	}
+	return nil
+}
+
+// cacheExpectation fails as assertion unless the CDN's normalised cache
+// status is one the check expects.
+func (k *Checker) cacheExpectation(cdn *probe.CDNInfo) *probe.Failure {
+	want := k.spec.ExpectCache
+	if len(want) == 0 || cdn == nil {
+		return nil
+	}
+	if slices.Contains(want, cdn.Cache) {
+		return nil
+	}
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = string(w)
+	}
+	wantS := strings.Join(names, " or ")
+	if cdn.Provider == platform.NoCDN {
+		return probe.Fail(probe.FailureAssertion, "", "no CDN recognised in the response (cache %s), want %s", cdn.Cache, wantS)
+	}
+	got := string(cdn.Cache)
+	if cdn.CacheRaw != "" {
+		got += fmt.Sprintf(" (%s said %q)", cdn.Provider, cdn.CacheRaw)
+	} else {
+		got += fmt.Sprintf(" (%s sent no cache status)", cdn.Provider)
+	}
+	return probe.Fail(probe.FailureAssertion, "", "cache %s, want %s", got, wantS)
+}
+
+// judgeSecurity judges the final response's headers and the cookies every
+// hop set.
+func (k *Checker) judgeSecurity(f fetched) *probe.SecurityReport {
+	failOn := k.spec.SecurityFailOn
+	if failOn == "" {
+		failOn = probe.DefaultSecurityFailOn
+	}
+	findings := security.Judge(security.Response{Header: f.out.resp.Header, SetCookies: f.setCookies,
+		HTTPS: f.out.resp.TLS != nil, Now: k.opts.now()})
+	if findings == nil {
+		findings = []probe.SecurityFinding{} // "findings": [] says it was judged and found nothing
+	}
+	for i := range findings {
+		// Messages quote the target's header values: scrubbed as any.
+		findings[i].Message = k.red.String(findings[i].Message)
+	}
+	return &probe.SecurityReport{FailOn: failOn, Findings: findings}
+}
+
+// securityFailure fails as assertion on the first finding at or above the
+// report's level, counting the others.
+func securityFailure(r *probe.SecurityReport) *probe.Failure {
+	if r == nil {
+		return nil
+	}
+	failing := security.Failing(r.Findings, r.FailOn)
+	if len(failing) == 0 {
+		return nil
+	}
+	first := failing[0]
+	msg := fmt.Sprintf("security: %s (%s): %s", first.ID, first.Severity, first.Message)
+	if n := len(failing) - 1; n > 0 {
+		msg += fmt.Sprintf("; and %s at or above %s", plural(n, "more finding"), r.FailOn)
+	}
+	return probe.Fail(probe.FailureAssertion, "", "%s", msg)
 }
 
 // hopTLSConfig is the check's TLS config for one hop. Without a client

@@ -3,7 +3,8 @@
 // and the payment gateways its pages include. The answers are tags on
 // every stored result and Influx series, so each is a lowercase value from
 // a small closed set (bounded cardinality): anything unrecognised is
-// "custom" or "none", never a free-form string.
+// "custom" or "none", never a free-form string. DetectCDN reads more of
+// the CDN: its cache status, point of presence and the Age header.
 package platform
 
 import (
@@ -150,7 +151,7 @@ func Detect(h http.Header, body []byte) Info {
 	if len(body) > MaxScan {
 		body = body[:MaxScan]
 	}
-	info := Info{Platform: Custom, CDN: detectCDN(h)}
+	info := Info{Platform: Custom, CDN: cdnProvider(h)}
 
 	best := 0
 	for _, p := range platformOrder {
@@ -197,10 +198,10 @@ func present(signals map[string][]string, body []byte) []string {
 	return out
 }
 
-// detectCDN names the CDN that served the response. When headers of
+// cdnProvider names the CDN that served the response. When headers of
 // several appear (one CDN in front of another), the Server header names
 // the outermost; otherwise the first match in a fixed order wins.
-func detectCDN(h http.Header) string {
+func cdnProvider(h http.Header) string {
 	server := strings.ToLower(h.Get("Server"))
 	switch {
 	case server == "cloudflare":
@@ -216,7 +217,7 @@ func detectCDN(h http.Header) string {
 	case h.Get("Cf-Ray") != "":
 		return Cloudflare
 	case hasHeaderPrefix(h, "X-Akamai-") || h.Get("Akamai-Grn") != "" || h.Get("Akamai-Cache-Status") != "" ||
-		strings.Contains(xcache, "akamaitechnologies.com"):
+		strings.Contains(xcache, "akamaitechnologies.com") || h.Get("X-Check-Cacheable") != "":
 		return Akamai
 	case h.Get("X-Fastly-Request-Id") != "" || hasHeaderPrefix(h, "Fastly-") ||
 		strings.HasPrefix(strings.ToLower(h.Get("X-Served-By")), "cache-") ||

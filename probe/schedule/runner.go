@@ -604,7 +604,10 @@ func (r *Runner) acquire(t probe.CheckType) (release func(), ok bool) {
 // abandoned (still running TimeoutGrace after its deadline), else nil.
 // release is called when the probe returns, never earlier.
 func (r *Runner) attempt(c probe.Check, url string, n int, start time.Time, release func()) (probe.Result, <-chan struct{}) {
-	ctx, cancel := context.WithTimeout(r.runCtx, c.Timeout+r.o.TimeoutGrace)
+	// An HTTP check with warm-up requests or an origin takes up to its
+	// timeout for each of them (probe.Check.AttemptTimeout).
+	deadline := c.AttemptTimeout() + r.o.TimeoutGrace
+	ctx, cancel := context.WithTimeout(r.runCtx, deadline)
 	defer cancel()
 	out := make(chan probe.Result, 1)
 	returned := make(chan struct{})
@@ -634,7 +637,7 @@ func (r *Runner) attempt(c probe.Check, url string, n int, start time.Time, rele
 			r.mu.Unlock()
 			r.log.Error("probe ignored its deadline; abandoned", "check", c.Name, "attempt", n, "timeout", c.Timeout)
 			res = probe.Result{Failure: probe.Fail(probe.FailureProbeError, "",
-				"the probe did not return within %s after its %s deadline", r.o.TimeoutGrace, c.Timeout+r.o.TimeoutGrace)}
+				"the probe did not return within %s after its %s deadline", r.o.TimeoutGrace, deadline)}
 		}
 		t.Stop()
 	}

@@ -645,6 +645,42 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// An HTTP check's warm-up requests and origin each have the whole timeout:
+// its attempt's deadline is the timeout once for each, plus grace, so a
+// probe spending it honestly is never abandoned.
+func TestTimeoutCoversWarmupAndOrigin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const grace = 500 * time.Millisecond
+		start := time.Now()
+		sink := &memSink{}
+		var sawDeadline time.Duration
+		exec := ExecutorFunc(func(ctx context.Context, c probe.Check, attempt int) probe.Result {
+			dl, _ := ctx.Deadline()
+			sawDeadline = time.Until(dl)
+			// Two warm-up requests, the edge and the origin, each 0.9 s.
+			time.Sleep(3600 * time.Millisecond)
+			return probe.Result{OK: ctx.Err() == nil}
+		})
+		r := newRunner(t, Options{Executor: exec, Sink: sink, MaxJitter: -1, TimeoutGrace: grace})
+		c := httpCheck("t", "*/10 * * * * *")
+		c.Timeout = time.Second
+		c.HTTP.Warmup, c.HTTP.OriginURL = 2, "http://127.0.0.1:1/origin"
+		if err := r.Start([]probe.Check{c}); err != nil {
+			t.Fatal(err)
+		}
+		sleepUntil(start, 15*time.Second)
+		stats := r.Stats()
+		stop(t, r)
+		runs := sink.runsOf("t")
+		if len(runs) != 1 || !runs[0].OK() || stats.Abandoned != 0 {
+			t.Fatalf("runs %+v, abandoned %d", runs, stats.Abandoned)
+		}
+		if want := 4*time.Second + grace; sawDeadline != want {
+			t.Errorf("deadline in %v, want %v", sawDeadline, want)
+		}
+	})
+}
+
 func TestReload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()

@@ -8,6 +8,8 @@ import (
 
 func f64(v float64) *float64 { return &v }
 
+func i64(v int64) *int64 { return &v }
+
 // fixtureRuns are runs of every type and outcome, shaped as the check engine,
 // the daemon and the browser produce them.
 func fixtureRuns(base time.Time) []probe.Run {
@@ -31,6 +33,17 @@ func fixtureRuns(base time.Time) []probe.Run {
 					StatusCode: 200, Bytes: 51234, WireBytes: 18000, Redirects: 1, HTTPVersion: "HTTP/2.0", RemoteIP: "127.0.0.1",
 					Timings: probe.Timings{DNS: 2, Connect: 10, TLS: 30, Wait: 250, Transfer: 20.25, TTFB: 292, Redirect: 100, Total: 412.25},
 					TLS:     &probe.TLSInfo{Version: "TLS 1.3", CertDaysLeft: 42.5},
+					CDN: &probe.CDNInfo{Provider: "cloudflare", Cache: probe.CacheHit, CacheRaw: "HIT", POP: "FRA",
+						POPRaw: "8e6c1f2b9d4a2c31-FRA", AgeS: i64(3042)},
+					Warmup: &probe.Warmup{Requests: 1},
+					Security: &probe.SecurityReport{FailOn: probe.SeverityHigh, Findings: []probe.SecurityFinding{
+						{ID: "csp-missing", Severity: probe.SeverityMedium, Message: "no Content-Security-Policy header"},
+						{ID: "referrer-policy-missing", Severity: probe.SeverityLow, Message: "no Referrer-Policy header"},
+					}},
+					Origin: &probe.OriginResult{URL: "https://origin.shop.example.com/", FinalURL: "https://origin.shop.example.com/en/",
+						OK: true, StatusCode: 200, Bytes: 51234, WireBytes: 17000, Redirects: 1, HTTPVersion: "HTTP/1.1", RemoteIP: "192.0.2.9",
+						Timings: probe.Timings{DNS: 1, Connect: 20, TLS: 40, Wait: 600, Transfer: 30.5, TTFB: 661, Redirect: 80, Total: 771.5},
+						TLS:     &probe.TLSInfo{Version: "TLS 1.2", CertDaysLeft: 12.25}},
 				},
 			},
 		},
@@ -43,7 +56,12 @@ func fixtureRuns(base time.Time) []probe.Run {
 			OK: false, Failure: probe.Fail(probe.FailureStatus, "", "status 503 not in 200-399"),
 			Attempt: 1, StartedAt: sched, DurationMS: 3,
 			HTTPDetails: &probe.HTTPDetails{StatusCode: 503, Bytes: 0, WireBytes: 120, HTTPVersion: "HTTP/1.1",
-				Timings: probe.Timings{Connect: 0.5, Wait: 2, Transfer: 0.5, TTFB: 2.5, Total: 3}},
+				Timings: probe.Timings{Connect: 0.5, Wait: 2, Transfer: 0.5, TTFB: 2.5, Total: 3},
+				CDN:     &probe.CDNInfo{Provider: "none", Cache: probe.CacheUnknown, POP: probe.UnknownPOP},
+				// The origin failed too: it is judged and shipped on its own.
+				Origin: &probe.OriginResult{URL: "http://10.0.0.5:8080/health", OK: false, HTTPVersion: "",
+					Failure: probe.Fail(probe.FailureConnect, probe.PhaseConnect, "connection refused"),
+					Timings: probe.Timings{Connect: 1.5, Total: 1.5}}},
 		}},
 	}
 	page := probe.PageMetrics{

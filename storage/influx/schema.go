@@ -16,6 +16,7 @@ const (
 	MeasurementCheckResult  = "check_result"
 	MeasurementCheckAttempt = "check_attempt"
 	MeasurementHTTPCheck    = "http_check"
+	MeasurementHTTPOrigin   = "http_origin"
 	MeasurementBrowserPage  = "browser_page"
 	MeasurementJourneyStep  = "journey_step"
 	MeasurementProbeHealth  = "probe_health"
@@ -35,7 +36,11 @@ const FailureNone = "none"
 //
 //   - check_result: one, the run's verdict (final attempt decides);
 //   - check_attempt: one per attempt, tagged attempt=N;
-//   - http_check: one, the final attempt's HTTP facts (HTTP checks only);
+//   - http_check: one, the final attempt's HTTP facts (HTTP checks only),
+//     tagged with its CDN cache status and POP;
+//   - http_origin: one, the final attempt's origin_url measurement (HTTP
+//     checks with an origin only): a measurement of its own, so every query
+//     of http_check keeps meaning the check's URL (what shoppers get);
 //   - browser_page: one per page of the final attempt (browser, journey);
 //   - journey_step: one per step of the final attempt (journeys).
 //
@@ -97,23 +102,36 @@ func Points(run probe.Run) []Point {
 		base.apply(hp)
 		hp.tag("failure_kind", failureKind(final.OK, final.Failure))
 		hp.tag("http_version", h.HTTPVersion)
-		hp.bool("ok", final.OK).
-			float("dns_ms", h.Timings.DNS).
-			float("connect_ms", h.Timings.Connect).
-			float("tls_ms", h.Timings.TLS).
-			float("wait_ms", h.Timings.Wait).
-			float("transfer_ms", h.Timings.Transfer).
-			float("ttfb_ms", h.Timings.TTFB).
-			float("redirect_ms", h.Timings.Redirect).
-			float("total_ms", h.Timings.Total).
-			int("status_code", int64(h.StatusCode)).
-			int("bytes", h.Bytes).
-			int("wire_bytes", h.WireBytes).
-			int("redirects", int64(h.Redirects))
-		if h.TLS != nil {
-			hp.float("cert_days_left", h.TLS.CertDaysLeft)
+		cache, pop := cdnTags(h.CDN)
+		hp.tag("cache", cache).tag("pop", pop)
+		hp.bool("ok", final.OK)
+		httpFields(hp, h.Timings, h.StatusCode, h.Bytes, h.WireBytes, h.Redirects, h.TLS)
+		if c := h.CDN; c != nil && c.Provider != "" && c.Provider != cdnNone {
+			// 1 when the CDN answered from its cache, so mean(cache_hit) is
+			// the hit ratio of the responses a CDN served.
+			hit := int64(0)
+			if c.Cache == probe.CacheHit {
+				hit = 1
+			}
+			hp.int("cache_hit", hit)
+		}
+		if c := h.CDN; c != nil && c.AgeS != nil {
+			hp.int("age_s", *c.AgeS)
+		}
+		if sr := h.Security; sr != nil {
+			hp.int("security_findings", int64(len(sr.Findings)))
 		}
 		out = append(out, hp.done())
+
+		if o := h.Origin; o != nil {
+			op := newPoint(MeasurementHTTPOrigin, ts)
+			base.apply(op)
+			op.tag("failure_kind", failureKind(o.OK, o.Failure))
+			op.tag("http_version", o.HTTPVersion)
+			op.bool("ok", o.OK)
+			httpFields(op, o.Timings, o.StatusCode, o.Bytes, o.WireBytes, o.Redirects, o.TLS)
+			out = append(out, op.done())
+		}
 	}
 
 	if b := final.BrowserDetails; b != nil {
@@ -145,6 +163,44 @@ func Points(run probe.Run) []Point {
 		}
 	}
 	return out
+}
+
+// httpFields are the fields http_check and http_origin share.
+func httpFields(p *Point, t probe.Timings, status int, bytes, wire int64, redirects int, tls *probe.TLSInfo) {
+	p.float("dns_ms", t.DNS).
+		float("connect_ms", t.Connect).
+		float("tls_ms", t.TLS).
+		float("wait_ms", t.Wait).
+		float("transfer_ms", t.Transfer).
+		float("ttfb_ms", t.TTFB).
+		float("redirect_ms", t.Redirect).
+		float("total_ms", t.Total).
+		int("status_code", int64(status)).
+		int("bytes", bytes).
+		int("wire_bytes", wire).
+		int("redirects", int64(redirects))
+	if tls != nil {
+		p.float("cert_days_left", tls.CertDaysLeft)
+	}
+}
+
+// cdnNone is probe/platform's provider for a response without a CDN (this
+// package does not import the detector).
+const cdnNone = "none"
+
+// cdnTags are the cache and pop tags of http_check: always present (unknown
+// when nothing was said, or no response arrived), so group() and legends
+// have no null keys, and from bounded sets whatever the run holds: the
+// closed cache set, and a POP code of at most 8 letters and digits.
+func cdnTags(c *probe.CDNInfo) (cache, pop string) {
+	if c == nil {
+		return string(probe.CacheUnknown), probe.UnknownPOP
+	}
+	cs, err := probe.ParseCacheStatus(string(c.Cache))
+	if err != nil || cs != c.Cache {
+		cs = probe.CacheUnknown
+	}
+	return string(cs), probe.POPCode(c.POP)
 }
 
 func pageFields(p *Point, m probe.PageMetrics) {

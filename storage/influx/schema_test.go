@@ -33,7 +33,7 @@ func TestGoldenLineProtocol(t *testing.T) {
 		OutboxDepth: 12, RejectedPoints: 1, DroppedPoints: 0, Runs: 60, Skipped: 2,
 	}).Line()}
 
-	for _, m := range []string{MeasurementCheckResult, MeasurementCheckAttempt, MeasurementHTTPCheck,
+	for _, m := range []string{MeasurementCheckResult, MeasurementCheckAttempt, MeasurementHTTPCheck, MeasurementHTTPOrigin,
 		MeasurementBrowserPage, MeasurementJourneyStep, MeasurementProbeHealth} {
 		t.Run(m, func(t *testing.T) {
 			got := strings.Join(byMeasurement[m], "\n") + "\n"
@@ -138,6 +138,8 @@ func TestFieldTypesStable(t *testing.T) {
 		"http_check.cert_days_left": "float", "http_check.bytes": "int", "browser_page.cls": "float",
 		"browser_page.good_lcp": "int", "browser_page.load_ms": "float", "journey_step.duration_ms": "float",
 		"journey_step.ok": "bool", "check_result.failure_message": "string",
+		"http_check.cache_hit": "int", "http_check.age_s": "int", "http_check.security_findings": "int",
+		"http_origin.ttfb_ms": "float", "http_origin.ok": "bool", "http_origin.status_code": "int", "http_origin.cert_days_left": "float",
 	} {
 		if types[k] != want {
 			t.Errorf("%s: type %q, want %s", k, types[k], want)
@@ -147,6 +149,45 @@ func TestFieldTypesStable(t *testing.T) {
 	line := Points(runs[0])[1].Line()
 	if !strings.Contains(line, "duration_ms=10000,") {
 		t.Errorf("integral float not rendered as float: %s", line)
+	}
+}
+
+// TestCDNTags: http_check's cache and pop tags stay in their bounded sets
+// whatever a run holds (a store edited by hand, a future value), and are
+// present without a CDN object too.
+func TestCDNTags(t *testing.T) {
+	for _, tc := range []struct {
+		cdn         *probe.CDNInfo
+		cache, pop  string
+		hit, hasHit bool
+	}{
+		{nil, "unknown", "unknown", false, false},
+		{&probe.CDNInfo{Provider: "fastly", Cache: probe.CacheHit, POP: "FRA"}, "hit", "FRA", true, true},
+		{&probe.CDNInfo{Provider: "cloudfront", Cache: probe.CacheExpired, POP: "fra56"}, "expired", "FRA56", false, true},
+		{&probe.CDNInfo{Provider: "cloudflare", Cache: "HIT!", POP: "Frankfurt-am-Main"}, "unknown", "unknown", false, true},
+		{&probe.CDNInfo{Provider: "none", Cache: probe.CacheUnknown, POP: probe.UnknownPOP}, "unknown", "unknown", false, false},
+	} {
+		run := probe.Run{Check: "c", Type: probe.TypeHTTP, ScheduledAt: goldenBase, Attempts: []probe.Result{{
+			Check: "c", Type: probe.TypeHTTP, OK: true, HTTPDetails: &probe.HTTPDetails{StatusCode: 200, CDN: tc.cdn}}}}
+		var hp Point
+		for _, p := range Points(run) {
+			if p.Measurement == MeasurementHTTPCheck {
+				hp = p
+			}
+		}
+		tags := map[string]string{}
+		for _, tg := range hp.Tags {
+			tags[tg.Key] = tg.Value
+		}
+		var hit any
+		for _, f := range hp.Fields {
+			if f.Key == "cache_hit" {
+				hit = f.Value
+			}
+		}
+		if tags["cache"] != tc.cache || tags["pop"] != tc.pop || (hit != nil) != tc.hasHit || tc.hasHit && hit != map[bool]int64{true: 1, false: 0}[tc.hit] {
+			t.Errorf("%+v: tags %v cache_hit %v", tc.cdn, tags, hit)
+		}
 	}
 }
 

@@ -84,7 +84,7 @@ func expectCounts(runs []probe.Run) map[string]int64 {
 
 // countField is a field every point of the measurement carries.
 var countField = map[string]string{
-	MeasurementCheckResult: "ok", MeasurementCheckAttempt: "ok", MeasurementHTTPCheck: "total_ms",
+	MeasurementCheckResult: "ok", MeasurementCheckAttempt: "ok", MeasurementHTTPCheck: "total_ms", MeasurementHTTPOrigin: "total_ms",
 	MeasurementBrowserPage: "load_ms", MeasurementJourneyStep: "duration_ms", MeasurementProbeHealth: "runs",
 }
 

@@ -71,7 +71,7 @@ func fleetRun(rng *rand.Rand, c int, loc string, at time.Time) probe.Run {
 		http := func(a probe.Result, total float64, status int) probe.Result {
 			a.HTTPDetails = &probe.HTTPDetails{StatusCode: status, Timings: probe.Timings{DNS: 1.2, Connect: 8.5, TLS: 22.1,
 				Wait: total * 0.7, Transfer: total*0.3 - 31.8, TTFB: total * 0.7, Total: total}, Bytes: 80000, WireBytes: 21000,
-				HTTPVersion: "HTTP/2.0", RemoteIP: "192.0.2.10", Platform: "shopware", CDN: "fastly"}
+				HTTPVersion: "HTTP/2.0", RemoteIP: "192.0.2.10", Platform: "shopware", CDN: &probe.CDNInfo{Provider: "fastly", Cache: probe.CacheHit, POP: "FRA"}}
 			return a
 		}
 		switch {

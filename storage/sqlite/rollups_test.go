@@ -182,13 +182,19 @@ func TestMigration4Backfill(t *testing.T) {
 		}
 	}
 	s.Close()
-	// Back to schema 3: what schema 4 added, gone.
+	// Back to schema 3: what schemas 4 and 5 added, gone.
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE rollups", "DROP TABLE rollup_pages", "ALTER TABLE runs DROP COLUMN first_ok",
-		"ALTER TABLE runs DROP COLUMN load_ms", "DELETE FROM schema_version WHERE version = 4"} {
+	undo := []string{"DROP TABLE rollups", "DROP TABLE rollup_pages", "ALTER TABLE runs DROP COLUMN first_ok",
+		"ALTER TABLE runs DROP COLUMN load_ms", "DROP TABLE security_findings", "DROP TABLE origins"}
+	for _, c := range []string{"cdn_cache", "cdn_cache_raw", "cdn_pop", "cdn_pop_raw", "cdn_age_s", "warmup_requests",
+		"warmup_failed", "security_fail_on"} {
+		undo = append(undo, "ALTER TABLE attempts DROP COLUMN "+c)
+	}
+	undo = append(undo, "DELETE FROM schema_version WHERE version >= 4")
+	for _, q := range undo {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -109,7 +109,13 @@ var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_ur
 	"has_tls", "tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_not_after", "cert_days_left",
 	"bytes", "wire_bytes", "redirects", "http_version", "remote_ip",
 	"platform", "cdn", "analytics", "payment_gateways",
+	"cdn_cache", "cdn_cache_raw", "cdn_pop", "cdn_pop_raw", "cdn_age_s", "warmup_requests", "warmup_failed", "security_fail_on",
 	"has_browser", "device", "console_errors"}
+
+var originCols = []string{"attempt_id", "run_id", "url", "final_url", "ok", "failure_kind", "failure_phase", "failure_message",
+	"status_code", "dns_ms", "connect_ms", "tls_ms", "wait_ms", "transfer_ms", "ttfb_ms", "redirect_ms", "total_ms",
+	"has_tls", "tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_not_after", "cert_days_left",
+	"bytes", "wire_bytes", "redirects", "http_version", "remote_ip"}
 
 var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 	"lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms",
@@ -151,12 +157,24 @@ func insertAttempt(ctx context.Context, tx sqlWriter, runID int64, n int, a prob
 			return err
 		}
 		vals = append(vals, h.Bytes, h.WireBytes, h.Redirects, h.HTTPVersion, h.RemoteIP,
-			h.Platform, h.CDN, analytics, gateways)
+			h.Platform, cdnProvider(h.CDN), analytics, gateways)
+		vals = append(vals, cdnCols(h.CDN)...)
+		if w := h.Warmup; w != nil {
+			vals = append(vals, w.Requests, w.Failed)
+		} else {
+			vals = append(vals, nil, nil)
+		}
+		if sr := h.Security; sr != nil {
+			vals = append(vals, string(sr.FailOn))
+		} else {
+			vals = append(vals, nil)
+		}
 	} else {
 		vals = append(vals, false, nil, nil, nil, nil, nil, nil, nil, nil, nil,
 			false, nil, nil, nil, nil, nil, nil,
 			nil, nil, nil, nil, nil,
-			nil, nil, nil, nil)
+			nil, nil, nil, nil,
+			nil, nil, nil, nil, nil, nil, nil, nil)
 	}
 	b := a.BrowserDetails
 	if b != nil {
@@ -172,12 +190,20 @@ func insertAttempt(ctx context.Context, tx sqlWriter, runID int64, n int, a prob
 	if err != nil {
 		return err
 	}
-	if b == nil {
+	if b == nil && a.HTTPDetails == nil {
 		return nil
 	}
 	attemptID, err := res.LastInsertId()
 	if err != nil {
 		return err
+	}
+	if h := a.HTTPDetails; h != nil {
+		if err := insertHTTPChildren(ctx, tx, attemptID, runID, h); err != nil {
+			return err
+		}
+	}
+	if b == nil {
+		return nil
 	}
 	if b.PageMetrics != nil {
 		// Named after the check and its final URL so SQL users can query
@@ -205,6 +231,55 @@ func insertAttempt(ctx context.Context, tx sqlWriter, runID int64, n int, a prob
 	for i, p := range b.Artifacts {
 		if _, err := tx.ExecContext(ctx, insertArtifactSQL, attemptID, runID, i, p); err != nil {
 			return fmt.Errorf("insert artifact %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// cdnCols are the CDN object's columns after cdn itself: all NULL without
+// one.
+func cdnCols(c *probe.CDNInfo) []any {
+	if c == nil {
+		return []any{nil, nil, nil, nil, nil}
+	}
+	var age any
+	if c.AgeS != nil {
+		age = *c.AgeS
+	}
+	return []any{string(c.Cache), c.CacheRaw, c.POP, c.POPRaw, age}
+}
+
+func cdnProvider(c *probe.CDNInfo) any {
+	if c == nil {
+		return nil
+	}
+	return c.Provider
+}
+
+// insertHTTPChildren stores an HTTP attempt's security findings and its
+// origin's measurement.
+func insertHTTPChildren(ctx context.Context, tx sqlWriter, attemptID, runID int64, h *probe.HTTPDetails) error {
+	if sr := h.Security; sr != nil {
+		for i, f := range sr.Findings {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO security_findings (attempt_id, run_id, idx, finding, severity, message, reference) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				attemptID, runID, i, f.ID, string(f.Severity), f.Message, f.Reference); err != nil {
+				return fmt.Errorf("insert security finding %d: %w", i, err)
+			}
+		}
+	}
+	if o := h.Origin; o != nil {
+		fk, fp, fm := failureCols(o.Failure)
+		t := o.Timings
+		vals := []any{attemptID, runID, o.URL, o.FinalURL, o.OK, fk, fp, fm,
+			o.StatusCode, t.DNS, t.Connect, t.TLS, t.Wait, t.Transfer, t.TTFB, t.Redirect, t.Total}
+		if c := o.TLS; c != nil {
+			vals = append(vals, true, c.Version, c.Cipher, c.CertSubject, c.CertIssuer, certTime(c.CertNotAfter), c.CertDaysLeft)
+		} else {
+			vals = append(vals, false, nil, nil, nil, nil, nil, nil)
+		}
+		vals = append(vals, o.Bytes, o.WireBytes, o.Redirects, o.HTTPVersion, o.RemoteIP)
+		if _, err := tx.ExecContext(ctx, insertSQL("origins", originCols), vals...); err != nil {
+			return fmt.Errorf("insert origin: %w", err)
 		}
 	}
 	return nil
@@ -314,6 +389,16 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 		}
 		return runs[sl.run].Attempts[sl.attempt].BrowserDetails
 	}
+	httpOf := func(attemptID int64) *probe.HTTPDetails {
+		sl, ok := attempts[attemptID]
+		if !ok {
+			return nil
+		}
+		return runs[sl.run].Attempts[sl.attempt].HTTPDetails
+	}
+	if err := loadHTTPChildren(ctx, tx, sub, args, httpOf); err != nil {
+		return nil, nil, err
+	}
 
 	err = eachRow(ctx, tx, "SELECT attempt_id, idx, name, url, "+strings.Join(pageCols[5:], ", ")+
 		" FROM pages WHERE "+sub+" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
@@ -388,6 +473,67 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 	return runs, byID, nil
 }
 
+// loadHTTPChildren reads the security findings and origin measurements of
+// the attempts sub selects into their HTTP details.
+func loadHTTPChildren(ctx context.Context, tx *sql.Tx, sub string, args []any, httpOf func(int64) *probe.HTTPDetails) error {
+	err := eachRow(ctx, tx, "SELECT attempt_id, finding, severity, message, reference FROM security_findings WHERE "+sub+
+		" ORDER BY attempt_id, idx", args, func(rows *sql.Rows) error {
+		var (
+			attemptID int64
+			f         probe.SecurityFinding
+			severity  string
+		)
+		if err := rows.Scan(&attemptID, &f.ID, &severity, &f.Message, &f.Reference); err != nil {
+			return err
+		}
+		f.Severity = probe.Severity(severity)
+		if h := httpOf(attemptID); h != nil && h.Security != nil {
+			h.Security.Findings = append(h.Security.Findings, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return eachRow(ctx, tx, "SELECT "+strings.Join(originCols, ", ")+" FROM origins WHERE "+sub+" ORDER BY attempt_id", args,
+		func(rows *sql.Rows) error {
+			var (
+				attemptID, runID             int64
+				o                            probe.OriginResult
+				fk, fp, fm                   sql.NullString
+				t                            *probe.Timings = &o.Timings
+				hasTLS                       bool
+				tlsVer, cipher, subj, issuer sql.NullString
+				notAfter                     sql.NullInt64
+				daysLeft                     sql.NullFloat64
+			)
+			if err := rows.Scan(&attemptID, &runID, &o.URL, &o.FinalURL, &o.OK, &fk, &fp, &fm,
+				&o.StatusCode, &t.DNS, &t.Connect, &t.TLS, &t.Wait, &t.Transfer, &t.TTFB, &t.Redirect, &t.Total,
+				&hasTLS, &tlsVer, &cipher, &subj, &issuer, &notAfter, &daysLeft,
+				&o.Bytes, &o.WireBytes, &o.Redirects, &o.HTTPVersion, &o.RemoteIP); err != nil {
+				return err
+			}
+			o.Failure = failureOf(fk, fp, fm)
+			if hasTLS {
+				o.TLS = tlsOf(tlsVer, cipher, subj, issuer, notAfter, daysLeft)
+			}
+			if h := httpOf(attemptID); h != nil {
+				h.Origin = &o
+			}
+			return nil
+		})
+}
+
+// tlsOf reads the TLS columns attempts and origins share.
+func tlsOf(ver, cipher, subj, issuer sql.NullString, notAfter sql.NullInt64, daysLeft sql.NullFloat64) *probe.TLSInfo {
+	t := &probe.TLSInfo{Version: ver.String, Cipher: cipher.String, CertSubject: subj.String,
+		CertIssuer: issuer.String, CertDaysLeft: daysLeft.Float64}
+	if notAfter.Valid {
+		t.CertNotAfter = time.Unix(notAfter.Int64, 0).UTC()
+	}
+	return t
+}
+
 func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 	var (
 		n, attempt                   int
@@ -404,6 +550,11 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		httpVer, remoteIP            sql.NullString
 		platform, cdn                sql.NullString
 		analytics, gateways          sql.NullString
+		cacheSt, cacheRaw            sql.NullString
+		pop, popRaw                  sql.NullString
+		ageS                         sql.NullInt64
+		warmReq, warmFailed          sql.NullInt64
+		secFailOn                    sql.NullString
 		device, consoleErrs          sql.NullString
 	)
 	err = rows.Scan(&id, &runID, &n, &a.Check, &typ, &a.URL, &a.FinalURL, &a.OK, &fk, &fp, &fm,
@@ -412,6 +563,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		&hasTLS, &tlsVer, &cipher, &subj, &issuer, &notAfter, &daysLeft,
 		&bytes, &wire, &redirects, &httpVer, &remoteIP,
 		&platform, &cdn, &analytics, &gateways,
+		&cacheSt, &cacheRaw, &pop, &popRaw, &ageS, &warmReq, &warmFailed, &secFailOn,
 		&hasBrowser, &device, &consoleErrs)
 	if err != nil {
 		return 0, 0, a, err
@@ -427,7 +579,21 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 				Transfer: t[4].Float64, TTFB: t[5].Float64, Redirect: t[6].Float64, Total: t[7].Float64},
 			Bytes: bytes.Int64, WireBytes: wire.Int64, Redirects: int(redirects.Int64),
 			HTTPVersion: httpVer.String, RemoteIP: remoteIP.String,
-			Platform: platform.String, CDN: cdn.String,
+			Platform: platform.String,
+		}
+		if cdn.String != "" {
+			h.CDN = &probe.CDNInfo{Provider: cdn.String, Cache: probe.CacheStatus(orUnknown(cacheSt, string(probe.CacheUnknown))),
+				CacheRaw: cacheRaw.String, POP: orUnknown(pop, probe.UnknownPOP), POPRaw: popRaw.String}
+			if ageS.Valid {
+				v := ageS.Int64
+				h.CDN.AgeS = &v
+			}
+		}
+		if warmReq.Valid {
+			h.Warmup = &probe.Warmup{Requests: int(warmReq.Int64), Failed: int(warmFailed.Int64)}
+		}
+		if secFailOn.Valid {
+			h.Security = &probe.SecurityReport{FailOn: probe.Severity(secFailOn.String)}
 		}
 		if err := fromJSON(analytics, &h.Analytics); err != nil {
 			return 0, 0, a, fmt.Errorf("attempt %d analytics: %w", id, err)
@@ -436,11 +602,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 			return 0, 0, a, fmt.Errorf("attempt %d payment gateways: %w", id, err)
 		}
 		if hasTLS {
-			h.TLS = &probe.TLSInfo{Version: tlsVer.String, Cipher: cipher.String, CertSubject: subj.String,
-				CertIssuer: issuer.String, CertDaysLeft: daysLeft.Float64}
-			if notAfter.Valid {
-				h.TLS.CertNotAfter = time.Unix(notAfter.Int64, 0).UTC()
-			}
+			h.TLS = tlsOf(tlsVer, cipher, subj, issuer, notAfter, daysLeft)
 		}
 		a.HTTPDetails = h
 	}
@@ -452,6 +614,15 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		a.BrowserDetails = b
 	}
 	return id, runID, a, nil
+}
+
+// orUnknown reads a CDN column that attempts stored before migration 4
+// left NULL: what they did not record is unknown.
+func orUnknown(v sql.NullString, unknown string) string {
+	if !v.Valid || v.String == "" {
+		return unknown
+	}
+	return v.String
 }
 
 func failureCols(f *probe.Failure) (kind, phase, msg any) {

@@ -302,6 +302,70 @@ CREATE TABLE rollup_pages (
 	PRIMARY KEY (hour, check_name, location, page)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 5: CDN insight, warm-up, origin and security of HTTP attempts. The CDN
+	// object beside the provider (cdn, since 2); the warm-up counts; the
+	// security judgement (security_fail_on set when the check asked for
+	// one) with its findings; the origin_url's measurement. Attempts stored
+	// before it read back with a CDN whose cache and pop are unknown.
+	`
+ALTER TABLE attempts ADD COLUMN cdn_cache        TEXT;    -- hit | miss | expired | stale | bypass | dynamic | unknown; NULL without a CDN object
+ALTER TABLE attempts ADD COLUMN cdn_cache_raw    TEXT;    -- the vendor's value, as sent (clipped)
+ALTER TABLE attempts ADD COLUMN cdn_pop          TEXT;    -- upper-case code of at most 8 letters and digits, or unknown
+ALTER TABLE attempts ADD COLUMN cdn_pop_raw      TEXT;    -- the header value the pop was read from
+ALTER TABLE attempts ADD COLUMN cdn_age_s        INTEGER; -- the Age header, seconds; NULL without one
+ALTER TABLE attempts ADD COLUMN warmup_requests  INTEGER; -- unmeasured requests sent first; NULL without warm-up
+ALTER TABLE attempts ADD COLUMN warmup_failed    INTEGER;
+ALTER TABLE attempts ADD COLUMN security_fail_on TEXT;    -- info | low | medium | high; NULL when security was not judged
+
+-- security_findings: what the security judgement of an attempt found, in order.
+CREATE TABLE security_findings (
+	id         INTEGER PRIMARY KEY,
+	attempt_id INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+	run_id     INTEGER NOT NULL,
+	idx        INTEGER NOT NULL,
+	finding    TEXT NOT NULL,   -- the finding's stable id, e.g. hsts-missing
+	severity   TEXT NOT NULL,   -- info | low | medium | high
+	message    TEXT NOT NULL,
+	reference  TEXT NOT NULL,   -- the OWASP page
+	UNIQUE (attempt_id, idx)
+) STRICT;
+CREATE INDEX security_findings_run ON security_findings (run_id);
+
+-- origins: the origin_url's measurement beside an attempt's (at most one).
+CREATE TABLE origins (
+	id              INTEGER PRIMARY KEY,
+	attempt_id      INTEGER NOT NULL UNIQUE REFERENCES attempts (id) ON DELETE CASCADE,
+	run_id          INTEGER NOT NULL,
+	url             TEXT NOT NULL,          -- redacted
+	final_url       TEXT NOT NULL,
+	ok              INTEGER NOT NULL,
+	failure_kind    TEXT,
+	failure_phase   TEXT,
+	failure_message TEXT,
+	status_code     INTEGER NOT NULL,
+	dns_ms          REAL NOT NULL,
+	connect_ms      REAL NOT NULL,
+	tls_ms          REAL NOT NULL,
+	wait_ms         REAL NOT NULL,
+	transfer_ms     REAL NOT NULL,
+	ttfb_ms         REAL NOT NULL,
+	redirect_ms     REAL NOT NULL,
+	total_ms        REAL NOT NULL,
+	has_tls         INTEGER NOT NULL,
+	tls_version     TEXT,
+	tls_cipher      TEXT,
+	cert_subject    TEXT,
+	cert_issuer     TEXT,
+	cert_not_after  INTEGER,                -- Unix seconds
+	cert_days_left  REAL,
+	bytes           INTEGER NOT NULL,
+	wire_bytes      INTEGER NOT NULL,
+	redirects       INTEGER NOT NULL,
+	http_version    TEXT NOT NULL,
+	remote_ip       TEXT NOT NULL
+) STRICT;
+CREATE INDEX origins_run ON origins (run_id);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

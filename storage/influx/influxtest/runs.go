@@ -2,6 +2,7 @@ package influxtest
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -13,12 +14,20 @@ var (
 	SampleChecks    = []string{"home", "search", "pdp", "checkout"}
 )
 
+// SamplePOP is the Fastly POP a location's home check is served from.
+func SamplePOP(location string) string {
+	if location == "us-east" {
+		return "IAD"
+	}
+	return "FRA"
+}
+
 func fp(v float64) *float64 { return &v }
 
 // SampleRuns returns a realistic fleet history: every check of SampleChecks
 // from every location in SampleLocations once a minute for n minutes ending
-// at end — two HTTP checks (one with TLS, intermittent 503s, one slow
-// redirect), a mobile browser page and a three-page checkout journey that
+// at end — two HTTP checks (one with TLS behind a CDN with its origin
+// measured beside it, intermittent 503s, one slow redirect), a mobile browser page and a three-page checkout journey that
 // sometimes fails at its last step. Values vary deterministically.
 func SampleRuns(end time.Time, n int) []probe.Run {
 	end = end.Truncate(time.Minute)
@@ -37,6 +46,24 @@ func SampleRuns(end time.Time, n int) []probe.Run {
 				HTTPDetails: &probe.HTTPDetails{StatusCode: 200, Bytes: 48000, WireBytes: 15000, HTTPVersion: "HTTP/2.0",
 					Timings: probe.Timings{DNS: 2, Connect: 8, TLS: 25, Wait: 120 + v*3, Transfer: 25, TTFB: 155 + v*3, Total: 180 + v*3},
 					TLS:     &probe.TLSInfo{Version: "TLS 1.3", CertDaysLeft: 40 - float64(i)/1440}}}
+			// Behind Fastly, a POP per location: mostly hits, every tenth a
+			// miss and every tenth (offset) an expired copy; the origin
+			// measured beside it, slower.
+			cache, raw := probe.CacheHit, "MISS, HIT"
+			switch i % 10 {
+			case 0:
+				cache, raw = probe.CacheMiss, "MISS, MISS"
+			case 5:
+				cache, raw = probe.CacheExpired, "HIT-STALE"
+			}
+			pop := SamplePOP(loc)
+			age := int64(i % 60)
+			home.CDN = &probe.CDNInfo{Provider: "fastly", Cache: cache, CacheRaw: raw, POP: pop,
+				POPRaw: "cache-iad2120-IAD, cache-" + strings.ToLower(pop) + "19120-" + pop, AgeS: &age}
+			home.Origin = &probe.OriginResult{URL: "https://origin.shop.test/", FinalURL: "https://origin.shop.test/", OK: true,
+				StatusCode: 200, Bytes: 48000, WireBytes: 16000, HTTPVersion: "HTTP/1.1", RemoteIP: "10.0.0.5",
+				Timings: probe.Timings{DNS: 1, Connect: 30, TLS: 60, Wait: 400 + v*4, Transfer: 40, TTFB: 491 + v*4, Total: 531 + v*4},
+				TLS:     &probe.TLSInfo{Version: "TLS 1.2", CertDaysLeft: 200}}
 			homeRun := probe.Run{Check: "home", Type: probe.TypeHTTP, Location: loc, Probe: probeName, Tags: tags,
 				ScheduledAt: at, StartedAt: at.Add(lag), Lag: lag, Attempts: []probe.Result{home}}
 			if i%17 == 3 {
@@ -45,7 +72,7 @@ func SampleRuns(end time.Time, n int) []probe.Run {
 				failed.StatusCode = 503
 				failed.HTTPDetails = &probe.HTTPDetails{StatusCode: 503, Bytes: 120, WireBytes: 400, HTTPVersion: "HTTP/2.0",
 					Timings: probe.Timings{DNS: 2, Connect: 8, TLS: 25, Wait: 40, Transfer: 1, TTFB: 75, Total: 76},
-					TLS:     home.TLS}
+					TLS:     home.TLS, CDN: home.CDN, Origin: home.Origin}
 				failed.DurationMS = 76
 				second := failed
 				second.Attempt, second.StartedAt = 2, at.Add(lag+time.Second)
