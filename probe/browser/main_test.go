@@ -238,6 +238,16 @@ const tick = setInterval(() => {
 })();
 </script>`))
 	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	// Client-rendered content: a small header paints at once, the cart's
+	// text is rendered by script 700 ms after navigation start, after load.
+	mux.HandleFunc("/late", page("late", `<h1 style="font-size:14px">Shop</h1><main id="main"></main>
+<script>setTimeout(() => {
+  document.getElementById('main').innerHTML = '<p id="cart" style="font-size:48px;width:900px">Your cart: 3 items, total 129.00 EUR. Free shipping from 50 EUR.</p>';
+}, 700 - performance.now());</script>`))
+	// A page that posts a small beacon every 250 ms for as long as it is
+	// open: never network-idle, never busy.
+	mux.HandleFunc("/beacon", page("beacon", `<h1>Beacons</h1><p>analytics every 250 ms</p>
+<script>setInterval(() => navigator.sendBeacon('/ping', 'x'), 250);</script>`))
 	// The document answers after 1.5 s; s.slowHit is signaled when it is
 	// asked for.
 	mux.HandleFunc("/slow-doc", func(w http.ResponseWriter, r *http.Request) {
