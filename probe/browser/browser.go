@@ -69,6 +69,11 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logger receives lifecycle events; nil discards them.
 	Logger *slog.Logger
+
+	// softNavFallback makes the collector recognise soft navigations
+	// itself even where Chrome reports them: the tests of the fallback
+	// (this Chromium offers no switch that turns Chrome's off).
+	softNavFallback bool
 }
 
 // Browser is one long-lived Chromium shared by all runs. It is safe for

@@ -181,7 +181,7 @@ func FuzzCollect(f *testing.F) {
 			if d.id == "" {
 				t.Fatal("a report without id was kept")
 			}
-			metrics(d, s.stats)
+			measure(s, probe.NewRedactor())
 		}
 	})
 }
