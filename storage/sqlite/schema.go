@@ -253,6 +253,31 @@ CREATE TABLE alert_events (
 ) STRICT;
 CREATE INDEX alert_events_at ON alert_events (at);
 `,
+	// 4: what a page is made of and how it was observed: the settle rule's
+	// end, soft navigations, blocking time and long tasks, requests by type
+	// and third parties, render-blocking resources and the LCP's
+	// breakdown. Pages stored before it read back with these empty.
+	`
+ALTER TABLE pages ADD COLUMN soft_navigation TEXT NOT NULL DEFAULT '';      -- heuristics | fallback; '' a document
+ALTER TABLE pages ADD COLUMN settled_ms REAL NOT NULL DEFAULT 0;            -- end of observation, from the page's start
+ALTER TABLE pages ADD COLUMN settle_reason TEXT NOT NULL DEFAULT '';        -- quiet | cap | navigation | input
+ALTER TABLE pages ADD COLUMN tbt_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN long_tasks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN longest_task_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN longest_tasks TEXT;                            -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN resources TEXT;                                -- JSON object by type
+ALTER TABLE pages ADD COLUMN third_party_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_party_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_party_blocking_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_parties TEXT;                            -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN render_blocking_resources TEXT;                -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN lcp_url TEXT NOT NULL DEFAULT '';              -- the LCP resource, redacted
+ALTER TABLE pages ADD COLUMN lcp_request_start_ms REAL;                     -- the LCP breakdown; NULL without an LCP
+ALTER TABLE pages ADD COLUMN lcp_response_end_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_load_delay_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_load_duration_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_render_delay_ms REAL;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
