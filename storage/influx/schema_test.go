@@ -136,7 +136,9 @@ func TestFieldTypesStable(t *testing.T) {
 		"check_result.attempts": "int", "check_result.status_code": "int", "http_check.total_ms": "float",
 		"http_check.cert_days_left": "float", "http_check.bytes": "int", "browser_page.cls": "float",
 		"browser_page.good_lcp": "int", "browser_page.load_ms": "float", "journey_step.duration_ms": "float",
-		"journey_step.ok": "bool",
+		"journey_step.ok": "bool", "browser_page.tbt_ms": "float", "browser_page.settled_ms": "float",
+		"browser_page.long_tasks": "int", "browser_page.third_party_bytes": "int", "browser_page.third_party_blocking_ms": "float",
+		"browser_page.settle_reason": "string", "browser_page.script_bytes": "int",
 	} {
 		if types[k] != want {
 			t.Errorf("%s: type %q, want %s", k, types[k], want)
