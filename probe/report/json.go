@@ -37,6 +37,7 @@ func (rep Report) rounded() Report {
 		pages := make([]slo.PageStats, len(c.Pages))
 		for j, p := range c.Pages {
 			p.Load = roundDist(p.Load)
+			p.TBT = roundDist(p.TBT)
 			vitals := make([]slo.VitalStats, len(p.Vitals))
 			for k, v := range p.Vitals {
 				v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)

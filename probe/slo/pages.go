@@ -23,6 +23,10 @@ type PageStats struct {
 	Samples int          `json:"samples"` // times the page was measured
 	Load    Distribution `json:"load_ms"` // of load_ms (loadEventEnd), pages that fired load
 	Vitals  []VitalStats `json:"vitals"`  // in probe.AllVitals order
+	// TBT is the distribution of tbt_ms (Total Blocking Time, the lab
+	// proxy for INP on pages nobody clicks) over the pages measured with
+	// it (a settle_reason says so; pages stored before have none).
+	TBT Distribution `json:"tbt_ms"`
 }
 
 // CoreVitals are the vitals the CWV "% good" target judges; FCP and TTFB
@@ -63,6 +67,7 @@ func Pages(runs []probe.Run) []PageStats {
 	type acc struct {
 		samples int
 		load    []float64
+		tbt     []float64
 		vitals  map[probe.Vital][]float64
 	}
 	var order []string
@@ -79,6 +84,9 @@ func Pages(runs []probe.Run) []PageStats {
 			if p.m.LoadMS > 0 {
 				a.load = append(a.load, p.m.LoadMS)
 			}
+			if p.m.SettleReason != "" {
+				a.tbt = append(a.tbt, p.m.TBTMS)
+			}
 			for _, v := range probe.AllVitals {
 				if x := p.m.Vitals.Get(v); x != nil {
 					a.vitals[v] = append(a.vitals[v], *x)
@@ -89,7 +97,7 @@ func Pages(runs []probe.Run) []PageStats {
 	out := make([]PageStats, 0, len(order))
 	for _, name := range order {
 		a := accs[name]
-		ps := PageStats{Name: name, Samples: a.samples, Load: Distribute(a.load)}
+		ps := PageStats{Name: name, Samples: a.samples, Load: Distribute(a.load), TBT: Distribute(a.tbt)}
 		for _, v := range probe.AllVitals {
 			ps.Vitals = append(ps.Vitals, vitalStats(v, a.vitals[v]))
 		}
