@@ -11,13 +11,18 @@ PKGS      := ./...
 
 MAILPIT      ?= $(GOBIN)/mailpit
 ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
+# Google's web-vitals library (its IIFE build), the field definition the
+# browser collector's tests compare with.
+WEBVITALS_DIR ?= /opt/webvitals
+WEBVITALS     ?= $(WEBVITALS_DIR)/node_modules/web-vitals/dist/web-vitals.iife.js
 
 # What the tests that start a real component read (Chromium, influxd, mailpit,
 # Alertmanager; one rule each: the binary's variable, else its default): the
 # binaries, and that a missing one fails the run instead of skipping its
 # tests. Targets that install them first pass this.
-TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) \
-	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 STOREPROBE_REQUIRE_ALERTMANAGER=1
+TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) WEBVITALS=$(WEBVITALS) \
+	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 STOREPROBE_REQUIRE_ALERTMANAGER=1 \
+	STOREPROBE_REQUIRE_WEBVITALS=1
 
 .PHONY: all build demo test test-short vet fmt-check deps chromium influxd bench bench-lighthouse fuzz clean
 
@@ -48,7 +53,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-deps: chromium influxd mailpit alertmanager
+deps: chromium influxd mailpit alertmanager webvitals
 
 # Debian's chromium; apt-get update only when the package is missing.
 chromium:
@@ -69,7 +74,7 @@ influxd:
 # The receivers probe/notify's tests deliver to: mailpit (SMTP) and Debian's
 # Prometheus Alertmanager. `make test` points the tests at them and makes a
 # missing one fail the run instead of skipping its tests.
-.PHONY: mailpit alertmanager
+.PHONY: mailpit alertmanager webvitals
 
 # mailpit v1.33.1 built from source when missing.
 mailpit:
@@ -88,6 +93,15 @@ alertmanager:
 		systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true; \
 	fi
 	@test -x $(ALERTMANAGER) || (echo "prometheus-alertmanager missing at $(ALERTMANAGER)"; exit 1)
+
+# web-vitals 6.2.3 with npm when missing (Debian's Node 20 runs it; only
+# its built file is used, loaded into the test pages).
+webvitals:
+	@if [ ! -f $(WEBVITALS) ]; then \
+		echo "installing web-vitals 6.2.3 into $(WEBVITALS_DIR)"; \
+		npm install --prefix $(WEBVITALS_DIR) --no-audit --no-fund web-vitals@6.2.3 >/dev/null; \
+	fi
+	@test -f $(WEBVITALS) || (echo "web-vitals missing at $(WEBVITALS)"; exit 1)
 
 ## bench: the benchmarks behind the README's performance section.
 bench: deps

@@ -12,6 +12,9 @@
 //     sets it, so CI cannot pass without the browser tests having run), and
 //     is skipped otherwise. Both messages name the variables and `make deps`.
 //
+// The same rule, with its own variables, finds Google's web-vitals library,
+// which the collector's tests compare with (see WebVitals).
+//
 // It imports nothing from storeprobe, so probe/browser's own tests can use it.
 package browsertest
 
@@ -79,22 +82,34 @@ func apply(tb testing.TB, r Result) string {
 // -short flag and the default path (a parameter so tests can point it at a
 // file they control).
 func lookup(getenv func(string) string, short bool, defaultPath string) Result {
+	return component{pathVar: PathVar, requireVar: RequireVar, name: "Chromium", check: executable}.lookup(getenv, short, defaultPath)
+}
+
+// component is what a test needs from outside Go: the variable naming its
+// file, the variable that makes its absence a failure, and what makes the
+// file usable.
+type component struct {
+	pathVar, requireVar, name string
+	check                     func(path string) error
+}
+
+func (c component) lookup(getenv func(string) string, short bool, defaultPath string) Result {
 	if short {
 		return Result{Skip: "-short: this test starts Chromium"}
 	}
-	path, from := getenv(PathVar), "from "+PathVar
+	path, from := getenv(c.pathVar), "from "+c.pathVar
 	if path == "" {
-		path, from = defaultPath, "the default; set "+PathVar+" to use another"
+		path, from = defaultPath, "the default; set "+c.pathVar+" to use another"
 	}
-	err := executable(path)
+	err := c.check(path)
 	if err == nil {
 		return Result{Path: path}
 	}
-	missing := fmt.Sprintf("no Chromium at %s (%s): %v", path, from, err)
-	if getenv(RequireVar) != "" {
-		return Result{Fail: missing + "; " + RequireVar + " is set, so this fails: run `make deps` to install Chromium, or point " + PathVar + " at a Chromium binary"}
+	missing := fmt.Sprintf("no %s at %s (%s): %v", c.name, path, from, err)
+	if getenv(c.requireVar) != "" {
+		return Result{Fail: missing + "; " + c.requireVar + " is set, so this fails: run `make deps` to install " + c.name + ", or point " + c.pathVar + " at it"}
 	}
-	return Result{Skip: missing + "; skipped because " + RequireVar + " is unset (set it to fail instead; `make deps` installs Chromium)"}
+	return Result{Skip: missing + "; skipped because " + c.requireVar + " is unset (set it to fail instead; `make deps` installs " + c.name + ")"}
 }
 
 // executable reports why path is not an executable regular file, or nil.

@@ -138,3 +138,34 @@ func mentions(t *testing.T, msg string, want []string) {
 		}
 	}
 }
+
+// TestWebVitalsRule: web-vitals follows Chromium's rule with its own
+// variables, and needs a readable file, not an executable.
+func TestWebVitalsRule(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "web-vitals.iife.js")
+	if err := os.WriteFile(lib, []byte("var webVitals;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.js")
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if r := webVitals.lookup(env(map[string]string{WebVitalsVar: lib}), false, missing); r.Path != lib {
+		t.Errorf("present: %+v", r)
+	}
+	if r := webVitals.lookup(env(nil), false, lib); r.Path != lib {
+		t.Errorf("the default: %+v", r)
+	}
+	r := webVitals.lookup(env(map[string]string{WebVitalsVar: missing}), false, lib)
+	if r.Skip == "" {
+		t.Fatalf("missing: %+v, want a skip", r)
+	}
+	mentions(t, r.Skip, []string{missing, WebVitalsVar, RequireWebVitalsVar, "make deps"})
+	r = webVitals.lookup(env(map[string]string{WebVitalsVar: missing, RequireWebVitalsVar: "1"}), false, lib)
+	if r.Fail == "" {
+		t.Fatalf("missing, required: %+v, want a failure", r)
+	}
+	mentions(t, r.Fail, []string{missing, RequireWebVitalsVar + " is set", "make deps"})
+	if r := webVitals.lookup(env(map[string]string{WebVitalsVar: dir}), false, lib); r.Skip == "" {
+		t.Errorf("a directory: %+v, want a skip", r)
+	}
+}
