@@ -693,6 +693,19 @@
     settleOwn(true);
     return stringify(views.map((v) => { v.seq++; return message(v); }));
   });
+  // Images in the viewport still loading: content the page will paint (an
+  // LCP image is often one request in flight, which is no busy network).
+  const pendingImages = () => {
+    let n = 0;
+    const imgs = document.images, vw = innerWidth, vh = innerHeight;
+    for (let i = 0; i < imgs.length && i < 300; i++) {
+      const img = imgs[i];
+      if (img.complete || !(img.currentSrc || img.getAttribute('src'))) continue;
+      const r = img.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < vh && r.left < vw) n++;
+    }
+    return n;
+  };
   // The settle rule's view of the page, after a 50 ms timer: a timer that
   // fires late means the main thread is busy now (Lighthouse's check).
   hidden('__storeprobeQuiet', () => new Promise((resolve) => {
@@ -707,6 +720,7 @@
         cpu_ms: t - asked - 50 > 50 ? 0 : t - lastLongTaskEnd,
         route: routePending(),
         mutation_ms: t - lastMutation,
+        images: pendingImages(),
       }));
     }, 50);
   }));

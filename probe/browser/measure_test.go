@@ -38,6 +38,30 @@ func TestSettleWaitsForLateContent(t *testing.T) {
 	}
 }
 
+// TestSettleWaitsForTheLCPImage: a hero whose src a script sets 300 ms
+// after load is one request in flight, which alone is no busy network; but
+// once Chrome sees it in the viewport it is a critical request, waited for.
+// On mobile its 460 KB take seconds at 1.5 Mbps, long after the text's
+// paint has been quiet for a second.
+func TestSettleWaitsForTheLCPImage(t *testing.T) {
+	shop := newShop(t)
+	for _, device := range []string{probe.DeviceDesktop, probe.DeviceMobile} {
+		t.Run(device, func(t *testing.T) {
+			res := browse(t, shop.URL+"/truth/lazy", func(c *probe.Check) { c.Browser.Device = device })
+			if !res.OK {
+				t.Fatalf("failed: %v", res.Failure)
+			}
+			lcp := must(t, res.Vitals.LCP, "lcp")
+			if res.LCPElement != "img#lazyhero" || lcp < res.LoadMS+300 {
+				t.Errorf("lcp %.0f ms (%s), load %.0f ms: want the hero, set 300 ms after load", lcp, res.LCPElement, res.LoadMS)
+			}
+			if res.SettleReason != probe.SettleQuiet || res.SettledMS < lcp+probe.Millis(settleWindow) {
+				t.Errorf("settled %s at %.0f ms, lcp %.0f ms", res.SettleReason, res.SettledMS, lcp)
+			}
+		})
+	}
+}
+
 // TestSettleIgnoresBeacons: a beacon every 250 ms is neither busy network
 // nor a page that never settles: the probe ends about a settle window
 // after load.

@@ -16,15 +16,22 @@ import (
 // time. It is done when, all at once,
 //
 //   - its document has loaded (the load event),
-//   - the network has been quiet for settleWindow: at most netBusyRequests
-//     requests in flight (a beacon every 250 ms or a long poll is not busy;
-//     Lighthouse's network-2-quiet), counted from the load event at the
-//     earliest,
+//   - the network has been quiet for settleWindow, counted from the load
+//     event at the earliest: at most netBusyRequests requests in flight (a
+//     beacon every 250 ms or a long poll is not busy; Lighthouse's
+//     network-2-quiet), none of them critical (Lighthouse's
+//     network-critical-quiet: the main frame's High and VeryHigh priority
+//     requests, such as the LCP image once Chrome sees it in the viewport;
+//     but not XHR and fetch, which Lighthouse counts, so that a long poll
+//     is not busy — a page whose content waits for a slow API call with
+//     nothing painted for a second may be read before it),
 //   - the main thread has been quiet for settleWindow: no long task ended
 //     in that time, and a 50 ms timer fires on time (Lighthouse's CPU idle
 //     check),
 //   - the page has painted (FCP), and neither a new LCP candidate nor a
-//     counted layout shift came for settleWindow,
+//     counted layout shift came for settleWindow, and no image in the
+//     viewport is still loading (a lazy hero is one request in flight, at
+//     Low priority: neither network rule waits for it),
 //   - a route change the journey's last input caused is no longer pending:
 //     it became a soft navigation, or nothing has changed in the DOM for
 //     settleWindow and none of the requests it started is in flight.
@@ -62,6 +69,7 @@ type quietState struct {
 	CPUMS      float64 `json:"cpu_ms"`
 	Route      bool    `json:"route"`
 	MutationMS float64 `json:"mutation_ms"`
+	Images     int     `json:"images"` // images in the viewport still loading
 }
 
 // wait is how much longer the page must stay as it is; 0 when it is done.
@@ -73,6 +81,9 @@ func (q quietState) wait() time.Duration {
 	left := max(window-q.PaintMS, window-q.CPUMS)
 	if q.Route {
 		left = max(left, window-q.MutationMS, probe.Millis(settlePoll))
+	}
+	if q.Images > 0 {
+		left = max(left, probe.Millis(settlePoll))
 	}
 	if left <= 0 {
 		return 0

@@ -60,13 +60,15 @@ type tracker struct {
 	docErr    string // net error of the main document request
 
 	// Network. The settle rule's network quiet runs from the later of the
-	// load event and the last moment more than netBusyRequests requests
-	// were in flight.
-	inflight  map[network.RequestID]time.Time // started at
-	overflow  int                             // requests started while inflight was full, never retired
-	loadedAt  time.Time                       // the main frame's last load
-	busyUntil time.Time                       // the last moment the network was busy
-	urlAt     time.Time                       // the main frame's last same-document URL change
+	// load event and the last moment the network was busy: more than
+	// netBusyRequests requests in flight, or a critical one (see
+	// isCritical).
+	inflight  map[network.RequestID]flight
+	critical  int       // critical requests in flight
+	overflow  int       // requests started while inflight was full, never retired
+	loadedAt  time.Time // the main frame's last load
+	busyUntil time.Time // the last moment the network was busy
+	urlAt     time.Time // the main frame's last same-document URL change
 	requests  []*requestEntry
 	dropped   int                                 // requests past the log's cap, counted but not logged
 	byID      map[network.RequestID]*requestEntry // in flight only
@@ -80,6 +82,24 @@ type tracker struct {
 	exceptions    []string
 	crashed       bool
 	detached      bool // the tab's debugging session ended under us
+}
+
+// flight is a request in flight.
+type flight struct {
+	at       time.Time // started
+	main     bool      // requested by the main frame
+	kind     resourceKind
+	critical bool
+}
+
+// isCritical says whether a request in flight keeps the page busy on its
+// own: Lighthouse's critical requests (the main frame's, at High or
+// VeryHigh priority: the document, render-blocking scripts and styles,
+// fonts, images in the viewport, such as the LCP's), except XHR and fetch,
+// so that a long poll is not busy (see settle.go).
+func isCritical(f flight, p network.ResourcePriority) bool {
+	return f.main && (p == network.ResourcePriorityHigh || p == network.ResourcePriorityVeryHigh) &&
+		f.kind != kindXHR && f.kind != kindOther
 }
 
 // netStats are the network totals of one document (loader): its own
@@ -193,7 +213,7 @@ func newTracker(redact *probe.Redactor, nonce string) *tracker {
 		limits:   defaultLimits,
 		dialogs:  make(chan struct{}, 1),
 		changed:  make(chan struct{}),
-		inflight: map[network.RequestID]time.Time{},
+		inflight: map[network.RequestID]flight{},
 		byID:     map[network.RequestID]*requestEntry{},
 		stats:    map[cdp.LoaderID]*netStats{},
 		docBy:    map[string]*document{},
@@ -268,6 +288,24 @@ func (t *tracker) handle(ev any) {
 		}
 	case *network.EventRequestWillBeSent:
 		t.requestLocked(ev)
+	case *network.EventResourceChangedPriority:
+		// Chrome raises an image to High once layout puts it in the
+		// viewport: the LCP image becomes critical then.
+		if f, ok := t.inflight[ev.RequestID]; ok {
+			crit := isCritical(f, ev.NewPriority)
+			if crit != f.critical {
+				if crit {
+					t.critical++
+				} else {
+					t.critical--
+				}
+				f.critical = crit
+				t.inflight[ev.RequestID] = f
+			}
+			if t.netBusyLocked() || !crit {
+				t.busyUntil = time.Now()
+			}
+		}
 	case *network.EventResponseReceived:
 		if r := t.byID[ev.RequestID]; r != nil && ev.Response != nil {
 			r.Status = ev.Response.Status
@@ -388,7 +426,15 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 		delete(t.byID, ev.RequestID)
 		return
 	}
-	t.inflight[ev.RequestID] = now
+	if prev, ok := t.inflight[ev.RequestID]; ok && prev.critical {
+		t.critical-- // a redirect: the request goes on as its new hop
+	}
+	f := flight{at: now, main: main, kind: kind}
+	f.critical = isCritical(f, ev.Request.InitialPriority)
+	if f.critical {
+		t.critical++
+	}
+	t.inflight[ev.RequestID] = f
 	if t.netBusyLocked() {
 		t.busyUntil = now
 	}
@@ -409,20 +455,23 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 }
 
 func (t *tracker) finishLocked(id network.RequestID) {
-	if _, ok := t.inflight[id]; ok {
-		// Busy until the moment the count drops to the threshold.
+	if f, ok := t.inflight[id]; ok {
+		// Busy until the moment the network stops being busy.
 		if t.netBusyLocked() {
 			t.busyUntil = time.Now()
+		}
+		if f.critical {
+			t.critical--
 		}
 		delete(t.inflight, id)
 	}
 	delete(t.byID, id)
 }
 
-// netBusyLocked reports whether more requests than netBusyRequests are in
-// flight (past the inflight cap, for ever).
+// netBusyLocked reports whether more requests than netBusyRequests, or a
+// critical one, are in flight (past the inflight cap, for ever).
 func (t *tracker) netBusyLocked() bool {
-	return len(t.inflight) > netBusyRequests || t.overflow > 0
+	return len(t.inflight) > netBusyRequests || t.critical > 0 || t.overflow > 0
 }
 
 // netQuietIn is how much longer the network must stay as it is for the
@@ -453,8 +502,8 @@ func (t *tracker) routeRequests() int {
 		return 0
 	}
 	n := 0
-	for _, at := range t.inflight {
-		if !at.Before(t.urlAt) {
+	for _, f := range t.inflight {
+		if !f.at.Before(t.urlAt) {
 			n++
 		}
 	}

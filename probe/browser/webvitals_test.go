@@ -227,8 +227,9 @@ func TestAgainstWebVitals(t *testing.T) {
 			inp, ok := theirs["INP"]
 			switch {
 			case near(p.Vitals.INP, inp, ok, 1):
-			case p.Name == "product" && p.Vitals.INP != nil && *p.Vitals.INP >= 200 && (!ok || inp < 50):
-				note = "Chrome emitted no Event Timing entry for the buy click: storeprobe timed it"
+			case p.Name == "product" && p.Vitals.INP != nil && *p.Vitals.INP >= 200 && (!ok || inp < 200):
+				// The buy click's handler runs 200 ms by construction.
+				note = "Chrome emitted no Event Timing entry for the buy click (or only its pointerdown's): storeprobe timed it"
 				t.Logf("known: %s (web-vitals %v, reported %t)", note, inp, ok)
 			case p.Name == "home" && ok && p.Vitals.INP != nil && inp < *p.Vitals.INP && *p.Vitals.INP <= 50:
 				// web-vitals closes the page at the soft-navigation entry and
