@@ -117,7 +117,7 @@ bench-lighthouse: chromium
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
 	fi
 	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
-	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
+	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 60m
 
 ## fuzz: a short fuzzing pass over every fuzz test (FUZZTIME each, default 10s).
 FUZZTIME ?= 10s

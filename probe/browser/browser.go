@@ -1,8 +1,11 @@
 // Package browser runs browser checks and journeys in one long-lived headless
 // Chromium: it owns the browser process (its own process group, restarted
 // lazily after a crash, killed whole on Close), gives every run a fresh
-// incognito browser context, measures Core Web Vitals with its own in-page
-// collector (collector.js) and turns what happened into probe.Results.
+// incognito browser context, observes each page until it is done (the
+// settle rule, settle.go), measures Core Web Vitals, blocking time and soft
+// navigations with its own in-page collector (collector.js) and what each
+// page is made of from Chrome's network events (weight.go), and turns what
+// happened into probe.Results.
 package browser
 
 import (
