@@ -12,14 +12,18 @@ PKGS      := ./...
 MAILPIT      ?= $(GOBIN)/mailpit
 ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
 PROMETHEUS   ?= /usr/bin/prometheus
+# Google's web-vitals library (its IIFE build), the field definition the
+# browser collector's tests compare with.
+WEBVITALS_DIR ?= /opt/webvitals
+WEBVITALS     ?= $(WEBVITALS_DIR)/node_modules/web-vitals/dist/web-vitals.iife.js
 
 # What the tests that start a real component read (Chromium, influxd, mailpit,
-# Alertmanager; one rule each: the binary's variable, else its default): the
+# Alertmanager, Prometheus, web-vitals; one rule each: the binary's variable, else its default): the
 # binaries, and that a missing one fails the run instead of skipping its
 # tests. Targets that install them first pass this.
 TESTENV   := CHROMIUM=$(CHROMIUM) INFLUXD=$(INFLUXD) MAILPIT=$(MAILPIT) ALERTMANAGER=$(ALERTMANAGER) PROMETHEUS=$(PROMETHEUS) \
-	STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 \
-	STOREPROBE_REQUIRE_ALERTMANAGER=1 STOREPROBE_REQUIRE_PROMETHEUS=1
+	WEBVITALS=$(WEBVITALS) STOREPROBE_REQUIRE_CHROMIUM=1 STOREPROBE_REQUIRE_INFLUXD=1 STOREPROBE_REQUIRE_MAILPIT=1 \
+	STOREPROBE_REQUIRE_ALERTMANAGER=1 STOREPROBE_REQUIRE_PROMETHEUS=1 STOREPROBE_REQUIRE_WEBVITALS=1
 
 .PHONY: all build demo test test-short test-memory vet fmt-check deps chromium influxd bench bench-lighthouse fuzz fuzz-short soak clean
 
@@ -57,7 +61,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-deps: chromium influxd mailpit alertmanager prometheus
+deps: chromium influxd mailpit alertmanager prometheus webvitals
 
 # Debian's chromium; apt-get update only when the package is missing.
 chromium:
@@ -78,7 +82,7 @@ influxd:
 # The receivers probe/notify's tests deliver to: mailpit (SMTP) and Debian's
 # Prometheus Alertmanager. `make test` points the tests at them and makes a
 # missing one fail the run instead of skipping its tests.
-.PHONY: mailpit alertmanager prometheus
+.PHONY: mailpit alertmanager prometheus webvitals
 
 # mailpit v1.33.1 built from source when missing.
 mailpit:
@@ -108,6 +112,15 @@ prometheus:
 	fi
 	@test -x $(PROMETHEUS) || (echo "prometheus missing at $(PROMETHEUS)"; exit 1)
 
+# web-vitals 6.2.3 with npm when missing (Debian's Node 20 runs it; only
+# its built file is used, loaded into the test pages).
+webvitals:
+	@if [ ! -f $(WEBVITALS) ]; then \
+		echo "installing web-vitals 6.2.3 into $(WEBVITALS_DIR)"; \
+		npm install --prefix $(WEBVITALS_DIR) --no-audit --no-fund web-vitals@6.2.3 >/dev/null; \
+	fi
+	@test -f $(WEBVITALS) || (echo "web-vitals missing at $(WEBVITALS)"; exit 1)
+
 ## bench: the benchmarks behind the README's performance section.
 bench: deps
 	$(TESTENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
@@ -122,7 +135,7 @@ bench-lighthouse: chromium
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
 	fi
 	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
-	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 30m
+	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 60m
 
 ## fuzz: fuzzing every fuzz test for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s

@@ -119,21 +119,127 @@ type BrowserDetails struct {
 	Artifacts []string `json:"artifacts,omitempty"`
 }
 
-// PageMetrics are what one page of a browser check measured.
+// PageMetrics are what one page of a browser check measured. A page is a
+// document, or in a journey also a soft navigation (a route change through
+// the History API that repainted), measured from the route change.
 type PageMetrics struct {
-	Vitals              Vitals  `json:"vitals"`
-	Ratings             Ratings `json:"ratings"`
-	LCPElement          string  `json:"lcp_element"`
-	LoadMS              float64 `json:"load_ms"`               // loadEventEnd
-	DOMContentLoadedMS  float64 `json:"dom_content_loaded_ms"` // domContentLoadedEventEnd
-	Requests            int     `json:"requests"`
-	FailedRequests      int     `json:"failed_requests"`
-	TransferBytes       int64   `json:"transfer_bytes"` // encoded bytes from CDP Network events
-	ConsoleErrorCount   int     `json:"console_errors_count,omitempty"`
-	RenderBlockingCount int     `json:"render_blocking,omitempty"`
+	Vitals     Vitals  `json:"vitals"`
+	Ratings    Ratings `json:"ratings"`
+	LCPElement string  `json:"lcp_element"`
+	// LCPBreakdown says why the LCP took its time (web.dev's four parts);
+	// nil without an LCP.
+	LCPBreakdown       *LCPBreakdown `json:"lcp_breakdown"`
+	LoadMS             float64       `json:"load_ms"`               // loadEventEnd; 0 for a soft navigation
+	DOMContentLoadedMS float64       `json:"dom_content_loaded_ms"` // domContentLoadedEventEnd
+	// SoftNavigation is how a route-change page was recognised:
+	// SoftNavHeuristics (Chrome's soft-navigation entries) or
+	// SoftNavFallback; "" for a document.
+	SoftNavigation string `json:"soft_navigation,omitempty"`
+	// SettledMS is when observation of the page's loading ended, from its
+	// start, and SettleReason why (the Settle* values).
+	SettledMS    float64 `json:"settled_ms"`
+	SettleReason string  `json:"settle_reason"`
+	// TBTMS is Lighthouse's Total Blocking Time: over the long tasks
+	// between FCP and the end of observation, the sum of their time beyond
+	// 50 ms. LongTasks counts the page's long tasks (over 50 ms) until the
+	// end of observation; LongestTasks are the longest of them.
+	TBTMS         float64    `json:"tbt_ms"`
+	LongTasks     int        `json:"long_tasks"`
+	LongestTaskMS float64    `json:"longest_task_ms"`
+	LongestTasks  []LongTask `json:"longest_tasks,omitempty"`
+	// What the page is made of: its requests (all its frames') by type,
+	// and the share of third parties (other registrable domains than the
+	// page's).
+	Requests             int          `json:"requests"`
+	FailedRequests       int          `json:"failed_requests"`
+	TransferBytes        int64        `json:"transfer_bytes"` // encoded bytes from CDP Network events
+	Resources            Resources    `json:"resources"`
+	ThirdPartyRequests   int          `json:"third_party_requests"`
+	ThirdPartyBytes      int64        `json:"third_party_bytes"`
+	ThirdPartyBlockingMS float64      `json:"third_party_blocking_ms"`
+	ThirdParties         []ThirdParty `json:"third_parties,omitempty"`
+	ConsoleErrorCount    int          `json:"console_errors_count,omitempty"`
+	// RenderBlockingCount counts the render-blocking resources requested
+	// before FCP; RenderBlocking lists the last to finish of them.
+	RenderBlockingCount int                      `json:"render_blocking,omitempty"`
+	RenderBlocking      []RenderBlockingResource `json:"render_blocking_resources,omitempty"`
 	// JSHeapBytes is the peak JavaScript heap (used bytes of the page's
 	// main isolate) read while this was the page, sampled every 500 ms.
 	JSHeapBytes int64 `json:"js_heap_bytes,omitempty"`
+}
+
+// Why a page's observation ended (PageMetrics.SettleReason).
+const (
+	SettleQuiet      = "quiet"      // the settle rule was met
+	SettleCap        = "cap"        // the run's time ran out first
+	SettleNavigation = "navigation" // the page was left first
+	SettleInput      = "input"      // a journey's next input came first
+)
+
+// How a soft navigation was recognised (PageMetrics.SoftNavigation).
+const (
+	SoftNavHeuristics = "heuristics" // Chrome's soft-navigation performance entries
+	SoftNavFallback   = "fallback"   // storeprobe's own: input, URL change, DOM change, paint
+)
+
+// LCPBreakdown splits the LCP into web.dev's parts, in ms from the page's
+// start: TTFB, then LoadDelayMS until the LCP resource was requested
+// (RequestStartMS), LoadDurationMS until it arrived (ResponseEndMS), and
+// RenderDelayMS until it was painted. A text LCP has no resource: its
+// load delay and duration are 0.
+type LCPBreakdown struct {
+	URL            string  `json:"url,omitempty"` // the LCP resource, redacted
+	RequestStartMS float64 `json:"request_start_ms"`
+	ResponseEndMS  float64 `json:"response_end_ms"`
+	LoadDelayMS    float64 `json:"load_delay_ms"`
+	LoadDurationMS float64 `json:"load_duration_ms"`
+	RenderDelayMS  float64 `json:"render_delay_ms"`
+}
+
+// LongTask is one long task: when it started (ms from the page's start),
+// how long it ran, and the script Chrome attributes it to (Long Animation
+// Frames), redacted; "" when Chrome names none.
+type LongTask struct {
+	StartMS    float64 `json:"start_ms"`
+	DurationMS float64 `json:"duration_ms"`
+	Script     string  `json:"script,omitempty"`
+}
+
+// Resources are a page's requests and transferred bytes by resource type.
+type Resources struct {
+	Document ResourceCount `json:"document"`
+	Script   ResourceCount `json:"script"`
+	CSS      ResourceCount `json:"css"`
+	Image    ResourceCount `json:"image"`
+	Font     ResourceCount `json:"font"`
+	XHR      ResourceCount `json:"xhr"` // XMLHttpRequest and fetch
+	Other    ResourceCount `json:"other"`
+}
+
+// ResourceCount is a number of requests and their encoded bytes.
+type ResourceCount struct {
+	Requests int   `json:"requests"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// ThirdParty is one registrable domain other than the page's, with what it
+// cost the page: requests, bytes and the blocking time of its scripts'
+// long tasks.
+type ThirdParty struct {
+	Domain     string  `json:"domain"`
+	Requests   int     `json:"requests"`
+	Bytes      int64   `json:"bytes"`
+	BlockingMS float64 `json:"blocking_ms"`
+}
+
+// RenderBlockingResource is a resource that held the first paint back:
+// its URL (redacted), type (css, script, other) and when it was requested
+// and finished, ms from the page's start.
+type RenderBlockingResource struct {
+	URL     string  `json:"url"`
+	Type    string  `json:"type"`
+	StartMS float64 `json:"start_ms"`
+	EndMS   float64 `json:"end_ms"`
 }
 
 // PageResult is one named page of a journey with its own vitals.

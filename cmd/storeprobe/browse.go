@@ -174,8 +174,31 @@ func writeBrowseText(w io.Writer, r probe.Result) {
 		writeVitals(w, "  ", *m)
 		fmt.Fprintf(w, "  %d requests (%d failed), %s transferred, DOMContentLoaded %.0f ms\n",
 			m.Requests, m.FailedRequests, formatBytes(m.TransferBytes), m.DOMContentLoadedMS)
+		writeObservation(w, "  ", *m)
 	}
 	writeConsole(w, r.BrowserDetails)
+}
+
+// writeObservation prints how long the page was observed and why it
+// stopped, its blocking time, and its third parties' share.
+func writeObservation(w io.Writer, indent string, m probe.PageMetrics) {
+	if m.SettleReason != "" {
+		fmt.Fprintf(w, "%sobserved %.0f ms (%s); TBT %.0f ms, %d long tasks", indent, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks)
+		if m.LongTasks > 0 {
+			fmt.Fprintf(w, " (longest %.0f ms)", m.LongestTaskMS)
+		}
+		fmt.Fprintln(w)
+	}
+	if m.ThirdPartyRequests > 0 {
+		fmt.Fprintf(w, "%sthird parties: %d requests, %s, %.0f ms blocking", indent, m.ThirdPartyRequests, formatBytes(m.ThirdPartyBytes), m.ThirdPartyBlockingMS)
+		for i, tp := range m.ThirdParties {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(w, "; %s %s", tp.Domain, formatBytes(tp.Bytes))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // writeVitals prints one line per vital with its rating.

@@ -109,8 +109,13 @@ func writeJourneyText(w io.Writer, r probe.Result) {
 		fmt.Fprintln(w, "  pages:")
 	}
 	for _, p := range d.Pages {
-		fmt.Fprintf(w, "    %s  %s  load %.0f ms, %d requests, %s\n", p.Name, p.URL, p.LoadMS, p.Requests, formatBytes(p.TransferBytes))
+		if p.SoftNavigation != "" {
+			fmt.Fprintf(w, "    %s  %s  route change, %d requests, %s\n", p.Name, p.URL, p.Requests, formatBytes(p.TransferBytes))
+		} else {
+			fmt.Fprintf(w, "    %s  %s  load %.0f ms, %d requests, %s\n", p.Name, p.URL, p.LoadMS, p.Requests, formatBytes(p.TransferBytes))
+		}
 		writeVitals(w, "      ", p.PageMetrics)
+		writeObservation(w, "      ", p.PageMetrics)
 	}
 	writeConsole(w, d)
 }

@@ -10,15 +10,20 @@ import (
 )
 
 // BenchmarkBrowse measures page probes per minute on a warm browser: each
-// probe is a fresh incognito context, a load, the settle (500 ms network
-// quiet and a frame) and the vitals read, so the settle bounds the rate of
-// one sequential worker.
+// probe is a fresh incognito context, a load, the settle and the vitals
+// read, so the settle bounds the rate of one sequential worker. The pages:
+// plain text; late, whose content is rendered 700 ms after start; beacon,
+// which posts a small beacon every 250 ms for as long as it is open.
 func BenchmarkBrowse(b *testing.B) {
 	shared := sharedBrowser(b)
 	shop := newShop(b)
-	for _, conc := range []int{1, 4} {
-		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			c := probe.Check{URL: shop.URL + "/plain", Timeout: 30 * time.Second}
+	for _, tc := range []struct {
+		page string
+		conc int
+	}{{"plain", 1}, {"plain", 4}, {"late", 1}, {"beacon", 1}} {
+		b.Run(fmt.Sprintf("page=%s/concurrency=%d", tc.page, tc.conc), func(b *testing.B) {
+			conc := tc.conc
+			c := probe.Check{URL: shop.URL + "/" + tc.page, Timeout: 30 * time.Second}
 			shared.Browse(context.Background(), c) // warm
 			b.ResetTimer()
 			start := time.Now()

@@ -1,8 +1,11 @@
 // Package browser runs browser checks and journeys in one long-lived headless
 // Chromium: it owns the browser process (its own process group, restarted
 // lazily after a crash, killed whole on Close), gives every run a fresh
-// incognito browser context, measures Core Web Vitals with its own in-page
-// collector (collector.js) and turns what happened into probe.Results.
+// incognito browser context, observes each page until it is done (the
+// settle rule, settle.go), measures Core Web Vitals, blocking time and soft
+// navigations with its own in-page collector (collector.js) and what each
+// page is made of from Chrome's network events (weight.go), and turns what
+// happened into probe.Results.
 package browser
 
 import (
@@ -69,6 +72,11 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logger receives lifecycle events; nil discards them.
 	Logger *slog.Logger
+
+	// softNavFallback makes the collector recognise soft navigations
+	// itself even where Chrome reports them: the tests of the fallback
+	// (this Chromium offers no switch that turns Chrome's off).
+	softNavFallback bool
 }
 
 // Browser is one long-lived Chromium shared by all runs. It is safe for

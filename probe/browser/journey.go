@@ -112,8 +112,10 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	snap := s.readResults(f)
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
-	for _, d := range snap.docs {
-		p := pageResult(d, snap.stats, redact)
+	for i, m := range measure(snap, redact) {
+		d := snap.docs[i]
+		p := pageResult(d, m, redact)
+		// The heap is the document's: its soft navigations share it.
 		p.JSHeapBytes = s.wd.peakOf(d.loader)
 		res.Pages = append(res.Pages, p)
 	}
@@ -135,8 +137,8 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	return out
 }
 
-// pageResult names and measures one visited document.
-func pageResult(d document, stats map[cdp.LoaderID]netStats, redact *probe.Redactor) probe.PageResult {
+// pageResult names one visited page and gives it its metrics.
+func pageResult(d document, m probe.PageMetrics, redact *probe.Redactor) probe.PageResult {
 	name := d.name
 	if name == "" {
 		// Unnamed pages are known by their path.
@@ -146,7 +148,7 @@ func pageResult(d document, stats map[cdp.LoaderID]netStats, redact *probe.Redac
 			name = "page"
 		}
 	}
-	return probe.PageResult{Name: name, URL: redact.URL(d.v.URL), PageMetrics: metrics(d, stats)}
+	return probe.PageResult{Name: name, URL: redact.URL(d.v.URL), PageMetrics: m}
 }
 
 // journeyRun is the state of one journey between steps.
@@ -412,9 +414,11 @@ func (r *journeyRun) afterInput(ctx context.Context, before int, phase probe.Pha
 	return r.settled(ctx, phase)
 }
 
-// settled lets the page settle before the next step acts on it.
+// settled lets the page settle before the next step acts on it, by the
+// same rule as a page probe, capped by the step's time: a page that does
+// not settle by then is acted on anyway (its settle_reason says input).
 func (r *journeyRun) settled(ctx context.Context, phase probe.Phase) *probe.Failure {
-	if err := r.s.settle(ctx); err != nil {
+	if err := r.s.settle(ctx, false); err != nil {
 		return r.s.failOr(err, phase, probe.FailureTimeout)
 	}
 	return nil

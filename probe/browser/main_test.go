@@ -21,9 +21,16 @@ import (
 	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
-// testResolverRules answers every name inside Chrome with NXDOMAIN, so no
-// test ever reaches the system resolver or leaves loopback.
-const testResolverRules = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+// testResolverRules answers names under testTLD with loopback (a shop and
+// its third parties, each a registrable domain of its own, all served by
+// one test server) and every other name with NXDOMAIN, so no test ever
+// reaches the system resolver or leaves loopback.
+const testResolverRules = "MAP *." + testTLD + " 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+// testTLD is the top-level domain of the tests' host names ("example" is
+// reserved for documentation, RFC 2606, and is not on the Public Suffix
+// List: shop.example is a registrable domain).
+const testTLD = "example"
 
 // warm is the package's one warm browser, launched by TestMain when there
 // is a Chromium to start; tests reach it through sharedBrowser.
@@ -98,6 +105,7 @@ func noisyPNG(w, h int, seed int64) []byte {
 type shopServer struct {
 	*httptest.Server
 	hero        []byte
+	stars       int           // bytes of /truth/stars.png
 	quit        chan struct{} // closed at cleanup: releases hanging handlers
 	slowHit     chan struct{} // /slow-doc was asked for
 	cookieSeen  atomic.Int32  // requests to /cookie that carried our cookie
@@ -238,6 +246,16 @@ const tick = setInterval(() => {
 })();
 </script>`))
 	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	// Client-rendered content: a small header paints at once, the cart's
+	// text is rendered by script 700 ms after navigation start, after load.
+	mux.HandleFunc("/late", page("late", `<h1 style="font-size:14px">Shop</h1><main id="main"></main>
+<script>setTimeout(() => {
+  document.getElementById('main').innerHTML = '<p id="cart" style="font-size:48px;width:900px">Your cart: 3 items, total 129.00 EUR. Free shipping from 50 EUR.</p>';
+}, 700 - performance.now());</script>`))
+	// A page that posts a small beacon every 250 ms for as long as it is
+	// open: never network-idle, never busy.
+	mux.HandleFunc("/beacon", page("beacon", `<h1>Beacons</h1><p>analytics every 250 ms</p>
+<script>setInterval(() => navigator.sendBeacon('/ping', 'x'), 250);</script>`))
 	// The document answers after 1.5 s; s.slowHit is signaled when it is
 	// asked for.
 	mux.HandleFunc("/slow-doc", func(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +272,7 @@ const tick = setInterval(() => {
 		}
 		page("slow doc", `<p>late</p>`)(w, r)
 	})
+	s.addTruthPages(mux)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	t.Cleanup(func() { close(s.quit) })

@@ -80,7 +80,10 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	tctx = s.watch(tctx)
 	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
 	if f == nil {
-		if err := s.settle(tctx); err != nil {
+		// Observed until done (the settle rule), at most until the
+		// check's timeout: a page that never settles is measured up to
+		// then and says so (settle_reason cap), it does not fail.
+		if err := s.settle(tctx, true); err != nil {
 			f = s.classify(err, probe.PhaseNavigation)
 		}
 	}
@@ -96,9 +99,8 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	snap := s.readResults(f)
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
-	if n := len(snap.docs); n > 0 {
-		m := metrics(snap.docs[n-1], snap.stats)
-		res.PageMetrics = &m
+	if pages := measure(snap, redact); len(pages) > 0 {
+		res.PageMetrics = &pages[len(pages)-1]
 	}
 	// One page: every reading of the run was of it (or of its redirects).
 	res.JSHeapBytes = s.wd.maxPeak()

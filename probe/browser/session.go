@@ -27,11 +27,7 @@ var collectorJS string
 // bindingName is the CDP binding collector.js reports through.
 const bindingName = "__storeprobeVitals"
 
-// Settling: after a load the page must be network-quiet this long, but a
-// page that never goes quiet (long polls, beacons) is read after settleMax.
 const (
-	quietPeriod = 500 * time.Millisecond
-	settleMax   = 5 * time.Second
 	// cleanupBudget bounds reading the vitals after a failure or deadline,
 	// which runs past the run's own deadline; artifactBudget, separately,
 	// the failure screenshot and request log, so a slow read cannot starve
@@ -142,7 +138,7 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		if _, err := cdp.Call(ctx, s.t, performance.Enable, performance.EnableParams{}); err != nil {
 			return err
 		}
-		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorSource(nonce)}); err != nil {
+		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorSource(nonce, b.opts.softNavFallback)}); err != nil {
 			return err
 		}
 		return emulate(ctx, s.t, dev, userAgent(dev, inst.version, b.opts.Version))
@@ -172,9 +168,19 @@ func newNonce() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// collectorSource is collector.js with the run's nonce in place.
-func collectorSource(nonce string) string {
-	return strings.Replace(collectorJS, nonceMark, nonce, 1)
+// softNavMark is the placeholder in collector.js for how soft navigations
+// are recognised: "auto" (Chrome's entries where it has them) or
+// "fallback".
+const softNavMark = "__STOREPROBE_SOFTNAV__"
+
+// collectorSource is collector.js with the run's nonce and soft-navigation
+// mode in place.
+func collectorSource(nonce string, fallback bool) string {
+	mode := "auto"
+	if fallback {
+		mode = "fallback"
+	}
+	return strings.Replace(strings.Replace(collectorJS, nonceMark, nonce, 1), softNavMark, mode, 1)
 }
 
 // acceptDialogs dismisses alert/confirm/prompt, which would block the page.
@@ -339,30 +345,12 @@ func (s *session) documentFailure(phase probe.Phase) *probe.Failure {
 	return nil
 }
 
-// settle lets the page finish: network quiet for quietPeriod (bounded), then
-// one rendered frame, so late LCP candidates and shifts are recorded.
-func (s *session) settle(ctx context.Context) error {
-	if err := s.tr.waitQuiet(ctx, quietPeriod, settleMax); err != nil {
-		return err
-	}
-	return s.frame(ctx)
-}
+// maxSnapshot bounds the collector's answer to a snapshot: every view of
+// one document.
+const maxSnapshot = 32 * maxPayload
 
-// frame waits for the next animation frame plus a task.
-func (s *session) frame(ctx context.Context) error {
-	// A hidden or hung page may never run the frame; bound it.
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(fctx, chromedp.Evaluate[chromedp.Void](
-		`new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))`, chromedp.EvalAwaitPromise))
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return nil
-	}
-	return err
-}
-
-// collect asks the current document for its vitals (the collector also
-// pushes them on its own; this gets the latest values).
+// collect asks the current document for the values of its views (the
+// collector also pushes them on its own; this gets the latest values).
 func (s *session) collect(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -376,11 +364,17 @@ func (s *session) collect(ctx context.Context) {
 		return
 	}
 	var raw string
-	if json.Unmarshal(res.Result.Value, &raw) != nil || raw == "" {
+	if json.Unmarshal(res.Result.Value, &raw) != nil || raw == "" || len(raw) > maxSnapshot {
+		return
+	}
+	var views []json.RawMessage
+	if json.Unmarshal([]byte(raw), &views) != nil {
 		return
 	}
 	s.tr.mu.Lock()
-	s.tr.collectLocked(raw)
+	for _, v := range views {
+		s.tr.collectLocked(string(v))
+	}
 	s.tr.notifyLocked()
 	s.tr.mu.Unlock()
 }
@@ -458,23 +452,86 @@ func (s *session) stopLoading(ctx context.Context) {
 	_, _ = cdp.Call(sctx, s.t, page.StopLoading, cdp.Empty{})
 }
 
-// metrics builds a page's metrics from a collected document.
-func metrics(d document, stats map[cdp.LoaderID]netStats) probe.PageMetrics {
+// measure builds the metrics of every page the run saw, in order: each
+// document's and soft navigation's own vitals, and its network from its
+// start to the next page of its document.
+func measure(snap snapshot, redact *probe.Redactor) []probe.PageMetrics {
+	byLoader := map[cdp.LoaderID][]int{}
+	for i, d := range snap.docs {
+		byLoader[d.loader] = append(byLoader[d.loader], i)
+	}
+	segs := make([][]*segment, len(snap.docs))
+	for loader, idx := range byLoader {
+		pages := make([]document, len(idx))
+		for k, i := range idx {
+			pages[k] = snap.docs[i]
+		}
+		for k, sg := range splitSegments(pages, snap.stats[loader].segs) {
+			segs[idx[k]] = sg
+		}
+	}
+	out := make([]probe.PageMetrics, len(snap.docs))
+	for i, d := range snap.docs {
+		out[i] = metrics(d, segs[i], redact)
+	}
+	return out
+}
+
+// metrics builds one page's metrics from its collected values and the
+// segments of its network.
+func metrics(d document, segs []*segment, redact *probe.Redactor) probe.PageMetrics {
+	c := d.v
 	v := probe.Vitals{
-		LCP: roundp(d.v.LCP, 1), CLS: roundp(d.v.CLS, 4), INP: roundp(d.v.INP, 1),
-		FCP: roundp(d.v.FCP, 1), TTFB: roundp(d.v.TTFB, 1),
+		LCP: roundp(c.LCP, 1), CLS: roundp(c.CLS, 4), INP: roundp(c.INP, 1),
+		FCP: roundp(c.FCP, 1), TTFB: roundp(c.TTFB, 1),
 	}
-	m := probe.PageMetrics{Vitals: v, Ratings: v.Rate(), LCPElement: d.v.LCPElement, ConsoleErrorCount: d.errors}
-	if d.v.Load != nil {
-		m.LoadMS = round(*d.v.Load, 1)
+	m := probe.PageMetrics{Vitals: v, Ratings: v.Rate(), LCPElement: c.LCPElement, ConsoleErrorCount: d.errors,
+		SoftNavigation: c.Soft, TBTMS: round(c.TBT, 1), LongTasks: c.LongTasks, LongestTaskMS: round(c.LongestTask, 1),
+		RenderBlockingCount: c.RenderBlocking}
+	if c.Load != nil {
+		m.LoadMS = round(*c.Load, 1)
 	}
-	if d.v.DCL != nil {
-		m.DOMContentLoadedMS = round(*d.v.DCL, 1)
+	if c.DCL != nil {
+		m.DOMContentLoadedMS = round(*c.DCL, 1)
 	}
-	if st, ok := stats[d.loader]; ok {
-		m.Requests, m.FailedRequests, m.TransferBytes = st.requests, st.failed, st.bytes
+	m.SettledMS, m.SettleReason = settledMS(c)
+	for _, t := range c.Tasks {
+		m.LongestTasks = append(m.LongestTasks, probe.LongTask{StartMS: round(t.Start, 1), DurationMS: round(t.Duration, 1), Script: redactURL(redact, t.Script)})
 	}
+	for _, b := range c.RenderBlockingList {
+		m.RenderBlocking = append(m.RenderBlocking, probe.RenderBlockingResource{URL: redactURL(redact, b.URL), Type: b.Type,
+			StartMS: round(b.Start, 1), EndMS: round(b.End, 1)})
+	}
+	if c.LCP != nil {
+		// web-vitals' attribution: TTFB, then the resource's request and
+		// response, then the paint; a text LCP has no resource.
+		var ttfb float64
+		if c.TTFB != nil {
+			ttfb = *c.TTFB
+		}
+		reqStart, respEnd := ttfb, ttfb
+		if c.LCPRequestStart != nil {
+			reqStart = max(*c.LCPRequestStart, ttfb)
+		}
+		if c.LCPResponseEnd != nil {
+			respEnd = max(*c.LCPResponseEnd, reqStart)
+		}
+		respEnd = min(respEnd, *c.LCP)
+		reqStart = min(reqStart, respEnd)
+		m.LCPBreakdown = &probe.LCPBreakdown{URL: redactURL(redact, c.LCPURL),
+			RequestStartMS: round(reqStart, 1), ResponseEndMS: round(respEnd, 1),
+			LoadDelayMS: round(reqStart-ttfb, 1), LoadDurationMS: round(respEnd-reqStart, 1), RenderDelayMS: round(*c.LCP-respEnd, 1)}
+	}
+	composition(&m, segs, c.Scripts, registrableDomain(hostOf(c.URL)))
 	return m
+}
+
+// redactURL redacts a URL the page reported; "" stays "".
+func redactURL(r *probe.Redactor, u string) string {
+	if u == "" || r == nil {
+		return u
+	}
+	return r.URL(u)
 }
 
 func round(v float64, digits int) float64 {
@@ -549,6 +606,8 @@ func (s *session) readResults(f *probe.Failure) snapshot {
 	}
 	if f == nil || f.Kind != probe.FailureBrowserCrash {
 		actx, cancel := s.afterCtx(cleanupBudget)
+		// A page still observed when the run ends was cut by its time.
+		s.endView(actx, "", probe.SettleCap)
 		s.collect(actx)
 		cancel()
 	}

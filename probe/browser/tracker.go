@@ -26,10 +26,10 @@ const (
 	maxRequests      = 2000 // request log entries (HAR)
 	maxInflight      = 4096 // requests tracked while in flight
 	maxLoaders       = 256  // documents (frames included) with network totals
-	maxPages         = 64   // top-level documents with vitals
+	maxPages         = 64   // pages (documents and soft navigations) with vitals
 	maxConsoleErrors = 50
-	maxMessageLen    = 500     // characters of a console message or exception
-	maxPayload       = 8 << 10 // one collector message
+	maxMessageLen    = 500      // characters of a console message or exception
+	maxPayload       = 24 << 10 // one collector message (one view)
 	maxURLLen        = 2048
 	maxElementLen    = 200
 )
@@ -59,14 +59,20 @@ type tracker struct {
 	docStatus int64
 	docErr    string // net error of the main document request
 
-	// Network.
-	inflight map[network.RequestID]bool
-	overflow int // requests started while inflight was full, never retired
-	lastNet  time.Time
-	requests []*requestEntry
-	dropped  int                                 // requests past the log's cap, counted but not logged
-	byID     map[network.RequestID]*requestEntry // in flight only
-	stats    map[cdp.LoaderID]*netStats
+	// Network. The settle rule's network quiet runs from the later of the
+	// load event and the last moment the network was busy: more than
+	// netBusyRequests requests in flight, or a critical one (see
+	// isCritical).
+	inflight  map[network.RequestID]flight
+	critical  int       // critical requests in flight
+	overflow  int       // requests started while inflight was full, never retired
+	loadedAt  time.Time // the main frame's last load
+	busyUntil time.Time // the last moment the network was busy
+	urlAt     time.Time // the main frame's last same-document URL change
+	requests  []*requestEntry
+	dropped   int                                 // requests past the log's cap, counted but not logged
+	byID      map[network.RequestID]*requestEntry // in flight only
+	stats     map[cdp.LoaderID]*netStats
 
 	// Documents seen by the collector, in order.
 	docs  []*document
@@ -78,10 +84,31 @@ type tracker struct {
 	detached      bool // the tab's debugging session ended under us
 }
 
-// netStats are the network totals of one document (loader).
+// flight is a request in flight.
+type flight struct {
+	at       time.Time // started
+	main     bool      // requested by the main frame
+	kind     resourceKind
+	critical bool
+}
+
+// isCritical says whether a request in flight keeps the page busy on its
+// own: Lighthouse's critical requests (the main frame's, at High or
+// VeryHigh priority: the document, render-blocking scripts and styles,
+// fonts, images in the viewport, such as the LCP's), except XHR and fetch,
+// so that a long poll is not busy (see settle.go).
+func isCritical(f flight, p network.ResourcePriority) bool {
+	return f.main && (p == network.ResourcePriorityHigh || p == network.ResourcePriorityVeryHigh) &&
+		f.kind != kindXHR && f.kind != kindOther
+}
+
+// netStats are the network totals of one document (loader): its own
+// requests and those of its frames, in segments split at the main frame's
+// same-document URL changes, so a soft navigation can have its own.
 type netStats struct {
 	requests, failed int
 	bytes            int64
+	segs             []*segment
 }
 
 // requestEntry is one request of the HAR-like log.
@@ -100,37 +127,76 @@ type requestEntry struct {
 	Failed     bool      `json:"failed"`
 	Redirected bool      `json:"redirected,omitempty"`
 
-	loader  cdp.LoaderID
-	main    bool    // requested by the main frame
+	loader  cdp.LoaderID // the page's document: the main frame's loader
+	main    bool         // requested by the main frame
+	seg     *segment     // the page segment it is counted in
+	kind    resourceKind
+	domain  string  // registrable domain of its host
 	startTS float64 // CDP monotonic seconds
 	timing  *network.ResourceTiming
 	done    bool
 }
 
-// document is one top-level document the collector reported on.
+// document is one page the collector reported on: a top-level document or
+// a soft navigation within one (a view, in collector.js).
 type document struct {
 	id     string
 	name   string // the journey's page name, if a step named it
 	loader cdp.LoaderID
 	v      collected
-	errors int // console errors while it was the current document
+	errors int // console errors while it was the current page
 }
 
-// collected is the collector's JSON message (see collector.js).
+// collected is the collector's JSON message about one view (see
+// collector.js). Times are ms from the view's start, except Start (from
+// the document's time origin).
 type collected struct {
-	ID           string   `json:"id"`
-	URL          string   `json:"url"`
-	Seq          int      `json:"seq"`
-	Final        bool     `json:"final"`
-	FCP          *float64 `json:"fcp"`
-	LCP          *float64 `json:"lcp"`
-	LCPElement   string   `json:"lcp_element"`
-	CLS          *float64 `json:"cls"`
-	INP          *float64 `json:"inp"`
-	Interactions int      `json:"interactions"`
-	TTFB         *float64 `json:"ttfb"`
-	Load         *float64 `json:"load"`
-	DCL          *float64 `json:"dcl"`
+	ID                 string              `json:"id"`
+	Doc                string              `json:"doc"`  // the document's view id
+	Soft               string              `json:"soft"` // "", heuristics or fallback
+	URL                string              `json:"url"`
+	Seq                int                 `json:"seq"`
+	Final              bool                `json:"final"`
+	Start              float64             `json:"start"`
+	FCP                *float64            `json:"fcp"`
+	LCP                *float64            `json:"lcp"`
+	LCPElement         string              `json:"lcp_element"`
+	LCPURL             string              `json:"lcp_url"`
+	LCPRequestStart    *float64            `json:"lcp_request_start"`
+	LCPResponseEnd     *float64            `json:"lcp_response_end"`
+	CLS                *float64            `json:"cls"`
+	INP                *float64            `json:"inp"`
+	Interactions       int                 `json:"interactions"`
+	TTFB               *float64            `json:"ttfb"`
+	Load               *float64            `json:"load"`
+	DCL                *float64            `json:"dcl"`
+	End                *float64            `json:"end"`
+	EndReason          string              `json:"end_reason"`
+	TBT                float64             `json:"tbt"`
+	LongTasks          int                 `json:"long_tasks"`
+	LongestTask        float64             `json:"longest_task"`
+	Tasks              []collectedTask     `json:"tasks"`
+	Scripts            []collectedScript   `json:"scripts"`
+	RenderBlocking     int                 `json:"render_blocking"`
+	RenderBlockingList []collectedBlocking `json:"render_blocking_list"`
+}
+
+type collectedTask struct {
+	Start    float64 `json:"start"`
+	Duration float64 `json:"duration"`
+	Script   string  `json:"script"`
+}
+
+type collectedScript struct {
+	URL      string  `json:"url"`
+	Blocking float64 `json:"blocking"`
+}
+
+type collectedBlocking struct {
+	URL   string  `json:"url"`
+	Type  string  `json:"type"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
 }
 
 // limits are the tracker's caps (the constants above; tests lower them).
@@ -147,7 +213,7 @@ func newTracker(redact *probe.Redactor, nonce string) *tracker {
 		limits:   defaultLimits,
 		dialogs:  make(chan struct{}, 1),
 		changed:  make(chan struct{}),
-		inflight: map[network.RequestID]bool{},
+		inflight: map[network.RequestID]flight{},
 		byID:     map[network.RequestID]*requestEntry{},
 		stats:    map[cdp.LoaderID]*netStats{},
 		docBy:    map[string]*document{},
@@ -174,7 +240,7 @@ func (t *tracker) isMain(id cdp.FrameID) bool { return id != "" && id == t.mainF
 func (t *tracker) statsLocked(l cdp.LoaderID, main bool) *netStats {
 	s := t.stats[l]
 	if s == nil {
-		s = &netStats{}
+		s = &netStats{segs: []*segment{newSegment("", time.Now())}}
 		if len(t.stats) < t.limits.loaders || main {
 			t.stats[l] = s
 		}
@@ -194,11 +260,11 @@ func (t *tracker) handle(ev any) {
 	case *page.EventFrameStoppedLoading:
 		if t.isMain(ev.FrameID) {
 			t.loading = false
-			// The quiet period runs from the later of the load event and
-			// the last request: under CPU throttling load can come long
-			// after the network went quiet, and work scheduled after load
-			// (a late shift, a lazy hero) belongs to the page.
-			t.lastNet = time.Now()
+			// Network quiet runs from the later of the load event and the
+			// end of the last busy spell: under CPU throttling load can
+			// come long after the network went quiet, and work scheduled
+			// after load (a late shift, a lazy hero) belongs to the page.
+			t.loadedAt = time.Now()
 		}
 	case *page.EventFrameNavigated:
 		if ev.Frame != nil && ev.Frame.ParentID == "" && t.isMain(ev.Frame.ID) {
@@ -208,6 +274,12 @@ func (t *tracker) handle(ev any) {
 	case *page.EventNavigatedWithinDocument:
 		if t.isMain(ev.FrameID) {
 			t.url = ev.URL
+			t.urlAt = time.Now()
+			// A route change may be a soft navigation: its requests start
+			// a segment of their own (merged back if it is not one).
+			if st := t.stats[t.loader]; st != nil && len(st.segs) < maxSegments {
+				st.segs = append(st.segs, newSegment(ev.URL, t.urlAt))
+			}
 		}
 	case *page.EventJavascriptDialogOpening:
 		select {
@@ -216,6 +288,24 @@ func (t *tracker) handle(ev any) {
 		}
 	case *network.EventRequestWillBeSent:
 		t.requestLocked(ev)
+	case *network.EventResourceChangedPriority:
+		// Chrome raises an image to High once layout puts it in the
+		// viewport: the LCP image becomes critical then.
+		if f, ok := t.inflight[ev.RequestID]; ok {
+			crit := isCritical(f, ev.NewPriority)
+			if crit != f.critical {
+				if crit {
+					t.critical++
+				} else {
+					t.critical--
+				}
+				f.critical = crit
+				t.inflight[ev.RequestID] = f
+			}
+			if t.netBusyLocked() || !crit {
+				t.busyUntil = time.Now()
+			}
+		}
 	case *network.EventResponseReceived:
 		if r := t.byID[ev.RequestID]; r != nil && ev.Response != nil {
 			r.Status = ev.Response.Status
@@ -226,6 +316,7 @@ func (t *tracker) handle(ev any) {
 			if r.Status >= 400 && !r.Failed {
 				r.Failed = true
 				t.statsLocked(r.loader, r.main).failed++
+				r.seg.failed++
 			}
 		}
 		if ev.RequestID == t.docReq && ev.Response != nil {
@@ -237,6 +328,7 @@ func (t *tracker) handle(ev any) {
 			r.Bytes += int64(ev.EncodedDataLength)
 			r.DurationMS = (float64(ev.Timestamp) - r.startTS) * 1000
 			t.statsLocked(r.loader, r.main).bytes += int64(ev.EncodedDataLength)
+			r.seg.add(r.kind, r.domain, 0, int64(ev.EncodedDataLength))
 		}
 		t.finishLocked(ev.RequestID)
 	case *network.EventLoadingFailed:
@@ -249,6 +341,7 @@ func (t *tracker) handle(ev any) {
 			if !ev.Canceled && !r.Failed {
 				r.Failed = true
 				t.statsLocked(r.loader, r.main).failed++
+				r.seg.failed++
 			}
 		}
 		if ev.RequestID == t.docReq {
@@ -304,7 +397,15 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 	if ev.Type == network.ResourceTypeDocument && main {
 		t.docReq, t.docStatus, t.docErr = ev.RequestID, 0, ""
 	}
-	st := t.statsLocked(ev.LoaderID, main)
+	// A frame's requests are its page's: they count for the main frame's
+	// document of the moment.
+	loader := ev.LoaderID
+	if !main && t.loader != "" {
+		loader = t.loader
+	}
+	st := t.statsLocked(loader, main)
+	seg := st.segs[len(st.segs)-1]
+	kind, domain := kindOf(ev.Type), registrableDomain(hostOf(ev.Request.URL))
 	if prev := t.byID[ev.RequestID]; prev != nil && ev.RedirectResponse != nil {
 		// A redirect reuses the request id: close the earlier hop.
 		prev.done, prev.Redirected = true, true
@@ -312,21 +413,35 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 		prev.Bytes = int64(ev.RedirectResponse.EncodedDataLength)
 		prev.DurationMS = (float64(ev.Timestamp) - prev.startTS) * 1000
 		st.bytes += prev.Bytes
+		prev.seg.add(prev.kind, prev.domain, 0, prev.Bytes)
 	}
 	st.requests++
-	t.lastNet = time.Now()
-	if !t.inflight[ev.RequestID] && len(t.inflight) >= t.limits.inflight {
+	seg.add(kind, domain, 1, 0)
+	now := time.Now()
+	if _, ok := t.inflight[ev.RequestID]; !ok && len(t.inflight) >= t.limits.inflight {
 		// Too many requests hang at once to follow each: count it, and
 		// never call the page quiet again (settling is bounded anyway).
 		t.overflow++
+		t.busyUntil = now
 		delete(t.byID, ev.RequestID)
 		return
 	}
-	t.inflight[ev.RequestID] = true
+	if prev, ok := t.inflight[ev.RequestID]; ok && prev.critical {
+		t.critical-- // a redirect: the request goes on as its new hop
+	}
+	f := flight{at: now, main: main, kind: kind}
+	f.critical = isCritical(f, ev.Request.InitialPriority)
+	if f.critical {
+		t.critical++
+	}
+	t.inflight[ev.RequestID] = f
+	if t.netBusyLocked() {
+		t.busyUntil = now
+	}
 	r := &requestEntry{
 		Method: ev.Request.Method, Type: string(ev.Type),
 		Started: time.UnixMilli(int64(float64(ev.WallTime) * 1000)).UTC(),
-		loader:  ev.LoaderID, main: main, startTS: float64(ev.Timestamp),
+		loader:  loader, main: main, seg: seg, kind: kind, domain: domain, startTS: float64(ev.Timestamp),
 	}
 	// Past the log's cap a request is only followed until it ends (for
 	// its document's totals), without its URL.
@@ -340,11 +455,59 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 }
 
 func (t *tracker) finishLocked(id network.RequestID) {
-	if t.inflight[id] {
+	if f, ok := t.inflight[id]; ok {
+		// Busy until the moment the network stops being busy.
+		if t.netBusyLocked() {
+			t.busyUntil = time.Now()
+		}
+		if f.critical {
+			t.critical--
+		}
 		delete(t.inflight, id)
-		t.lastNet = time.Now()
 	}
 	delete(t.byID, id)
+}
+
+// netBusyLocked reports whether more requests than netBusyRequests, or a
+// critical one, are in flight (past the inflight cap, for ever).
+func (t *tracker) netBusyLocked() bool {
+	return len(t.inflight) > netBusyRequests || t.critical > 0 || t.overflow > 0
+}
+
+// netQuietIn is how much longer the network must stay as it is for the
+// settle rule: 0 once the main frame has loaded and at most
+// netBusyRequests requests have been in flight for settleWindow; while it
+// loads or is busy, settleWindow (a re-check bound: ch wakes the caller on
+// any change).
+func (t *tracker) netQuietIn(now time.Time) (wait time.Duration, ch chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.loading || t.netBusyLocked() {
+		return settleWindow, t.changed
+	}
+	since := t.loadedAt
+	if t.busyUntil.After(since) {
+		since = t.busyUntil
+	}
+	return max(settleWindow-now.Sub(since), 0), t.changed
+}
+
+// routeRequests counts the requests in flight that started after the
+// main frame's last same-document URL change: a route change still
+// fetching what it will show.
+func (t *tracker) routeRequests() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.urlAt.IsZero() {
+		return 0
+	}
+	n := 0
+	for _, f := range t.inflight {
+		if !f.at.Before(t.urlAt) {
+			n++
+		}
+	}
+	return n
 }
 
 // collectLocked folds in one collector message. The page shares the
@@ -359,14 +522,19 @@ func (t *tracker) collectLocked(payload string) {
 	if err := json.Unmarshal([]byte(payload), &c); err != nil || !c.valid() {
 		return
 	}
-	c.URL = clipUTF8(c.URL, maxURLLen)
-	c.LCPElement = clipUTF8(c.LCPElement, maxElementLen)
+	c.clip()
 	d := t.docBy[c.ID]
 	if d == nil {
 		if len(t.docs) >= t.limits.pages {
 			return
 		}
 		d = &document{id: c.ID, loader: t.loader}
+		if doc := t.docBy[c.Doc]; c.Soft != "" && doc != nil {
+			// A soft navigation is part of its document's loader.
+			d.loader = doc.loader
+		} else if c.Soft != "" {
+			return // a view of a document never reported: forged or lost
+		}
 		t.docBy[c.ID] = d
 		t.docs = append(t.docs, d)
 	}
@@ -383,16 +551,74 @@ const (
 	maxCLS      = 1000
 )
 
+// Bounds of the collector's lists (collector.js keeps to them).
+const (
+	maxTasks    = 5
+	maxScripts  = 10
+	maxBlocking = 5
+)
+
 func (c collected) valid() bool {
-	if c.ID == "" || len(c.ID) > 64 || c.Seq < 0 || c.Interactions < 0 || c.Interactions > 1<<30 {
+	if c.ID == "" || len(c.ID) > 64 || len(c.Doc) > 64 || c.Seq < 0 || c.Interactions < 0 || c.Interactions > 1<<30 ||
+		c.LongTasks < 0 || c.LongTasks > 1<<30 || c.RenderBlocking < 0 || c.RenderBlocking > 1<<30 {
 		return false
 	}
-	for _, v := range []*float64{c.FCP, c.LCP, c.INP, c.TTFB, c.Load, c.DCL} {
+	switch c.Soft {
+	case "", probe.SoftNavHeuristics, probe.SoftNavFallback:
+	default:
+		return false
+	}
+	switch c.EndReason {
+	case "", probe.SettleQuiet, probe.SettleCap, probe.SettleNavigation, probe.SettleInput:
+	default:
+		return false
+	}
+	if len(c.Tasks) > maxTasks || len(c.Scripts) > maxScripts || len(c.RenderBlockingList) > maxBlocking {
+		return false
+	}
+	times := []*float64{c.FCP, c.LCP, c.INP, c.TTFB, c.Load, c.DCL, c.End, c.LCPRequestStart, c.LCPResponseEnd,
+		&c.Start, &c.TBT, &c.LongestTask}
+	for i := range c.Tasks {
+		times = append(times, &c.Tasks[i].Duration)
+	}
+	for i := range c.Scripts {
+		times = append(times, &c.Scripts[i].Blocking)
+	}
+	for i := range c.RenderBlockingList {
+		times = append(times, &c.RenderBlockingList[i].Start, &c.RenderBlockingList[i].End)
+	}
+	for _, v := range times {
 		if v != nil && !(*v >= 0 && *v <= maxTimingMS) { // also rejects NaN
 			return false
 		}
 	}
+	for _, tk := range c.Tasks {
+		// A task may start before its view (a soft navigation's start).
+		if !(tk.Start >= -maxTimingMS && tk.Start <= maxTimingMS) {
+			return false
+		}
+	}
 	return c.CLS == nil || (*c.CLS >= 0 && *c.CLS <= maxCLS)
+}
+
+// clip cuts the collector's strings to their bounds.
+func (c *collected) clip() {
+	c.URL = clipUTF8(c.URL, maxURLLen)
+	c.LCPElement = clipUTF8(c.LCPElement, maxElementLen)
+	c.LCPURL = clipUTF8(c.LCPURL, maxURLLen)
+	for i := range c.Tasks {
+		c.Tasks[i].Script = clipUTF8(c.Tasks[i].Script, maxURLLen)
+	}
+	for i := range c.Scripts {
+		c.Scripts[i].URL = clipUTF8(c.Scripts[i].URL, maxURLLen)
+	}
+	for i := range c.RenderBlockingList {
+		b := &c.RenderBlockingList[i]
+		b.URL = clipUTF8(b.URL, maxURLLen)
+		if b.Type != "css" && b.Type != "script" {
+			b.Type = "other"
+		}
+	}
 }
 
 // clipUTF8 cuts s to at most n bytes without splitting a character.
@@ -477,41 +703,6 @@ func (t *tracker) wait(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// waitQuiet waits until the main frame is not loading and no request has
-// been in flight for quiet, up to max; reaching max is not an error (a page
-// with a long poll never goes quiet, and its probe must still finish).
-func (t *tracker) waitQuiet(ctx context.Context, quiet, max time.Duration) error {
-	deadline := time.Now().Add(max)
-	for {
-		t.mu.Lock()
-		ch := t.changed
-		var wait time.Duration
-		if t.loading || len(t.inflight) > 0 || t.overflow > 0 {
-			wait = quiet // re-check on change or after a while
-		} else {
-			wait = quiet - time.Since(t.lastNet)
-		}
-		idle := !t.loading && len(t.inflight) == 0 && t.overflow == 0 && wait <= 0
-		t.mu.Unlock()
-		if idle {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil
-		}
-		timer := time.NewTimer(min(wait, left))
-		select {
-		case <-ch:
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		}
-		timer.Stop()
-	}
-}
-
 // snapshot is a copy of the state a result is built from.
 type snapshot struct {
 	url           string
@@ -542,7 +733,7 @@ func (t *tracker) snapshot() snapshot {
 		s.docs = append(s.docs, *d)
 	}
 	for k, v := range t.stats {
-		s.stats[k] = *v
+		s.stats[k] = v.clone()
 	}
 	return s
 }

@@ -167,6 +167,10 @@ func FuzzCollect(f *testing.F) {
 	f.Add(`{"id":"","seq":-1}`)
 	f.Add(`[1,2]`)
 	f.Add(`{"id":"x","lcp":"NaN","seq":1e309}`)
+	f.Add(`{"id":"d~1","doc":"d","soft":"heuristics","seq":2,"start":583.6,"lcp":321.5,"end":2100,"end_reason":"quiet","tbt":30,` +
+		`"long_tasks":1,"longest_task":80,"tasks":[{"start":-5,"duration":80,"script":"http://x/a.js"}],"scripts":[{"url":"http://x/a.js","blocking":30}],` +
+		`"render_blocking":1,"render_blocking_list":[{"url":"http://x/a.css","type":"css","start":1,"end":300}],"lcp_request_start":10,"lcp_response_end":20}`)
+	f.Add(`{"id":"d","seq":1,"soft":"bogus","end_reason":"later"}`)
 	f.Fuzz(func(t *testing.T, payload string) {
 		tr := newTracker(probe.NewRedactor(), "")
 		tr.mu.Lock()
@@ -181,7 +185,7 @@ func FuzzCollect(f *testing.F) {
 			if d.id == "" {
 				t.Fatal("a report without id was kept")
 			}
-			metrics(d, s.stats)
+			measure(s, probe.NewRedactor())
 		}
 	})
 }

@@ -183,9 +183,11 @@ func TestHeapWatchdog(t *testing.T) {
 		if h := heap["/plain"]; h < 100<<10 || h > 16<<20 {
 			t.Errorf("plain page js_heap_bytes %d, want 100 KiB..16 MiB", h)
 		}
-		// The ballast is 16 MiB of doubles over the plain page.
+		// The ballast is 16 MiB of doubles over the plain page, give or
+		// take what the collector and a garbage collection in one page
+		// but not the other move (some KiB).
 		const ballast = 16 << 20
-		if d := heap["/ballast"] - heap["/plain"]; d < ballast || d > ballast+2<<20 {
+		if d := heap["/ballast"] - heap["/plain"]; d < ballast-256<<10 || d > ballast+2<<20 {
 			t.Errorf("ballast page heap %d over plain %d: +%d, want ~%d", heap["/ballast"], heap["/plain"], d, ballast)
 		}
 	})

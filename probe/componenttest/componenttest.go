@@ -34,6 +34,16 @@ type Component struct {
 	// Defaults lists where to look when no variable names the binary.
 	Defaults func(getenv func(string) string) []string
 	Install  string // what `make deps` does about it: "installs Debian's chromium"
+	// Usable reports why a path is not the component; nil: Executable.
+	// A library loaded as a file (web-vitals) uses Readable.
+	Usable func(path string) error
+}
+
+func (c Component) usable(path string) error {
+	if c.Usable != nil {
+		return c.Usable(path)
+	}
+	return Executable(path)
 }
 
 // Result is the rule's verdict. Exactly one field is set: Path when there
@@ -90,7 +100,7 @@ func (c Component) Lookup(getenv func(string) string, short bool) Result {
 		}
 	}
 	if path != "" {
-		err := Executable(path)
+		err := c.usable(path)
 		if err == nil {
 			return Result{Path: path}
 		}
@@ -101,7 +111,7 @@ func (c Component) Lookup(getenv func(string) string, short bool) Result {
 			defaults = c.Defaults(getenv)
 		}
 		for _, p := range defaults {
-			if Executable(p) == nil {
+			if c.usable(p) == nil {
 				return Result{Path: p}
 			}
 		}
@@ -112,7 +122,7 @@ func (c Component) Lookup(getenv func(string) string, short bool) Result {
 		missing = fmt.Sprintf("no %s at %s (the default; set %s to use another)", c.Name, where, c.PathVar)
 	}
 	if getenv(c.RequireVar) != "" {
-		return Result{Fail: fmt.Sprintf("%s; %s is set, so this fails: run `make deps` (it %s), or point %s at the binary",
+		return Result{Fail: fmt.Sprintf("%s; %s is set, so this fails: run `make deps` (it %s), or point %s at it",
 			missing, c.RequireVar, c.Install, c.PathVar)}
 	}
 	return Result{Skip: fmt.Sprintf("%s; skipped because %s is unset (set it to fail instead; `make deps` %s)",
@@ -160,6 +170,23 @@ func Executable(path string) error {
 	}
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
+}
+
+// Readable reports why path is not a readable regular file, or nil.
+func Readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
 	}
 	return nil
 }

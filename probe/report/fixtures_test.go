@@ -30,7 +30,8 @@ func journeyRun(at time.Time, lcp, load float64) probe.Run {
 		Attempts: []probe.Result{{Check: "checkout", Type: probe.TypeJourney, OK: true, Attempt: 1, StartedAt: at,
 			DurationMS: 9000, BrowserDetails: &probe.BrowserDetails{Device: "desktop", Pages: []probe.PageResult{{
 				Name: "home", URL: "http://127.0.0.1/",
-				PageMetrics: probe.PageMetrics{Vitals: probe.Vitals{LCP: &lcp, CLS: f64(0.01)}, LoadMS: load},
+				PageMetrics: probe.PageMetrics{Vitals: probe.Vitals{LCP: &lcp, CLS: f64(0.01)}, LoadMS: load,
+					TBTMS: load / 10, SettleReason: probe.SettleQuiet},
 			}}}}}}
 }
 

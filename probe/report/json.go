@@ -96,6 +96,7 @@ func roundPages(in []slo.PageStats) []slo.PageStats {
 	pages := make([]slo.PageStats, len(in))
 	for j, p := range in {
 		p.Load = roundDist(p.Load)
+		p.TBT = roundDist(p.TBT)
 		vitals := make([]slo.VitalStats, len(p.Vitals))
 		for k, v := range p.Vitals {
 			v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)

@@ -91,6 +91,7 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 				u := strings.ToUpper(string(v))
 				head = append(head, u+" P75", u+" GOOD")
 			}
+			head = append(head, "TBT P75")
 			rows := [][]string{head}
 			for _, p := range c.Pages {
 				row := []string{p.Name, strconv.Itoa(p.Samples), ms(p.Load.P75)}
@@ -98,6 +99,7 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 					vs := p.Vital(v)
 					row = append(row, vitalValue(v, vs.P75), pct(vs.GoodPercent))
 				}
+				row = append(row, ms(p.TBT.P75))
 				rows = append(rows, row)
 			}
 			writeTable(&b, "  ", 1, rows)

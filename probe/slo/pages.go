@@ -23,6 +23,10 @@ type PageStats struct {
 	Samples int          `json:"samples"` // times the page was measured
 	Load    Distribution `json:"load_ms"` // of load_ms (loadEventEnd), pages that fired load
 	Vitals  []VitalStats `json:"vitals"`  // in probe.AllVitals order
+	// TBT is the distribution of tbt_ms (Total Blocking Time, the lab
+	// proxy for INP on pages nobody clicks) over the pages measured with
+	// it (a settle_reason says so; pages stored before have none).
+	TBT Distribution `json:"tbt_ms"`
 }
 
 // CoreVitals are the vitals the CWV "% good" target judges; FCP and TTFB

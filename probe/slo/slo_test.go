@@ -259,6 +259,9 @@ func TestEvaluateBrowser(t *testing.T) {
 	if !ptrEq(s.Load.P75, 2600) || !ptrEq(p.Load.P75, 2600) {
 		t.Errorf("load p75 = %v / %v, want 2600", deref(s.Load.P75), deref(p.Load.P75))
 	}
+	if p.TBT.Samples != 0 {
+		t.Errorf("tbt of pages measured without it: %+v", p.TBT)
+	}
 	want := []Verdict{
 		// Four runs against 99.9 %: it takes 1000 for one failure not to breach.
 		{Target: TargetUptime, Want: 99.9, Got: f64(100), Unit: "%", Status: Pass, Samples: 4, MinSamples: 1000, SmallSample: true},
@@ -436,5 +439,26 @@ func TestLoadCountsTimeouts(t *testing.T) {
 		if ms, ok := Load(tc.r); ms != tc.ms || ok != tc.ok {
 			t.Errorf("%s: Load = %v, %v; want %v, %v", tc.name, ms, ok, tc.ms, tc.ok)
 		}
+	}
+}
+
+// TestPageTBT: p75 of tbt_ms over the pages measured with it (they have a
+// settle_reason); pages stored before it are left out.
+func TestPageTBT(t *testing.T) {
+	var runs []probe.Run
+	for i, tbt := range []float64{0, 120, 300, 900, 50} {
+		pm := page(1000, 0, 1500, nil)
+		pm.TBTMS = tbt
+		pm.SettleReason = probe.SettleQuiet
+		if i == 4 {
+			pm.SettleReason = "" // stored by a storeprobe that did not measure it
+		}
+		runs = append(runs, run("home", probe.TypeBrowser, i, probe.Result{Type: probe.TypeBrowser, OK: true,
+			BrowserDetails: &probe.BrowserDetails{PageMetrics: &pm}}))
+	}
+	p := Pages(runs)[0]
+	// 0 120 300 900: p75 = rank 3 = 300.
+	if p.TBT.Samples != 4 || !ptrEq(p.TBT.P75, 300) {
+		t.Errorf("tbt = %+v, want 4 samples, p75 300", p.TBT)
 	}
 }

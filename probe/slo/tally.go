@@ -41,6 +41,10 @@ type PageOutcome struct {
 	Name   string
 	Index  int                            // position in the run: −1 a browser check's own page, 0.. a journey's
 	LoadMS float64                        // 0: the load event never fired
+	// TBT is the page's tbt_ms; HasTBT false for a page measured before
+	// the settle rule (no settle_reason), whose 0 is not a measurement.
+	TBT    float64
+	HasTBT bool
 	Vitals [len(probe.AllVitals)]*float64 // in probe.AllVitals order; nil unobserved
 }
 
@@ -72,7 +76,7 @@ func OutcomeOf(r probe.Run) Outcome {
 	o.Up, o.FirstTry = f.OK, r.Attempts[0].OK
 	o.Load, o.HasLoad = Load(r)
 	for _, p := range pagesOf(r) {
-		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS}
+		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS, TBT: p.m.TBTMS, HasTBT: p.m.SettleReason != ""}
 		for i, v := range probe.AllVitals {
 			po.Vitals[i] = p.m.Vitals.Get(v)
 		}
@@ -295,6 +299,7 @@ type PageSamples struct {
 	Index    int
 	Measured int    // times the page was measured
 	Load     Values // load_ms of the loads that fired
+	TBT      Values // tbt_ms of the pages measured with it
 	Vitals   [len(probe.AllVitals)]VitalSamples
 }
 
@@ -305,6 +310,7 @@ func (p *PageSamples) Merge(o PageSamples) {
 	}
 	p.Measured += o.Measured
 	p.Load.Merge(o.Load)
+	p.TBT.Merge(o.TBT)
 	for i := range p.Vitals {
 		p.Vitals[i].Merge(o.Vitals[i])
 	}
@@ -341,6 +347,9 @@ func (s *Samples) Add(o Outcome) {
 		if po.LoadMS > 0 {
 			p.Load.Add(po.LoadMS)
 		}
+		if po.HasTBT {
+			p.TBT.Add(po.TBT)
+		}
 		for i, v := range probe.AllVitals {
 			if x := po.Vitals[i]; x != nil {
 				p.Vitals[i].Add(v, *x)
@@ -364,7 +373,7 @@ func (s *Samples) page(name string, at time.Time, index int) *PageSamples {
 			return p
 		}
 	}
-	p := PageSamples{Name: name, FirstAt: at, Index: index, Load: s.newValues()}
+	p := PageSamples{Name: name, FirstAt: at, Index: index, Load: s.newValues(), TBT: s.newValues()}
 	for i := range p.Vitals {
 		p.Vitals[i].Values = s.newValues()
 	}
@@ -402,7 +411,7 @@ func (s Samples) Exact() bool {
 		return false
 	}
 	for _, p := range s.Pages {
-		if !p.Load.Exact() {
+		if !p.Load.Exact() || !p.TBT.Exact() {
 			return false
 		}
 		for _, v := range p.Vitals {
@@ -418,7 +427,7 @@ func (s Samples) Exact() bool {
 func (s Samples) Stats() []PageStats {
 	out := make([]PageStats, 0, len(s.Pages))
 	for _, p := range s.SortedPages() {
-		ps := PageStats{Name: p.Name, Samples: p.Measured, Load: p.Load.Distribution()}
+		ps := PageStats{Name: p.Name, Samples: p.Measured, Load: p.Load.Distribution(), TBT: p.TBT.Distribution()}
 		for i, v := range probe.AllVitals {
 			ps.Vitals = append(ps.Vitals, p.Vitals[i].stats(v))
 		}

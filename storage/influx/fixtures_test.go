@@ -67,7 +67,13 @@ func fixtureRuns(base time.Time) []probe.Run {
 	page := probe.PageMetrics{
 		Vitals: probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)},
 		LoadMS: 2800, DOMContentLoadedMS: 1200, Requests: 42, FailedRequests: 1, TransferBytes: 812345, ConsoleErrorCount: 2,
-		Ratings: probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)}.Rate(),
+		Ratings:      probe.Vitals{LCP: f64(2300), CLS: f64(0.12), FCP: f64(900), TTFB: f64(180)}.Rate(),
+		LCPBreakdown: &probe.LCPBreakdown{URL: "https://shop.example.com/hero.jpg", RequestStartMS: 400, ResponseEndMS: 1900, LoadDelayMS: 220, LoadDurationMS: 1500, RenderDelayMS: 400},
+		SettledMS:    3900.5, SettleReason: probe.SettleQuiet, TBTMS: 310.5, LongTasks: 5, LongestTaskMS: 190, RenderBlockingCount: 3,
+		Resources: probe.Resources{Document: probe.ResourceCount{Requests: 1, Bytes: 40000}, Script: probe.ResourceCount{Requests: 20, Bytes: 500000},
+			CSS: probe.ResourceCount{Requests: 4, Bytes: 60000}, Image: probe.ResourceCount{Requests: 12, Bytes: 200000},
+			Font: probe.ResourceCount{Requests: 2, Bytes: 10000}, XHR: probe.ResourceCount{Requests: 2, Bytes: 2000}, Other: probe.ResourceCount{Requests: 1, Bytes: 345}},
+		ThirdPartyRequests: 15, ThirdPartyBytes: 350000, ThirdPartyBlockingMS: 210.5,
 	}
 	browser := probe.Run{
 		Check: "pdp", Type: probe.TypeBrowser, Location: "eu-west", Probe: "eu-west-1",
@@ -81,8 +87,10 @@ func fixtureRuns(base time.Time) []probe.Run {
 	}
 	home := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(1800), CLS: f64(0), INP: f64(64), FCP: f64(700), TTFB: f64(90)},
 		LoadMS: 1500, DOMContentLoadedMS: 800, Requests: 30, TransferBytes: 500000}
-	cart := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(4100), CLS: f64(0.3), INP: f64(520), FCP: f64(3100), TTFB: f64(1900)},
-		LoadMS: 5000, DOMContentLoadedMS: 3500, Requests: 60, FailedRequests: 3, TransferBytes: 1500000}
+	// The cart is a soft navigation: no TTFB, no load.
+	cart := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(4100), CLS: f64(0.3), INP: f64(520), FCP: f64(3100)},
+		Requests: 60, FailedRequests: 3, TransferBytes: 1500000, SoftNavigation: probe.SoftNavHeuristics,
+		SettledMS: 6100, SettleReason: probe.SettleInput}
 	journey := probe.Run{
 		Check: "checkout", Type: probe.TypeJourney, Location: "eu-west", Probe: "eu-west-1",
 		ScheduledAt: sched, StartedAt: sched.Add(2 * time.Millisecond), Lag: 2 * time.Millisecond,

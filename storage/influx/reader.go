@@ -286,11 +286,25 @@ func pageOf(v map[string]any) probe.PageMetrics {
 		return nil
 	}
 	vs := probe.Vitals{LCP: opt("lcp_ms"), CLS: opt("cls"), INP: opt("inp_ms"), FCP: opt("fcp_ms"), TTFB: opt("ttfb_ms")}
-	return probe.PageMetrics{
+	m := probe.PageMetrics{
 		Vitals: vs, Ratings: vs.Rate(), LoadMS: num(v, "load_ms"), DOMContentLoadedMS: num(v, "dom_content_loaded_ms"),
 		Requests: int(integer(v, "requests")), FailedRequests: int(integer(v, "failed_requests")),
 		TransferBytes: integer(v, "transfer_bytes"), ConsoleErrorCount: int(integer(v, "console_errors")),
+		SettledMS: num(v, "settled_ms"), SettleReason: str(v, "settle_reason"), SoftNavigation: str(v, "soft_navigation"),
+		TBTMS: num(v, "tbt_ms"), LongTasks: int(integer(v, "long_tasks")), LongestTaskMS: num(v, "longest_task_ms"),
+		RenderBlockingCount: int(integer(v, "render_blocking")),
+		ThirdPartyRequests:  int(integer(v, "third_party_requests")), ThirdPartyBytes: integer(v, "third_party_bytes"),
+		ThirdPartyBlockingMS: num(v, "third_party_blocking_ms"),
 	}
+	r := &m.Resources
+	r.Document.Bytes, r.Script.Bytes, r.CSS.Bytes = integer(v, "document_bytes"), integer(v, "script_bytes"), integer(v, "css_bytes")
+	r.Image.Bytes, r.Font.Bytes = integer(v, "image_bytes"), integer(v, "font_bytes")
+	r.XHR.Bytes, r.Other.Bytes = integer(v, "xhr_bytes"), integer(v, "other_bytes")
+	if _, ok := v["lcp_load_delay_ms"]; ok {
+		m.LCPBreakdown = &probe.LCPBreakdown{LoadDelayMS: num(v, "lcp_load_delay_ms"),
+			LoadDurationMS: num(v, "lcp_load_duration_ms"), RenderDelayMS: num(v, "lcp_render_delay_ms")}
+	}
+	return m
 }
 
 // assemble joins a run's rows: its earlier attempts, then the final one

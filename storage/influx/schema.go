@@ -228,6 +228,37 @@ func pageFields(p *Point, m probe.PageMetrics) {
 		int("failed_requests", int64(m.FailedRequests)).
 		int("transfer_bytes", m.TransferBytes).
 		int("console_errors", int64(m.ConsoleErrorCount))
+	// How the page was observed, and what blocked it.
+	p.float("settled_ms", m.SettledMS).
+		float("tbt_ms", m.TBTMS).
+		int("long_tasks", int64(m.LongTasks)).
+		float("longest_task_ms", m.LongestTaskMS).
+		int("render_blocking", int64(m.RenderBlockingCount))
+	if m.SettleReason != "" {
+		p.str("settle_reason", m.SettleReason)
+	}
+	if m.SoftNavigation != "" {
+		p.str("soft_navigation", m.SoftNavigation)
+	}
+	// What the page is made of: bytes by type, and the third parties'
+	// share (their names stay in the store: a tag per domain would be
+	// unbounded).
+	r := m.Resources
+	p.int("document_bytes", r.Document.Bytes).
+		int("script_bytes", r.Script.Bytes).
+		int("css_bytes", r.CSS.Bytes).
+		int("image_bytes", r.Image.Bytes).
+		int("font_bytes", r.Font.Bytes).
+		int("xhr_bytes", r.XHR.Bytes).
+		int("other_bytes", r.Other.Bytes).
+		int("third_party_requests", int64(m.ThirdPartyRequests)).
+		int("third_party_bytes", m.ThirdPartyBytes).
+		float("third_party_blocking_ms", m.ThirdPartyBlockingMS)
+	if b := m.LCPBreakdown; b != nil {
+		p.float("lcp_load_delay_ms", b.LoadDelayMS).
+			float("lcp_load_duration_ms", b.LoadDurationMS).
+			float("lcp_render_delay_ms", b.RenderDelayMS)
+	}
 }
 
 // tagSet are the tags every point of a run carries.

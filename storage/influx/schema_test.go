@@ -140,6 +140,9 @@ func TestFieldTypesStable(t *testing.T) {
 		"journey_step.ok": "bool", "check_result.failure_message": "string",
 		"http_check.cache_hit": "int", "http_check.age_s": "int", "http_check.security_findings": "int",
 		"http_origin.ttfb_ms": "float", "http_origin.ok": "bool", "http_origin.status_code": "int", "http_origin.cert_days_left": "float",
+		"browser_page.tbt_ms": "float", "browser_page.settled_ms": "float",
+		"browser_page.long_tasks": "int", "browser_page.third_party_bytes": "int", "browser_page.third_party_blocking_ms": "float",
+		"browser_page.settle_reason": "string", "browser_page.script_bytes": "int",
 	} {
 		if types[k] != want {
 			t.Errorf("%s: type %q, want %s", k, types[k], want)

@@ -119,6 +119,21 @@ func fullRun(at time.Time) probe.Run {
 			LCPElement: fmt.Sprintf("img#hero-%d", n), LoadMS: 3000.5 + x, DOMContentLoadedMS: 1500.25 + x,
 			Requests: 40 + n, FailedRequests: n, TransferBytes: 1_000_000 + int64(n),
 			ConsoleErrorCount: 2 + n, RenderBlockingCount: 3 + n, JSHeapBytes: int64(n) << 20,
+			LCPBreakdown: &probe.LCPBreakdown{URL: fmt.Sprintf("https://cdn.shop.test/hero-%d.jpg", n),
+				RequestStartMS: 300 + x, ResponseEndMS: 1900 + x, LoadDelayMS: 100 + x, LoadDurationMS: 1600 + x, RenderDelayMS: 500 + x},
+			SoftNavigation: probe.SoftNavHeuristics, SettledMS: 4200.5 + x, SettleReason: probe.SettleQuiet,
+			TBTMS: 250.5 + x, LongTasks: 4 + n, LongestTaskMS: 180.5 + x,
+			LongestTasks: []probe.LongTask{{StartMS: 1200.5 + x, DurationMS: 180.5 + x, Script: "https://tags.example/gtm.js"}},
+			Resources: probe.Resources{
+				Document: probe.ResourceCount{Requests: 1, Bytes: 30_000 + int64(n)}, Script: probe.ResourceCount{Requests: 12 + n, Bytes: 400_000},
+				CSS: probe.ResourceCount{Requests: 3, Bytes: 60_000}, Image: probe.ResourceCount{Requests: 20, Bytes: 500_000},
+				Font: probe.ResourceCount{Requests: 2, Bytes: 40_000}, XHR: probe.ResourceCount{Requests: 4, Bytes: 9_000},
+				Other: probe.ResourceCount{Requests: 1, Bytes: 300},
+			},
+			ThirdPartyRequests: 9 + n, ThirdPartyBytes: 300_000 + int64(n), ThirdPartyBlockingMS: 120.5 + x,
+			ThirdParties: []probe.ThirdParty{{Domain: "tagmanager.example", Requests: 3, Bytes: 200_000, BlockingMS: 100.5},
+				{Domain: "reviews.example", Requests: 6 + n, Bytes: 100_000 + int64(n), BlockingMS: 20 + x}},
+			RenderBlocking: []probe.RenderBlockingResource{{URL: "https://shop.test/app.css", Type: "css", StartMS: 10.5, EndMS: 350 + x}},
 		}
 	}
 	attempt := func(n int) probe.Result {

@@ -51,10 +51,12 @@ func ceilHour(ns int64) int64 {
 	return h
 }
 
-// afterMigration runs what a migration needs beyond its SQL, in the same
-// transaction.
-func afterMigration(ctx context.Context, tx *sql.Tx, version int) error {
-	if version == 4 {
+// afterMigrations runs what the migrations from version from need beyond
+// their SQL, in the same transaction, once every migration has run (the
+// backfill writes the latest schema's columns): a store older than the
+// rollups (4) has them built from its runs.
+func afterMigrations(ctx context.Context, tx *sql.Tx, from int) error {
+	if from < 4 {
 		return backfillRuns(ctx, tx)
 	}
 	return nil
@@ -73,7 +75,7 @@ func rollupPageCols() []string {
 	for _, v := range vitalCols {
 		cols = append(cols, v+"_good", v+"_ni", v+"_poor", v+"_hist")
 	}
-	return cols
+	return append(cols, "tbt_hist")
 }
 
 // The statements a Save runs on the rollups (prepared at Open).
@@ -153,6 +155,7 @@ func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) er
 		for _, v := range p.Vitals {
 			vals = append(vals, v.Good, v.NeedsImprovement, v.Poor, encodeHist(v.Values.Histogram()))
 		}
+		vals = append(vals, encodeHist(p.TBT.Histogram()))
 		if _, err := tx.ExecContext(ctx, insertRollupPageSQL, vals...); err != nil {
 			return fmt.Errorf("write page rollup: %w", err)
 		}
@@ -207,7 +210,8 @@ type rollupPageRow struct {
 	idx      int
 	measured int
 	ratings  [len(probe.AllVitals)][3]int // good, needs improvement, poor
-	hists    [1 + len(probe.AllVitals)]sql.RawBytes
+	hists    [1 + len(probe.AllVitals)]sql.RawBytes // load, then each vital's
+	tbt      sql.RawBytes
 }
 
 func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
@@ -216,7 +220,7 @@ func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
 	for i := range r.ratings {
 		dest = append(dest, &r.ratings[i][0], &r.ratings[i][1], &r.ratings[i][2], &r.hists[i+1])
 	}
-	return r, rows.Scan(dest...)
+	return r, rows.Scan(append(dest, &r.tbt)...)
 }
 
 // addTo adds the page row to its page in s.
@@ -224,6 +228,9 @@ func (r rollupPageRow) addTo(s *slo.Samples) error {
 	p := s.Page(r.name, fromNanos(r.firstAt), r.idx)
 	p.Measured += r.measured
 	if err := decodeHist(r.hists[0], p.Load.AddBucket); err != nil {
+		return err
+	}
+	if err := decodeHist(r.tbt, p.TBT.AddBucket); err != nil {
 		return err
 	}
 	for i, rt := range r.ratings {
@@ -345,7 +352,8 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 // nothing looks at their pages.
 func finalPages(ctx context.Context, db queryer, where string, args []any) (map[int64][]storedPage, error) {
 	pages := map[int64][]storedPage{}
-	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms
+	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms,
+		p.tbt_ms, p.settle_reason
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' ORDER BY p.run_id, p.idx`, args, func(rows *sql.Rows) error {
 		var (
@@ -353,7 +361,7 @@ func finalPages(ctx context.Context, db queryer, where string, args []any) (map[
 			p     storedPage
 			v     [5]sql.NullFloat64
 		)
-		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason); err != nil {
 			return err
 		}
 		p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
@@ -726,7 +734,7 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 		get(run.Check, run.Location).Samples.Add(slo.Outcome{ScheduledAt: o.ScheduledAt, Pages: o.Pages})
 	}
 	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, p.idx, p.name, p.load_ms,
-		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms
+		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' AND r.probe_fault = 0 ORDER BY p.run_id, p.idx`, args,
 		func(rows *sql.Rows) error {
@@ -736,7 +744,7 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 				p      storedPage
 				v      [5]sql.NullFloat64
 			)
-			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason); err != nil {
 				return err
 			}
 			if id != cur {

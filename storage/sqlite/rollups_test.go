@@ -38,6 +38,9 @@ func rollupRuns() []probe.Run {
 			lcp := 1000 + float64(i)*37
 			r.Attempts[0].PageMetrics.Vitals.LCP = &lcp
 			r.Attempts[0].PageMetrics.LoadMS = 900 + float64(i)
+			// Measured with the settle rule: a TBT sample (0 on some).
+			r.Attempts[0].PageMetrics.SettleReason = probe.SettleQuiet
+			r.Attempts[0].PageMetrics.TBTMS = float64(i%4) * 55
 		}
 		if i%7 == 0 {
 			r.Location = "us-east"
@@ -96,6 +99,10 @@ func compareTallies(t *testing.T, what string, got, want []slo.Tally, exact bool
 				t.Errorf("%s %s@%s page %d: %+v, want %+v", what, w.Check, w.Location, j, gp, wp)
 			}
 			near(wp.Name+" load p75", gp.Load.P75, wp.Load.P75)
+			if gp.TBT.Samples != wp.TBT.Samples {
+				t.Errorf("%s %s@%s page %s: tbt %+v, want %+v", what, w.Check, w.Location, wp.Name, gp.TBT, wp.TBT)
+			}
+			near(wp.Name+" tbt p75", gp.TBT.P75, wp.TBT.P75)
 			for k, wv := range wp.Vitals {
 				gv := gp.Vitals[k]
 				if gv.Samples != wv.Samples || gv.Good != wv.Good || gv.NeedsImprovement != wv.NeedsImprovement || gv.Poor != wv.Poor {
@@ -182,7 +189,7 @@ func TestMigration4Backfill(t *testing.T) {
 		}
 	}
 	s.Close()
-	// Back to schema 3: what schemas 4 and 5 added, gone.
+	// Back to schema 3: what schemas 4 to 6 added, gone.
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +199,12 @@ func TestMigration4Backfill(t *testing.T) {
 	for _, c := range []string{"cdn_cache", "cdn_cache_raw", "cdn_pop", "cdn_pop_raw", "cdn_age_s", "warmup_requests",
 		"warmup_failed", "security_fail_on"} {
 		undo = append(undo, "ALTER TABLE attempts DROP COLUMN "+c)
+	}
+	for _, c := range []string{"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms",
+		"longest_tasks", "resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
+		"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms", "lcp_load_delay_ms",
+		"lcp_load_duration_ms", "lcp_render_delay_ms"} {
+		undo = append(undo, "ALTER TABLE pages DROP COLUMN "+c)
 	}
 	undo = append(undo, "DELETE FROM schema_version WHERE version >= 4")
 	for _, q := range undo {
@@ -207,6 +220,14 @@ func TestMigration4Backfill(t *testing.T) {
 	defer s.Close()
 	if v, _ := s.Version(ctx); v != SchemaVersion() {
 		t.Fatalf("version %d", v)
+	}
+	// Pages stored before schema 6 have no TBT.
+	for _, r := range runs {
+		for i := range r.Attempts {
+			if b := r.Attempts[i].BrowserDetails; b != nil && b.PageMetrics != nil {
+				b.PageMetrics.SettleReason, b.PageMetrics.TBTMS = "", 0
+			}
+		}
 	}
 	for _, q := range rollupWindows() {
 		want := slo.TallyRuns(inWindow(runs, q))

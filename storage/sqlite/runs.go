@@ -121,7 +121,11 @@ var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 	"lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms",
 	"lcp_rating", "cls_rating", "inp_rating", "fcp_rating", "ttfb_rating",
 	"lcp_element", "load_ms", "dcl_ms", "requests", "failed_requests", "transfer_bytes",
-	"console_errors_count", "render_blocking", "js_heap_bytes"}
+	"console_errors_count", "render_blocking", "js_heap_bytes",
+	"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms", "longest_tasks",
+	"resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
+	"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms",
+	"lcp_load_delay_ms", "lcp_load_duration_ms", "lcp_render_delay_ms"}
 
 var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
 	"failure_kind", "failure_phase", "failure_message"}
@@ -287,12 +291,35 @@ func insertHTTPChildren(ctx context.Context, tx sqlWriter, attemptID, runID int6
 
 func insertPage(ctx context.Context, tx sqlWriter, attemptID, runID int64, idx int, name, url string, m probe.PageMetrics) error {
 	v, r := m.Vitals, m.Ratings
-	_, err := tx.ExecContext(ctx, insertSQL("pages", pageCols),
+	tasks, err := jsonOrNull(len(m.LongestTasks) > 0, m.LongestTasks)
+	if err != nil {
+		return err
+	}
+	resources, err := jsonOrNull(true, m.Resources)
+	if err != nil {
+		return err
+	}
+	third, err := jsonOrNull(len(m.ThirdParties) > 0, m.ThirdParties)
+	if err != nil {
+		return err
+	}
+	blocking, err := jsonOrNull(len(m.RenderBlocking) > 0, m.RenderBlocking)
+	if err != nil {
+		return err
+	}
+	lcpURL, lcp := "", [5]any{}
+	if b := m.LCPBreakdown; b != nil {
+		lcpURL, lcp = b.URL, [5]any{b.RequestStartMS, b.ResponseEndMS, b.LoadDelayMS, b.LoadDurationMS, b.RenderDelayMS}
+	}
+	_, err = tx.ExecContext(ctx, insertSQL("pages", pageCols),
 		attemptID, runID, idx, name, url,
 		floatOrNull(v.LCP), floatOrNull(v.CLS), floatOrNull(v.INP), floatOrNull(v.FCP), floatOrNull(v.TTFB),
 		string(r.LCP), string(r.CLS), string(r.INP), string(r.FCP), string(r.TTFB),
 		m.LCPElement, m.LoadMS, m.DOMContentLoadedMS, m.Requests, m.FailedRequests, m.TransferBytes,
-		m.ConsoleErrorCount, m.RenderBlockingCount, m.JSHeapBytes)
+		m.ConsoleErrorCount, m.RenderBlockingCount, m.JSHeapBytes,
+		m.SoftNavigation, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks, m.LongestTaskMS, tasks,
+		resources, m.ThirdPartyRequests, m.ThirdPartyBytes, m.ThirdPartyBlockingMS, third,
+		blocking, lcpURL, lcp[0], lcp[1], lcp[2], lcp[3], lcp[4])
 	if err != nil {
 		return fmt.Errorf("insert page %d: %w", idx, err)
 	}
@@ -409,11 +436,32 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			m         = &p.PageMetrics
 			v         [5]sql.NullFloat64
 			rt        [5]string
+			tasks     sql.NullString
+			resources sql.NullString
+			third     sql.NullString
+			blocking  sql.NullString
+			lcpURL    string
+			lcp       [5]sql.NullFloat64
 		)
 		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
 			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
-			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount, &m.JSHeapBytes); err != nil {
+			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount, &m.JSHeapBytes,
+			&m.SoftNavigation, &m.SettledMS, &m.SettleReason, &m.TBTMS, &m.LongTasks, &m.LongestTaskMS, &tasks,
+			&resources, &m.ThirdPartyRequests, &m.ThirdPartyBytes, &m.ThirdPartyBlockingMS, &third,
+			&blocking, &lcpURL, &lcp[0], &lcp[1], &lcp[2], &lcp[3], &lcp[4]); err != nil {
 			return err
+		}
+		for _, j := range []struct {
+			col sql.NullString
+			v   any
+		}{{tasks, &m.LongestTasks}, {resources, &m.Resources}, {third, &m.ThirdParties}, {blocking, &m.RenderBlocking}} {
+			if err := fromJSON(j.col, j.v); err != nil {
+				return fmt.Errorf("page %d of attempt %d: %w", idx, attemptID, err)
+			}
+		}
+		if lcp[2].Valid {
+			m.LCPBreakdown = &probe.LCPBreakdown{URL: lcpURL, RequestStartMS: lcp[0].Float64, ResponseEndMS: lcp[1].Float64,
+				LoadDelayMS: lcp[2].Float64, LoadDurationMS: lcp[3].Float64, RenderDelayMS: lcp[4].Float64}
 		}
 		m.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		m.Ratings = probe.Ratings{LCP: probe.Rating(rt[0]), CLS: probe.Rating(rt[1]), INP: probe.Rating(rt[2]),

@@ -259,7 +259,8 @@ CREATE INDEX alert_events_at ON alert_events (at);
 	// (rollups.go): per check, location and UTC hour, the runs as
 	// probe/slo counts them and histograms of their loads; per page, each
 	// vital's ratings and histogram. Backfilled from the stored runs in the
-	// same transaction (afterMigration). Histograms are uvarint pairs
+	// same transaction once every later migration has run too
+	// (afterMigrations). Histograms are uvarint pairs
 	// (bucket − previous bucket, count) of slo.Histogram's 1 % log
 	// buckets; NULL when empty.
 	`
@@ -365,6 +366,33 @@ CREATE TABLE origins (
 	remote_ip       TEXT NOT NULL
 ) STRICT;
 CREATE INDEX origins_run ON origins (run_id);
+`,
+	// 6: what a page is made of and how it was observed: the settle rule's
+	// end, soft navigations, blocking time and long tasks, requests by type
+	// and third parties, render-blocking resources and the LCP's
+	// breakdown; the hourly rollups keep each page's TBT histogram for
+	// the report's p75. Pages stored before it read back with these empty.
+	`
+ALTER TABLE pages ADD COLUMN soft_navigation TEXT NOT NULL DEFAULT '';      -- heuristics | fallback; '' a document
+ALTER TABLE pages ADD COLUMN settled_ms REAL NOT NULL DEFAULT 0;            -- end of observation, from the page's start
+ALTER TABLE pages ADD COLUMN settle_reason TEXT NOT NULL DEFAULT '';        -- quiet | cap | navigation | input
+ALTER TABLE pages ADD COLUMN tbt_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN long_tasks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN longest_task_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN longest_tasks TEXT;                            -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN resources TEXT;                                -- JSON object by type
+ALTER TABLE pages ADD COLUMN third_party_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_party_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_party_blocking_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN third_parties TEXT;                            -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN render_blocking_resources TEXT;                -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN lcp_url TEXT NOT NULL DEFAULT '';              -- the LCP resource, redacted
+ALTER TABLE pages ADD COLUMN lcp_request_start_ms REAL;                     -- the LCP breakdown; NULL without an LCP
+ALTER TABLE pages ADD COLUMN lcp_response_end_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_load_delay_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_load_duration_ms REAL;
+ALTER TABLE pages ADD COLUMN lcp_render_delay_ms REAL;
+ALTER TABLE rollup_pages ADD COLUMN tbt_hist BLOB;                         -- tbt_ms of the pages observed by the settle rule
 `,
 }
 

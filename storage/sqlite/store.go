@@ -271,12 +271,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 		}
-		if err := afterMigration(ctx, tx, v+1); err != nil {
-			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
-		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", v+1, s.now().UnixNano()); err != nil {
 			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 		}
+	}
+	if err := afterMigrations(ctx, tx, have); err != nil {
+		return fmt.Errorf("migrate from schema version %d: %w", have, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -14,7 +14,9 @@
 //
 // The rule itself is probe/componenttest's, shared by every component; this
 // package imports nothing else from storeprobe, so probe/browser's own tests
-// can use it.
+// can use it. The same rule, with its own variables, finds Google's
+// web-vitals library, which the collector's tests compare with (see
+// WebVitals).
 package browsertest
 
 import (

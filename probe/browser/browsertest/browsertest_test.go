@@ -51,3 +51,43 @@ func TestChromiumReadsTheEnvironment(t *testing.T) {
 		t.Errorf("CHROMIUM empty: %+v, want the default %s", r, DefaultPath)
 	}
 }
+
+func mentions(t *testing.T, msg string, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q does not mention %q", msg, w)
+		}
+	}
+}
+
+// TestWebVitalsRule: web-vitals follows Chromium's rule with its own
+// variables, and needs a readable file, not an executable.
+func TestWebVitalsRule(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "web-vitals.iife.js")
+	if err := os.WriteFile(lib, []byte("var webVitals;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.js")
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if r := webVitals(missing).Lookup(env(map[string]string{WebVitalsVar: lib}), false); r.Path != lib {
+		t.Errorf("present: %+v", r)
+	}
+	if r := webVitals(lib).Lookup(env(nil), false); r.Path != lib {
+		t.Errorf("the default: %+v", r)
+	}
+	r := webVitals(lib).Lookup(env(map[string]string{WebVitalsVar: missing}), false)
+	if r.Skip == "" {
+		t.Fatalf("missing: %+v, want a skip", r)
+	}
+	mentions(t, r.Skip, []string{missing, WebVitalsVar, RequireWebVitalsVar, "make deps"})
+	r = webVitals(lib).Lookup(env(map[string]string{WebVitalsVar: missing, RequireWebVitalsVar: "1"}), false)
+	if r.Fail == "" {
+		t.Fatalf("missing, required: %+v, want a failure", r)
+	}
+	mentions(t, r.Fail, []string{missing, RequireWebVitalsVar + " is set", "make deps"})
+	if r := webVitals(lib).Lookup(env(map[string]string{WebVitalsVar: dir}), false); r.Skip == "" {
+		t.Errorf("a directory: %+v, want a skip", r)
+	}
+}

@@ -140,7 +140,10 @@ func pageMetrics(v, f float64) probe.PageMetrics {
 	}
 	return probe.PageMetrics{Vitals: vs, Ratings: vs.Rate(), LCPElement: "img.hero",
 		LoadMS: (2000 + v*20) * f, DOMContentLoadedMS: (900 + v*10) * f, Requests: 40 + int(v)%10,
-		FailedRequests: int(v) % 4 / 3, TransferBytes: int64(800000 * f)}
+		FailedRequests: int(v) % 4 / 3, TransferBytes: int64(800000 * f),
+		SettledMS: (3000 + v*20) * f, SettleReason: probe.SettleQuiet, TBTMS: (100 + v*4) * f, LongTasks: 2 + int(v)%5,
+		LongestTaskMS: (90 + v) * f, ThirdPartyRequests: 10 + int(v)%6, ThirdPartyBytes: int64((250000 + v*1000) * f),
+		ThirdPartyBlockingMS: (40 + v*2) * f}
 }
 
 // SampleSummary names what SampleRuns(end, n) holds, for assertions.
