@@ -39,8 +39,8 @@ type Outcome struct {
 // PageOutcome is one page a run measured.
 type PageOutcome struct {
 	Name   string
-	Index  int                            // position in the run: −1 a browser check's own page, 0.. a journey's
-	LoadMS float64                        // 0: the load event never fired
+	Index  int     // position in the run: −1 a browser check's own page, 0.. a journey's
+	LoadMS float64 // 0: the load event never fired
 	// TBT is the page's tbt_ms; HasTBT false for a page measured before
 	// the settle rule (no settle_reason), whose 0 is not a measurement.
 	TBT    float64

@@ -209,7 +209,7 @@ type rollupPageRow struct {
 	firstAt  int64
 	idx      int
 	measured int
-	ratings  [len(probe.AllVitals)][3]int // good, needs improvement, poor
+	ratings  [len(probe.AllVitals)][3]int           // good, needs improvement, poor
 	hists    [1 + len(probe.AllVitals)]sql.RawBytes // load, then each vital's
 	tbt      sql.RawBytes
 }
