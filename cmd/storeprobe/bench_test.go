@@ -34,7 +34,7 @@ func benchQuick() bool { return os.Getenv("STOREPROBE_BENCH_QUICK") != "" }
 // whole daemon, at 100, 1,000 and 10,000 checks on @every 1m (that many
 // real HTTP runs a minute) loaded from a real config, each run a real GET
 // (fresh connection) and a real Save into the SQLite store with its single
-// writer, for a 30 s window (10 s with -short or STOREPROBE_BENCH_QUICK),
+// writer, for a 30 s window (10 s with -short, 5 s with STOREPROBE_BENCH_QUICK),
 // at most half the period, so the full schedule is in place. The page
 // server runs in this process, so CPU per run includes its side, and the
 // idle daemon's own work (timers, /metrics, retention) is spread over the
@@ -45,7 +45,10 @@ func benchQuick() bool { return os.Getenv("STOREPROBE_BENCH_QUICK") != "" }
 // Run with: go test ./cmd/storeprobe -run '^$' -bench DaemonCapacity -benchtime 1x
 func BenchmarkDaemonCapacity(b *testing.B) {
 	window := 30 * time.Second
-	if testing.Short() || benchQuick() {
+	switch {
+	case benchQuick():
+		window = 5 * time.Second
+	case testing.Short():
 		window = 10 * time.Second
 	}
 	page := strings.Repeat("x", 4096)

@@ -16,10 +16,10 @@ import (
 )
 
 // BenchmarkBrowserMemory runs `storeprobe run` with browser checks until it
-// has finished N browser runs (100, 1,000) and tells whether memory and
+// has finished N browser runs (50 for `make bench-quick`, 1,000) and tells whether memory and
 // Chromium's processes stay flat: the daemon's RSS, Chromium's process
 // group RSS and its process count are sampled every second; the first
-// tenth of the runs (at least 20) is the warm-up; growth compares the
+// tenth of the runs (at least 10) is the warm-up; growth compares the
 // median of the first and of the second half of the samples after it, as
 // TestSoak does, so one sample caught mid-run (a renderer starting) is not
 // taken for a leak. After SIGTERM no process of Chromium's group may be
@@ -43,7 +43,7 @@ func BenchmarkBrowserMemory(b *testing.B) {
 			strings.Repeat("Things to buy. ", 50)+`</p><img src="/img.png" width="200" height="100" alt=""></body></html>`)
 	}))
 	defer site.Close()
-	for _, runs := range []int{100, 1000} {
+	for _, runs := range []int{50, 1000} {
 		b.Run(fmt.Sprintf("runs=%d", runs), func(b *testing.B) {
 			for range b.N {
 				benchBrowserMemory(b, bin, chromium, site.URL, runs)
@@ -74,7 +74,7 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 		}
 		return sample{rss: float64(statusKB(pid, "VmRSS:") << 10), chromeRSS: float64(chromeRSS), procs: float64(inGroups(g))}
 	}
-	warm := max(20, runs/10)
+	warm := max(10, runs/10)
 	start := time.Now()
 	deadline := start.Add(time.Duration(runs) * 5 * time.Second) // a run takes about 1 s of a slot
 	var after []sample
