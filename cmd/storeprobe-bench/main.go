@@ -131,12 +131,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	missed := 0
 	for _, r := range rows {
-		if r.status == statusMissed || r.status == statusFailed {
+		if r.status == statusMissed {
 			missed++
 		}
 	}
-	if missed > 0 {
-		fmt.Fprintf(stderr, "storeprobe-bench: %d goal(s) missed or benchmark(s) failed\n", missed)
+	if missed > 0 || res.failures() > 0 {
+		fmt.Fprintf(stderr, "storeprobe-bench: %d goal(s) missed, %d benchmark run(s) failed\n", missed, res.failures())
 		return 1
 	}
 	return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -94,5 +95,28 @@ func TestNum(t *testing.T) {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestFailedRun: a go test that fails as a whole (a timeout, a build error)
+// marks its rows failed and fails the run.
+func TestFailedRun(t *testing.T) {
+	r := newResults()
+	r.parse("--- FAIL: BenchmarkVsBlackbox/concurrency=1\n    blackbox_bench_test.go:90: storeprobe: 3 runs failed\n")
+	r.fail(item{name: "memory", bench: "^BenchmarkBrowserMemory$/^runs=50$"}, errors.New("go test exited 2"), "panic: test timed out after 1h0m0s")
+	if r.failures() != 2 {
+		t.Errorf("failures = %d, want 2", r.failures())
+	}
+	found := map[string]bool{}
+	for _, row := range buildRows(r) {
+		if row.status == statusFailed {
+			found[strings.SplitN(row.ratio, ":", 3)[1]] = true
+			if !strings.HasPrefix(row.ratio, "failed: ") {
+				t.Errorf("failed row %q says %q", row.metric, row.ratio)
+			}
+		}
+	}
+	if !found[" storeprobe"] || !found[" memory"] {
+		t.Errorf("failed rows: %v, want the blackbox and the memory rows", found)
 	}
 }

@@ -20,7 +20,9 @@ type results struct {
 	machine *machine // from a log's machine line
 	metrics map[string]map[string]float64
 	skipped map[string]string // benchmark -> reason
-	failed  map[string]string // item or benchmark -> reason
+	failed  map[string]string // benchmark -> reason
+	// itemFailed are go test runs that failed as a whole.
+	itemFailed []itemFailure
 }
 
 func newResults() *results {
@@ -110,20 +112,31 @@ func stripProcs(name string) string {
 	return name
 }
 
-// fail records that an item's go test failed, unless a benchmark of it
-// already said why.
+// fail records that an item's go test failed (it did not build, timed out,
+// or a benchmark failed): every benchmark its pattern names has failed,
+// unless it reported a result first.
 func (r *results) fail(it item, err error, out string) {
-	for name := range r.failed {
-		if strings.HasPrefix(name, strings.SplitN(strings.TrimPrefix(it.bench, "^"), "$", 2)[0]) {
-			return
-		}
+	first, _, _ := strings.Cut(it.bench, "/")
+	re, rerr := regexp.Compile(first)
+	if rerr != nil {
+		re = regexp.MustCompile("^$")
 	}
 	tail := strings.TrimSpace(out)
 	if len(tail) > 300 {
 		tail = "…" + tail[len(tail)-300:]
 	}
-	r.failed[it.name] = fmt.Sprintf("%v: %s", err, strings.ReplaceAll(tail, "\n", " "))
+	r.itemFailed = append(r.itemFailed, itemFailure{re, fmt.Sprintf("%s: %v: %s", it.name, err, strings.ReplaceAll(tail, "\n", " "))})
 }
+
+// itemFailure is a go test that failed, with the pattern of the benchmarks
+// it ran.
+type itemFailure struct {
+	top    *regexp.Regexp // matches the top-level benchmarks it ran
+	reason string
+}
+
+// failures counts what failed: benchmarks and whole go test runs.
+func (r *results) failures() int { return len(r.failed) + len(r.itemFailed) }
 
 // get returns a metric of a benchmark.
 func (r *results) get(bench, unit string) (float64, bool) {
@@ -146,6 +159,12 @@ func (r *results) why(bench string) (string, bool) {
 			break
 		}
 		name = name[:i]
+	}
+	top, _, _ := strings.Cut(bench, "/")
+	for _, f := range r.itemFailed {
+		if f.top.MatchString(top) {
+			return "failed: " + f.reason, false
+		}
 	}
 	return "not run", true
 }
