@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,16 +115,8 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 	if half < 2 {
 		b.Fatalf("only %d samples after the warm-up", len(after))
 	}
-	median := func(ss []sample, f func(sample) float64) float64 {
-		v := make([]float64, len(ss))
-		for i, s := range ss {
-			v[i] = f(s)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
 	growth := func(f func(sample) float64) (from, to, pct float64) {
-		from, to = median(after[:half], f), median(after[half:], f)
+		from, to = medianOf(after[:half], f), medianOf(after[half:], f)
 		return from, to, 100 * (to - from) / from
 	}
 	from, to, pct := growth(func(s sample) float64 { return s.rss })
