@@ -121,20 +121,59 @@ webvitals:
 	fi
 	@test -f $(WEBVITALS) || (echo "web-vitals missing at $(WEBVITALS)"; exit 1)
 
-## bench: the benchmarks behind the README's performance section.
-bench: deps
-	$(TESTENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+## bench-quick: storeprobe beside curl, blackbox_exporter and Lighthouse, and how its costs grow, in
+## about 3 minutes on 2 cores: one table (also in deploy/bench/last-quick.md); exits non-zero when a
+## goal it measures is missed, so it can gate a release.
+## bench: the same with every size and level (about 40 minutes); writes deploy/bench/last.md and the
+## table in the README's Performance section.
+# Both install the peers first (a peer that cannot be installed is skipped by
+# its benchmark, which says why); cmd/storeprobe-bench runs the Go benchmarks
+# one at a time and builds the table from what they report.
+BLACKBOX_EXPORTER ?= /usr/bin/prometheus-blackbox-exporter
+BENCHENV   = CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 LIGHTHOUSE=$(LIGHTHOUSE) BLACKBOX_EXPORTER=$(BLACKBOX_EXPORTER)
+BENCHLOG  ?= bin/bench.log
+.PHONY: bench-quick bench-peers blackbox-exporter lighthouse curl
+bench-quick: bench-peers
+	@mkdir -p bin
+	$(BENCHENV) $(GO) run ./cmd/storeprobe-bench --go $(GO) --quick --out deploy/bench/last-quick.md --log $(BENCHLOG)
 
-## bench-lighthouse: our browser probe against Lighthouse 12 on the same pages (README figures).
+bench: bench-peers
+	@mkdir -p bin
+	$(BENCHENV) $(GO) run ./cmd/storeprobe-bench --go $(GO) --out deploy/bench/last.md --readme README.md --log $(BENCHLOG)
+
+# Chromium is required; a peer whose installation fails leaves its
+# comparison skipped, with the reason printed here and in the table.
+bench-peers: chromium
+	-@$(MAKE) --no-print-directory curl || echo "curl could not be installed: the accuracy comparison will be skipped"
+	-@$(MAKE) --no-print-directory blackbox-exporter || echo "blackbox_exporter could not be installed: its comparison will be skipped"
+	-@$(MAKE) --no-print-directory lighthouse || echo "Lighthouse could not be installed: its comparison will be skipped"
+
+curl:
+	@command -v curl >/dev/null || (echo "installing curl"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null)
+	@command -v curl >/dev/null
+
+# Debian's prometheus-blackbox-exporter when missing; the benchmark starts its
+# own on loopback, so the service the package enables is stopped.
+blackbox-exporter:
+	@if [ ! -x $(BLACKBOX_EXPORTER) ]; then \
+		echo "installing prometheus-blackbox-exporter"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-blackbox-exporter >/dev/null; \
+		systemctl disable --now prometheus-blackbox-exporter >/dev/null 2>&1 || true; \
+	fi
+	@test -x $(BLACKBOX_EXPORTER) || (echo "prometheus-blackbox-exporter missing at $(BLACKBOX_EXPORTER)"; exit 1)
+
+## bench-lighthouse: our browser probe against Lighthouse 12 on the same pages, alone.
 # Lighthouse 12.2.3 with npm when missing (13 needs a newer Node than Debian's 20).
 LIGHTHOUSE_DIR ?= /opt/lighthouse
 LIGHTHOUSE     ?= $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
-bench-lighthouse: chromium
+lighthouse: chromium
 	@if [ ! -x $(LIGHTHOUSE) ]; then \
 		echo "installing lighthouse 12.2.3 into $(LIGHTHOUSE_DIR)"; \
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
 	fi
 	@test -x $(LIGHTHOUSE) || (echo "lighthouse missing at $(LIGHTHOUSE)"; exit 1)
+
+bench-lighthouse: lighthouse
 	LIGHTHOUSE=$(LIGHTHOUSE) CHROMIUM=$(CHROMIUM) STOREPROBE_REQUIRE_CHROMIUM=1 $(GO) test ./probe/browser -run '^$$' -bench VsLighthouse -benchtime 3x -timeout 60m
 
 ## fuzz: fuzzing every fuzz test for FUZZTIME each (default 60s).

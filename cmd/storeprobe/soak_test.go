@@ -107,14 +107,6 @@ func TestSoak(t *testing.T) {
 	if half < 2 {
 		t.Fatalf("only %d samples after the warm-up: soak longer", len(after))
 	}
-	median := func(ss []sample, f func(sample) float64) float64 {
-		v := make([]float64, len(ss))
-		for i, s := range ss {
-			v[i] = f(s)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
 	for _, m := range []struct {
 		what string
 		f    func(sample) float64
@@ -124,7 +116,7 @@ func TestSoak(t *testing.T) {
 		{"open files", func(s sample) float64 { return s.fds }},
 		{"chromium processes", func(s sample) float64 { return float64(s.chrome) }},
 	} {
-		from, to := median(after[:half], m.f), median(after[half:], m.f)
+		from, to := medianOf(after[:half], m.f), medianOf(after[half:], m.f)
 		t.Logf("%s: median %.0f → %.0f", m.what, from, to)
 		if from > 0 && (to-from)/from > 0.05 {
 			t.Errorf("%s grew %.1f %% after the warm-up (median %.0f → %.0f)", m.what, 100*(to-from)/from, from, to)
@@ -140,6 +132,17 @@ func TestSoak(t *testing.T) {
 	if n := inGroups(groups); n != 0 {
 		t.Errorf("%d chromium processes left after the daemon stopped", n)
 	}
+}
+
+// medianOf is the median of f over samples (the upper one of an even
+// count): what the soak and BenchmarkBrowserMemory judge growth on.
+func medianOf[S any](samples []S, f func(S) float64) float64 {
+	v := make([]float64, len(samples))
+	for i, s := range samples {
+		v[i] = f(s)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // scrape reads the daemon's /metrics: the gauges and counters by name, and

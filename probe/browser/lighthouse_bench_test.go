@@ -6,11 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +33,9 @@ const lighthouseTimeout = 3 * time.Minute
 // warm shared browser) and with Lighthouse 12 (its own Chrome per run), in
 // alternation, and reports both tools' mean LCP, FCP, CLS, TTFB and TBT, the mean
 // absolute difference of each paired run and each tool's seconds per run.
+// Each page also records its own LCP, FCP and CLS in the browser (see
+// pageRecorder), for our run and for Lighthouse's: the mean of each record
+// and each tool's mean absolute difference from the record of its own run.
 // `make bench-lighthouse` installs Lighthouse and runs it; without
 // $LIGHTHOUSE it is skipped.
 //
@@ -51,30 +60,33 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	chromium := browsertest.Chromium(b)
 	shop := newShop(b)
 	// A first run pulls Lighthouse and its Chrome into the page cache and
-	// shows a broken installation before any figures are taken.
+	// shows a broken installation before any figures are taken: without
+	// it, the first measured run's Chrome paints up to 100 ms late. (Given
+	// a warm Chrome with --port instead, Lighthouse's mobile emulation
+	// resize marks the shift page's shift as after input, CLS 0.)
 	if _, _, err := runLighthouse(context.Background(), lh, chromium, shop.URL+"/plain", Desktop()); err != nil {
 		b.Fatalf("lighthouse warm-up: %v", err)
 	}
-	// The pages of truth_test.go are served as www.shop.example where
-	// third parties matter (testResolverRules maps the names to loopback
-	// in both tools' Chrome).
-	pages := []struct{ name, url string }{
-		{"hero", shop.URL + "/hero"},                  // text first, an 800 ms-delayed noisy 480x320 image as LCP
-		{"shift", shop.URL + "/shift"},                // a 300 px layout shift 300 ms after load
-		{"text", shop.URL + "/plain"},                 // text only: LCP = FCP
-		{"late", shop.URL + "/late"},                  // the cart's text rendered by script 700 ms after start
-		{"bg", shop.URL + "/truth/bg"},                // a background image 600 ms late as LCP
-		{"nodims", shop.URL + "/truth/nodims"},        // an image without dimensions pushes content down
-		{"banner", shop.URL + "/truth/banner"},        // a banner injected 400 ms after load
-		{"lazy", shop.URL + "/truth/lazy"},            // a hero whose src a script sets 300 ms after load
-		{"tasks", shop.URL + "/truth/tasks"},          // long tasks: TBT 220 ms by construction
-		{"mix", shop.named("www.shop", "/truth/mix")}, // render-blocking CSS, third parties, TBT 130 ms
+	rec := newPageRecorder(b, shop.URL)
+	// Beside benchPages, the full run measures the pages of truth_test.go
+	// (make bench-quick keeps to benchPages).
+	pages := slices.Clone(benchPages)
+	if os.Getenv("STOREPROBE_BENCH_QUICK") == "" {
+		pages = append(pages, []struct{ name, path string }{
+			{"late", "/late"},           // the cart's text rendered by script 700 ms after start
+			{"bg", "/truth/bg"},         // a background image 600 ms late as LCP
+			{"nodims", "/truth/nodims"}, // an image without dimensions pushes content down
+			{"banner", "/truth/banner"}, // a banner injected 400 ms after load
+			{"lazy", "/truth/lazy"},     // a hero whose src a script sets 300 ms after load
+			{"tasks", "/truth/tasks"},   // long tasks: TBT 220 ms by construction
+			{"mix", "/truth/mix"},       // render-blocking CSS, third parties, TBT 130 ms
+		}...)
 	}
 	for _, dev := range []Device{Desktop(), Mobile()} {
 		b.Run("device="+dev.Name, func(b *testing.B) {
 			for _, p := range pages {
 				b.Run("page="+p.name, func(b *testing.B) {
-					benchVsLighthouse(b, lh, chromium, p.url, dev)
+					benchVsLighthouse(b, lh, chromium, rec, p.path, dev)
 				})
 			}
 		})
@@ -101,25 +113,48 @@ func (v *vitalPair) report(b *testing.B, name, unit string) {
 	b.ReportMetric(v.absDiff/n, "absdiff-"+name+unit)
 }
 
-func benchVsLighthouse(b *testing.B, lh, chromium, pageURL string, dev Device) {
+func benchVsLighthouse(b *testing.B, lh, chromium string, rec *pageRecorder, path string, dev Device) {
 	shared := sharedBrowser(b)
-	check := probe.Check{URL: pageURL, Timeout: time.Minute, Browser: probe.BrowserSpec{Device: dev.Name}}
+	pageURL := rec.URL + path
+	check := probe.Check{URL: rec.pageURL(path, "warm-"+dev.Name), Timeout: time.Minute, Browser: probe.BrowserSpec{Device: dev.Name}}
 	if res := shared.Browse(context.Background(), check); !res.OK { // warm
 		b.Fatalf("our probe: %v", res.Failure)
 	}
 	var lcp, fcp, cls, ttfb, tbt vitalPair
+	var oursRec, lhRec [3]vitalPair // LCP, FCP, CLS: each tool against its own run's record
 	var oursTime, lhTime time.Duration
+	i := 0
 	for b.Loop() {
+		i++
+		id := fmt.Sprintf("%s%s-%d", dev.Name, strings.ReplaceAll(path, "/", "-"), i)
+		check.URL = rec.pageURL(path, id+"-ours")
 		start := time.Now()
 		res := shared.Browse(context.Background(), check)
 		oursTime += time.Since(start)
 		if !res.OK {
 			b.Fatalf("our probe: %v", res.Failure)
 		}
-		rep, took, err := runLighthouse(context.Background(), lh, chromium, pageURL, dev)
+		rep, took, err := runLighthouse(context.Background(), lh, chromium, rec.pageURL(path, id+"-lh"), dev)
 		lhTime += took
 		if err != nil {
 			b.Fatal(err)
+		}
+		for _, side := range []struct {
+			id   string
+			acc  *[3]vitalPair
+			vals [3]float64
+		}{
+			{id + "-ours", &oursRec, [3]float64{deref(res.Vitals.LCP), deref(res.Vitals.FCP), deref(res.Vitals.CLS)}},
+			{id + "-lh", &lhRec, [3]float64{mustNumeric(b, rep, "largest-contentful-paint"),
+				mustNumeric(b, rep, "first-contentful-paint"), mustNumeric(b, rep, "cumulative-layout-shift")}},
+		} {
+			r, err := rec.wait(side.id, 5*time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for k, v := range [3]float64{r.LCP, r.FCP, r.CLS} {
+				side.acc[k].add(side.vals[k], v)
+			}
 		}
 		for _, m := range []struct {
 			acc   *vitalPair
@@ -152,9 +187,147 @@ func benchVsLighthouse(b *testing.B, lh, chromium, pageURL string, dev Device) {
 	cls.report(b, "cls", "")
 	ttfb.report(b, "ttfb", "-ms")
 	tbt.report(b, "tbt", "-ms")
+	for k, name := range []string{"lcp-ms", "fcp-ms", "cls"} {
+		n := float64(oursRec[k].n)
+		b.ReportMetric(oursRec[k].theirs/n, "rec-"+name)
+		b.ReportMetric(oursRec[k].absDiff/n, "absdiff-rec-"+name)
+		b.ReportMetric(lhRec[k].theirs/float64(lhRec[k].n), "lhrec-"+name)
+		b.ReportMetric(lhRec[k].absDiff/float64(lhRec[k].n), "lh-absdiff-rec-"+name)
+	}
 	b.ReportMetric(oursTime.Seconds()/float64(b.N), "ours-s/run")
 	b.ReportMetric(lhTime.Seconds()/float64(b.N), "lh-s/run")
 	b.ReportMetric(0, "ns/op") // the sum of both tools' time means nothing
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+func mustNumeric(b *testing.B, rep *lighthouseReport, audit string) float64 {
+	b.Helper()
+	v, err := rep.numeric(audit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
+// pageRecorder serves the shop's pages with a script of the page's own that
+// records its LCP, FCP and CLS with PerformanceObserver and beacons them to
+// /record: a reference measured inside the page, by neither tool. Requests
+// for /r/PATH?rec=ID get the shop's PATH with the script; everything else is
+// the shop's.
+//
+// CLS sums every shift in 1 s / 5 s session windows, input or not: these
+// loads have no input, and Chrome marks the shifts of the first 500 ms
+// after an emulation resize as "recent input" (crbug.com/1094974), which
+// would hide the mobile page's shift from a script that skips them.
+type pageRecorder struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got map[string]pageRecord
+}
+
+type pageRecord struct {
+	LCP, FCP, CLS float64
+	HasLCP        bool
+}
+
+const pageRecorderScript = `<script>(() => {
+  const id = new URLSearchParams(location.search).get('rec');
+  const rec = {lcp: null, fcp: null, cls: 0};
+  const send = () => navigator.sendBeacon('/record?id=' + encodeURIComponent(id), JSON.stringify(rec));
+  let win = 0, first = -1e9, last = -1e9;
+  new PerformanceObserver(l => { for (const e of l.getEntries()) rec.lcp = e.startTime; send(); })
+    .observe({type: 'largest-contentful-paint', buffered: true});
+  new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.name === 'first-contentful-paint') rec.fcp = e.startTime; send(); })
+    .observe({type: 'paint', buffered: true});
+  new PerformanceObserver(l => {
+    for (const e of l.getEntries()) {
+      if (e.startTime - last > 1000 || e.startTime - first > 5000) { win = 0; first = e.startTime; }
+      win += e.value; last = e.startTime; rec.cls = Math.max(rec.cls, win);
+    }
+    send();
+  }).observe({type: 'layout-shift', buffered: true});
+})();</script>`
+
+func newPageRecorder(tb testing.TB, shopURL string) *pageRecorder {
+	target, err := url.Parse(shopURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &pageRecorder{got: map[string]pageRecord{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/r/", func(w http.ResponseWriter, req *http.Request) {
+		resp, err := http.Get(shopURL + strings.TrimPrefix(req.URL.Path, "/r"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		page, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, strings.Replace(string(page), "</body>", pageRecorderScript+"</body>", 1))
+	})
+	mux.HandleFunc("/record", func(w http.ResponseWriter, req *http.Request) {
+		var v struct{ LCP, FCP, CLS *float64 }
+		if err := json.NewDecoder(io.LimitReader(req.Body, 4096)).Decode(&v); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		id := req.URL.Query().Get("id")
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		// Beacons may arrive out of order; each value only grows (the
+		// last LCP candidate is the largest, CLS is a maximum).
+		cur := r.got[id]
+		if v.LCP != nil && *v.LCP >= cur.LCP {
+			cur.LCP, cur.HasLCP = *v.LCP, true
+		}
+		if v.FCP != nil {
+			cur.FCP = *v.FCP
+		}
+		if v.CLS != nil {
+			cur.CLS = max(cur.CLS, *v.CLS)
+		}
+		r.got[id] = cur
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.Handle("/", proxy)
+	r.Server = httptest.NewServer(mux)
+	tb.Cleanup(r.Close)
+	return r
+}
+
+// pageURL is path served with the recording script, recorded under id.
+func (r *pageRecorder) pageURL(path, id string) string {
+	return r.URL + "/r" + path + "?rec=" + url.QueryEscape(id)
+}
+
+// wait returns the record of id once it has its LCP (the last value a page
+// reports before it settles), or an error after limit.
+func (r *pageRecorder) wait(id string, limit time.Duration) (pageRecord, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		r.mu.Lock()
+		got, ok := r.got[id]
+		r.mu.Unlock()
+		if ok && got.HasLCP && got.FCP > 0 {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("page %s recorded no LCP and FCP of its own within %v (got %+v)", id, limit, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // lighthouseReport is the part of Lighthouse's JSON report (LHR) we read.

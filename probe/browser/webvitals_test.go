@@ -247,10 +247,3 @@ func TestAgainstWebVitals(t *testing.T) {
 	t.Logf("ours / web-vitals:\n| device | page | LCP ms | FCP ms | CLS | TTFB ms | INP ms | note |\n|---|---|---|---|---|---|---|---|\n%s",
 		strings.Join(table, "\n"))
 }
-
-func deref(p *float64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}

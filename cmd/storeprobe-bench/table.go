@@ -1,0 +1,490 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// status is a row's verdict.
+type status string
+
+const (
+	statusMet     status = "met"
+	statusMissed  status = "**not met**"
+	statusNoGoal  status = "—"
+	statusSkipped status = "skipped"
+	statusFailed  status = "**failed**"
+)
+
+// row is one line of the table.
+type row struct {
+	section                         int
+	metric, ours, peer, ratio, goal string
+	status                          status
+}
+
+// missing is the row for a measurement the run has no result for.
+func missing(section int, metric string, r *results, bench string) row {
+	why, skipped := r.why(bench)
+	st := statusFailed
+	if skipped {
+		st = statusSkipped
+	}
+	return row{section: section, metric: metric, ours: "—", peer: "—", ratio: why, goal: "—", status: st}
+}
+
+func verdict(ok bool) status {
+	if ok {
+		return statusMet
+	}
+	return statusMissed
+}
+
+func buildRows(r *results) []row {
+	var rows []row
+	for _, f := range []func(*results) []row{accuracyRows, blackboxRows, browserAccuracyRows, throughputRows, growthRows, memoryRows} {
+		rows = append(rows, f(r)...)
+	}
+	return rows
+}
+
+// 1. HTTP timing accuracy.
+func accuracyRows(r *results) []row {
+	var rows []row
+	for _, t := range []struct{ name, what string }{
+		{"headers", "`wait`, 50 ms before the headers"},
+		{"midbody", "`transfer`, 50 ms mid-body"},
+		{"tls", "`tls`, 50 ms before the handshake"},
+	} {
+		bench := "BenchmarkAccuracyVsCurl/target=" + t.name
+		metric := "HTTP timing error vs the server's truth, p50 / p95: " + t.what
+		o50, ok1 := r.get(bench, "ms-p50-err-ours")
+		o95, ok2 := r.get(bench, "ms-p95-err-ours")
+		if !ok1 || !ok2 {
+			rows = append(rows, missing(1, metric, r, bench))
+			continue
+		}
+		c50, _ := r.get(bench, "ms-p50-err-curl")
+		c95, _ := r.get(bench, "ms-p95-err-curl")
+		g50, _ := r.get(bench, "ms-p50-gap-curl")
+		g95, _ := r.get(bench, "ms-p95-gap-curl")
+		rows = append(rows, row{1, metric,
+			fmt.Sprintf("%s / %s ms", num(o50), num(o95)),
+			fmt.Sprintf("curl %s / %s ms", num(c50), num(c95)),
+			fmt.Sprintf("vs curl's: %s / %s ms apart", num(g50), num(g95)),
+			"p95 ≤ 2 ms", verdict(o95 <= 2)})
+	}
+	return rows
+}
+
+// 2. HTTP cost vs blackbox_exporter.
+func blackboxRows(r *results) []row {
+	var rows []row
+	for _, c := range []int{1, 16, 256} {
+		bench := fmt.Sprintf("BenchmarkVsBlackbox/concurrency=%d", c)
+		spCPU, ok := r.get(bench, "sp-checks/cpu-s")
+		if !ok {
+			if why, _ := r.why(bench); why != "not run" || c == 1 {
+				rows = append(rows, missing(2, fmt.Sprintf("HTTP checks per CPU-second, concurrency %d", c), r, bench))
+			}
+			continue
+		}
+		bbCPU, _ := r.get(bench, "bb-checks/cpu-s")
+		spWall, _ := r.get(bench, "sp-checks/s")
+		bbWall, _ := r.get(bench, "bb-checks/s")
+		skipped, _ := r.get(bench, "sp-saturated-skipped")
+		spRSS, _ := r.get(bench, "sp-RSS-MiB")
+		bbRSS, _ := r.get(bench, "bb-RSS-MiB")
+		rows = append(rows,
+			row{2, fmt.Sprintf("HTTP checks per CPU-second of its process, concurrency %d (storeprobe offered blackbox_exporter's rate)", c),
+				num(spCPU), "blackbox_exporter " + num(bbCPU), times(spCPU, bbCPU), "≥ 1.0×", verdict(spCPU >= bbCPU)},
+			wallRow(c, spWall, bbWall, skipped),
+			row{2, fmt.Sprintf("RSS at concurrency %d", c),
+				num(spRSS) + " MiB", "blackbox_exporter " + num(bbRSS) + " MiB", times(spRSS, bbRSS), "—", statusNoGoal})
+	}
+	return rows
+}
+
+// wallRow compares throughput. storeprobe is offered four times
+// blackbox_exporter's rate; when it skipped no run it kept up with all of
+// it, and its capacity is at least what it ran.
+func wallRow(c int, sp, bb, skipped float64) row {
+	metric := fmt.Sprintf("HTTP checks per wall-second, concurrency %d (storeprobe offered 4× blackbox_exporter's rate)", c)
+	if skipped == 0 {
+		return row{2, metric, "≥ " + num(sp) + " (kept up: 0 runs skipped)", "blackbox_exporter " + num(bb), "≥ " + times(sp, bb), "—", statusNoGoal}
+	}
+	return row{2, metric, fmt.Sprintf("%s (saturated: %s runs skipped)", num(sp), num(skipped)), "blackbox_exporter " + num(bb), times(sp, bb), "—", statusNoGoal}
+}
+
+// lighthousePair is one device/page of BenchmarkVsLighthouse.
+type lighthousePair struct {
+	name string // "desktop hero"
+	m    map[string]float64
+}
+
+func lighthousePairs(r *results) []lighthousePair {
+	var out []lighthousePair
+	for name, m := range r.metrics {
+		rest, ok := strings.CutPrefix(name, "BenchmarkVsLighthouse/device=")
+		if !ok {
+			continue
+		}
+		dev, page, ok := strings.Cut(rest, "/page=")
+		if !ok {
+			continue
+		}
+		out = append(out, lighthousePair{dev + " " + page, m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// 3. Browser accuracy vs Lighthouse and the page's own record.
+func browserAccuracyRows(r *results) []row {
+	pairs := lighthousePairs(r)
+	if len(pairs) == 0 {
+		return []row{missing(3, "LCP, FCP, CLS vs Lighthouse and the page's own record", r, "BenchmarkVsLighthouse")}
+	}
+	var rows []row
+	for _, v := range []struct{ name, unit string }{{"LCP", "lcp-ms"}, {"FCP", "fcp-ms"}, {"CLS", "cls"}} {
+		cls := v.unit == "cls"
+		// err is a pair's error against its goal: relative for times
+		// (goal 10 %), absolute for CLS (goal 0.01).
+		err := func(diff, ref float64) float64 {
+			if cls {
+				return diff
+			}
+			if ref == 0 {
+				return math.Inf(1)
+			}
+			return diff / ref
+		}
+		limit, goal := 0.10, "≤ 10 %"
+		if cls {
+			limit, goal = 0.01, "≤ 0.01"
+		}
+		show := func(e float64) string {
+			if cls {
+				return strconv.FormatFloat(e, 'f', 4, 64)
+			}
+			return fmt.Sprintf("%.1f %%", 100*e)
+		}
+		value := func(x float64) string {
+			if cls {
+				return strconv.FormatFloat(x, 'f', 4, 64)
+			}
+			return num(x) + " ms"
+		}
+		// vs Lighthouse: the worst page.
+		worst, worstErr := -1, -1.0
+		for i, p := range pairs {
+			if e := err(p.m["absdiff-"+v.unit], p.m["lh-"+v.unit]); e > worstErr {
+				worst, worstErr = i, e
+			}
+		}
+		p := pairs[worst]
+		rows = append(rows, row{3, fmt.Sprintf("%s vs Lighthouse, worst of %d pages (%s; mean of paired runs)", v.name, len(pairs), p.name),
+			value(p.m["ours-"+v.unit]), "Lighthouse " + value(p.m["lh-"+v.unit]),
+			show(worstErr) + " (" + value(p.m["absdiff-"+v.unit]) + " apart)", goal, verdict(worstErr <= limit)})
+		// vs the page's own record: each tool against the record of its own
+		// load; the worst page for ours.
+		worst, worstErr = -1, -1.0
+		lhWorst := -1.0
+		for i, p := range pairs {
+			if e := err(p.m["absdiff-rec-"+v.unit], p.m["rec-"+v.unit]); e > worstErr {
+				worst, worstErr = i, e
+			}
+			lhWorst = max(lhWorst, err(p.m["lh-absdiff-rec-"+v.unit], p.m["lhrec-"+v.unit]))
+		}
+		p = pairs[worst]
+		rows = append(rows, row{3, fmt.Sprintf("%s vs the page's own in-browser record, worst of %d pages (%s)", v.name, len(pairs), p.name),
+			value(p.m["absdiff-rec-"+v.unit]) + " off", "Lighthouse's worst: " + show(lhWorst) + " off",
+			show(worstErr), goal, verdict(worstErr <= limit)})
+	}
+	return rows
+}
+
+// 4. Browser throughput.
+func throughputRows(r *results) []row {
+	var rows []row
+	// Lighthouse's rate on the desktop pages (Browse loads them on desktop).
+	var lhSec float64
+	n := 0
+	for _, p := range lighthousePairs(r) {
+		if strings.HasPrefix(p.name, "desktop ") {
+			lhSec += p.m["lh-s/run"]
+			n++
+		}
+	}
+	lhRate := 0.0
+	if n > 0 && lhSec > 0 {
+		lhRate = 60 / (lhSec / float64(n))
+	}
+	for _, c := range []int{1, 2, 4} {
+		bench := fmt.Sprintf("BenchmarkBrowse/concurrency=%d", c)
+		metric := fmt.Sprintf("Page probes per minute, warm browser, %d at once (the same desktop pages)", c)
+		v, ok := r.get(bench, "probes/min")
+		switch {
+		case !ok:
+			rows = append(rows, missing(4, metric, r, bench))
+		case lhRate == 0:
+			rw := missing(4, metric, r, "BenchmarkVsLighthouse")
+			rw.ours = num(v)
+			rows = append(rows, rw)
+		default:
+			rows = append(rows, row{4, metric, num(v), "Lighthouse " + num(lhRate) + " runs/min (one at a time)",
+				times(v, lhRate), "≥ 5×", verdict(v >= 5*lhRate)})
+		}
+	}
+	bench := "BenchmarkJourneyOverhead/pages=3"
+	metric := "Journey overhead beyond its pages' own load times (3 pages, navigation steps)"
+	if o, ok := r.get(bench, "overhead-ms"); ok {
+		perPage, _ := r.get(bench, "overhead-ms/page")
+		single, _ := r.get(bench, "page-probe-overhead-ms")
+		rows = append(rows, row{4, metric, fmt.Sprintf("%s ms (%s ms a page)", num(o), num(perPage)),
+			"a single page probe: " + num(single) + " ms beyond its load", "—", "—", statusNoGoal})
+	} else {
+		rows = append(rows, missing(4, metric, r, bench))
+	}
+	return rows
+}
+
+// series reads one metric of sub-benchmarks prefix+size for the sizes the
+// run measured.
+func series(r *results, prefix, unit string, sizes []float64) (xs, ys []float64) {
+	for _, s := range sizes {
+		if v, ok := r.get(prefix+strconv.FormatFloat(s, 'f', -1, 64), unit); ok {
+			xs, ys = append(xs, s), append(ys, v)
+		}
+	}
+	return xs, ys
+}
+
+func joinNums(ys []float64, unit string) string {
+	parts := make([]string, len(ys))
+	for i, y := range ys {
+		parts[i] = num(y)
+	}
+	return strings.Join(parts, " / ") + unit
+}
+
+func joinSizes(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = num(x)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// 5. How cost grows.
+func growthRows(r *results) []row {
+	var rows []row
+	const capPrefix = "BenchmarkDaemonCapacity/checks="
+	xs, cpu := series(r, capPrefix, "cpu-µs/run", []float64{100, 1000, 10000})
+	if len(xs) == 0 {
+		rows = append(rows, missing(5, "CPU per HTTP run and p99 schedule lag by checks a minute", r, "BenchmarkDaemonCapacity"))
+	} else {
+		total := make([]float64, len(xs)) // CPU a minute: per run × runs
+		for i := range xs {
+			total[i] = cpu[i] * xs[i]
+		}
+		rows = append(rows, row{5, "CPU per HTTP run (daemon, SQLite store) at " + joinSizes(xs) + " checks a minute",
+			joinNums(cpu, " µs"), "—", "CPU a minute: " + curve(xs, total, "checks/min", "µs a run", 1), "—", statusNoGoal})
+		_, lag := series(r, capPrefix, "p99-lag-ms", xs)
+		worst := 0.0
+		for _, l := range lag {
+			worst = max(worst, l)
+		}
+		rows = append(rows, row{5, "p99 schedule lag at " + joinSizes(xs) + " checks a minute",
+			joinNums(lag, " ms"), "—", "lag: " + curve(xs, lag, "checks/min", "", 1), "< 100 ms", verdict(worst < 100)})
+	}
+	xs, rss := series(r, "BenchmarkContextRSS/contexts=", "chrome-RSS-MB", []float64{1, 2, 4, 8})
+	if len(xs) == 0 {
+		rows = append(rows, missing(5, "Chromium RSS by contexts open", r, "BenchmarkContextRSS"))
+	} else {
+		// RSS counts Chromium's shared binary once per process; PSS splits
+		// shared pages, so its curve is the memory a context really adds.
+		_, pss := series(r, "BenchmarkContextRSS/contexts=", "chrome-PSS-MB", xs)
+		rows = append(rows, row{5, "Chromium RSS (process group) with " + joinSizes(xs) + " contexts open on a page",
+			joinNums(rss, " MB"), "—", "RSS " + curve(xs, rss, "contexts", "MB a context", 1) + "; PSS " + joinNums(pss, " MB") + ": " + curve(xs, pss, "contexts", "MB a context", 1),
+			"—", statusNoGoal})
+	}
+	xs, ms := series(r, "BenchmarkReportGrowth/runs=", "ms/report", []float64{1e4, 1e5, 1e6, 4e6})
+	if len(xs) == 0 {
+		rows = append(rows, missing(5, "`report` time by stored runs", r, "BenchmarkReportGrowth"))
+	} else {
+		_, cpuMS := series(r, "BenchmarkReportGrowth/runs=", "cpu-ms/report", xs)
+		secs := make([]float64, len(ms))
+		for i := range ms {
+			secs[i] = ms[i] / 1000
+		}
+		cpuSecs := make([]float64, len(cpuMS))
+		for i := range cpuMS {
+			cpuSecs[i] = cpuMS[i] / 1000
+		}
+		goal, st := "< 2 s at 4,000,000", statusNoGoal
+		if xs[len(xs)-1] == 4e6 {
+			st = verdict(secs[len(secs)-1] < 2)
+		} else {
+			goal += " (not measured: quick)"
+		}
+		rows = append(rows, row{5, "`report` (JSON) over " + joinSizes(xs) + " stored runs, all in the window",
+			joinNums(secs, " s") + " (CPU " + joinNums(cpuSecs, " s") + ")", "—", curve(xs, secs, "runs", "µs a run", 1e6), goal, st})
+	}
+	return rows
+}
+
+// 6. Memory stability.
+func memoryRows(r *results) []row {
+	var bench string
+	for _, n := range []string{"1000", "50"} {
+		if _, ok := r.get("BenchmarkBrowserMemory/runs="+n, "runs"); ok {
+			bench = "BenchmarkBrowserMemory/runs=" + n
+			break
+		}
+	}
+	if bench == "" {
+		return []row{missing(6, "Memory and Chromium processes over many browser runs", r, "BenchmarkBrowserMemory")}
+	}
+	m := r.metrics[bench]
+	runs := num(m["runs"])
+	procGrowth := 0.0
+	if m["chrome-procs-before"] > 0 {
+		procGrowth = 100 * m["chrome-procs-growth"] / m["chrome-procs-before"]
+	}
+	return []row{
+		{6, "storeprobe RSS after the warm-up, " + runs + " browser runs (medians of the two halves)",
+			fmt.Sprintf("%s → %s MiB (%+.1f %%)", num(m["rss-before-MiB"]), num(m["rss-after-MiB"]), m["rss-growth-%"]),
+			"—", fmt.Sprintf("%+.1f %%", m["rss-growth-%"]), "< 5 %", verdict(m["rss-growth-%"] < 5)},
+		{6, "Chromium processes after the warm-up, " + runs + " browser runs",
+			fmt.Sprintf("%s → %s", num(m["chrome-procs-before"]), num(m["chrome-procs-after"])),
+			"—", fmt.Sprintf("%+.1f %%", procGrowth), "< 5 %", verdict(procGrowth < 5)},
+		{6, "Chromium process group RSS after the warm-up (renderers come and go)",
+			fmt.Sprintf("%+.1f %%", m["chrome-rss-growth-%"]), "—", "—", "—", statusNoGoal},
+		{6, "Chromium processes left after the daemon stops",
+			num(m["leftover-procs"]), "—", "—", "0", verdict(m["leftover-procs"] == 0)},
+	}
+}
+
+// curve describes how y grows with x: the exponent k of y ∝ x^k on each
+// step between measured sizes (about 1 linear, below sub-linear, above
+// super-linear) and where it bends (the size after which the class
+// changes); with a marginal unit, also what each step adds per unit of x
+// (times scale): a fixed base plus a constant cost per unit reads as
+// sub-linear by exponent and constant by margin.
+func curve(xs, ys []float64, unit, marginal string, scale float64) string {
+	if len(xs) < 2 {
+		return "one size measured"
+	}
+	class := func(k float64) string {
+		switch {
+		case k < 0.85:
+			return "sub-linear"
+		case k > 1.15:
+			return "super-linear"
+		}
+		return "linear"
+	}
+	var ks, margins, classes []string
+	for i := 0; i+1 < len(xs); i++ {
+		k := math.NaN()
+		if ys[i] > 0 && ys[i+1] > 0 {
+			k = math.Log(ys[i+1]/ys[i]) / math.Log(xs[i+1]/xs[i])
+		}
+		ks = append(ks, fmt.Sprintf("%.2f", k))
+		margins = append(margins, num(scale*(ys[i+1]-ys[i])/(xs[i+1]-xs[i])))
+		classes = append(classes, class(k))
+	}
+	desc := classes[0]
+	for i := 1; i < len(classes); i++ {
+		if classes[i] != classes[i-1] {
+			desc = fmt.Sprintf("%s up to %s %s, %s beyond (bends at %s)", classes[0], num(xs[i]), unit, classes[i], num(xs[i]))
+			break
+		}
+	}
+	out := fmt.Sprintf("%s; exponent per step %s", desc, strings.Join(ks, ", "))
+	if marginal != "" {
+		out += fmt.Sprintf("; each step adds %s %s", strings.Join(margins, ", "), marginal)
+	}
+	return out
+}
+
+// times is a ratio as "1.65×".
+func times(a, b float64) string {
+	if b == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// num formats a measured value with the precision its size deserves and
+// thousands separators.
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "—"
+	case math.Abs(v) >= 100 || v == math.Trunc(v):
+		return thousands(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+	case math.Abs(v) >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func thousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+var sectionNames = map[int]string{
+	1: "HTTP timing accuracy", 2: "HTTP cost vs blackbox_exporter", 3: "Browser accuracy",
+	4: "Browser throughput", 5: "How cost grows", 6: "Memory stability",
+}
+
+// renderMarkdown is the table with the facts of the run above it, and the
+// Lighthouse comparison page by page below it.
+func renderMarkdown(m machine, rows []row, pairs []lighthousePair) string {
+	var b strings.Builder
+	target := "make bench"
+	if m.Mode == "quick" {
+		target = "make bench-quick"
+	}
+	fmt.Fprintf(&b, "`%s`, %s, commit %s, took %s.  \n", target, m.Date, m.Commit, m.Took.Round(1e9))
+	fmt.Fprintf(&b, "Machine: %d cores, %s, Linux %s; load average (1, 5, 15 min) %s at the start, %s at the end.  \n",
+		m.Cores, m.CPU, m.Kernel, m.LoadBefore, m.LoadAfter)
+	fmt.Fprintf(&b, "Peers: %s.\n\n", strings.Join(m.Peers, "; "))
+	b.WriteString("| # | Metric | storeprobe | Peer | Ratio / error | Goal | Result |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d %s | %s | %s | %s | %s | %s | %s |\n", r.section, sectionNames[r.section],
+			cell(r.metric), cell(r.ours), cell(r.peer), cell(r.ratio), cell(r.goal), r.status)
+	}
+	if len(pairs) > 0 {
+		b.WriteString("\nThe browser comparison page by page, same run (means of paired runs: ours / Lighthouse / the page's own record of our load):\n\n")
+		b.WriteString("| device | page | LCP ms | FCP ms | CLS | s/run ours / Lighthouse |\n|---|---|---|---|---|---|\n")
+		for _, p := range pairs {
+			dev, page, _ := strings.Cut(p.name, " ")
+			three := func(unit string, f func(float64) string) string {
+				return f(p.m["ours-"+unit]) + " / " + f(p.m["lh-"+unit]) + " / " + f(p.m["rec-"+unit])
+			}
+			clsF := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s |\n", dev, page, three("lcp-ms", num), three("fcp-ms", num),
+				three("cls", clsF), num(p.m["ours-s/run"]), num(p.m["lh-s/run"]))
+		}
+	}
+	return b.String()
+}
+
+// cell keeps a value from breaking the table.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/storeprobe/storeprobe/probe/browser"
+	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
+)
+
+// BenchmarkBrowserMemory runs `storeprobe run` with browser checks until it
+// has finished N browser runs (50 for `make bench-quick`, 1,000) and tells whether memory and
+// Chromium's processes stay flat: the daemon's RSS, Chromium's process
+// group RSS and its process count are sampled every second; the first
+// tenth of the runs (at least 10) is the warm-up; growth compares the
+// median of the first and of the second half of the samples after it, as
+// TestSoak does, so one sample caught mid-run (a renderer starting) is not
+// taken for a leak. After SIGTERM no process of Chromium's group may be
+// left. The page is small (text and an image) so that runs are many.
+//
+// Reported: rss-growth-% and chrome-rss-growth-% (goal < 5), the medians
+// before and after, chrome-procs-growth, leftover-procs (goal 0), runs/min.
+// Run with: go test ./cmd/storeprobe -run '^$' -bench BrowserMemory/runs=1000 -benchtime 1x
+func BenchmarkBrowserMemory(b *testing.B) {
+	chromium := browsertest.Chromium(b)
+	bin := storeprobeBinary(b)
+	img := make([]byte, 64<<10)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/img.png" {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(img)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html><head><title>shop</title></head><body><h1>Shop</h1><p>`+
+			strings.Repeat("Things to buy. ", 50)+`</p><img src="/img.png" width="200" height="100" alt=""></body></html>`)
+	}))
+	defer site.Close()
+	for _, runs := range []int{50, 1000} {
+		b.Run(fmt.Sprintf("runs=%d", runs), func(b *testing.B) {
+			for range b.N {
+				benchBrowserMemory(b, bin, chromium, site.URL, runs)
+			}
+		})
+	}
+}
+
+func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
+	// More due runs than slots: every slot stays busy; runs that find their
+	// check's previous run in flight are skipped (and stored as skips).
+	var cfg strings.Builder
+	cfg.WriteString("scheduler: {browser_concurrency: 3}\nchecks:\n")
+	for i := range 6 {
+		fmt.Fprintf(&cfg, "  - {name: page%d, type: browser, url: %q, schedule: \"@every 2s\", timeout: 30s}\n", i, fmt.Sprintf("%s/p%d", site, i))
+	}
+	p := startProbe(b, bin, chromium, cfg.String())
+	p.waitReady(b)
+	pid := p.cmd.Process.Pid
+	type sample struct{ rss, chromeRSS, procs float64 }
+	groups := map[int]bool{} // every Chromium group seen, for the check after the stop
+	take := func() sample {
+		g := chromeGroups(pid)
+		var chromeRSS int64
+		for k := range g {
+			groups[k] = true
+			chromeRSS += browser.GroupRSS(k)
+		}
+		return sample{rss: float64(statusKB(pid, "VmRSS:") << 10), chromeRSS: float64(chromeRSS), procs: float64(inGroups(g))}
+	}
+	warm := max(10, runs/10)
+	start := time.Now()
+	deadline := start.Add(time.Duration(runs) * 5 * time.Second) // a run takes about 1 s of a slot
+	var after []sample
+	var done, warmAt float64
+	var warmTime time.Time
+	for done < float64(runs) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%v runs after %v, want %d\n%s", done, time.Since(start), runs, p.log)
+		}
+		time.Sleep(time.Second)
+		done = p.metric(b, "storeprobe_runs_total")
+		if done < float64(warm) {
+			continue
+		}
+		if warmTime.IsZero() {
+			warmAt, warmTime = done, time.Now()
+		}
+		after = append(after, take())
+	}
+	rate := (done - warmAt) / time.Since(warmTime).Minutes()
+	if failed := p.metric(b, "storeprobe_runs_failed_total"); failed > 0 {
+		b.Errorf("%v of %v runs failed", failed, done)
+	}
+	p.stop(b)
+	// Chromium's group exits with the daemon; give the kernel a moment to
+	// reap what the browser process was still closing.
+	leftover := inGroups(groups)
+	for i := 0; i < 20 && leftover > 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+		leftover = inGroups(groups)
+	}
+	if leftover > 0 {
+		for g := range groups {
+			syscall.Kill(-g, syscall.SIGKILL) // do not leave them to the next benchmark
+		}
+	}
+
+	half := len(after) / 2
+	if half < 2 {
+		b.Fatalf("only %d samples after the warm-up", len(after))
+	}
+	growth := func(f func(sample) float64) (from, to, pct float64) {
+		from, to = medianOf(after[:half], f), medianOf(after[half:], f)
+		return from, to, 100 * (to - from) / from
+	}
+	from, to, pct := growth(func(s sample) float64 { return s.rss })
+	b.ReportMetric(mib(int64(from)), "rss-before-MiB")
+	b.ReportMetric(mib(int64(to)), "rss-after-MiB")
+	b.ReportMetric(pct, "rss-growth-%")
+	cfrom, cto, cpct := growth(func(s sample) float64 { return s.chromeRSS })
+	b.ReportMetric(cpct, "chrome-rss-growth-%")
+	pfrom, pto, _ := growth(func(s sample) float64 { return s.procs })
+	b.ReportMetric(pfrom, "chrome-procs-before")
+	b.ReportMetric(pto, "chrome-procs-after")
+	b.ReportMetric(pto-pfrom, "chrome-procs-growth")
+	b.ReportMetric(float64(leftover), "leftover-procs")
+	b.ReportMetric(done, "runs")
+	b.ReportMetric(rate, "runs/min")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("%v runs (%.0f/min after the warm-up of %d): storeprobe RSS %.1f → %.1f MiB (%+.1f %%), Chromium RSS %.0f → %.0f MiB (%+.1f %%), Chromium processes %.0f → %.0f, %d left after the stop",
+		done, rate, warm, mib(int64(from)), mib(int64(to)), pct, mib(int64(cfrom)), mib(int64(cto)), cpct, pfrom, pto, leftover)
+}
