@@ -47,8 +47,17 @@ func fillStore(t *testing.T, now time.Time) (*sqlite.Store, string) {
 	var runs []probe.Run
 	// home: 8 passes (100..240 ms), one status failure, one probe error,
 	// and a failure two days ago (outside a 24h window).
+	// Through Cloudflare: six hits (five at FRA), a miss and an expired.
+	caches := []probe.CacheStatus{probe.CacheHit, probe.CacheMiss, probe.CacheHit, probe.CacheHit, probe.CacheExpired,
+		probe.CacheHit, probe.CacheHit, probe.CacheHit}
 	for i, total := range []float64{240, 100, 220, 120, 200, 140, 180, 160} {
-		runs = append(runs, httpRun("home", now.Add(-time.Duration(i+1)*time.Minute), total, nil))
+		r := httpRun("home", now.Add(-time.Duration(i+1)*time.Minute), total, nil)
+		pop := "FRA"
+		if i == 7 {
+			pop = "AMS"
+		}
+		r.Attempts[0].HTTPDetails.CDN = &probe.CDNInfo{Provider: "cloudflare", Cache: caches[i], POP: pop}
+		runs = append(runs, r)
 	}
 	runs = append(runs,
 		httpRun("home", now.Add(-20*time.Minute), 50, probe.Fail(probe.FailureStatus, "", "status 503")),

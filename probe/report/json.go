@@ -35,6 +35,7 @@ func (rep Report) rounded() Report {
 		c.Availability.SuccessPercent = round3p(c.Availability.SuccessPercent)
 		c.Load = roundDist(c.Load)
 		c.Pages = roundPages(c.Pages)
+		c.CDN = roundCDN(c.CDN)
 		if c.Locations != nil {
 			locs := make([]Location, len(c.Locations))
 			for j, l := range c.Locations {
@@ -42,6 +43,7 @@ func (rep Report) rounded() Report {
 				l.Availability.SuccessPercent = round3p(l.Availability.SuccessPercent)
 				l.Load = roundDist(l.Load)
 				l.Pages = roundPages(l.Pages)
+				l.CDN = roundCDN(l.CDN)
 				locs[j] = l
 			}
 			c.Locations = locs
@@ -106,6 +108,15 @@ func roundPages(in []slo.PageStats) []slo.PageStats {
 		pages[j] = p
 	}
 	return pages
+}
+
+func roundCDN(in []slo.CDNStats) []slo.CDNStats {
+	out := make([]slo.CDNStats, len(in))
+	for i, c := range in {
+		c.HitPercent = round3p(c.HitPercent)
+		out[i] = c
+	}
+	return out
 }
 
 func roundDist(d slo.Distribution) slo.Distribution {

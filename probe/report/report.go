@@ -144,9 +144,12 @@ type Check struct {
 	Failures     map[probe.FailureKind]int `json:"failures"`
 	Load         slo.Distribution          `json:"load_ms"`
 	Pages        []slo.PageStats           `json:"pages"`
-	Budget       *slo.Budget               `json:"error_budget"`
-	Verdicts     []slo.Verdict             `json:"verdicts"`
-	Warnings     []Warning                 `json:"warnings"`
+	// CDN is the cache status of the check's responses per CDN that
+	// answered them (hit share, statuses, POPs); [] when none did.
+	CDN      []slo.CDNStats `json:"cdn"`
+	Budget   *slo.Budget    `json:"error_budget"`
+	Verdicts []slo.Verdict  `json:"verdicts"`
+	Warnings []Warning      `json:"warnings"`
 	// Locations split the figures per location, sorted by name (with
 	// Options.ByLocation; absent otherwise).
 	Locations []Location `json:"locations,omitempty"`
@@ -160,6 +163,7 @@ type Location struct {
 	Failures     map[probe.FailureKind]int `json:"failures"`
 	Load         slo.Distribution          `json:"load_ms"`
 	Pages        []slo.PageStats           `json:"pages"`
+	CDN          []slo.CDNStats            `json:"cdn"`
 }
 
 // Warning is something wrong with a check's figures themselves, not a
@@ -390,7 +394,7 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood, Preset: def.SLO.Preset, FromPreset: from},
 			Skipped:      skipped[name],
 			Availability: s.Availability, Failures: s.Failures, Load: s.Load,
-			Pages: s.Pages, Budget: s.Budget, Verdicts: s.Verdicts,
+			Pages: s.Pages, CDN: cdnOrEmpty(s.CDN), Budget: s.Budget, Verdicts: s.Verdicts,
 			Warnings: append(probeErrorWarning(total.Counts), smallSampleWarning(s.Verdicts)...),
 		}
 		if rc.Pages == nil {
@@ -404,13 +408,20 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 			for _, t := range byCheck[name] { // sorted by location
 				ls := slo.Judge(name, typ, t.Counts, t.Samples, probe.SLO{})
 				rc.Locations = append(rc.Locations, Location{Location: t.Location, Availability: ls.Availability,
-					Failures: ls.Failures, Load: ls.Load, Pages: ls.Pages})
+					Failures: ls.Failures, Load: ls.Load, Pages: ls.Pages, CDN: cdnOrEmpty(ls.CDN)})
 			}
 		}
 		rep.Checks = append(rep.Checks, rc)
 		rep.Breached = rep.Breached || s.Breached()
 	}
 	return rep, nil
+}
+
+func cdnOrEmpty(c []slo.CDNStats) []slo.CDNStats {
+	if c == nil {
+		return []slo.CDNStats{}
+	}
+	return c
 }
 
 // alertsOf lists the alert history's firing and resolved notifications;

@@ -34,7 +34,7 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("%d checks, want 3", len(checksRaw))
 	}
 	wantKeys(t, "check", checksRaw[0], "check", "type", "url", "targets", "skipped", "availability", "failures",
-		"load_ms", "pages", "error_budget", "verdicts", "warnings")
+		"load_ms", "pages", "cdn", "error_budget", "verdicts", "warnings")
 
 	if rep.Store != path || rep.Window.Duration != "24h" || !rep.Window.Until.Equal(now) || !rep.Window.Since.Equal(now.Add(-24*time.Hour)) {
 		t.Errorf("store %q window %+v", rep.Store, rep.Window)

@@ -85,6 +85,9 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 			}
 			fmt.Fprintf(&b, "  failures: %s\n", strings.Join(parts, ", "))
 		}
+		for _, cdn := range c.CDN {
+			fmt.Fprintf(&b, "  %s\n", cdnLine(cdn))
+		}
 		if len(c.Pages) > 0 {
 			head := []string{"PAGE", "SAMPLES", "LOAD P75"}
 			for _, v := range probe.AllVitals {
@@ -329,4 +332,36 @@ func trim(f float64, decimals int) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
+}
+
+// cdnLine is a CDN's cache status over the window: "cdn cloudflare: 120
+// responses, cache hit 91.7 % (hit 110, miss 10), pop FRA 120".
+func cdnLine(c slo.CDNStats) string {
+	var statuses []string
+	for _, st := range probe.CacheStatuses() {
+		if n := c.Cache[st]; n > 0 {
+			statuses = append(statuses, fmt.Sprintf("%s %d", st, n))
+		}
+	}
+	pops := make([]string, 0, len(c.POPs))
+	for p := range c.POPs {
+		pops = append(pops, p)
+	}
+	// The busiest first; at most five named.
+	sort.Slice(pops, func(i, j int) bool {
+		if c.POPs[pops[i]] != c.POPs[pops[j]] {
+			return c.POPs[pops[i]] > c.POPs[pops[j]]
+		}
+		return pops[i] < pops[j]
+	})
+	var named []string
+	for i, p := range pops {
+		if i == 5 {
+			named = append(named, fmt.Sprintf("%d more", len(pops)-5))
+			break
+		}
+		named = append(named, fmt.Sprintf("%s %d", p, c.POPs[p]))
+	}
+	return fmt.Sprintf("cdn %s: %d %s, cache hit %s (%s), pop %s", c.Provider, c.Responses, plural(c.Responses, "response", "responses"),
+		pct(c.HitPercent), strings.Join(statuses, ", "), strings.Join(named, ", "))
 }

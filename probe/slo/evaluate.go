@@ -74,8 +74,11 @@ type Summary struct {
 	Failures     map[probe.FailureKind]int `json:"failures"`
 	Load         Distribution              `json:"load_ms"`
 	Pages        []PageStats               `json:"pages"`
-	Budget       *Budget                   `json:"error_budget"`
-	Verdicts     []Verdict                 `json:"verdicts"`
+	// CDN is the cache status of the responses, per CDN (HTTP checks
+	// whose responses named one); empty otherwise.
+	CDN      []CDNStats `json:"cdn"`
+	Budget   *Budget    `json:"error_budget"`
+	Verdicts []Verdict  `json:"verdicts"`
 }
 
 // Breached reports whether any target failed.
@@ -115,6 +118,7 @@ func Judge(check string, typ probe.CheckType, c Counts, smp Samples, target prob
 		Failures:     c.Failures,
 		Load:         smp.Load.Distribution(),
 		Pages:        smp.Stats(),
+		CDN:          CDN(c.Edges),
 	}
 	if s.Failures == nil {
 		s.Failures = map[probe.FailureKind]int{}

@@ -34,6 +34,9 @@ type Outcome struct {
 	Load    float64
 	HasLoad bool
 	Pages   []PageOutcome // pages the final attempt measured (pagesOf)
+	// Edge is the CDN that answered the final attempt; nil without one,
+	// for maintenance and for probe faults.
+	Edge *Edge
 }
 
 // PageOutcome is one page a run measured.
@@ -75,6 +78,7 @@ func OutcomeOf(r probe.Run) Outcome {
 	}
 	o.Up, o.FirstTry = f.OK, r.Attempts[0].OK
 	o.Load, o.HasLoad = Load(r)
+	o.Edge = edgeOf(f)
 	for _, p := range pagesOf(r) {
 		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS, TBT: p.m.TBTMS, HasTBT: p.m.SettleReason != ""}
 		for i, v := range probe.AllVitals {
@@ -103,6 +107,9 @@ type Counts struct {
 	// LastFault is the newest probe fault's scheduled time and message.
 	LastFaultAt      time.Time
 	LastFaultMessage string
+	// Edges counts the eligible runs answered through a CDN by provider,
+	// cache status and POP, sorted.
+	Edges []EdgeCount
 }
 
 // Add counts one run.
@@ -129,6 +136,9 @@ func (c *Counts) Add(o Outcome) {
 		return
 	}
 	c.Eligible++
+	if o.Edge != nil {
+		c.Edges = addEdge(c.Edges, *o.Edge, 1)
+	}
 	if o.Up {
 		c.Up++
 	}
@@ -150,6 +160,9 @@ func (c *Counts) Merge(o Counts) {
 			c.Failures = map[probe.FailureKind]int{}
 		}
 		c.Failures[k] += n
+	}
+	for _, e := range o.Edges {
+		c.Edges = addEdge(c.Edges, e.Edge, e.Runs)
 	}
 	if !o.LastAt.IsZero() && (c.LastAt.IsZero() || !o.LastAt.Before(c.LastAt)) {
 		c.LastAt, c.LastType = o.LastAt, o.LastType

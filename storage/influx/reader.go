@@ -273,6 +273,12 @@ func httpOf(v map[string]any) *probe.HTTPDetails {
 	if days, ok := v["cert_days_left"].(float64); ok {
 		h.TLS = &probe.TLSInfo{CertDaysLeft: days}
 	}
+	// cache_hit is written only when a CDN answered; its provider is the
+	// run's cdn tag (the detected provider unless the check's config set
+	// the tag), its status and POP the point's cache and pop tags.
+	if _, ok := v["cache_hit"]; ok && str(v, "cdn") != "" {
+		h.CDN = &probe.CDNInfo{Provider: str(v, "cdn"), Cache: probe.CacheStatus(str(v, "cache")), POP: str(v, "pop")}
+	}
 	return h
 }
 

@@ -88,7 +88,7 @@ var (
 )
 
 var rollupCols = []string{"hour", "check_name", "location", "runs", "maintenance", "probe_faults", "eligible", "up",
-	"first_try", "failures", "last_at", "last_type", "last_fault_at", "last_fault_message", "load_hist"}
+	"first_try", "failures", "last_at", "last_type", "last_fault_at", "last_fault_message", "edges", "load_hist"}
 
 // addRollup counts one saved run into its hour's rollup.
 func addRollup(ctx context.Context, tx sqlWriter, o slo.Outcome) error {
@@ -145,9 +145,17 @@ func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) er
 	if !c.LastFaultAt.IsZero() {
 		faultAt, faultMsg = c.LastFaultAt.UnixNano(), c.LastFaultMessage
 	}
+	var edges any
+	if len(c.Edges) > 0 {
+		b, err := json.Marshal(c.Edges)
+		if err != nil {
+			return err
+		}
+		edges = string(b)
+	}
 	if _, err := tx.ExecContext(ctx, insertRollupSQL,
 		k.hour, k.check, k.location, c.Runs, c.Maintenance, c.ProbeFaults, c.Eligible, c.Up, c.FirstTry, failures,
-		c.LastAt.UnixNano(), string(c.LastType), faultAt, faultMsg, encodeHist(t.Samples.Load.Histogram())); err != nil {
+		c.LastAt.UnixNano(), string(c.LastType), faultAt, faultMsg, edges, encodeHist(t.Samples.Load.Histogram())); err != nil {
 		return fmt.Errorf("write rollup: %w", err)
 	}
 	for _, p := range t.Samples.Pages {
@@ -180,13 +188,17 @@ func scanRollup(rows *sql.Rows) (rollupRow, error) {
 		lastType string
 		faultAt  sql.NullInt64
 		faultMsg sql.NullString
+		edges    sql.NullString
 	)
 	if err := rows.Scan(&r.key.hour, &r.key.check, &r.key.location, &c.Runs, &c.Maintenance, &c.ProbeFaults, &c.Eligible,
-		&c.Up, &c.FirstTry, &failures, &lastAt, &lastType, &faultAt, &faultMsg, &r.load); err != nil {
+		&c.Up, &c.FirstTry, &failures, &lastAt, &lastType, &faultAt, &faultMsg, &edges, &r.load); err != nil {
 		return r, err
 	}
 	if err := fromJSON(failures, &c.Failures); err != nil {
 		return r, fmt.Errorf("rollup failures: %w", err)
+	}
+	if err := fromJSON(edges, &c.Edges); err != nil {
+		return r, fmt.Errorf("rollup edges: %w", err)
 	}
 	c.LastAt, c.LastType = fromNanos(lastAt), probe.CheckType(lastType)
 	if faultAt.Valid {
@@ -414,6 +426,20 @@ func storedRun(run *probe.Run, typ string, scheduled int64, final *probe.Result,
 	}
 }
 
+// storedEdge gives a final attempt the CDN its row names (cdn, cdn_cache,
+// cdn_pop), which is what slo's edge counts read; nothing without a
+// provider. Attempts stored before schema 5 have no cache or pop: unknown.
+func storedEdge(final *probe.Result, cdn [3]sql.NullString) {
+	if !cdn[0].Valid || cdn[0].String == "" {
+		return
+	}
+	if final.HTTPDetails == nil {
+		final.HTTPDetails = &probe.HTTPDetails{}
+	}
+	final.HTTPDetails.CDN = &probe.CDNInfo{Provider: cdn[0].String,
+		Cache: probe.CacheStatus(orUnknown(cdn[1], string(probe.CacheUnknown))), POP: orUnknown(cdn[2], probe.UnknownPOP)}
+}
+
 // readOutcomes classifies the runs matching where (an SQL condition on the
 // runs table as r) with slo.OutcomeOf, reading only the runs rows and the
 // final attempts' pages: a run's first attempt and load sample were kept in
@@ -424,7 +450,8 @@ func readOutcomes(ctx context.Context, db queryer, where string, args []any, fn 
 		return err
 	}
 	return eachRow(ctx, db, `SELECT r.id, r.check_name, r.type, r.location, r.scheduled_at, r.ok, r.failure_kind,
-		r.failure_message, r.attempts, r.maintenance, r.first_ok, r.load_ms FROM runs r WHERE `+where, args, func(rows *sql.Rows) error {
+		r.failure_message, r.attempts, r.maintenance, r.first_ok, r.load_ms, f.cdn, f.cdn_cache, f.cdn_pop
+		FROM runs r LEFT JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts WHERE `+where, args, func(rows *sql.Rows) error {
 		var (
 			id, scheduled int64
 			run           probe.Run
@@ -434,12 +461,14 @@ func readOutcomes(ctx context.Context, db queryer, where string, args []any, fn 
 			attempts      int
 			firstOK       bool
 			load          sql.NullFloat64
+			cdn           [3]sql.NullString
 		)
 		if err := rows.Scan(&id, &run.Check, &typ, &run.Location, &scheduled, &final.OK, &kind, &msg,
-			&attempts, &run.Maintenance, &firstOK, &load); err != nil {
+			&attempts, &run.Maintenance, &firstOK, &load, &cdn[0], &cdn[1], &cdn[2]); err != nil {
 			return err
 		}
 		storedRun(&run, typ, scheduled, &final, kind, msg)
+		storedEdge(&final, cdn)
 		if ps := pages[id]; len(ps) > 0 {
 			attachPages(&final, ps)
 		}
@@ -476,7 +505,7 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 		}
 		tallies := hourTallies{}
 		err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.type, r.location, r.scheduled_at, r.ok, r.failure_kind,
-			r.failure_message, r.duration_ms, r.attempts, r.maintenance, f.has_http, f.total_ms, f.has_browser,
+			r.failure_message, r.duration_ms, r.attempts, r.maintenance, f.has_http, f.total_ms, f.has_browser, f.cdn, f.cdn_cache, f.cdn_pop,
 			CASE WHEN r.attempts > 1 THEN (SELECT a1.ok FROM attempts a1 WHERE a1.run_id = r.id AND a1.n = 1) ELSE r.ok END
 			FROM runs r LEFT JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts WHERE `+where, args, func(rows *sql.Rows) error {
 			var (
@@ -489,14 +518,16 @@ func backfillRuns(ctx context.Context, tx *sql.Tx) error {
 				hasHTTP, hasBrowse sql.NullBool
 				total              sql.NullFloat64
 				firstOK            sql.NullBool
+				cdn                [3]sql.NullString
 			)
 			if err := rows.Scan(&id, &run.Check, &typ, &run.Location, &scheduled, &final.OK, &kind, &msg, &final.DurationMS,
-				&attempts, &run.Maintenance, &hasHTTP, &total, &hasBrowse, &firstOK); err != nil {
+				&attempts, &run.Maintenance, &hasHTTP, &total, &hasBrowse, &cdn[0], &cdn[1], &cdn[2], &firstOK); err != nil {
 				return err
 			}
 			storedRun(&run, typ, scheduled, &final, kind, msg)
 			if hasHTTP.Bool {
 				final.HTTPDetails = &probe.HTTPDetails{Timings: probe.Timings{Total: total.Float64}}
+				storedEdge(&final, cdn)
 			}
 			if hasBrowse.Bool {
 				attachPages(&final, pages[id])

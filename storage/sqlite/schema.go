@@ -394,6 +394,12 @@ ALTER TABLE pages ADD COLUMN lcp_load_duration_ms REAL;
 ALTER TABLE pages ADD COLUMN lcp_render_delay_ms REAL;
 ALTER TABLE rollup_pages ADD COLUMN tbt_hist BLOB;                         -- tbt_ms of the pages observed by the settle rule
 `,
+	// 7: the report's cache status per check: each hour's eligible runs
+	// answered through a CDN, counted by provider, cache status and POP.
+	// Hours rolled up before it have none (their runs are not recounted).
+	`
+ALTER TABLE rollups ADD COLUMN edges TEXT; -- JSON array of {provider, cache, pop, runs}, sorted; NULL when none
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
