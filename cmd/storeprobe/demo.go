@@ -23,6 +23,7 @@ import (
 	"github.com/storeprobe/storeprobe/probe/report"
 	"github.com/storeprobe/storeprobe/scenarios"
 	"github.com/storeprobe/storeprobe/scenarios/demoshop"
+	"github.com/storeprobe/storeprobe/scenarios/themes"
 	"github.com/storeprobe/storeprobe/storage/sqlite"
 )
 
@@ -66,6 +67,14 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	defer stopShop()
 
+	// A Shopify store on the Dawn theme (the fixture the shopify template
+	// is proven on), run through the built-in template unchanged.
+	dawn, stopDawn, err := serveLoopback(themes.Shopify(themes.Options{}))
+	if err != nil {
+		return err
+	}
+	defer stopDawn()
+
 	chromePath := cmp.Or(*chrome, a.getenv("STOREPROBE_CHROME"), browser.DefaultPath)
 	withBrowser := !*noBrowser
 	if withBrowser {
@@ -86,7 +95,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer stopHook()
-	cfgText := demoConfig(base, hookURL, withBrowser)
+	cfgText := demoConfig(base, dawn, hookURL, withBrowser)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return fmt.Errorf("write demo config: %w", err)
 	}
@@ -186,6 +195,9 @@ func printProgress(w io.Writer, since time.Duration, run probe.Run) {
 	}
 	if f.HTTPDetails != nil && f.OK {
 		details = fmt.Sprintf("%d, ttfb %.0f ms", f.StatusCode, f.Timings.TTFB)
+		if c := f.HTTPDetails.CDN; c != nil && c.Provider != "" && c.Provider != "none" {
+			details += fmt.Sprintf(", %s %s %s", c.Provider, c.Cache, c.POP)
+		}
 	}
 	if f.BrowserDetails != nil && f.PageMetrics != nil && f.OK {
 		details = vitalsLine(f.Device, f.PageMetrics)
@@ -254,11 +266,23 @@ func demoAlertReceiver(w io.Writer, mu *sync.Mutex, start time.Time) (url string
 	return "http://" + ln.Addr().String() + "/alerts", func() { srv.Close() }, nil
 }
 
+// serveLoopback serves h on a free loopback port until stop.
+func serveLoopback(h http.Handler) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo server: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
 // demoConfig is the demo's config: the shop's pages and APIs over HTTP,
 // its payment gateways' health at payment-path targets, and, with a
-// browser, the home page on desktop and mobile and the checkout journey.
-// Alerts go to the demo's webhook at hookURL.
-func demoConfig(base, hookURL string, withBrowser bool) string {
+// browser, the home page on desktop and mobile, the checkout journey and
+// the shopify template's journey through the Dawn store at dawn. Alerts
+// go to the demo's webhook at hookURL.
+func demoConfig(base, dawn, hookURL string, withBrowser bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Written by storeprobe demo. The same file format as a real probe's config.
 defaults:
@@ -281,6 +305,17 @@ checks:
     schedule: "@every 5s"
     expect: {status: "200", body: ["Stoneware Mug"]}
     tags: {platform: custom, cdn: cloudflare}
+  - name: stylesheet
+    type: http
+    url: %[1]s/static/shop.css
+    schedule: "@every 10s"
+    warmup: 1
+    expect: {cache: hit}
+  - name: dawn-home
+    type: http
+    url: %[3]s/
+    schedule: "@every 10s"
+    expect: {body: ["Stoneware Mug"]}
   - name: search
     type: http
     url: %[1]s/search?q=mug
@@ -312,7 +347,7 @@ checks:
     tags: {gateway: paypal}
     slo: {preset: payment}
     runbook_url: https://wiki.example.com/runbooks/paypal
-`, base, hookURL)
+`, base, hookURL, dawn)
 	if withBrowser {
 		fmt.Fprintf(&b, `  - name: home-desktop
     type: browser
@@ -335,7 +370,14 @@ checks:
     schedule: "@every 20s"
     timeout: 60s
     slo: {uptime: 99.9, load_time: 10s, cwv_good: 90}
-`, base)
+  - name: dawn-checkout
+    type: journey
+    template: shopify
+    params: {base_url: "%[2]s", search_term: "stoneware mug"}
+    schedule: "@every 30s"
+    timeout: 60s
+    slo: {uptime: 99.9, load_time: 3s, cwv_good: 90}
+`, base, dawn)
 	}
 	return b.String()
 }
