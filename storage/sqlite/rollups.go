@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -133,25 +132,17 @@ func readRollup(ctx context.Context, tx sqlWriter, k rollupKey, pages []slo.Page
 // rows of t's pages.
 func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) error {
 	c := t.Counts
-	var failures any
-	if len(c.Failures) > 0 {
-		b, err := json.Marshal(c.Failures)
-		if err != nil {
-			return err
-		}
-		failures = string(b)
+	failures, err := jsonOrNull(len(c.Failures) > 0, c.Failures)
+	if err != nil {
+		return err
+	}
+	edges, err := jsonOrNull(len(c.Edges) > 0, c.Edges)
+	if err != nil {
+		return err
 	}
 	var faultAt, faultMsg any
 	if !c.LastFaultAt.IsZero() {
 		faultAt, faultMsg = c.LastFaultAt.UnixNano(), c.LastFaultMessage
-	}
-	var edges any
-	if len(c.Edges) > 0 {
-		b, err := json.Marshal(c.Edges)
-		if err != nil {
-			return err
-		}
-		edges = string(b)
 	}
 	if _, err := tx.ExecContext(ctx, insertRollupSQL,
 		k.hour, k.check, k.location, c.Runs, c.Maintenance, c.ProbeFaults, c.Eligible, c.Up, c.FirstTry, failures,
