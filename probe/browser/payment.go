@@ -66,7 +66,16 @@ const paymentObserverJS = `(() => {
   document.addEventListener('load', (e) => {
     const f = e.target;
     if (!e.isTrusted || !(f instanceof HTMLIFrameElement)) return;
-    if (!/^https?:/.test(f.src || '')) return; // the initial about:blank
+    // Not the initial about:blank of a frame created empty and navigated
+    // afterwards (PayPal's zoid sets the frame's location, not its src):
+    // its document is the parent's origin and blank. A cross-origin
+    // document is not readable (null): the vendor's page.
+    let blank = false;
+    try {
+      const d = f.contentDocument;
+      blank = !!d && (d.URL === 'about:blank' || d.URL === 'about:srcdoc' || d.URL === '');
+    } catch (_) {}
+    if (blank) return;
     const rec = {load: performance.now(), ready: undefined};
     seen.set(f, rec);
     if (shown(f)) rec.ready = rec.load;
@@ -149,7 +158,10 @@ type gateway struct {
 //     paypal.Buttons().render(container) puts a
 //     div.paypal-buttons.paypal-buttons-context-iframe holding the
 //     buttons' iframe.component-frame (and a prerender frame shown
-//     meanwhile).
+//     meanwhile); the frame is created empty and navigated by script,
+//     and shown (class invisible to visible) once the buttons rendered
+//     (paypal-checkout-components src/zoid/buttons/container.jsx, zoid
+//     src/parent/drivers.js).
 //   - Square Web Payments SDK (https://developer.squareup.com/docs/web-payments/take-card-payment):
 //     https://web.squarecdn.com/v1/square.js, or
 //     https://sandbox.web.squarecdn.com/v1/square.js in the sandbox;
@@ -292,6 +304,12 @@ func (s *session) waitPayment(ctx context.Context, p probe.PaymentProvider, phas
 // notReady says which stage of p's readiness was not reached.
 func (s *session) notReady(g gateway, st paymentState, evalErr error) string {
 	sc := s.tr.gatewayScripts(g.isScript)
+	// The iframe by its URL, or by its selector when it has no src (a
+	// frame navigated by script).
+	frame := g.frame
+	if st.Src != "" {
+		frame = redactURL(s.redact, st.Src)
+	}
 	switch {
 	case st.Stage == "" && evalErr != nil:
 		return fmt.Sprintf("the page could not be asked for the %s field (%v)", g.provider, evalErr)
@@ -304,10 +322,10 @@ func (s *session) notReady(g gateway, st paymentState, evalErr error) string {
 	case st.Stage == "iframe":
 		return fmt.Sprintf("%s has no %s", g.wrapper, g.frame)
 	case st.Stage == "load":
-		return fmt.Sprintf("the %s iframe %s in %s did not load", g.provider, redactURL(s.redact, st.Src), g.wrapper)
+		return fmt.Sprintf("the %s iframe %s in %s did not load", g.provider, frame, g.wrapper)
 	case st.Stage == "visible":
 		return fmt.Sprintf("the %s iframe %s loaded but is not visible (%.0f×%.0f px, or hidden)",
-			g.provider, redactURL(s.redact, st.Src), st.Width, st.Height)
+			g.provider, frame, st.Width, st.Height)
 	}
 	return fmt.Sprintf("the %s field was not ready", g.provider)
 }

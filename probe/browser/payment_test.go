@@ -79,8 +79,11 @@ const stripeJS = `(() => {
 // (https://developer.paypal.com/sdk/js/reference/#buttons):
 // paypal.Buttons(options).render(selector) puts
 // div.paypal-buttons.paypal-buttons-context-iframe holding the buttons'
-// iframe.component-frame, hidden (class invisible) until its document has
-// rendered, and a prerender frame shown meanwhile (zoid's rendering).
+// iframe.component-frame, hidden (class invisible: opacity 0, no pointer
+// events) until its document has rendered, and a prerender frame shown
+// meanwhile, as paypal-checkout-components' src/zoid/buttons/container.jsx
+// builds them; like zoid (src/parent/drivers.js) the component frame is
+// created without a src and navigated by setting its window's location.
 const paypalJS = `(() => {
   const me = new URL(document.currentScript.src);
   window.paypal = {Buttons(opts) { return {render(sel) {
@@ -100,7 +103,6 @@ const paypalJS = `(() => {
       f.setAttribute('allowtransparency', 'true');
       f.setAttribute('scrolling', 'no');
       f.className = 'component-frame invisible';
-      f.src = me.origin + '/smart/buttons?frame=' + (me.searchParams.get('frame') || '');
       const pre = document.createElement('iframe');
       pre.className = 'prerender-frame visible';
       pre.title = 'PayPal';
@@ -112,6 +114,7 @@ const paypalJS = `(() => {
       }
       w.append(css, f, pre);
       document.querySelector(sel).appendChild(w);
+      f.contentWindow.location = me.origin + '/smart/buttons?frame=' + (me.searchParams.get('frame') || '');
     }, %d);
     return Promise.resolve();
   }}; }};
@@ -301,10 +304,12 @@ func TestWaitForPayment(t *testing.T) {
 			kind: probe.FailureAssertion, msg: []string{"PayPal JS SDK", "www.paypal.com:" + srv.port + "/sdk/js?client-id=sb", "HTTP 500"}, notMsg: "s3cr3t-tok", maxTook: 4 * time.Second},
 		{name: "square script never answers", page: "/checkout/square?fail=hang", provider: probe.PaymentSquare, timeout: 2 * time.Second,
 			kind: probe.FailureTimeout, msg: []string{"Square Web Payments SDK", "sandbox.web.squarecdn.com:" + srv.port + "/v1/square.js", "did not finish loading"}},
+		{name: "paypal frame navigated, never loads", page: "/checkout/paypal?frame=hang", provider: probe.PaymentPayPal, timeout: 3 * time.Second,
+			kind: probe.FailureTimeout, msg: []string{"paypal iframe iframe.component-frame in .paypal-buttons", "did not load"}},
 		{name: "stripe iframe never loads", page: "/checkout/stripe?frame=hang", provider: probe.PaymentStripe, timeout: 3 * time.Second,
 			kind: probe.FailureTimeout, msg: []string{"stripe iframe", "elements-inner-card", ".__PrivateStripeElement", "did not load"}},
 		{name: "paypal frame never shown", page: "/checkout/paypal?reveal=never", provider: probe.PaymentPayPal, timeout: 4 * time.Second,
-			kind: probe.FailureTimeout, msg: []string{"paypal iframe", "/smart/buttons", "not visible"}},
+			kind: probe.FailureTimeout, msg: []string{"paypal iframe iframe.component-frame", "not visible"}},
 		{name: "a page without the gateway", page: "/plain", provider: probe.PaymentSquare, timeout: 2 * time.Second,
 			kind: probe.FailureTimeout, msg: []string{"was never requested", ".sq-card-iframe-container"}},
 	}
