@@ -404,3 +404,42 @@ func TestBrowsePayment(t *testing.T) {
 		t.Errorf("failed wait recorded provider %q ready %v", res.PaymentProvider, res.PaymentReadyMS)
 	}
 }
+
+// TestGatewayScriptURLs: the SDK scripts each vendor documents are the
+// gateway's script; the scripts and documents its own frames load are not.
+func TestGatewayScriptURLs(t *testing.T) {
+	for _, tc := range []struct {
+		provider probe.PaymentProvider
+		url      string
+		want     bool
+	}{
+		{probe.PaymentStripe, "https://js.stripe.com/v3/", true},
+		{probe.PaymentStripe, "https://js.stripe.com/v3", true},
+		{probe.PaymentStripe, "https://js.stripe.com/basil/stripe.js", true},
+		{probe.PaymentStripe, "https://js.stripe.com/clover/stripe.js", true},
+		{probe.PaymentStripe, "https://js.stripe.com/v3/fingerprinted/js/elements-inner-card-8c7ea2a5.js", false},
+		{probe.PaymentStripe, "https://js.stripe.com/v3/elements-inner-card-8c7ea2a5.html", false},
+		{probe.PaymentStripe, "https://m.stripe.network/inner.html", false},
+		{probe.PaymentStripe, "https://www.paypal.com/sdk/js?client-id=sb", false},
+		{probe.PaymentPayPal, "https://www.paypal.com/sdk/js?client-id=sb&currency=EUR", true},
+		{probe.PaymentPayPal, "https://www.sandbox.paypal.com/sdk/js?client-id=sb", true},
+		{probe.PaymentPayPal, "https://www.paypal.com/smart/buttons?env=production", false},
+		{probe.PaymentPayPal, "https://www.paypalobjects.com/api/checkout.js", false},
+		{probe.PaymentSquare, "https://web.squarecdn.com/v1/square.js", true},
+		{probe.PaymentSquare, "https://sandbox.web.squarecdn.com/v1/square.js", true},
+		{probe.PaymentSquare, "https://web.squarecdn.com/1.77.0/card-iframe.js", false},
+		{probe.PaymentSquare, "https://js.squareup.com/v2/paymentform", false},
+	} {
+		g, ok := gatewayOf(tc.provider)
+		u, err := url.Parse(tc.url)
+		if !ok || err != nil {
+			t.Fatalf("%s %s: %v %v", tc.provider, tc.url, ok, err)
+		}
+		if got := g.isScript(u); got != tc.want {
+			t.Errorf("%s: %s is its script = %v, want %v", tc.provider, tc.url, got, tc.want)
+		}
+	}
+	if _, ok := gatewayOf("adyen"); ok {
+		t.Error("an unknown provider has a gateway")
+	}
+}
