@@ -118,6 +118,10 @@ type BrowserSpec struct {
 	MaxLoad       time.Duration
 	MaxVitals     map[Vital]float64 // per-vital limits (ms, CLS unitless); over fails as too_slow
 	FailOnConsole bool              // uncaught page errors fail the check as script
+	// Payment, if set, makes a browser check wait, once the page settled,
+	// until the gateway's card field or buttons are ready (the journey
+	// step wait_for_payment does the same).
+	Payment PaymentProvider
 }
 
 // JourneySpec names the journey a check runs: a file or a built-in template.
@@ -133,6 +137,8 @@ type SLO struct {
 	LoadTime time.Duration // p75 of load (total for HTTP, load_ms for pages)
 	Success  float64       // percent of runs that must succeed (payment paths)
 	CWVGood  float64       // percent of page samples that must rate good per vital
+	// PaymentReady is the p75 limit of each page's payment_ready_ms.
+	PaymentReady time.Duration
 	// Preset names the preset the targets started from (storefront,
 	// payment, none); FromPreset marks the targets that kept its value
 	// rather than a key set beside it, so a report can say which is which.
@@ -146,12 +152,14 @@ const (
 	TargetLoadTime = "load_time"
 	TargetSuccess  = "success"
 	TargetCWVGood  = "cwv_good"
+	// TargetPaymentReady judges each page's p75 payment_ready_ms.
+	TargetPaymentReady = "payment_ready"
 )
 
 // Targets is a set of target names (a bit each, so SLO stays comparable).
 type Targets uint8
 
-var targetBits = []string{TargetUptime, TargetLoadTime, TargetSuccess, TargetCWVGood}
+var targetBits = []string{TargetUptime, TargetLoadTime, TargetSuccess, TargetCWVGood, TargetPaymentReady}
 
 // With returns the set plus the named target; unknown names are ignored.
 func (t Targets) With(name string) Targets {

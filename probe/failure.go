@@ -39,7 +39,7 @@ var failureKinds = map[FailureKind]string{
 	FailureTLS:          "the TLS handshake or certificate verification failed",
 	FailureTimeout:      "the check hit its deadline; phase says where",
 	FailureStatus:       "the status code was not in the expected set",
-	FailureAssertion:    "a body, header, text or URL expectation was not met",
+	FailureAssertion:    "a body, header, text or URL expectation was not met, or a payment gateway's script failed to load",
 	FailureTooSlow:      "the check succeeded but took longer than its limit",
 	FailureRedirectLoop: "a redirect loop, or more redirects than allowed",
 	FailureTooLarge:     "the response body, or a page's JavaScript heap, was larger than its cap",

@@ -55,6 +55,9 @@ const (
 	ActionAssertURL  Action = "assert_url"
 	ActionScreenshot Action = "screenshot"
 	ActionSleep      Action = "sleep"
+	// ActionWaitForPayment waits until a payment gateway's card field or
+	// buttons are ready and interactive, and times it on the page.
+	ActionWaitForPayment Action = "wait_for_payment"
 )
 
 // Step is one journey step. Only the fields of its Action are set.
@@ -74,6 +77,7 @@ type Step struct {
 	URLMatch string // wait_for url (regular expression)
 	Shot     string // screenshot name
 	Sleep    time.Duration
+	Payment  PaymentProvider // wait_for_payment
 }
 
 // Target is what a step acts on, for default names and messages: the URL,
@@ -98,6 +102,8 @@ func (s Step) Target() string {
 		return s.Shot
 	case ActionSleep:
 		return s.Sleep.String()
+	case ActionWaitForPayment:
+		return string(s.Payment)
 	}
 	return ""
 }

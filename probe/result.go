@@ -166,6 +166,12 @@ type PageMetrics struct {
 	// JSHeapBytes is the peak JavaScript heap (used bytes of the page's
 	// main isolate) read while this was the page, sampled every 500 ms.
 	JSHeapBytes int64 `json:"js_heap_bytes,omitempty"`
+	// PaymentProvider is the payment gateway the page was waited on for
+	// (a wait_for_payment step, a browser check's payment key), and
+	// PaymentReadyMS when its card field or buttons became ready and
+	// interactive, ms from the page's start; nil when they never did.
+	PaymentProvider string   `json:"payment_provider,omitempty"`
+	PaymentReadyMS  *float64 `json:"payment_ready_ms,omitempty"`
 }
 
 // Why a page's observation ended (PageMetrics.SettleReason).

@@ -1,6 +1,6 @@
 // Package scenarios is storeprobe's journey language: it parses declarative
 // YAML journeys (goto, click, wait_for, type, select, assert_text,
-// assert_url, screenshot, sleep) into probe.Journey with every problem
+// assert_url, screenshot, sleep, wait_for_payment) into probe.Journey with every problem
 // reported as FILE:LINE (probe.Problems; the YAML handling is probe/yamldoc's,
 // shared with the config), substitutes {{param}} placeholders, and ships the
 // built-in checkout templates for Shopify, WooCommerce, Magento and custom
@@ -25,6 +25,7 @@
 //	  - assert_url: "/checkout"                           # a regular expression
 //	  - screenshot: cart
 //	  - sleep: 500ms
+//	  - wait_for_payment: stripe   # stripe | paypal | square: the card field or buttons ready
 //
 // Every step has exactly one action key plus the optional keys name, page,
 // timeout and optional. Placeholders are {{name}} or {{name | query}} (the

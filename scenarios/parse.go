@@ -36,6 +36,7 @@ var topKeys = []string{"name", "description", "device", "timeout", "params", "st
 var actionKeys = []probe.Action{
 	probe.ActionGoto, probe.ActionClick, probe.ActionWaitFor, probe.ActionType, probe.ActionSelect,
 	probe.ActionAssertText, probe.ActionAssertURL, probe.ActionScreenshot, probe.ActionSleep,
+	probe.ActionWaitForPayment,
 }
 
 var stepOptionKeys = []string{"name", "page", "timeout", "optional"}
@@ -307,6 +308,16 @@ func (p *parser) parseAction(n int, s *probe.Step, v *yaml.Node, journeyTimeout 
 		s.Sleep, _ = p.duration(v, what)
 		if journeyTimeout > 0 && s.Sleep >= journeyTimeout {
 			p.atNode(v, "%s: %s is not shorter than the journey's timeout %s", what, s.Sleep, journeyTimeout)
+		}
+	case probe.ActionWaitForPayment:
+		// A closed set, not a placeholder: which gateway decides what is
+		// waited for, so it is known when the journey is validated.
+		if name, ok := p.nonEmpty(v, what); ok {
+			if pp := probe.PaymentProvider(name); pp.Valid() {
+				s.Payment = pp
+			} else {
+				p.atNode(v, "%s: unknown payment provider %q (want %s)", what, yamldoc.Clip(name), probe.PaymentProviderNames())
+			}
 		}
 	case probe.ActionWaitFor:
 		fields := p.fields(v, what, map[string]bool{"text": false, "selector": false, "url": false})

@@ -40,6 +40,8 @@ steps:
     timeout: 2s
   - screenshot: cart
   - sleep: 500ms
+  - wait_for_payment: stripe
+    timeout: 20s
 `
 	j, err := Parse("checkout.yaml", []byte(src))
 	if err != nil {
@@ -69,6 +71,7 @@ steps:
 			{Line: 21, Action: probe.ActionClick, Selector: "#accept-cookies", Optional: true, Name: "cookies", Timeout: 2 * time.Second},
 			{Line: 25, Action: probe.ActionScreenshot, Shot: "cart"},
 			{Line: 26, Action: probe.ActionSleep, Sleep: 500 * time.Millisecond},
+			{Line: 27, Action: probe.ActionWaitForPayment, Payment: probe.PaymentStripe, Timeout: 20 * time.Second},
 		},
 	}
 	if !reflect.DeepEqual(j, want) {
@@ -129,13 +132,17 @@ func TestParseProblems(t *testing.T) {
 		{"step not a mapping", "steps:\n  - goto\n",
 			[]string{`2: step 1: want a mapping with one action (e.g. goto: URL), got the string "goto"`}},
 		{"no action", "steps:\n  - name: x\n    page: home\n",
-			[]string{"2: step 1: no action (want one of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep)"}},
+			[]string{"2: step 1: no action (want one of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, wait_for_payment)"}},
 		{"two actions", "steps:\n  - goto: http://a.example/\n    click: b\n",
 			[]string{"3: step 1: two actions, goto (line 2) and click: a step has exactly one; split it in two"}},
 		{"unknown step key", "steps:\n  - goto: http://a.example/\n    wait: 1s\n",
-			[]string{`3: step 1: unknown key "wait" (want one action of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, and optionally name, page, timeout, optional)`}},
+			[]string{`3: step 1: unknown key "wait" (want one action of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, wait_for_payment, and optionally name, page, timeout, optional)`}},
 		{"duplicate step key", "steps:\n  - click: a\n    click: b\n",
 			[]string{`3: key "click" repeated (first at line 2)`}},
+		{"unknown payment provider", "steps:\n  - wait_for_payment: adyen\n",
+			[]string{`2: step 1: wait_for_payment: unknown payment provider "adyen" (want stripe, paypal, square)`}},
+		{"payment provider not a string", "steps:\n  - wait_for_payment: {provider: stripe}\n",
+			[]string{`2: step 1: wait_for_payment: want a string, got a mapping`}},
 		{"relative goto", "steps:\n  - goto: /cart\n",
 			[]string{`2: step 1: goto: URL "/cart": want an absolute http:// or https:// URL`}},
 		{"goto without host", "steps:\n  - goto: \"http:///x\"\n",
@@ -207,8 +214,8 @@ func TestParseProblems(t *testing.T) {
 			[]string{`2: device "tv": want desktop or mobile`,
 				`4: step 1: goto: URL "/a": want an absolute http:// or https:// URL`,
 				"5: step 2: click: empty",
-				`6: step 3: unknown key "bogus" (want one action of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, and optionally name, page, timeout, optional)`,
-				"6: step 3: no action (want one of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep)"}},
+				`6: step 3: unknown key "bogus" (want one action of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, wait_for_payment, and optionally name, page, timeout, optional)`,
+				"6: step 3: no action (want one of goto, click, wait_for, type, select, assert_text, assert_url, screenshot, sleep, wait_for_payment)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

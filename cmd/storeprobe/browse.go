@@ -111,6 +111,7 @@ func runBrowse(ctx context.Context, a *app, args []string) error {
 	screenshot := fs.String("screenshot", "", "write a full-page PNG of the page to FILE")
 	artifacts := fs.String("artifacts", "", "on failure, keep a screenshot and request log under DIR")
 	name := fs.String("name", "", "check name in the output (default: the URL's host)")
+	payment := fs.String("payment", "", "after the page settles, wait until this gateway's card field or buttons are ready: "+probe.PaymentProviderNames())
 	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -125,6 +126,10 @@ func runBrowse(ctx context.Context, a *app, args []string) error {
 	if *timeout <= 0 {
 		return usagef("--timeout must be positive")
 	}
+	if p := probe.PaymentProvider(*payment); *payment != "" && !p.Valid() {
+		return usagef("--payment %q: want one of %s", *payment, probe.PaymentProviderNames())
+	}
+	spec.Payment = probe.PaymentProvider(*payment)
 	u, err := url.Parse(fs.Arg(0))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("URL %q: want an absolute http or https URL", probe.NewRedactor().URL(fs.Arg(0)))
@@ -182,6 +187,13 @@ func writeBrowseText(w io.Writer, r probe.Result) {
 // writeObservation prints how long the page was observed and why it
 // stopped, its blocking time, and its third parties' share.
 func writeObservation(w io.Writer, indent string, m probe.PageMetrics) {
+	if m.PaymentProvider != "" {
+		if m.PaymentReadyMS != nil {
+			fmt.Fprintf(w, "%spayment: %s ready at %.0f ms\n", indent, m.PaymentProvider, *m.PaymentReadyMS)
+		} else {
+			fmt.Fprintf(w, "%spayment: %s not ready\n", indent, m.PaymentProvider)
+		}
+	}
 	if m.SettleReason != "" {
 		fmt.Fprintf(w, "%sobserved %.0f ms (%s); TBT %.0f ms, %d long tasks", indent, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks)
 		if m.LongTasks > 0 {

@@ -112,6 +112,9 @@ func TestBrowseCommand(t *testing.T) {
 		{"dns", []string{"http://shop.test/"}, exitFailed, "dns"},
 		{"mobile", []string{shop.URL + "/", "--device", "mobile", "--output", "json"}, exitOK, `"device":"mobile"`},
 		{"bad device", []string{shop.URL + "/", "--device", "tablet"}, exitUsage, ""},
+		{"bad payment", []string{shop.URL + "/", "--payment", "adyen"}, exitUsage, ""},
+		// No gateway on the page: the wait runs out, and says so.
+		{"payment never ready", []string{shop.URL + "/", "--payment", "square", "--timeout", "4s"}, exitFailed, "payment: square not ready"},
 		{"bad url", []string{"ftp://x/"}, exitUsage, ""},
 		{"no url", nil, exitUsage, ""},
 		{"bad output", []string{shop.URL + "/", "--output", "xml"}, exitUsage, ""},

@@ -88,6 +88,11 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	res.Device = s.dev.Name
 
 	r := &journeyRun{s: s, spec: c.Browser, artifacts: artifactsDir, check: name}
+	if slices.ContainsFunc(j.Steps, func(st probe.Step) bool { return st.Action == probe.ActionWaitForPayment }) {
+		if err := s.observePayments(s.ctx); err != nil {
+			return finish(s.failOr(err, "", probe.FailureProbeError))
+		}
+	}
 	jctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
 	defer cancel()
 	jctx = s.watch(jctx)
@@ -385,6 +390,13 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 			r.shots = append(r.shots, filepath.Join(name, file))
 		}
 		return nil, false
+
+	case probe.ActionWaitForPayment:
+		f := s.waitPayment(ctx, st.Payment, phase)
+		if f != nil && f.Kind == probe.FailureTimeout && st.Optional {
+			return nil, true
+		}
+		return f, false
 
 	case probe.ActionSleep:
 		select {

@@ -75,6 +75,11 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	defer s.close()
 	res.Device = s.dev.Name
 
+	if c.Browser.Payment != "" {
+		if err := s.observePayments(s.ctx); err != nil {
+			return finish(s.failOr(err, "", probe.FailureProbeError))
+		}
+	}
 	tctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
 	defer cancel()
 	tctx = s.watch(tctx)
@@ -86,6 +91,10 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		if err := s.settle(tctx, true); err != nil {
 			f = s.classify(err, probe.PhaseNavigation)
 		}
+	}
+	if f == nil && c.Browser.Payment != "" {
+		// Once settled, the payment field within the check's time left.
+		f = s.waitPayment(tctx, c.Browser.Payment, PhasePayment)
 	}
 	if f == nil && s.tr.crashedNow() {
 		f = s.crashed(0)

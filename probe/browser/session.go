@@ -523,6 +523,7 @@ func metrics(d document, segs []*segment, redact *probe.Redactor) probe.PageMetr
 			LoadDelayMS: round(reqStart-ttfb, 1), LoadDurationMS: round(respEnd-reqStart, 1), RenderDelayMS: round(*c.LCP-respEnd, 1)}
 	}
 	composition(&m, segs, c.Scripts, registrableDomain(hostOf(c.URL)))
+	paymentMetrics(&m, d)
 	return m
 }
 

@@ -135,6 +135,9 @@ type requestEntry struct {
 	startTS float64 // CDP monotonic seconds
 	timing  *network.ResourceTiming
 	done    bool
+	// wireStatus is the status from responseReceivedExtraInfo.
+	wireStatus int64
+	id         network.RequestID
 }
 
 // document is one page the collector reported on: a top-level document or
@@ -145,6 +148,10 @@ type document struct {
 	loader cdp.LoaderID
 	v      collected
 	errors int // console errors while it was the current page
+	// payment is the gateway a payment wait looked for on this page, and
+	// paymentAt when its field was ready (the document's performance.now()).
+	payment   probe.PaymentProvider
+	paymentAt *float64
 }
 
 // collected is the collector's JSON message about one view (see
@@ -322,6 +329,19 @@ func (t *tracker) handle(ev any) {
 		if ev.RequestID == t.docReq && ev.Response != nil {
 			t.docStatus = ev.Response.Status
 		}
+	case *network.EventResponseReceivedExtraInfo:
+		// The status on the wire, also of a response Chrome then blocked
+		// (ORB, CORS) without a responseReceived: a script's 404.
+		// It may come after the request failed: look among the last ones.
+		r := t.byID[ev.RequestID]
+		for i := len(t.requests) - 1; r == nil && i >= 0 && i >= len(t.requests)-64; i-- {
+			if t.requests[i].id == ev.RequestID {
+				r = t.requests[i]
+			}
+		}
+		if r != nil && r.wireStatus == 0 {
+			r.wireStatus = ev.StatusCode
+		}
 	case *network.EventLoadingFinished:
 		if r := t.byID[ev.RequestID]; r != nil && !r.done {
 			r.done = true
@@ -442,6 +462,7 @@ func (t *tracker) requestLocked(ev *network.EventRequestWillBeSent) {
 		Method: ev.Request.Method, Type: string(ev.Type),
 		Started: time.UnixMilli(int64(float64(ev.WallTime) * 1000)).UTC(),
 		loader:  loader, main: main, seg: seg, kind: kind, domain: domain, startTS: float64(ev.Timestamp),
+		id: ev.RequestID,
 	}
 	// Past the log's cap a request is only followed until it ends (for
 	// its document's totals), without its URL.

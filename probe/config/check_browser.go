@@ -39,6 +39,21 @@ var browserKeys = []checkKey{
 	}},
 }
 
+// pageKeys are the keys of single-page browser checks only (a journey
+// says the same with a step).
+var pageKeys = []checkKey{
+	{"payment", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			if p := probe.PaymentProvider(s); p.Valid() {
+				k.c.Browser.Payment = p
+			} else {
+				k.addf(e.V.Line, "%s: unknown payment provider %q (want %s; a journey waits with a wait_for_payment step)",
+					fl, yamldoc.Clip(s), probe.PaymentProviderNames())
+			}
+		}
+	}},
+}
+
 // journeyKeys are the keys of journey checks only: which journey, with
 // which params. journey and template exclude each other (journeySource).
 var journeyKeys = []checkKey{

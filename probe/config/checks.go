@@ -37,7 +37,7 @@ var checkTypes = []struct {
 	keys [][]checkKey
 }{
 	{probe.TypeHTTP, [][]checkKey{httpKeys}},
-	{probe.TypeBrowser, [][]checkKey{browserKeys}},
+	{probe.TypeBrowser, [][]checkKey{browserKeys, pageKeys}},
 	{probe.TypeJourney, [][]checkKey{browserKeys, journeyKeys}},
 }
 

@@ -260,6 +260,13 @@ func TestSLOPresets(t *testing.T) {
 			probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, CWVGood: 75, Preset: "storefront", FromPreset: from("uptime", "load_time")}},
 		{"a check's preset over the defaults' keys", "slo: {uptime: 99}", "slo: {preset: payment}", "http",
 			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, Preset: "payment", FromPreset: from("uptime", "success", "load_time")}},
+		{"payment on a browser check: the payment field's readiness too", "", "slo: {preset: payment}", "browser",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, PaymentReady: 2 * time.Second, Preset: "payment",
+				FromPreset: from("uptime", "success", "load_time", "payment_ready")}},
+		{"payment's readiness target set beside the preset", "", "slo: {preset: payment, payment_ready: 1500ms}", "journey",
+			probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second, PaymentReady: 1500 * time.Millisecond, Preset: "payment",
+				FromPreset: from("uptime", "success", "load_time")}},
+		{"payment_ready without a preset", "", "slo: {payment_ready: 3s}", "browser", probe.SLO{PaymentReady: 3 * time.Second}},
 		{"defaults' keys merged under a check's keys", "slo: {uptime: 99, load_time: 4s}", "slo: {uptime: 98}", "http",
 			probe.SLO{Uptime: 98, LoadTime: 4 * time.Second}},
 	} {
@@ -288,6 +295,41 @@ func TestSLOPresets(t *testing.T) {
 	_, err := Parse("c.yaml", []byte("checks:\n  - name: c\n    url: https://shop.test/\n    schedule: \"@every 1m\"\n    slo: {preset: checkout}\n"))
 	if err == nil || !strings.Contains(err.Error(), `c.yaml:5: check "c": slo.preset: unknown preset "checkout" (want storefront, payment, none)`) {
 		t.Errorf("unknown preset: %v", err)
+	}
+}
+
+// TestBrowserPayment: payment names a closed set of gateways on browser
+// checks; a journey says it with a step, so the key is misplaced there.
+func TestBrowserPayment(t *testing.T) {
+	for _, tc := range []struct {
+		name, check, want string
+		payment           probe.PaymentProvider
+	}{
+		{"stripe", "type: browser\n    url: https://shop.test/\n    payment: stripe\n", "", probe.PaymentStripe},
+		{"square", "type: browser\n    url: https://shop.test/\n    payment: square\n", "", probe.PaymentSquare},
+		{"unknown", "type: browser\n    url: https://shop.test/\n    payment: adyen\n",
+			`c.yaml:6: check "c": payment: unknown payment provider "adyen" (want stripe, paypal, square; a journey waits with a wait_for_payment step)`, ""},
+		{"not on http", "url: https://shop.test/\n    payment: stripe\n", `c.yaml:5: check "c": payment applies to browser checks only, not http checks`, ""},
+		{"not on journeys", "type: journey\n    template: shopify\n    params: {base_url: \"https://shop.test\"}\n    payment: stripe\n",
+			`c.yaml:7: check "c": payment applies to browser checks only, not journey checks`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "checks:\n  - name: c\n    schedule: \"@every 1m\"\n    " + tc.check
+			cfg, err := Parse("c.yaml", []byte(doc), WithTemplates(func(string) bool { return true }),
+				WithJourneyParams(func(probe.JourneySpec) error { return nil }))
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Checks[0].Browser.Payment; got != tc.payment {
+				t.Errorf("payment %q, want %q", got, tc.payment)
+			}
+		})
 	}
 }
 

@@ -36,7 +36,7 @@
 //	  user_agent: "..."       # http checks; default "storeprobe/<version> (+synthetic monitoring)"
 //	  resolver: 127.0.0.1:53  # http checks: DNS server IP:PORT instead of the system's (not a name)
 //	  tags: {team: web}       # merged under each check's tags
-//	  slo: {preset: storefront, uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90}
+//	  slo: {preset: storefront, uptime: 99.9, load_time: 3s, success: 99.5, cwv_good: 90, payment_ready: 2s}
 //	                          # a preset (storefront | payment | none) and keys that override it;
 //	                          # keys without a preset are merged key by key; with no slo anywhere a
 //	                          # check is judged against the storefront preset
@@ -145,6 +145,8 @@
 //	    max_load: 3s
 //	    max_vitals: {lcp: 2500ms, cls: 0.1, inp: 200ms, fcp: 1800ms, ttfb: 800ms}
 //	    fail_on_console_errors: false
+//	    # browser only
+//	    payment: stripe       # stripe | paypal | square: wait for the gateway's card field or buttons
 //	    # journey only
 //	    journey: journeys/checkout.yaml  # relative to this file; or:
 //	    template: shopify      # built-in: shopify, woocommerce, magento, custom

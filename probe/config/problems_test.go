@@ -32,7 +32,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, origin_url, params, proxy, resolver, secret_headers, security, template, tls, user_agent, warmup)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, origin_url, params, payment, proxy, resolver, secret_headers, security, template, tls, user_agent, warmup)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:

@@ -512,7 +512,14 @@ func presetSLO(name string, typ probe.CheckType) probe.SLO {
 		}
 		return s
 	case PresetPayment:
-		return probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second}
+		// The payment field's readiness is judged only where it is
+		// measured (a page waited on with wait_for_payment or payment:);
+		// elsewhere the target has no data and judges nothing.
+		s := probe.SLO{Uptime: 99.99, Success: 99.5, LoadTime: 2 * time.Second}
+		if typ == probe.TypeBrowser || typ == probe.TypeJourney {
+			s.PaymentReady = 2 * time.Second
+		}
+		return s
 	}
 	return probe.SLO{}
 }
@@ -531,7 +538,8 @@ func (s sloSpec) targets(typ probe.CheckType) probe.SLO {
 		name string
 		set  bool
 	}{{probe.TargetUptime, out.Uptime > 0}, {probe.TargetLoadTime, out.LoadTime > 0},
-		{probe.TargetSuccess, out.Success > 0}, {probe.TargetCWVGood, out.CWVGood > 0}} {
+		{probe.TargetSuccess, out.Success > 0}, {probe.TargetCWVGood, out.CWVGood > 0},
+		{probe.TargetPaymentReady, out.PaymentReady > 0}} {
 		if t.set {
 			out.FromPreset = out.FromPreset.With(t.name)
 		}
@@ -546,6 +554,7 @@ func (s sloSpec) targets(typ probe.CheckType) probe.SLO {
 	set(probe.TargetLoadTime, func() { out.LoadTime = s.vals.LoadTime })
 	set(probe.TargetSuccess, func() { out.Success = s.vals.Success })
 	set(probe.TargetCWVGood, func() { out.CWVGood = s.vals.CWVGood })
+	set(probe.TargetPaymentReady, func() { out.PaymentReady = s.vals.PaymentReady })
 	return out
 }
 
@@ -591,8 +600,12 @@ func (d *decoder) slo(n *yaml.Node, label string, base sloSpec) sloSpec {
 			if v, ok := d.duration(e.V, fl, 1); ok {
 				out.vals.LoadTime, out.set = v, out.set.With(e.Key)
 			}
+		case probe.TargetPaymentReady:
+			if v, ok := d.duration(e.V, fl, 1); ok {
+				out.vals.PaymentReady, out.set = v, out.set.With(e.Key)
+			}
 		default:
-			d.unknown(e, label, []string{"preset", "uptime", "load_time", "success", "cwv_good"})
+			d.unknown(e, label, []string{"preset", "uptime", "load_time", "success", "cwv_good", "payment_ready"})
 		}
 	}
 	return out

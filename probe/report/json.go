@@ -31,6 +31,7 @@ func (rep Report) rounded() Report {
 	for i, c := range rep.Checks {
 		t := &c.Targets
 		t.Uptime, t.LoadTimeMS, t.Success, t.CWVGood = round3(t.Uptime), round3(t.LoadTimeMS), round3(t.Success), round3(t.CWVGood)
+		t.PaymentReadyMS = round3(t.PaymentReadyMS)
 		c.Availability.UptimePercent = round3p(c.Availability.UptimePercent)
 		c.Availability.SuccessPercent = round3p(c.Availability.SuccessPercent)
 		c.Load = roundDist(c.Load)
@@ -99,6 +100,10 @@ func roundPages(in []slo.PageStats) []slo.PageStats {
 	for j, p := range in {
 		p.Load = roundDist(p.Load)
 		p.TBT = roundDist(p.TBT)
+		if p.PaymentReady != nil {
+			d := roundDist(*p.PaymentReady)
+			p.PaymentReady = &d
+		}
 		vitals := make([]slo.VitalStats, len(p.Vitals))
 		for k, v := range p.Vitals {
 			v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)

@@ -158,6 +158,8 @@ func verdictDetail(c Check, v slo.Verdict, window string) string {
 	switch v.Target {
 	case slo.TargetUptime, slo.TargetSuccess:
 		unit = "eligible runs"
+	case slo.TargetPaymentReady:
+		unit = "ready payment fields"
 	case slo.TargetLoadTime:
 		unit = "load samples"
 	}

@@ -126,6 +126,9 @@ type Targets struct {
 	LoadTimeMS float64 `json:"load_time_ms"` // p75 limit; 0 = none
 	Success    float64 `json:"success"`      // percent; 0 = none
 	CWVGood    float64 `json:"cwv_good"`     // percent; 0 = none
+	// PaymentReadyMS is the p75 limit of each page's payment_ready_ms;
+	// absent without one.
+	PaymentReadyMS float64 `json:"payment_ready_ms,omitempty"`
 	// Preset is the SLO preset the targets started from (storefront,
 	// payment, none; "" when none was named); FromPreset the targets that
 	// kept its value rather than one set beside it.
@@ -391,7 +394,8 @@ func Build(ctx context.Context, store Store, o Options) (Report, error) {
 		rc := Check{
 			Check: s.Check, Type: s.Type, URL: def.URL,
 			Targets: Targets{Uptime: def.SLO.Uptime, LoadTimeMS: probe.Millis(def.SLO.LoadTime),
-				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood, Preset: def.SLO.Preset, FromPreset: from},
+				Success: def.SLO.Success, CWVGood: def.SLO.CWVGood, PaymentReadyMS: probe.Millis(def.SLO.PaymentReady),
+				Preset: def.SLO.Preset, FromPreset: from},
 			Skipped:      skipped[name],
 			Availability: s.Availability, Failures: s.Failures, Load: s.Load,
 			Pages: s.Pages, CDN: cdnOrEmpty(s.CDN), Budget: s.Budget, Verdicts: s.Verdicts,

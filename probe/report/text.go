@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,11 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 				head = append(head, u+" P75", u+" GOOD")
 			}
 			head = append(head, "TBT P75")
+			// The payment field's readiness, where a page was waited on.
+			payment := slices.ContainsFunc(c.Pages, func(p slo.PageStats) bool { return p.PaymentProvider != "" })
+			if payment {
+				head = append(head, "PAYMENT READY P75")
+			}
 			rows := [][]string{head}
 			for _, p := range c.Pages {
 				row := []string{p.Name, strconv.Itoa(p.Samples), ms(p.Load.P75)}
@@ -103,6 +109,13 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 					row = append(row, vitalValue(v, vs.P75), pct(vs.GoodPercent))
 				}
 				row = append(row, ms(p.TBT.P75))
+				if payment {
+					cell := "-"
+					if p.PaymentReady != nil {
+						cell = p.PaymentProvider + " " + ms(p.PaymentReady.P75)
+					}
+					row = append(row, cell)
+				}
 				rows = append(rows, row)
 			}
 			writeTable(&b, "  ", 1, rows)

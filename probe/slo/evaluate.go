@@ -13,6 +13,8 @@ const (
 	TargetLoadTime = probe.TargetLoadTime
 	TargetSuccess  = probe.TargetSuccess
 	TargetCWVGood  = probe.TargetCWVGood
+	// TargetPaymentReady judges each page's p75 payment_ready_ms.
+	TargetPaymentReady = probe.TargetPaymentReady
 )
 
 // Status is a verdict's outcome.
@@ -28,18 +30,18 @@ const (
 
 // Verdict judges one target.
 type Verdict struct {
-	Target string      `json:"target"`          // uptime | load_time | success | cwv_good
+	Target string      `json:"target"`          // uptime | load_time | success | cwv_good | payment_ready
 	Page   string      `json:"page,omitempty"`  // per-page targets: the page
 	Vital  probe.Vital `json:"vital,omitempty"` // cwv_good: the vital
 	// Want is the target: a minimum percent for uptime, success and
-	// cwv_good, a maximum p75 in ms for load_time.
+	// cwv_good, a maximum p75 in ms for load_time and payment_ready.
 	Want   float64  `json:"want"`
 	Got    *float64 `json:"got"` // nil with no data
 	Unit   string   `json:"unit"`
 	Status Status   `json:"status"`
 	// Samples is what Got rests on: eligible runs for uptime and success,
 	// load samples for load_time, the vital's samples on the page for
-	// cwv_good.
+	// cwv_good, the page's ready payment fields for payment_ready.
 	Samples int `json:"samples"`
 	// MinSamples is the fewest samples at which the target means
 	// something (see MinSamples); 0 where the rule does not apply
@@ -107,7 +109,9 @@ func Evaluate(check string, typ probe.CheckType, runs []probe.Run, target probe.
 // Targets that are zero are not judged. The load target is judged on the
 // check's p75 load for HTTP and browser checks, and per page (p75 of
 // load_ms) for journeys, whose whole duration is no page load. The CWV
-// target is judged per page for each Core Web Vital that has samples.
+// target is judged per page for each Core Web Vital that has samples; the
+// payment_ready target per page waited on for a payment field (p75 of
+// payment_ready_ms), no_data when no page was.
 // Minimum-percent verdicts judged on fewer than MinSamples samples are
 // flagged SmallSample.
 func Judge(check string, typ probe.CheckType, c Counts, smp Samples, target probe.SLO) Summary {
@@ -158,6 +162,20 @@ func Judge(check string, typ probe.CheckType, c Counts, smp Samples, target prob
 		}
 		if !judged {
 			s.Verdicts = append(s.Verdicts, Verdict{Target: TargetCWVGood, Want: target.CWVGood, Unit: "%", Status: NoData})
+		}
+	}
+	if target.PaymentReady > 0 {
+		want, judged := probe.Millis(target.PaymentReady), false
+		for _, p := range s.Pages {
+			if p.PaymentReady == nil {
+				continue
+			}
+			judged = true
+			s.Verdicts = append(s.Verdicts, atMost(Verdict{Target: TargetPaymentReady, Page: p.Name, Want: want, Unit: "ms",
+				Samples: p.PaymentReady.Samples}, p.PaymentReady.P75))
+		}
+		if !judged {
+			s.Verdicts = append(s.Verdicts, Verdict{Target: TargetPaymentReady, Want: want, Unit: "ms", Status: NoData})
 		}
 	}
 	return s

@@ -27,6 +27,12 @@ type PageStats struct {
 	// proxy for INP on pages nobody clicks) over the pages measured with
 	// it (a settle_reason says so; pages stored before have none).
 	TBT Distribution `json:"tbt_ms"`
+	// PaymentProvider and PaymentReady are set on a page waited on for a
+	// payment field (a wait_for_payment step, a browser check's payment
+	// key): the gateway, and the distribution of payment_ready_ms over
+	// the waits that saw the field ready.
+	PaymentProvider string        `json:"payment_provider,omitempty"`
+	PaymentReady    *Distribution `json:"payment_ready_ms,omitempty"`
 }
 
 // CoreVitals are the vitals the CWV "% good" target judges; FCP and TTFB

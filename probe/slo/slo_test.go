@@ -462,3 +462,44 @@ func TestPageTBT(t *testing.T) {
 		t.Errorf("tbt = %+v, want 4 samples, p75 300", p.TBT)
 	}
 }
+
+// TestPaymentReady: the payment_ready target judges p75 of payment_ready_ms
+// per page waited on for a payment field (waits that never saw it ready
+// are not samples, their runs failed); pages not waited on are not judged,
+// and with none at all the target has no data.
+func TestPaymentReady(t *testing.T) {
+	j := func(i int, ready *float64) probe.Run {
+		pay := page(2000, 0, 2500, nil)
+		pay.PaymentProvider = string(probe.PaymentStripe)
+		pay.PaymentReadyMS = ready
+		r := probe.Result{Type: probe.TypeJourney, OK: ready != nil, DurationMS: 9000,
+			BrowserDetails: &probe.BrowserDetails{Pages: []probe.PageResult{
+				{Name: "cart", PageMetrics: page(1000, 0, 1200, nil)}, {Name: "payment", PageMetrics: pay}}}}
+		if ready == nil {
+			r.Failure = fail(probe.FailureTimeout)
+		}
+		return run("checkout", probe.TypeJourney, i, r)
+	}
+	// payment: 900 1500 2100 2600 -> p75 rank 3 = 2100; the fifth never ready.
+	runs := []probe.Run{j(0, f64(1500)), j(1, f64(900)), j(2, nil), j(3, f64(2600)), j(4, f64(2100))}
+	s := Evaluate("checkout", probe.TypeJourney, runs, probe.SLO{PaymentReady: 2 * time.Second})
+	want := []Verdict{{Target: TargetPaymentReady, Page: "payment", Want: 2000, Got: f64(2100), Unit: "ms", Status: Fail, Samples: 4}}
+	if !reflect.DeepEqual(s.Verdicts, want) {
+		t.Errorf("verdicts:\n got %s\nwant %s", fmtVerdicts(s.Verdicts), fmtVerdicts(want))
+	}
+	if p := s.Pages[1]; p.PaymentProvider != "stripe" || p.PaymentReady == nil || p.PaymentReady.Samples != 4 || !ptrEq(p.PaymentReady.P75, 2100) {
+		t.Errorf("payment page = %+v %+v", p, p.PaymentReady)
+	}
+	if p := s.Pages[0]; p.PaymentProvider != "" || p.PaymentReady != nil {
+		t.Errorf("cart page, not waited on: %q %+v", p.PaymentProvider, p.PaymentReady)
+	}
+	if s := Evaluate("checkout", probe.TypeJourney, runs, probe.SLO{PaymentReady: 2200 * time.Millisecond}); len(s.Verdicts) != 1 || s.Verdicts[0].Status != Pass {
+		t.Errorf("2.2 s target: %s", fmtVerdicts(s.Verdicts))
+	}
+	plain := []probe.Run{run("home", probe.TypeBrowser, 0, probe.Result{Type: probe.TypeBrowser, OK: true,
+		BrowserDetails: &probe.BrowserDetails{PageMetrics: new(page(1000, 0, 1200, nil))}})}
+	s = Evaluate("home", probe.TypeBrowser, plain, probe.SLO{PaymentReady: 2 * time.Second})
+	if len(s.Verdicts) != 1 || s.Verdicts[0].Status != NoData || s.Verdicts[0].Target != TargetPaymentReady {
+		t.Errorf("no page waited on: %s", fmtVerdicts(s.Verdicts))
+	}
+}

@@ -49,6 +49,10 @@ type PageOutcome struct {
 	TBT    float64
 	HasTBT bool
 	Vitals [len(probe.AllVitals)]*float64 // in probe.AllVitals order; nil unobserved
+	// PaymentProvider is the gateway the page was waited on for ("" none)
+	// and PaymentReady its payment_ready_ms (nil: not ready).
+	PaymentProvider string
+	PaymentReady    *float64
 }
 
 // OutcomeOf classifies a run.
@@ -80,7 +84,8 @@ func OutcomeOf(r probe.Run) Outcome {
 	o.Load, o.HasLoad = Load(r)
 	o.Edge = edgeOf(f)
 	for _, p := range pagesOf(r) {
-		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS, TBT: p.m.TBTMS, HasTBT: p.m.SettleReason != ""}
+		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS, TBT: p.m.TBTMS, HasTBT: p.m.SettleReason != "",
+			PaymentProvider: p.m.PaymentProvider, PaymentReady: p.m.PaymentReadyMS}
 		for i, v := range probe.AllVitals {
 			po.Vitals[i] = p.m.Vitals.Get(v)
 		}
@@ -314,6 +319,11 @@ type PageSamples struct {
 	Load     Values // load_ms of the loads that fired
 	TBT      Values // tbt_ms of the pages measured with it
 	Vitals   [len(probe.AllVitals)]VitalSamples
+	// PaymentProvider is the gateway the page was last waited on for
+	// ("" never), PaymentReady the payment_ready_ms of the waits that saw
+	// the field ready.
+	PaymentProvider string
+	PaymentReady    Values
 }
 
 // Merge adds o (the same page in another span or location).
@@ -324,6 +334,10 @@ func (p *PageSamples) Merge(o PageSamples) {
 	p.Measured += o.Measured
 	p.Load.Merge(o.Load)
 	p.TBT.Merge(o.TBT)
+	p.PaymentReady.Merge(o.PaymentReady)
+	if p.PaymentProvider == "" {
+		p.PaymentProvider = o.PaymentProvider
+	}
 	for i := range p.Vitals {
 		p.Vitals[i].Merge(o.Vitals[i])
 	}
@@ -363,6 +377,12 @@ func (s *Samples) Add(o Outcome) {
 		if po.HasTBT {
 			p.TBT.Add(po.TBT)
 		}
+		if po.PaymentProvider != "" {
+			p.PaymentProvider = po.PaymentProvider
+		}
+		if po.PaymentReady != nil {
+			p.PaymentReady.Add(*po.PaymentReady)
+		}
 		for i, v := range probe.AllVitals {
 			if x := po.Vitals[i]; x != nil {
 				p.Vitals[i].Add(v, *x)
@@ -386,7 +406,7 @@ func (s *Samples) page(name string, at time.Time, index int) *PageSamples {
 			return p
 		}
 	}
-	p := PageSamples{Name: name, FirstAt: at, Index: index, Load: s.newValues(), TBT: s.newValues()}
+	p := PageSamples{Name: name, FirstAt: at, Index: index, Load: s.newValues(), TBT: s.newValues(), PaymentReady: s.newValues()}
 	for i := range p.Vitals {
 		p.Vitals[i].Values = s.newValues()
 	}
@@ -424,7 +444,7 @@ func (s Samples) Exact() bool {
 		return false
 	}
 	for _, p := range s.Pages {
-		if !p.Load.Exact() || !p.TBT.Exact() {
+		if !p.Load.Exact() || !p.TBT.Exact() || !p.PaymentReady.Exact() {
 			return false
 		}
 		for _, v := range p.Vitals {
@@ -441,6 +461,10 @@ func (s Samples) Stats() []PageStats {
 	out := make([]PageStats, 0, len(s.Pages))
 	for _, p := range s.SortedPages() {
 		ps := PageStats{Name: p.Name, Samples: p.Measured, Load: p.Load.Distribution(), TBT: p.TBT.Distribution()}
+		if p.PaymentProvider != "" {
+			d := p.PaymentReady.Distribution()
+			ps.PaymentProvider, ps.PaymentReady = p.PaymentProvider, &d
+		}
 		for i, v := range probe.AllVitals {
 			ps.Vitals = append(ps.Vitals, p.Vitals[i].stats(v))
 		}

@@ -74,6 +74,7 @@ func fixtureRuns(base time.Time) []probe.Run {
 			CSS: probe.ResourceCount{Requests: 4, Bytes: 60000}, Image: probe.ResourceCount{Requests: 12, Bytes: 200000},
 			Font: probe.ResourceCount{Requests: 2, Bytes: 10000}, XHR: probe.ResourceCount{Requests: 2, Bytes: 2000}, Other: probe.ResourceCount{Requests: 1, Bytes: 345}},
 		ThirdPartyRequests: 15, ThirdPartyBytes: 350000, ThirdPartyBlockingMS: 210.5,
+		PaymentProvider: "paypal", PaymentReadyMS: f64(1450.5),
 	}
 	browser := probe.Run{
 		Check: "pdp", Type: probe.TypeBrowser, Location: "eu-west", Probe: "eu-west-1",
@@ -90,7 +91,8 @@ func fixtureRuns(base time.Time) []probe.Run {
 	// The cart is a soft navigation: no TTFB, no load.
 	cart := probe.PageMetrics{Vitals: probe.Vitals{LCP: f64(4100), CLS: f64(0.3), INP: f64(520), FCP: f64(3100)},
 		Requests: 60, FailedRequests: 3, TransferBytes: 1500000, SoftNavigation: probe.SoftNavHeuristics,
-		SettledMS: 6100, SettleReason: probe.SettleInput}
+		SettledMS: 6100, SettleReason: probe.SettleInput,
+		PaymentProvider: "stripe"} // waited on, never ready
 	journey := probe.Run{
 		Check: "checkout", Type: probe.TypeJourney, Location: "eu-west", Probe: "eu-west-1",
 		ScheduledAt: sched, StartedAt: sched.Add(2 * time.Millisecond), Lag: 2 * time.Millisecond,

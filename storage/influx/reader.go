@@ -301,6 +301,7 @@ func pageOf(v map[string]any) probe.PageMetrics {
 		RenderBlockingCount: int(integer(v, "render_blocking")),
 		ThirdPartyRequests:  int(integer(v, "third_party_requests")), ThirdPartyBytes: integer(v, "third_party_bytes"),
 		ThirdPartyBlockingMS: num(v, "third_party_blocking_ms"),
+		PaymentProvider:      str(v, "payment_provider"), PaymentReadyMS: opt("payment_ready_ms"),
 	}
 	r := &m.Resources
 	r.Document.Bytes, r.Script.Bytes, r.CSS.Bytes = integer(v, "document_bytes"), integer(v, "script_bytes"), integer(v, "css_bytes")

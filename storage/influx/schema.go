@@ -240,6 +240,13 @@ func pageFields(p *Point, m probe.PageMetrics) {
 	if m.SoftNavigation != "" {
 		p.str("soft_navigation", m.SoftNavigation)
 	}
+	// The payment field's readiness, on a page waited on for it: the
+	// gateway (a string field: it is no series of its own) and, when the
+	// field became ready, when.
+	if m.PaymentProvider != "" {
+		p.str("payment_provider", m.PaymentProvider)
+	}
+	p.floatPtr("payment_ready_ms", m.PaymentReadyMS)
 	// What the page is made of: bytes by type, and the third parties'
 	// share (their names stay in the store: a tag per domain would be
 	// unbounded).

@@ -24,16 +24,17 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 	}
 	_, err = s.w.ExecContext(ctx, `INSERT INTO checks
 		(name, type, url, schedule, location, probe, slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, updated_at,
-		 slo_preset, slo_from_preset)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 slo_preset, slo_from_preset, slo_payment_ready_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET type = excluded.type, url = excluded.url, schedule = excluded.schedule,
 			location = excluded.location, probe = excluded.probe, slo_uptime = excluded.slo_uptime,
 			slo_load_ms = excluded.slo_load_ms, slo_success = excluded.slo_success,
 			slo_cwv_good = excluded.slo_cwv_good, tags = excluded.tags, updated_at = excluded.updated_at,
-			slo_preset = excluded.slo_preset, slo_from_preset = excluded.slo_from_preset`,
+			slo_preset = excluded.slo_preset, slo_from_preset = excluded.slo_from_preset,
+			slo_payment_ready_ms = excluded.slo_payment_ready_ms`,
 		c.Name, string(c.Type), red.URL(c.URL), c.Schedule, c.Location, c.Probe,
 		c.SLO.Uptime, probe.Millis(c.SLO.LoadTime), c.SLO.Success, c.SLO.CWVGood, tags, s.now().UnixNano(),
-		c.SLO.Preset, int64(c.SLO.FromPreset))
+		c.SLO.Preset, int64(c.SLO.FromPreset), probe.Millis(c.SLO.PaymentReady))
 	if err != nil {
 		return fmt.Errorf("save check %s: %w", c.Name, err)
 	}
@@ -46,21 +47,23 @@ func (s *Store) SaveCheck(ctx context.Context, c probe.Check) error {
 func (s *Store) Checks(ctx context.Context) ([]probe.Check, error) {
 	var out []probe.Check
 	err := eachRow(ctx, s.r, `SELECT name, type, url, schedule, location, probe,
-		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, slo_preset, slo_from_preset FROM checks ORDER BY name`, nil, func(rows *sql.Rows) error {
+		slo_uptime, slo_load_ms, slo_success, slo_cwv_good, tags, slo_preset, slo_from_preset, slo_payment_ready_ms FROM checks ORDER BY name`, nil, func(rows *sql.Rows) error {
 		var (
 			c      probe.Check
 			typ    string
 			loadMS float64
+			payMS  float64
 			tags   sql.NullString
 			from   int64
 		)
 		if err := rows.Scan(&c.Name, &typ, &c.URL, &c.Schedule, &c.Location, &c.Probe,
-			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags, &c.SLO.Preset, &from); err != nil {
+			&c.SLO.Uptime, &loadMS, &c.SLO.Success, &c.SLO.CWVGood, &tags, &c.SLO.Preset, &from, &payMS); err != nil {
 			return err
 		}
 		c.SLO.FromPreset = probe.Targets(from)
 		c.Type = probe.CheckType(typ)
 		c.SLO.LoadTime = time.Duration(math.Round(loadMS * float64(time.Millisecond)))
+		c.SLO.PaymentReady = time.Duration(math.Round(payMS * float64(time.Millisecond)))
 		if err := fromJSON(tags, &c.Tags); err != nil {
 			return fmt.Errorf("check %s tags: %w", c.Name, err)
 		}

@@ -133,7 +133,8 @@ func fullRun(at time.Time) probe.Run {
 			ThirdPartyRequests: 9 + n, ThirdPartyBytes: 300_000 + int64(n), ThirdPartyBlockingMS: 120.5 + x,
 			ThirdParties: []probe.ThirdParty{{Domain: "tagmanager.example", Requests: 3, Bytes: 200_000, BlockingMS: 100.5},
 				{Domain: "reviews.example", Requests: 6 + n, Bytes: 100_000 + int64(n), BlockingMS: 20 + x}},
-			RenderBlocking: []probe.RenderBlockingResource{{URL: "https://shop.test/app.css", Type: "css", StartMS: 10.5, EndMS: 350 + x}},
+			RenderBlocking:  []probe.RenderBlockingResource{{URL: "https://shop.test/app.css", Type: "css", StartMS: 10.5, EndMS: 350 + x}},
+			PaymentProvider: string(probe.PaymentStripe), PaymentReadyMS: f64(1250.5 + x),
 		}
 	}
 	attempt := func(n int) probe.Result {

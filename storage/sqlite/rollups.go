@@ -74,7 +74,7 @@ func rollupPageCols() []string {
 	for _, v := range vitalCols {
 		cols = append(cols, v+"_good", v+"_ni", v+"_poor", v+"_hist")
 	}
-	return append(cols, "tbt_hist")
+	return append(cols, "tbt_hist", "payment_provider", "payment_ready_hist")
 }
 
 // The statements a Save runs on the rollups (prepared at Open).
@@ -154,7 +154,7 @@ func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) er
 		for _, v := range p.Vitals {
 			vals = append(vals, v.Good, v.NeedsImprovement, v.Poor, encodeHist(v.Values.Histogram()))
 		}
-		vals = append(vals, encodeHist(p.TBT.Histogram()))
+		vals = append(vals, encodeHist(p.TBT.Histogram()), p.PaymentProvider, encodeHist(p.PaymentReady.Histogram()))
 		if _, err := tx.ExecContext(ctx, insertRollupPageSQL, vals...); err != nil {
 			return fmt.Errorf("write page rollup: %w", err)
 		}
@@ -215,6 +215,8 @@ type rollupPageRow struct {
 	ratings  [len(probe.AllVitals)][3]int           // good, needs improvement, poor
 	hists    [1 + len(probe.AllVitals)]sql.RawBytes // load, then each vital's
 	tbt      sql.RawBytes
+	provider string // the gateway the page was waited on for, '' none
+	payment  sql.RawBytes
 }
 
 func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
@@ -223,7 +225,7 @@ func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
 	for i := range r.ratings {
 		dest = append(dest, &r.ratings[i][0], &r.ratings[i][1], &r.ratings[i][2], &r.hists[i+1])
 	}
-	return r, rows.Scan(append(dest, &r.tbt)...)
+	return r, rows.Scan(append(dest, &r.tbt, &r.provider, &r.payment)...)
 }
 
 // addTo adds the page row to its page in s.
@@ -235,6 +237,12 @@ func (r rollupPageRow) addTo(s *slo.Samples) error {
 	}
 	if err := decodeHist(r.tbt, p.TBT.AddBucket); err != nil {
 		return err
+	}
+	if err := decodeHist(r.payment, p.PaymentReady.AddBucket); err != nil {
+		return err
+	}
+	if r.provider != "" {
+		p.PaymentProvider = r.provider
 	}
 	for i, rt := range r.ratings {
 		v := &p.Vitals[i]
@@ -356,17 +364,20 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 func finalPages(ctx context.Context, db queryer, where string, args []any) (map[int64][]storedPage, error) {
 	pages := map[int64][]storedPage{}
 	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms,
-		p.tbt_ms, p.settle_reason
+		p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' ORDER BY p.run_id, p.idx`, args, func(rows *sql.Rows) error {
 		var (
 			runID int64
 			p     storedPage
 			v     [5]sql.NullFloat64
+			pay   sql.NullFloat64
 		)
-		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason); err != nil {
+		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
+			&p.PaymentProvider, &pay); err != nil {
 			return err
 		}
+		p.PaymentReadyMS = nullFloat(pay)
 		p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		pages[runID] = append(pages[runID], p)
 		return nil
@@ -756,7 +767,7 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 		get(run.Check, run.Location).Samples.Add(slo.Outcome{ScheduledAt: o.ScheduledAt, Pages: o.Pages})
 	}
 	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, p.idx, p.name, p.load_ms,
-		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason
+		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' AND r.probe_fault = 0 ORDER BY p.run_id, p.idx`, args,
 		func(rows *sql.Rows) error {
@@ -765,10 +776,13 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 				c, l   string
 				p      storedPage
 				v      [5]sql.NullFloat64
+				pay    sql.NullFloat64
 			)
-			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason); err != nil {
+			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
+				&p.PaymentProvider, &pay); err != nil {
 				return err
 			}
+			p.PaymentReadyMS = nullFloat(pay)
 			if id != cur {
 				flush()
 				cur, run, pages = id, probe.Run{Check: c, Location: l, ScheduledAt: fromNanos(at)}, pages[:0]

@@ -27,6 +27,14 @@ func rollupRuns() []probe.Run {
 			r = browserRun(at)
 		case 2:
 			r = journeyRun(at) // failed on a selector, two pages
+			// The second page waited on for a payment field: ready on
+			// most runs, not on every fourth.
+			p := &r.Attempts[len(r.Attempts)-1].Pages[1]
+			p.PaymentProvider = string(probe.PaymentStripe)
+			if i%4 != 2 {
+				ready := 600 + float64(i)*23
+				p.PaymentReadyMS = &ready
+			}
 		case 3:
 			r = httpRun(at)
 			r.Attempts = r.Attempts[:1] // timed out: a censored load
@@ -107,6 +115,16 @@ func compareTallies(t *testing.T, what string, got, want []slo.Tally, exact bool
 				t.Errorf("%s %s@%s page %s: tbt %+v, want %+v", what, w.Check, w.Location, wp.Name, gp.TBT, wp.TBT)
 			}
 			near(wp.Name+" tbt p75", gp.TBT.P75, wp.TBT.P75)
+			if gp.PaymentProvider != wp.PaymentProvider || (gp.PaymentReady == nil) != (wp.PaymentReady == nil) {
+				t.Fatalf("%s %s@%s page %s: payment %q %+v, want %q %+v", what, w.Check, w.Location, wp.Name,
+					gp.PaymentProvider, gp.PaymentReady, wp.PaymentProvider, wp.PaymentReady)
+			}
+			if wr := wp.PaymentReady; wr != nil {
+				if gp.PaymentReady.Samples != wr.Samples {
+					t.Errorf("%s %s@%s page %s: payment_ready %+v, want %+v", what, w.Check, w.Location, wp.Name, gp.PaymentReady, wr)
+				}
+				near(wp.Name+" payment_ready p75", gp.PaymentReady.P75, wr.P75)
+			}
 			for k, wv := range wp.Vitals {
 				gv := gp.Vitals[k]
 				if gv.Samples != wv.Samples || gv.Good != wv.Good || gv.NeedsImprovement != wv.NeedsImprovement || gv.Poor != wv.Poor {
@@ -193,7 +211,7 @@ func TestMigration4Backfill(t *testing.T) {
 		}
 	}
 	s.Close()
-	// Back to schema 3: what schemas 4 to 6 added, gone.
+	// Back to schema 3: what schemas 4 to 7 added, gone.
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -207,9 +225,10 @@ func TestMigration4Backfill(t *testing.T) {
 	for _, c := range []string{"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms",
 		"longest_tasks", "resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
 		"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms", "lcp_load_delay_ms",
-		"lcp_load_duration_ms", "lcp_render_delay_ms"} {
+		"lcp_load_duration_ms", "lcp_render_delay_ms", "payment_provider", "payment_ready_ms"} {
 		undo = append(undo, "ALTER TABLE pages DROP COLUMN "+c)
 	}
+	undo = append(undo, "ALTER TABLE checks DROP COLUMN slo_payment_ready_ms")
 	undo = append(undo, "DELETE FROM schema_version WHERE version >= 4")
 	for _, q := range undo {
 		if _, err := raw.Exec(q); err != nil {
@@ -234,6 +253,12 @@ func TestMigration4Backfill(t *testing.T) {
 			}
 			if b := r.Attempts[i].BrowserDetails; b != nil && b.PageMetrics != nil {
 				b.PageMetrics.SettleReason, b.PageMetrics.TBTMS = "", 0
+			}
+			// Nor payment readiness (schema 7).
+			if b := r.Attempts[i].BrowserDetails; b != nil {
+				for j := range b.Pages {
+					b.Pages[j].PaymentProvider, b.Pages[j].PaymentReadyMS = "", nil
+				}
 			}
 		}
 	}

@@ -125,7 +125,8 @@ var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 	"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms", "longest_tasks",
 	"resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
 	"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms",
-	"lcp_load_delay_ms", "lcp_load_duration_ms", "lcp_render_delay_ms"}
+	"lcp_load_delay_ms", "lcp_load_duration_ms", "lcp_render_delay_ms",
+	"payment_provider", "payment_ready_ms"}
 
 var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
 	"failure_kind", "failure_phase", "failure_message"}
@@ -319,7 +320,8 @@ func insertPage(ctx context.Context, tx sqlWriter, attemptID, runID int64, idx i
 		m.ConsoleErrorCount, m.RenderBlockingCount, m.JSHeapBytes,
 		m.SoftNavigation, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks, m.LongestTaskMS, tasks,
 		resources, m.ThirdPartyRequests, m.ThirdPartyBytes, m.ThirdPartyBlockingMS, third,
-		blocking, lcpURL, lcp[0], lcp[1], lcp[2], lcp[3], lcp[4])
+		blocking, lcpURL, lcp[0], lcp[1], lcp[2], lcp[3], lcp[4],
+		m.PaymentProvider, floatOrNull(m.PaymentReadyMS))
 	if err != nil {
 		return fmt.Errorf("insert page %d: %w", idx, err)
 	}
@@ -442,13 +444,14 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			blocking  sql.NullString
 			lcpURL    string
 			lcp       [5]sql.NullFloat64
+			payReady  sql.NullFloat64
 		)
 		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
 			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
 			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount, &m.JSHeapBytes,
 			&m.SoftNavigation, &m.SettledMS, &m.SettleReason, &m.TBTMS, &m.LongTasks, &m.LongestTaskMS, &tasks,
 			&resources, &m.ThirdPartyRequests, &m.ThirdPartyBytes, &m.ThirdPartyBlockingMS, &third,
-			&blocking, &lcpURL, &lcp[0], &lcp[1], &lcp[2], &lcp[3], &lcp[4]); err != nil {
+			&blocking, &lcpURL, &lcp[0], &lcp[1], &lcp[2], &lcp[3], &lcp[4], &m.PaymentProvider, &payReady); err != nil {
 			return err
 		}
 		for _, j := range []struct {
@@ -463,6 +466,7 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			m.LCPBreakdown = &probe.LCPBreakdown{URL: lcpURL, RequestStartMS: lcp[0].Float64, ResponseEndMS: lcp[1].Float64,
 				LoadDelayMS: lcp[2].Float64, LoadDurationMS: lcp[3].Float64, RenderDelayMS: lcp[4].Float64}
 		}
+		m.PaymentReadyMS = nullFloat(payReady)
 		m.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		m.Ratings = probe.Ratings{LCP: probe.Rating(rt[0]), CLS: probe.Rating(rt[1]), INP: probe.Rating(rt[2]),
 			FCP: probe.Rating(rt[3]), TTFB: probe.Rating(rt[4])}

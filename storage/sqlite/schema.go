@@ -400,6 +400,17 @@ ALTER TABLE rollup_pages ADD COLUMN tbt_hist BLOB;                         -- tb
 	`
 ALTER TABLE rollups ADD COLUMN edges TEXT; -- JSON array of {provider, cache, pop, runs}, sorted; NULL when none
 `,
+	// 8: payment-field readiness: the gateway a page was waited on for and
+	// when its card field or buttons were ready; the checks' payment_ready
+	// target; the hourly rollups keep each page's payment_ready histogram
+	// for the report's p75. Pages stored before it read back without them.
+	`
+ALTER TABLE pages ADD COLUMN payment_provider TEXT NOT NULL DEFAULT '';     -- stripe | paypal | square; '' not waited on
+ALTER TABLE pages ADD COLUMN payment_ready_ms REAL;                         -- from the page's start; NULL when not ready
+ALTER TABLE checks ADD COLUMN slo_payment_ready_ms REAL NOT NULL DEFAULT 0; -- p75 payment_ready target, ms; 0 = no target
+ALTER TABLE rollup_pages ADD COLUMN payment_provider TEXT NOT NULL DEFAULT ''; -- the gateway the page was waited on for
+ALTER TABLE rollup_pages ADD COLUMN payment_ready_hist BLOB;               -- payment_ready_ms of the waits that saw it ready
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

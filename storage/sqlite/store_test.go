@@ -196,7 +196,7 @@ func TestChecksAndSkips(t *testing.T) {
 	c := probe.Check{
 		Name: "login", Type: probe.TypeHTTP, URL: "https://user:hunter22@shop.test/login?api_key=abc123&x=1",
 		Schedule: "@every 1m", Location: "eu", Probe: "p1", Tags: map[string]string{"team": "web"},
-		SLO: probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Success: 99, CWVGood: 90,
+		SLO: probe.SLO{Uptime: 99.9, LoadTime: 3 * time.Second, Success: 99, CWVGood: 90, PaymentReady: 1500 * time.Millisecond,
 			Preset: "payment", FromPreset: probe.Targets(0).With(probe.TargetUptime).With(probe.TargetSuccess)},
 	}
 	if err := s.SaveCheck(ctx, c); err != nil {
