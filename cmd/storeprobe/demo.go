@@ -60,7 +60,15 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("demo directory: %w", err)
 	}
 
-	shop := demoshop.New(demoshop.Options{CDN: "cloudflare"})
+	// The shop's pages load a GA4 tag and its checkout Stripe's card field
+	// from stand-ins of those vendors on loopback, which the demo's Chrome
+	// reaches by host-resolver rules and whose one certificate it accepts.
+	vendors, err := demoshop.StartVendors(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer vendors.Close()
+	shop := demoshop.New(demoshop.Options{CDN: "cloudflare", Vendors: true})
 	base, stopShop, err := shop.Start(ctx)
 	if err != nil {
 		return err
@@ -133,6 +141,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	d, err := startDaemon(runCtx, a, daemon.Options{
 		ConfigPath: cfgPath, StorePath: storePath, Chrome: chromePath, Logger: log, OnRun: progress,
+		HostResolverRules: vendors.ResolverRules(), ChromeFlags: []string{"ignore-certificate-errors-spki-list=" + vendors.SPKI},
 	})
 	if err != nil {
 		return err
@@ -363,6 +372,13 @@ checks:
     timeout: 40s
     device: mobile
     slo: {uptime: 99.9, load_time: 3s, cwv_good: 90}
+  - name: card-field
+    type: browser
+    url: %[1]s/checkout
+    schedule: "@every 20s"
+    timeout: 30s
+    payment: stripe
+    slo: {preset: payment}
   - name: checkout
     type: journey
     journey: checkout.yaml

@@ -97,6 +97,10 @@ type Options struct {
 	Shard string
 	// HostResolverRules is Chrome's --host-resolver-rules for browser checks.
 	HostResolverRules string
+	// ChromeFlags are added to Chrome's command line after
+	// STOREPROBE_CHROME_FLAGS' ("name" or "name=value"): the demo's
+	// --ignore-certificate-errors-spki-list for its stand-in vendors.
+	ChromeFlags []string
 	// Listen is the address of /healthz and /metrics; empty: none.
 	Listen string
 	// Getenv reads the environment (${VAR} in the config, STOREPROBE_*);
@@ -331,7 +335,7 @@ func (d *Daemon) browserOptions(cfg *config.Config) browser.Options {
 		Path:              cmp.Or(d.o.Chrome, cfg.Browser.Path, d.o.Getenv("STOREPROBE_CHROME")),
 		Devices:           devices(cfg.Browser.Devices),
 		Logger:            d.log,
-		ExtraFlags:        strings.Fields(d.o.Getenv("STOREPROBE_CHROME_FLAGS")),
+		ExtraFlags:        append(strings.Fields(d.o.Getenv("STOREPROBE_CHROME_FLAGS")), d.o.ChromeFlags...),
 		HostResolverRules: d.o.HostResolverRules,
 		Version:           d.o.Version,
 		MaxPageMemory:     cfg.Browser.MaxPageMemory,

@@ -50,6 +50,12 @@ type Options struct {
 	// CDN adds the response headers of a CDN in front of the shop:
 	// "cloudflare", "fastly" or "" for none.
 	CDN string
+	// Vendors makes every page load a GA4 tag (gtag.js from
+	// www.googletagmanager.com, measurement id GA4ID) and the checkout mount
+	// a Stripe Card Element (js.stripe.com/v3/). Those are real vendor
+	// hosts: a browser must map VendorHosts to StartVendors' server (Chrome's
+	// --host-resolver-rules, VendorResolverRules), so it is off by default.
+	Vendors bool
 	// Logger receives server errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -271,6 +277,8 @@ type pageData struct {
 	Cart       []cartLine
 	TotalCents int
 	Countries  []Country
+	Vendors    bool   // Options.Vendors
+	GA4ID      string // the GA4 measurement id, with Vendors
 }
 
 type cartLine struct {
@@ -286,6 +294,9 @@ func (s *Shop) render(w http.ResponseWriter, r *http.Request, status int, page s
 	}
 	if c, err := r.Cookie("consent"); err != nil || c.Value != "1" {
 		d.ShowBanner = true
+	}
+	if s.opts.Vendors {
+		d.Vendors, d.GA4ID = true, GA4ID
 	}
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", d); err != nil {

@@ -39,6 +39,8 @@
       }).then(function (body) {
         document.querySelectorAll('.cart-count').forEach(function (el) { el.textContent = body.count; });
         show(status, 'Added to cart', 'added');
+        // The GA4 tag, when the shop loads one (Options.Vendors).
+        if (typeof window.gtag === 'function') window.gtag('event', 'add_to_cart', { currency: 'EUR' });
       }).catch(function (err) {
         show(status, 'Could not add to cart: ' + err.message, 'error');
       }).finally(function () {
