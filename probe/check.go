@@ -118,6 +118,16 @@ type BrowserSpec struct {
 	MaxLoad       time.Duration
 	MaxVitals     map[Vital]float64 // per-vital limits (ms, CLS unitless); over fails as too_slow
 	FailOnConsole bool              // uncaught page errors fail the check as script
+	// Analytics are the vendors (Analytics* names) that must fire on
+	// every page; one that does not fails the run as assertion.
+	Analytics []string
+	// AnalyticsPassthrough delivers the analytics beacons to their
+	// vendors; by default they are answered inside the browser and
+	// never leave it (they are recorded either way).
+	AnalyticsPassthrough bool
+	// ConsentSelector is the consent banner's accept button: clicked
+	// when it appears, and beacons sent before the click are findings.
+	ConsentSelector string
 }
 
 // JourneySpec names the journey a check runs: a file or a built-in template.

@@ -74,11 +74,15 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	}
 	defer s.close()
 	res.Device = s.dev.Name
+	s.configure(c.Browser)
 
 	tctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
 	defer cancel()
 	tctx = s.watch(tctx)
 	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
+	if f == nil && c.Browser.ConsentSelector != "" {
+		f = s.clickConsent(tctx, c.Browser.ConsentSelector, probe.PhaseNavigation)
+	}
 	if f == nil {
 		// Observed until done (the settle rule), at most until the
 		// check's timeout: a page that never settles is measured up to
@@ -106,6 +110,9 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	res.JSHeapBytes = s.wd.maxPeak()
 	if f == nil && c.Browser.FailOnConsole && len(snap.exceptions) > 0 {
 		f = probe.Fail(probe.FailureScript, probe.PhaseNavigation, "uncaught error in the page: %s", snap.exceptions[0])
+	}
+	if f == nil {
+		f = analyticsFailure(c.Browser.Analytics, *res.PageMetrics, res.FinalURL, probe.PhaseNavigation)
 	}
 	if f == nil {
 		f = tooSlow(c.Browser, *res.PageMetrics, "")
