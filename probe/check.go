@@ -1,7 +1,10 @@
 package probe
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -128,6 +131,23 @@ type BrowserSpec struct {
 	// ConsentSelector is the consent banner's accept button: clicked
 	// when it appears, and beacons sent before the click are findings.
 	ConsentSelector string
+}
+
+// ParseAnalytics checks a list of analytics vendors (--expect-analytics,
+// the config's analytics key): each an Analytics* name, none twice.
+func ParseAnalytics(list []string) ([]string, error) {
+	var out []string
+	for _, v := range list {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(AnalyticsVendors, v) {
+			return nil, fmt.Errorf("unknown analytics vendor %q (want %s)", v, strings.Join(AnalyticsVendors, ", "))
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("analytics vendor %q listed twice", v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // JourneySpec names the journey a check runs: a file or a built-in template.

@@ -112,6 +112,9 @@ func TestBrowseCommand(t *testing.T) {
 		{"dns", []string{"http://shop.test/"}, exitFailed, "dns"},
 		{"mobile", []string{shop.URL + "/", "--device", "mobile", "--output", "json"}, exitOK, `"device":"mobile"`},
 		{"bad device", []string{shop.URL + "/", "--device", "tablet"}, exitUsage, ""},
+		// The shop has no analytics tag: an expected one fails as assertion.
+		{"analytics missing", []string{shop.URL + "/", "--expect-analytics", "ga4,adobe"}, exitFailed, "assertion"},
+		{"bad analytics vendor", []string{shop.URL + "/", "--expect-analytics", "matomo"}, exitUsage, ""},
 		{"bad url", []string{"ftp://x/"}, exitUsage, ""},
 		{"no url", nil, exitUsage, ""},
 		{"bad output", []string{shop.URL + "/", "--output", "xml"}, exitUsage, ""},

@@ -394,6 +394,15 @@ ALTER TABLE pages ADD COLUMN lcp_load_duration_ms REAL;
 ALTER TABLE pages ADD COLUMN lcp_render_delay_ms REAL;
 ALTER TABLE rollup_pages ADD COLUMN tbt_hist BLOB;                         -- tbt_ms of the pages observed by the settle rule
 `,
+	// 7: a page's analytics beacons (recorded, answered in the browser),
+	// what they revealed (a beacon before the consent click) and its
+	// mixed content. Pages stored before it read back with these empty.
+	`
+ALTER TABLE pages ADD COLUMN analytics TEXT;                                -- JSON object by vendor, NULL when no beacon
+ALTER TABLE pages ADD COLUMN analytics_findings TEXT;                       -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN mixed_content TEXT;                            -- JSON array (the first 20), NULL when none
+ALTER TABLE pages ADD COLUMN mixed_content_count INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
