@@ -32,16 +32,21 @@ import (
 //   - GA4: /g/collect on google-analytics.com or analytics.google.com
 //     hosts (www., region1., ...), as gtag.js and GTM send it. The event
 //     is the `en` parameter; a batched POST (sendBeacon) carries one
-//     event per body line. Google, "Measurement Protocol (GA4)" and the
-//     gtag.js reference.
+//     event per body line. Google, "[GA4] Measurement Protocol"
+//     (support.google.com/analytics/answer/9900444) and the gtag.js
+//     reference (developers.google.com/tag-platform/gtagjs/reference).
 //   - Adobe AppMeasurement: /b/ss/<rsid>/... on any host (*.sc.omtrdc.net,
 //     *.2o7.net, a first-party CNAME such as metrics.shop.com). A link
 //     hit has `pe` (lnk_o, lnk_d, lnk_e), a page view has none; `events`
-//     lists the success events. Adobe, "Data collection query parameters".
+//     (or its short form `ev`) lists the success events. Adobe, "Data
+//     collection query parameters"
+//     (experienceleague.adobe.com/docs/analytics/implementation/validate/query-parameters.html).
 //   - Adobe Web SDK: POST /ee/[...]/v1/interact (or /v1/collect, its
-//     sendBeacon form) on edge.adobedc.net or a first-party edge domain;
-//     the events are the body's events[].xdm.eventType. Adobe Experience
-//     Platform Edge Network Server API, "Interactive data collection".
+//     sendBeacon form; v2 for the Server API) on edge.adobedc.net or a
+//     first-party edge domain; the events are the body's
+//     events[].xdm.eventType (event.xdm.eventType in v2). Adobe Experience
+//     Platform Edge Network Server API, "Interactive data collection"
+//     (experienceleague.adobe.com/docs/experience-platform/edge-network-server-api/data-collection/interactive-data-collection).
 
 // beaconPatterns are the Fetch patterns: wide wildcards; beaconOf decides.
 var beaconPatterns = []string{
@@ -79,11 +84,21 @@ func beaconOf(method, raw string, body []byte) (beacon, bool) {
 		return ga4Beacon(u.Query(), body), true
 	case strings.HasPrefix(u.Path, "/b/ss/") || strings.Contains(u.Path, "/b/ss/"):
 		return appMeasurementBeacon(u.Query(), method, body), true
-	case method == "POST" && strings.HasPrefix(u.Path, "/ee/") &&
-		(strings.HasSuffix(u.Path, "/v1/interact") || strings.HasSuffix(u.Path, "/v1/collect")):
+	case method == "POST" && strings.HasPrefix(u.Path, "/ee/") && edgePath(u.Path):
 		return webSDKBeacon(body), true
 	}
 	return beacon{}, false
+}
+
+// edgePath reports an Edge Network data collection path: /ee/[<base>/]
+// v1|v2/interact, or its non-interactive /collect.
+func edgePath(p string) bool {
+	for _, suffix := range []string{"/v1/interact", "/v2/interact", "/v1/collect", "/v2/collect"} {
+		if strings.HasSuffix(p, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // hostIs reports whether host is domain or a subdomain of it.
@@ -128,8 +143,12 @@ func appMeasurementBeacon(q url.Values, method string, body []byte) beacon {
 	} else {
 		b.events = append(b.events, "page_view")
 	}
-	// events=purchase,event1=5,event2:serial,scAdd
-	for ev := range strings.SplitSeq(q.Get("events"), ",") {
+	// events=purchase,event1=5,event2:serial,scAdd (ev is its short form)
+	list := q.Get("events")
+	if list == "" {
+		list = q.Get("ev")
+	}
+	for ev := range strings.SplitSeq(list, ",") {
 		name, _, _ := strings.Cut(ev, "=")
 		name, _, _ = strings.Cut(name, ":")
 		if name = strings.TrimSpace(name); name != "" {
@@ -139,17 +158,23 @@ func appMeasurementBeacon(q url.Values, method string, body []byte) beacon {
 	return b
 }
 
-// webSDKBeacon reads an Edge Network request: one hit per event.
+// webSDKBeacon reads an Edge Network request: one hit per event, from the
+// Web SDK's events[] (v1) or the Server API's single event (v2).
 func webSDKBeacon(body []byte) beacon {
 	b := beacon{vendor: probe.AnalyticsAdobe, sdk: true}
+	type event struct {
+		XDM struct {
+			EventType string `json:"eventType"`
+		} `json:"xdm"`
+	}
 	var req struct {
-		Events []struct {
-			XDM struct {
-				EventType string `json:"eventType"`
-			} `json:"xdm"`
-		} `json:"events"`
+		Events []event `json:"events"`
+		Event  *event  `json:"event"`
 	}
 	if json.Unmarshal(body, &req) == nil {
+		if req.Event != nil {
+			req.Events = append(req.Events, *req.Event)
+		}
 		for _, e := range req.Events {
 			b.hits++
 			if e.XDM.EventType != "" {
