@@ -113,6 +113,7 @@ func newAnalyticsLab(t *testing.T) *analyticsLab {
 	// page_view at once (before consent, the finding) and add_to_cart only
 	// after the accept click.
 	shop.HandleFunc("/consent", page(`<h1>Product</h1><div id="onetrust-banner-sdk"></div>
+<button id="checkout" style="width:200px;height:50px" onclick="gtag('event', 'begin_checkout'); location.href = '/plain'">Checkout</button>
 <script async src="https://www.googletagmanager.com/gtag/js?id=G-TEST"></script>
 <script>window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}
 gtag('js', new Date()); gtag('config', 'G-TEST');
@@ -373,6 +374,37 @@ func TestAnalyticsConsent(t *testing.T) {
 	res = l.browse(t, "/ga4", probe.BrowserSpec{ConsentSelector: "#onetrust-accept-btn-handler"})
 	if !res.OK || len(res.AnalyticsFindings) == 0 || res.AnalyticsFindings[len(res.AnalyticsFindings)-1].ID != probe.FindingConsentNotFound {
 		t.Errorf("no banner: ok=%v findings %+v, want consent-not-found last", res.OK, res.AnalyticsFindings)
+	}
+}
+
+// TestAnalyticsJourney: in a journey the consent button is clicked after
+// the first goto; the page_view before it is the product page's finding,
+// and the begin_checkout beacon sent by the click that leaves the product
+// page counts for the product page, not for the cart it lands on.
+func TestAnalyticsJourney(t *testing.T) {
+	l := newAnalyticsLab(t)
+	j := probe.Journey{Name: "j", Steps: []probe.Step{
+		{Action: probe.ActionGoto, URL: "https://shop.example/consent", Page: "product"},
+		{Action: probe.ActionClick, Selector: "#checkout", Page: "cart"},
+	}}
+	c := probe.Check{Name: "j", Type: probe.TypeJourney, Browser: probe.BrowserSpec{ConsentSelector: "#onetrust-accept-btn-handler"}}
+	res := l.b.RunJourney(context.Background(), c, j, "")
+	if !res.OK {
+		t.Fatalf("failed: %v", res.Failure)
+	}
+	if len(res.Pages) != 2 {
+		t.Fatalf("pages %+v, want product and cart", res.Pages)
+	}
+	product, cart := res.Pages[0], res.Pages[1]
+	if product.Analytics == nil || product.Analytics.GA4 == nil ||
+		!slices.Contains(product.Analytics.GA4.Events, "add_to_cart") || !slices.Contains(product.Analytics.GA4.Events, "begin_checkout") {
+		t.Errorf("product analytics %+v: want page_view, the consent click's add_to_cart and the leaving click's begin_checkout", product.Analytics.Vendor(probe.AnalyticsGA4))
+	}
+	if len(product.AnalyticsFindings) != 1 || product.AnalyticsFindings[0].Event != "page_view" {
+		t.Errorf("product findings %+v, want page_view before consent", product.AnalyticsFindings)
+	}
+	if cart.Analytics != nil || len(cart.AnalyticsFindings) != 0 {
+		t.Errorf("cart %+v / %+v: the cart page sent nothing", cart.Analytics.Vendor(probe.AnalyticsGA4), cart.AnalyticsFindings)
 	}
 }
 
