@@ -307,11 +307,17 @@ type pausedBeacon struct {
 // on the read loop: the answer is sent by answerBeacons.
 func (t *tracker) beaconLocked(ev *fetch.EventRequestPaused) {
 	if ev.Request == nil {
+		// Nothing to judge it by: it goes on untouched (a paused request
+		// must always be answered).
+		t.paused = append(t.paused, pausedBeacon{id: ev.RequestID})
+		t.signalBeacons()
 		return
 	}
 	p := pausedBeacon{id: ev.RequestID, method: ev.Request.Method, image: ev.ResourceType == network.ResourceTypeImage}
-	if o, ok := ev.Request.Headers["Origin"].(string); ok {
-		p.origin = o
+	for k, v := range ev.Request.Headers {
+		if o, ok := v.(string); ok && strings.EqualFold(k, "Origin") {
+			p.origin = o
+		}
 	}
 	var body []byte
 	for _, e := range ev.Request.PostDataEntries {
