@@ -25,8 +25,9 @@ import (
 // request goes on unpaused), recorded, and answered locally: never
 // delivered unless the check asks for passthrough. Fetch intercepts in
 // the browser's network stack, so fetch(), XHR, images, sendBeacon and
-// keepalive requests of the page and its same-process frames are all
-// caught, and the page sees an ordinary success.
+// keepalive requests of the page and its frames are all caught (Chrome
+// runs without site isolation, see flags, so a cross-site frame is the
+// tab's too), and the page sees an ordinary success.
 //
 // What is a beacon (the vendors' documented endpoints):
 //   - GA4: /g/collect on google-analytics.com or analytics.google.com
@@ -49,12 +50,18 @@ import (
 //     (experienceleague.adobe.com/docs/experience-platform/edge-network-server-api/data-collection/interactive-data-collection).
 
 // beaconPatterns are the Fetch patterns: wide wildcards; beaconOf decides.
-var beaconPatterns = []string{
-	"*google-analytics.com/g/collect*",
-	"*analytics.google.com/g/collect*",
-	"*/b/ss/*",
-	"*/ee/*/interact*",
-	"*/ee/*/collect*",
+func beaconPatterns() []*fetch.RequestPattern {
+	var out []*fetch.RequestPattern
+	for _, p := range []string{
+		"*google-analytics.com/g/collect*",
+		"*analytics.google.com/g/collect*",
+		"*/b/ss/*",
+		"*/ee/*/interact*",
+		"*/ee/*/collect*",
+	} {
+		out = append(out, &fetch.RequestPattern{URLPattern: p})
+	}
+	return out
 }
 
 // maxPendingBeacons bounds the beacons waiting for an answer; past it a
@@ -406,11 +413,7 @@ func (t *tracker) mixedLocked(d *audits.MixedContentIssueDetails) {
 
 // startBeacons turns on the interception of beacons in the tab.
 func (s *session) startBeacons(ctx context.Context) error {
-	patterns := make([]*fetch.RequestPattern, len(beaconPatterns))
-	for i, p := range beaconPatterns {
-		patterns[i] = &fetch.RequestPattern{URLPattern: p}
-	}
-	if _, err := cdp.Call(ctx, s.t, fetch.Enable, fetch.EnableParams{Patterns: patterns}); err != nil {
+	if _, err := cdp.Call(ctx, s.t, fetch.Enable, fetch.EnableParams{Patterns: beaconPatterns()}); err != nil {
 		return err
 	}
 	// Mixed content is reported as an issue (see mixedLocked).
@@ -423,7 +426,7 @@ func (s *session) startBeacons(ctx context.Context) error {
 
 // beaconGIF is the 1x1 transparent GIF an image beacon is answered with,
 // so its onload (not onerror) runs.
-var beaconGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+const beaconGIF = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 
 // answerBeacons answers the paused requests until the tab ends: a beacon
 // locally (or on to its vendor with passthrough), anything else the
@@ -470,7 +473,7 @@ func (s *session) answer(ctx context.Context, p pausedBeacon, passthrough bool) 
 		headers = append(headers, &fetch.HeaderEntry{Name: "Access-Control-Allow-Methods", Value: "GET, POST"},
 			&fetch.HeaderEntry{Name: "Access-Control-Allow-Headers", Value: "Content-Type"})
 	case p.image:
-		params.ResponseCode, params.Body = 200, beaconGIF
+		params.ResponseCode, params.Body = 200, []byte(beaconGIF)
 		headers = append(headers, &fetch.HeaderEntry{Name: "Content-Type", Value: "image/gif"})
 	case p.sdk:
 		// The Web SDK reads the Edge Network's answer: an empty one.

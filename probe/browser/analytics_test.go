@@ -142,7 +142,7 @@ addEventListener('load', () => setTimeout(() => {
 		}
 		if strings.Contains(r.URL.Path, "/b/ss/") {
 			w.Header().Set("Content-Type", "image/gif")
-			w.Write(beaconGIF)
+			io.WriteString(w, beaconGIF)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
