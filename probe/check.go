@@ -1,7 +1,10 @@
 package probe
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -122,6 +125,33 @@ type BrowserSpec struct {
 	// until the gateway's card field or buttons are ready (the journey
 	// step wait_for_payment does the same).
 	Payment PaymentProvider
+	// Analytics are the vendors (Analytics* names) that must fire on
+	// every page; one that does not fails the run as assertion.
+	Analytics []string
+	// AnalyticsPassthrough delivers the analytics beacons to their
+	// vendors; by default they are answered inside the browser and
+	// never leave it (they are recorded either way).
+	AnalyticsPassthrough bool
+	// ConsentSelector is the consent banner's accept button: clicked
+	// when it appears, and beacons sent before the click are findings.
+	ConsentSelector string
+}
+
+// ParseAnalytics checks a list of analytics vendors (--expect-analytics,
+// the config's analytics key): each an Analytics* name, none twice.
+func ParseAnalytics(list []string) ([]string, error) {
+	var out []string
+	for _, v := range list {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(AnalyticsVendors, v) {
+			return nil, fmt.Errorf("unknown analytics vendor %q (want %s)", v, strings.Join(AnalyticsVendors, ", "))
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("analytics vendor %q listed twice", v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // JourneySpec names the journey a check runs: a file or a built-in template.

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -40,6 +41,21 @@ type Result struct {
 
 	*HTTPDetails
 	*BrowserDetails
+}
+
+// MarshalJSON is the default encoding, except that a browser page's
+// analytics are kept: embedded at the top level, PageMetrics.Analytics
+// would be hidden by HTTPDetails.Analytics (the platform's list, a
+// shallower key of the same name) even when there are no HTTP details.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	if r.HTTPDetails != nil || r.BrowserDetails == nil || r.PageMetrics == nil || r.PageMetrics.Analytics == nil {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Analytics *PageAnalytics `json:"analytics"`
+	}{plain(r), r.PageMetrics.Analytics})
 }
 
 // HTTPDetails are the facts of an HTTP check. See README "JSON output".
@@ -172,7 +188,103 @@ type PageMetrics struct {
 	// interactive, ms from the page's start; nil when they never did.
 	PaymentProvider string   `json:"payment_provider,omitempty"`
 	PaymentReadyMS  *float64 `json:"payment_ready_ms,omitempty"`
+	// Analytics are the analytics beacons the page sent, by vendor (nil
+	// when it sent none); AnalyticsFindings what they reveal (a beacon
+	// before the consent click). See README "Google Analytics 4 / Adobe
+	// Analytics".
+	Analytics         *PageAnalytics     `json:"analytics,omitempty"`
+	AnalyticsFindings []AnalyticsFinding `json:"analytics_findings,omitempty"`
+	// MixedContent lists the page's http:// subresources while it was
+	// served over https (the first MaxMixedContent of them);
+	// MixedContentCount counts them all.
+	MixedContent      []MixedContent `json:"mixed_content,omitempty"`
+	MixedContentCount int            `json:"mixed_content_count,omitempty"`
 }
+
+// Analytics vendors, as in --expect-analytics, the config's analytics key
+// and the keys of PageAnalytics.
+const (
+	AnalyticsGA4   = "ga4"   // Google Analytics 4: gtag.js, GTM (/g/collect)
+	AnalyticsAdobe = "adobe" // Adobe Analytics: AppMeasurement (/b/ss/) and the Web SDK (/ee/.../interact)
+)
+
+// AnalyticsVendors are the known vendors, in their order in results.
+var AnalyticsVendors = []string{AnalyticsGA4, AnalyticsAdobe}
+
+// PageAnalytics are one page's beacons per vendor; a vendor that sent
+// nothing is nil.
+type PageAnalytics struct {
+	GA4   *BeaconTally `json:"ga4,omitempty"`
+	Adobe *BeaconTally `json:"adobe,omitempty"`
+}
+
+// Vendor is the tally of vendor (an Analytics* name), nil if none.
+func (a *PageAnalytics) Vendor(vendor string) *BeaconTally {
+	if a == nil {
+		return nil
+	}
+	switch vendor {
+	case AnalyticsGA4:
+		return a.GA4
+	case AnalyticsAdobe:
+		return a.Adobe
+	}
+	return nil
+}
+
+// BeaconTally counts one vendor's hits on a page: Fired is the number of
+// hits (a GA4 batch counts each event in it, an Adobe Web SDK request
+// each of its events), Events their distinct names in the order first
+// seen (at most MaxBeaconEvents, each at most MaxBeaconEventLen bytes).
+type BeaconTally struct {
+	Fired  int      `json:"fired"`
+	Events []string `json:"events"`
+}
+
+// Bounds of what a page keeps of its beacons and mixed content.
+const (
+	MaxBeaconEvents   = 20
+	MaxBeaconEventLen = 100
+	MaxFindings       = 20
+	MaxMixedContent   = 20
+)
+
+// AnalyticsFinding is something a page's beacons reveal; not a failure.
+type AnalyticsFinding struct {
+	ID      string `json:"id"` // a Finding* value
+	Vendor  string `json:"vendor,omitempty"`
+	Event   string `json:"event,omitempty"`
+	Message string `json:"message"`
+}
+
+// Analytics finding ids.
+const (
+	// FindingBeaconBeforeConsent: a beacon was sent before the probe
+	// clicked the consent_selector.
+	FindingBeaconBeforeConsent = "beacon-before-consent"
+	// FindingConsentNotFound: the consent_selector did not appear within
+	// its wait, so nothing was clicked.
+	FindingConsentNotFound = "consent-not-found"
+)
+
+// MixedContent is an http:// subresource of an https page: Type is the
+// W3C Mixed Content class (MixedBlockable: scripts, frames, fetches;
+// MixedOptionallyBlockable: images, media), Resolution what Chrome did
+// with it.
+type MixedContent struct {
+	URL        string `json:"url"` // redacted, as the page asked for it (http://)
+	Type       string `json:"type"`
+	Resolution string `json:"resolution"`
+}
+
+// Mixed content types and resolutions.
+const (
+	MixedBlockable           = "blockable"
+	MixedOptionallyBlockable = "optionally-blockable"
+	MixedBlocked             = "blocked"  // not loaded
+	MixedUpgraded            = "upgraded" // fetched over https instead
+	MixedWarned              = "warned"   // loaded over http
+)
 
 // Why a page's observation ended (PageMetrics.SettleReason).
 const (

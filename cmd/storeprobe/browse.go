@@ -20,6 +20,9 @@ import (
 type browserFlags struct {
 	device, chrome, output, resolverRules string
 	failOnConsole, verbose                bool
+	expectAnalytics                       []string
+	analyticsPassthrough                  bool
+	consentSelector                       string
 	maxLoad                               time.Duration
 	maxLCP, maxINP, maxFCP, maxTTFB       time.Duration
 	maxCLS                                float64
@@ -34,6 +37,9 @@ func (f *browserFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.maxFCP, "max-fcp", 0, "fail as too_slow if FCP is over this")
 	fs.DurationVar(&f.maxTTFB, "max-ttfb", 0, "fail as too_slow if TTFB is over this")
 	fs.BoolVar(&f.failOnConsole, "fail-on-console", false, "fail as script on an uncaught error in the page")
+	fs.StringSliceVar(&f.expectAnalytics, "expect-analytics", nil, "fail as assertion if a vendor's beacons do not fire on every page: ga4, adobe (comma-separated)")
+	fs.BoolVar(&f.analyticsPassthrough, "analytics-passthrough", false, "deliver analytics beacons to their vendors (default: answered in the browser, only recorded)")
+	fs.StringVar(&f.consentSelector, "consent-selector", "", "click this consent button when it appears; beacons sent before the click are findings")
 	fs.StringVar(&f.chrome, "chrome", "", "Chromium binary (default: $STOREPROBE_CHROME, "+browser.DefaultPath+")")
 	fs.StringVar(&f.resolverRules, "host-resolver-rules", "", `Chrome's --host-resolver-rules, e.g. "MAP shop.example.com 203.0.113.7" to probe one origin`)
 	fs.StringVar(&f.output, "output", "text", "output format: text or json")
@@ -52,6 +58,15 @@ func (f *browserFlags) spec() (probe.BrowserSpec, error) {
 		return s, usagef("--device %q: want desktop or mobile", f.device)
 	}
 	s.Device, s.MaxLoad, s.FailOnConsole = f.device, f.maxLoad, f.failOnConsole
+	vendors, err := probe.ParseAnalytics(f.expectAnalytics)
+	if err != nil {
+		return s, usagef("--expect-analytics: %v", err)
+	}
+	s.Analytics, s.AnalyticsPassthrough = vendors, f.analyticsPassthrough
+	if f.consentSelector != "" && strings.TrimSpace(f.consentSelector) == "" {
+		return s, usagef("--consent-selector must not be blank")
+	}
+	s.ConsentSelector = f.consentSelector
 	limits := map[probe.Vital]time.Duration{probe.VitalLCP: f.maxLCP, probe.VitalINP: f.maxINP, probe.VitalFCP: f.maxFCP, probe.VitalTTFB: f.maxTTFB}
 	for _, v := range probe.AllVitals {
 		d, ok := limits[v]
@@ -198,6 +213,28 @@ func writeObservation(w io.Writer, indent string, m probe.PageMetrics) {
 		fmt.Fprintf(w, "%sobserved %.0f ms (%s); TBT %.0f ms, %d long tasks", indent, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks)
 		if m.LongTasks > 0 {
 			fmt.Fprintf(w, " (longest %.0f ms)", m.LongestTaskMS)
+		}
+		fmt.Fprintln(w)
+	}
+	if a := m.Analytics; a != nil {
+		fmt.Fprintf(w, "%sanalytics:", indent)
+		for _, v := range probe.AnalyticsVendors {
+			if t := a.Vendor(v); t != nil {
+				fmt.Fprintf(w, " %s %d (%s)", v, t.Fired, strings.Join(t.Events, ", "))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	for _, f := range m.AnalyticsFindings {
+		fmt.Fprintf(w, "%sfinding %s: %s\n", indent, f.ID, f.Message)
+	}
+	if m.MixedContentCount > 0 {
+		fmt.Fprintf(w, "%smixed content: %d http resources", indent, m.MixedContentCount)
+		for i, mc := range m.MixedContent {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(w, "; %s (%s, %s)", mc.URL, mc.Type, mc.Resolution)
 		}
 		fmt.Fprintln(w)
 	}

@@ -115,6 +115,9 @@ func TestBrowseCommand(t *testing.T) {
 		{"bad payment", []string{shop.URL + "/", "--payment", "adyen"}, exitUsage, ""},
 		// No gateway on the page: the wait runs out, and says so.
 		{"payment never ready", []string{shop.URL + "/", "--payment", "square", "--timeout", "4s"}, exitFailed, "payment: square not ready"},
+		// The shop has no analytics tag: an expected one fails as assertion.
+		{"analytics missing", []string{shop.URL + "/", "--expect-analytics", "ga4,adobe"}, exitFailed, "assertion"},
+		{"bad analytics vendor", []string{shop.URL + "/", "--expect-analytics", "matomo"}, exitUsage, ""},
 		{"bad url", []string{"ftp://x/"}, exitUsage, ""},
 		{"no url", nil, exitUsage, ""},
 		{"bad output", []string{shop.URL + "/", "--output", "xml"}, exitUsage, ""},

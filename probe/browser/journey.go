@@ -86,6 +86,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	}
 	defer s.close()
 	res.Device = s.dev.Name
+	s.configure(c.Browser)
 
 	r := &journeyRun{s: s, spec: c.Browser, artifacts: artifactsDir, check: name}
 	if slices.ContainsFunc(j.Steps, func(st probe.Step) bool { return st.Action == probe.ActionWaitForPayment }) {
@@ -123,6 +124,14 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		// The heap is the document's: its soft navigations share it.
 		p.JSHeapBytes = s.wd.peakOf(d.loader)
 		res.Pages = append(res.Pages, p)
+	}
+	if f == nil {
+		for _, p := range res.Pages {
+			if af := analyticsFailure(c.Browser.Analytics, p.PageMetrics, p.Name, probe.Phase(p.Name)); af != nil {
+				f = af
+				break
+			}
+		}
 	}
 	if f == nil {
 		for _, p := range res.Pages {
@@ -268,6 +277,11 @@ func (r *journeyRun) do(ctx context.Context, st probe.Step, phase probe.Phase, t
 	case probe.ActionGoto:
 		if f := s.navigate(ctx, st.URL, phase); f != nil {
 			return f, false
+		}
+		if r.spec.ConsentSelector != "" {
+			if f := s.clickConsent(ctx, r.spec.ConsentSelector, phase); f != nil {
+				return f, false
+			}
 		}
 		return r.settled(ctx, phase), false
 

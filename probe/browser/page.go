@@ -74,6 +74,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	}
 	defer s.close()
 	res.Device = s.dev.Name
+	s.configure(c.Browser)
 
 	if c.Browser.Payment != "" {
 		if err := s.observePayments(s.ctx); err != nil {
@@ -84,6 +85,9 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	defer cancel()
 	tctx = s.watch(tctx)
 	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
+	if f == nil && c.Browser.ConsentSelector != "" {
+		f = s.clickConsent(tctx, c.Browser.ConsentSelector, probe.PhaseNavigation)
+	}
 	if f == nil {
 		// Observed until done (the settle rule), at most until the
 		// check's timeout: a page that never settles is measured up to
@@ -115,6 +119,9 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 	res.JSHeapBytes = s.wd.maxPeak()
 	if f == nil && c.Browser.FailOnConsole && len(snap.exceptions) > 0 {
 		f = probe.Fail(probe.FailureScript, probe.PhaseNavigation, "uncaught error in the page: %s", snap.exceptions[0])
+	}
+	if f == nil {
+		f = analyticsFailure(c.Browser.Analytics, *res.PageMetrics, res.FinalURL, probe.PhaseNavigation)
 	}
 	if f == nil {
 		f = tooSlow(c.Browser, *res.PageMetrics, "")

@@ -141,7 +141,12 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		if _, err := cdp.Call(ctx, s.t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: collectorSource(nonce, b.opts.softNavFallback)}); err != nil {
 			return err
 		}
-		return emulate(ctx, s.t, dev, userAgent(dev, inst.version, b.opts.Version))
+		if err := emulate(ctx, s.t, dev, userAgent(dev, inst.version, b.opts.Version)); err != nil {
+			return err
+		}
+		// Every run's analytics beacons are answered in the browser
+		// (analytics.go), whether or not the check expects them.
+		return s.startBeacons(ctx)
 	}
 	sctx, scancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer scancel()
@@ -524,6 +529,9 @@ func metrics(d document, segs []*segment, redact *probe.Redactor) probe.PageMetr
 	}
 	composition(&m, segs, c.Scripts, registrableDomain(hostOf(c.URL)))
 	paymentMetrics(&m, d)
+	for _, sg := range segs {
+		addTags(&m, sg.tags)
+	}
 	return m
 }
 

@@ -9,7 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chromedp/cdproto/audits"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -82,6 +84,12 @@ type tracker struct {
 	exceptions    []string
 	crashed       bool
 	detached      bool // the tab's debugging session ended under us
+
+	// Analytics beacons paused by Fetch, waiting for answerBeacons.
+	paused      []pausedBeacon
+	beaconSig   chan struct{}
+	passthrough bool // beacons go on to their vendors
+	consent     int  // consentNone or consentPending
 }
 
 // flight is a request in flight.
@@ -215,15 +223,16 @@ var defaultLimits = limits{requests: maxRequests, inflight: maxInflight, loaders
 
 func newTracker(redact *probe.Redactor, nonce string) *tracker {
 	return &tracker{
-		redact:   redact,
-		nonce:    nonce,
-		limits:   defaultLimits,
-		dialogs:  make(chan struct{}, 1),
-		changed:  make(chan struct{}),
-		inflight: map[network.RequestID]flight{},
-		byID:     map[network.RequestID]*requestEntry{},
-		stats:    map[cdp.LoaderID]*netStats{},
-		docBy:    map[string]*document{},
+		redact:    redact,
+		nonce:     nonce,
+		limits:    defaultLimits,
+		dialogs:   make(chan struct{}, 1),
+		beaconSig: make(chan struct{}, 1),
+		changed:   make(chan struct{}),
+		inflight:  map[network.RequestID]flight{},
+		byID:      map[network.RequestID]*requestEntry{},
+		stats:     map[cdp.LoaderID]*netStats{},
+		docBy:     map[string]*document{},
 	}
 }
 
@@ -295,6 +304,12 @@ func (t *tracker) handle(ev any) {
 		}
 	case *network.EventRequestWillBeSent:
 		t.requestLocked(ev)
+	case *audits.EventIssueAdded:
+		if ev.Issue != nil && ev.Issue.Details != nil && ev.Issue.Details.MixedContentIssueDetails != nil {
+			t.mixedLocked(ev.Issue.Details.MixedContentIssueDetails)
+		}
+	case *fetch.EventRequestPaused:
+		t.beaconLocked(ev)
 	case *network.EventResourceChangedPriority:
 		// Chrome raises an image to High once layout puts it in the
 		// viewport: the LCP image becomes critical then.

@@ -97,6 +97,7 @@ type segment struct {
 	bytes   int64
 	kinds   [numKinds]probe.ResourceCount
 	domains map[string]*probe.ResourceCount
+	tags    *pageTags // beacons, findings, mixed content; nil without
 }
 
 func newSegment(url string, at time.Time) *segment {
@@ -135,6 +136,7 @@ func (n *netStats) clone() netStats {
 			vv := *v
 			cs.domains[k] = &vv
 		}
+		cs.tags = s.tags.clone()
 		c.segs[i] = &cs
 	}
 	return c

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,39 @@ var browserKeys = []checkKey{
 	{"fail_on_console_errors", func(k *checkDecoder, e yamldoc.Pair, fl string) {
 		if v, ok := k.boolean(e.V, fl); ok {
 			k.c.Browser.FailOnConsole = v
+		}
+	}},
+	{"analytics", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		items, ok := k.strList(e.V, fl)
+		var list []string
+		for _, it := range items {
+			if !it.ok {
+				continue
+			}
+			v, err := probe.ParseAnalytics(append(slices.Clone(list), it.value))
+			if err != nil {
+				k.addf(it.line, "%s: %v", fl, err)
+				ok = false
+				continue
+			}
+			list = v
+		}
+		if ok {
+			k.c.Browser.Analytics = list
+		}
+	}},
+	{"analytics_passthrough", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if v, ok := k.boolean(e.V, fl); ok {
+			k.c.Browser.AnalyticsPassthrough = v
+		}
+	}},
+	{"consent_selector", func(k *checkDecoder, e yamldoc.Pair, fl string) {
+		if s, ok := k.str(e.V, fl); ok {
+			if strings.TrimSpace(s) == "" {
+				k.addf(e.V.Line, "%s: must not be empty", fl)
+				return
+			}
+			k.c.Browser.ConsentSelector = s
 		}
 	}},
 }

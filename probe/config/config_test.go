@@ -358,6 +358,28 @@ checks:
 	}
 }
 
+func TestAnalyticsKeys(t *testing.T) {
+	src := `
+checks:
+  - {name: b, type: browser, url: "https://shop.example.com/", schedule: "@every 1m", analytics: [ga4, adobe],
+     analytics_passthrough: true, consent_selector: "#onetrust-accept-btn-handler"}
+  - {name: j, type: journey, journey: testdata/journeys/checkout.yaml, schedule: "@every 1m", analytics: [adobe]}
+  - {name: c, type: browser, url: "https://shop.example.com/", schedule: "@every 1m"}
+`
+	cfg, err := Parse("c.yaml", []byte(src), withHostname(fixedHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, c := range cfg.Checks {
+		got += fmt.Sprintf("%s:%v/%v/%q ", c.Name, c.Browser.Analytics, c.Browser.AnalyticsPassthrough, c.Browser.ConsentSelector)
+	}
+	want := `b:[ga4 adobe]/true/"#onetrust-accept-btn-handler" j:[adobe]/false/"" c:[]/false/"" `
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	src := `
 checks:

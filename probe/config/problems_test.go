@@ -32,7 +32,7 @@ foo: 1
     journey: x.yaml
 `, []string{
 		`c.yaml:5: check "home": unknown key "retires" (did you mean "retries"?)`,
-		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, body, ca_file, client_cert, client_key, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, origin_url, params, payment, proxy, resolver, secret_headers, security, template, tls, user_agent, warmup)`,
+		`c.yaml:6: check "home": unknown key "bogus" (known: name, type, url, schedule, timeout, retries, retry_on, tags, slo, notify, depends_on, runbook_url, analytics, analytics_passthrough, body, ca_file, client_cert, client_key, consent_selector, device, expect, fail_on_console_errors, follow_redirects, headers, insecure, ip_version, journey, max_body, max_body_bytes, max_duration, max_load, max_redirects, max_vitals, method, origin_url, params, payment, proxy, resolver, secret_headers, security, template, tls, user_agent, warmup)`,
 		`c.yaml:7: check "home": journey applies to journey checks only, not http checks`,
 	}},
 	{"wrong types", `checks:
@@ -201,6 +201,25 @@ checks:
 		`c.yaml:6: check "c": a journey check needs journey: FILE or template: NAME`,
 		`c.yaml:12: check "d": journey: stat j.yaml: no such file or directory`,
 		`c.yaml:13: check "d": set journey or template, not both`,
+	}},
+	{"analytics keys", `checks:
+  - name: b
+    type: browser
+    schedule: "@every 1m"
+    url: "http://x.example/"
+    analytics: [ga4, matomo, ga4]
+    analytics_passthrough: "yes"
+    consent_selector: ""
+  - name: h
+    schedule: "@every 1m"
+    url: "http://x.example/"
+    analytics: [ga4]
+`, []string{
+		`c.yaml:6: check "b": analytics: unknown analytics vendor "matomo" (want ga4, adobe)`,
+		`c.yaml:6: check "b": analytics: analytics vendor "ga4" listed twice`,
+		`c.yaml:7: check "b": analytics_passthrough: want true or false, got the string "yes"`,
+		`c.yaml:8: check "b": consent_selector: must not be empty`,
+		`c.yaml:12: check "h": analytics applies to browser and journey checks only, not http checks`,
 	}},
 	{"keys of another check type", `checks:
   - name: h

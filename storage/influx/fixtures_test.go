@@ -75,6 +75,11 @@ func fixtureRuns(base time.Time) []probe.Run {
 			Font: probe.ResourceCount{Requests: 2, Bytes: 10000}, XHR: probe.ResourceCount{Requests: 2, Bytes: 2000}, Other: probe.ResourceCount{Requests: 1, Bytes: 345}},
 		ThirdPartyRequests: 15, ThirdPartyBytes: 350000, ThirdPartyBlockingMS: 210.5,
 		PaymentProvider: "paypal", PaymentReadyMS: f64(1450.5),
+		Analytics: &probe.PageAnalytics{GA4: &probe.BeaconTally{Fired: 3, Events: []string{"page_view", "add_to_cart"}},
+			Adobe: &probe.BeaconTally{Fired: 2, Events: []string{"page_view", "scAdd"}}},
+		AnalyticsFindings: []probe.AnalyticsFinding{{ID: probe.FindingBeaconBeforeConsent, Vendor: probe.AnalyticsGA4, Event: "page_view", Message: "ga4 sent page_view before the consent click"}},
+		MixedContent:      []probe.MixedContent{{URL: "http://img.shop.example.com/a.png", Type: probe.MixedOptionallyBlockable, Resolution: probe.MixedUpgraded}},
+		MixedContentCount: 4,
 	}
 	browser := probe.Run{
 		Check: "pdp", Type: probe.TypeBrowser, Location: "eu-west", Probe: "eu-west-1",

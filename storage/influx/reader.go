@@ -307,6 +307,21 @@ func pageOf(v map[string]any) probe.PageMetrics {
 	r.Document.Bytes, r.Script.Bytes, r.CSS.Bytes = integer(v, "document_bytes"), integer(v, "script_bytes"), integer(v, "css_bytes")
 	r.Image.Bytes, r.Font.Bytes = integer(v, "image_bytes"), integer(v, "font_bytes")
 	r.XHR.Bytes, r.Other.Bytes = integer(v, "xhr_bytes"), integer(v, "other_bytes")
+	m.MixedContentCount = int(integer(v, "mixed_content"))
+	for _, h := range []struct {
+		field string
+		to    func(*probe.PageAnalytics) **probe.BeaconTally
+	}{
+		{"ga4_hits", func(a *probe.PageAnalytics) **probe.BeaconTally { return &a.GA4 }},
+		{"adobe_hits", func(a *probe.PageAnalytics) **probe.BeaconTally { return &a.Adobe }},
+	} {
+		if n := integer(v, h.field); n > 0 {
+			if m.Analytics == nil {
+				m.Analytics = &probe.PageAnalytics{}
+			}
+			*h.to(m.Analytics) = &probe.BeaconTally{Fired: int(n)}
+		}
+	}
 	if _, ok := v["lcp_load_delay_ms"]; ok {
 		m.LCPBreakdown = &probe.LCPBreakdown{LoadDelayMS: num(v, "lcp_load_delay_ms"),
 			LoadDurationMS: num(v, "lcp_load_duration_ms"), RenderDelayMS: num(v, "lcp_render_delay_ms")}

@@ -203,6 +203,21 @@ func samePage(got, want probe.PageMetrics) bool {
 	if b := want.LCPBreakdown; b != nil {
 		want.LCPBreakdown = &probe.LCPBreakdown{LoadDelayMS: b.LoadDelayMS, LoadDurationMS: b.LoadDurationMS, RenderDelayMS: b.RenderDelayMS}
 	}
+	// Of analytics, each vendor's hits; of mixed content, the count.
+	want.AnalyticsFindings, want.MixedContent = nil, nil
+	if a := want.Analytics; a != nil {
+		hits := &probe.PageAnalytics{}
+		if a.GA4 != nil && a.GA4.Fired > 0 {
+			hits.GA4 = &probe.BeaconTally{Fired: a.GA4.Fired}
+		}
+		if a.Adobe != nil && a.Adobe.Fired > 0 {
+			hits.Adobe = &probe.BeaconTally{Fired: a.Adobe.Fired}
+		}
+		want.Analytics = hits
+		if hits.GA4 == nil && hits.Adobe == nil {
+			want.Analytics = nil
+		}
+	}
 	got.LongestTasks, got.ThirdParties, got.RenderBlocking = nil, nil, nil
 	want.Ratings = want.Vitals.Rate()
 	return reflect.DeepEqual(got, want)

@@ -261,6 +261,18 @@ func pageFields(p *Point, m probe.PageMetrics) {
 		int("third_party_requests", int64(m.ThirdPartyRequests)).
 		int("third_party_bytes", m.ThirdPartyBytes).
 		float("third_party_blocking_ms", m.ThirdPartyBlockingMS)
+	// Analytics hits recorded (answered in the browser unless passthrough)
+	// and http subresources of an https page; the event names, findings
+	// and URLs stay in the store.
+	hits := func(vendor string) int64 {
+		if t := m.Analytics.Vendor(vendor); t != nil {
+			return int64(t.Fired)
+		}
+		return 0
+	}
+	p.int("ga4_hits", hits(probe.AnalyticsGA4)).
+		int("adobe_hits", hits(probe.AnalyticsAdobe)).
+		int("mixed_content", int64(m.MixedContentCount))
 	if b := m.LCPBreakdown; b != nil {
 		p.float("lcp_load_delay_ms", b.LoadDelayMS).
 			float("lcp_load_duration_ms", b.LoadDurationMS).

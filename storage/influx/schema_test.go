@@ -144,6 +144,7 @@ func TestFieldTypesStable(t *testing.T) {
 		"browser_page.long_tasks": "int", "browser_page.third_party_bytes": "int", "browser_page.third_party_blocking_ms": "float",
 		"browser_page.settle_reason": "string", "browser_page.script_bytes": "int",
 		"browser_page.payment_provider": "string", "browser_page.payment_ready_ms": "float",
+		"browser_page.ga4_hits": "int", "browser_page.adobe_hits": "int", "browser_page.mixed_content": "int",
 	} {
 		if types[k] != want {
 			t.Errorf("%s: type %q, want %s", k, types[k], want)

@@ -135,6 +135,15 @@ func fullRun(at time.Time) probe.Run {
 				{Domain: "reviews.example", Requests: 6 + n, Bytes: 100_000 + int64(n), BlockingMS: 20 + x}},
 			RenderBlocking:  []probe.RenderBlockingResource{{URL: "https://shop.test/app.css", Type: "css", StartMS: 10.5, EndMS: 350 + x}},
 			PaymentProvider: string(probe.PaymentStripe), PaymentReadyMS: f64(1250.5 + x),
+			Analytics: &probe.PageAnalytics{
+				GA4:   &probe.BeaconTally{Fired: 3 + n, Events: []string{"page_view", fmt.Sprintf("add_to_cart_%d", n)}},
+				Adobe: &probe.BeaconTally{Fired: 2, Events: []string{"page_view", "scAdd", "web.webpagedetails.pageViews"}},
+			},
+			AnalyticsFindings: []probe.AnalyticsFinding{{ID: probe.FindingBeaconBeforeConsent, Vendor: probe.AnalyticsGA4,
+				Event: "page_view", Message: fmt.Sprintf("ga4 sent page_view before the consent click (%d)", n)}},
+			MixedContent: []probe.MixedContent{{URL: fmt.Sprintf("http://img.shop.test/%d.png", n), Type: probe.MixedOptionallyBlockable,
+				Resolution: probe.MixedUpgraded}},
+			MixedContentCount: 1 + n,
 		}
 	}
 	attempt := func(n int) probe.Result {

@@ -225,7 +225,8 @@ func TestMigration4Backfill(t *testing.T) {
 	for _, c := range []string{"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms",
 		"longest_tasks", "resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
 		"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms", "lcp_load_delay_ms",
-		"lcp_load_duration_ms", "lcp_render_delay_ms", "payment_provider", "payment_ready_ms"} {
+		"lcp_load_duration_ms", "lcp_render_delay_ms", "payment_provider", "payment_ready_ms",
+		"analytics", "analytics_findings", "mixed_content", "mixed_content_count"} {
 		undo = append(undo, "ALTER TABLE pages DROP COLUMN "+c)
 	}
 	undo = append(undo, "ALTER TABLE checks DROP COLUMN slo_payment_ready_ms")

@@ -126,7 +126,7 @@ var pageCols = []string{"attempt_id", "run_id", "idx", "name", "url",
 	"resources", "third_party_requests", "third_party_bytes", "third_party_blocking_ms", "third_parties",
 	"render_blocking_resources", "lcp_url", "lcp_request_start_ms", "lcp_response_end_ms",
 	"lcp_load_delay_ms", "lcp_load_duration_ms", "lcp_render_delay_ms",
-	"payment_provider", "payment_ready_ms"}
+	"payment_provider", "payment_ready_ms", "analytics", "analytics_findings", "mixed_content", "mixed_content_count"}
 
 var stepCols = []string{"attempt_id", "run_id", "idx", "name", "action", "ok", "skipped", "duration_ms",
 	"failure_kind", "failure_phase", "failure_message"}
@@ -308,6 +308,18 @@ func insertPage(ctx context.Context, tx sqlWriter, attemptID, runID int64, idx i
 	if err != nil {
 		return err
 	}
+	analytics, err := jsonOrNull(m.Analytics != nil, m.Analytics)
+	if err != nil {
+		return err
+	}
+	findings, err := jsonOrNull(len(m.AnalyticsFindings) > 0, m.AnalyticsFindings)
+	if err != nil {
+		return err
+	}
+	mixed, err := jsonOrNull(len(m.MixedContent) > 0, m.MixedContent)
+	if err != nil {
+		return err
+	}
 	lcpURL, lcp := "", [5]any{}
 	if b := m.LCPBreakdown; b != nil {
 		lcpURL, lcp = b.URL, [5]any{b.RequestStartMS, b.ResponseEndMS, b.LoadDelayMS, b.LoadDurationMS, b.RenderDelayMS}
@@ -321,7 +333,7 @@ func insertPage(ctx context.Context, tx sqlWriter, attemptID, runID int64, idx i
 		m.SoftNavigation, m.SettledMS, m.SettleReason, m.TBTMS, m.LongTasks, m.LongestTaskMS, tasks,
 		resources, m.ThirdPartyRequests, m.ThirdPartyBytes, m.ThirdPartyBlockingMS, third,
 		blocking, lcpURL, lcp[0], lcp[1], lcp[2], lcp[3], lcp[4],
-		m.PaymentProvider, floatOrNull(m.PaymentReadyMS))
+		m.PaymentProvider, floatOrNull(m.PaymentReadyMS), analytics, findings, mixed, m.MixedContentCount)
 	if err != nil {
 		return fmt.Errorf("insert page %d: %w", idx, err)
 	}
@@ -445,19 +457,24 @@ func loadRuns(ctx context.Context, tx *sql.Tx, where string, args []any) ([]prob
 			lcpURL    string
 			lcp       [5]sql.NullFloat64
 			payReady  sql.NullFloat64
+			analytics sql.NullString
+			findings  sql.NullString
+			mixed     sql.NullString
 		)
 		if err := rows.Scan(&attemptID, &idx, &p.Name, &p.URL, &v[0], &v[1], &v[2], &v[3], &v[4],
 			&rt[0], &rt[1], &rt[2], &rt[3], &rt[4], &m.LCPElement, &m.LoadMS, &m.DOMContentLoadedMS,
 			&m.Requests, &m.FailedRequests, &m.TransferBytes, &m.ConsoleErrorCount, &m.RenderBlockingCount, &m.JSHeapBytes,
 			&m.SoftNavigation, &m.SettledMS, &m.SettleReason, &m.TBTMS, &m.LongTasks, &m.LongestTaskMS, &tasks,
 			&resources, &m.ThirdPartyRequests, &m.ThirdPartyBytes, &m.ThirdPartyBlockingMS, &third,
-			&blocking, &lcpURL, &lcp[0], &lcp[1], &lcp[2], &lcp[3], &lcp[4], &m.PaymentProvider, &payReady); err != nil {
+			&blocking, &lcpURL, &lcp[0], &lcp[1], &lcp[2], &lcp[3], &lcp[4], &m.PaymentProvider, &payReady,
+			&analytics, &findings, &mixed, &m.MixedContentCount); err != nil {
 			return err
 		}
 		for _, j := range []struct {
 			col sql.NullString
 			v   any
-		}{{tasks, &m.LongestTasks}, {resources, &m.Resources}, {third, &m.ThirdParties}, {blocking, &m.RenderBlocking}} {
+		}{{tasks, &m.LongestTasks}, {resources, &m.Resources}, {third, &m.ThirdParties}, {blocking, &m.RenderBlocking},
+			{analytics, &m.Analytics}, {findings, &m.AnalyticsFindings}, {mixed, &m.MixedContent}} {
 			if err := fromJSON(j.col, j.v); err != nil {
 				return fmt.Errorf("page %d of attempt %d: %w", idx, attemptID, err)
 			}

@@ -411,6 +411,15 @@ ALTER TABLE checks ADD COLUMN slo_payment_ready_ms REAL NOT NULL DEFAULT 0; -- p
 ALTER TABLE rollup_pages ADD COLUMN payment_provider TEXT NOT NULL DEFAULT ''; -- the gateway the page was waited on for
 ALTER TABLE rollup_pages ADD COLUMN payment_ready_hist BLOB;               -- payment_ready_ms of the waits that saw it ready
 `,
+	// 9: a page's analytics beacons (recorded, answered in the browser),
+	// what they revealed (a beacon before the consent click) and its
+	// mixed content. Pages stored before it read back with these empty.
+	`
+ALTER TABLE pages ADD COLUMN analytics TEXT;                                -- JSON object by vendor, NULL when no beacon
+ALTER TABLE pages ADD COLUMN analytics_findings TEXT;                       -- JSON array, NULL when none
+ALTER TABLE pages ADD COLUMN mixed_content TEXT;                            -- JSON array (the first 20), NULL when none
+ALTER TABLE pages ADD COLUMN mixed_content_count INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

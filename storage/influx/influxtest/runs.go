@@ -143,7 +143,9 @@ func pageMetrics(v, f float64) probe.PageMetrics {
 		FailedRequests: int(v) % 4 / 3, TransferBytes: int64(800000 * f),
 		SettledMS: (3000 + v*20) * f, SettleReason: probe.SettleQuiet, TBTMS: (100 + v*4) * f, LongTasks: 2 + int(v)%5,
 		LongestTaskMS: (90 + v) * f, ThirdPartyRequests: 10 + int(v)%6, ThirdPartyBytes: int64((250000 + v*1000) * f),
-		ThirdPartyBlockingMS: (40 + v*2) * f}
+		ThirdPartyBlockingMS: (40 + v*2) * f,
+		Analytics:            &probe.PageAnalytics{GA4: &probe.BeaconTally{Fired: 1 + int(v)%3, Events: []string{"page_view"}}},
+		MixedContentCount:    int(v) % 2}
 }
 
 // SampleSummary names what SampleRuns(end, n) holds, for assertions.
