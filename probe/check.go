@@ -143,8 +143,8 @@ func ParseAnalytics(list []string) ([]string, error) {
 	var out []string
 	for _, v := range list {
 		v = strings.TrimSpace(v)
-		if !slices.Contains(AnalyticsVendors, v) {
-			return nil, fmt.Errorf("unknown analytics vendor %q (want %s)", v, strings.Join(AnalyticsVendors, ", "))
+		if !slices.Contains(AnalyticsVendors(), v) {
+			return nil, fmt.Errorf("unknown analytics vendor %q (want %s)", v, strings.Join(AnalyticsVendors(), ", "))
 		}
 		if slices.Contains(out, v) {
 			return nil, fmt.Errorf("analytics vendor %q listed twice", v)

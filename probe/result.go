@@ -209,7 +209,7 @@ const (
 )
 
 // AnalyticsVendors are the known vendors, in their order in results.
-var AnalyticsVendors = []string{AnalyticsGA4, AnalyticsAdobe}
+func AnalyticsVendors() []string { return []string{AnalyticsGA4, AnalyticsAdobe} }
 
 // PageAnalytics are one page's beacons per vendor; a vendor that sent
 // nothing is nil.

@@ -218,7 +218,7 @@ func writeObservation(w io.Writer, indent string, m probe.PageMetrics) {
 	}
 	if a := m.Analytics; a != nil {
 		fmt.Fprintf(w, "%sanalytics:", indent)
-		for _, v := range probe.AnalyticsVendors {
+		for _, v := range probe.AnalyticsVendors() {
 			if t := a.Vendor(v); t != nil {
 				fmt.Fprintf(w, " %s %d (%s)", v, t.Fired, strings.Join(t.Events, ", "))
 			}

@@ -364,6 +364,7 @@ checks:
     schedule: "@every 15s"
     timeout: 30s
     device: desktop
+    analytics: [ga4]
     slo: {uptime: 99.9, load_time: 3s, cwv_good: 90}
   - name: home-mobile
     type: browser
@@ -383,6 +384,7 @@ checks:
     type: journey
     journey: checkout.yaml
     params: {base_url: "%[1]s"}
+    analytics: [ga4]
     schedule: "@every 20s"
     timeout: 60s
     slo: {uptime: 99.9, load_time: 10s, cwv_good: 90}

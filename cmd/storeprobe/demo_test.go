@@ -38,8 +38,9 @@ func TestDemoHTTPOnly(t *testing.T) {
 // browser check: the shopify template runs unchanged through the Dawn
 // store to Shopify's checkout, the shop's Cloudflare headers show in the
 // progress lines and as the report's cache status per check (the
-// stylesheet a cache hit, the HTML dynamic), and the PayPal outage is
-// told to the webhook.
+// stylesheet a cache hit, the HTML dynamic), the report shows the Stripe
+// card field's readiness and the GA4 tag firing per page, and the PayPal
+// outage is told to the webhook.
 func TestDemoWithBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for 45 s")
@@ -59,6 +60,10 @@ func TestDemoWithBrowser(t *testing.T) {
 		regexp.MustCompile(`(?m)^home \(http.*\n(  .*\n)*?  cdn cloudflare: \d+ responses?, cache hit 0 % \(dynamic \d+\), pop FRA \d+`),
 		regexp.MustCompile(`(?m)^dawn-checkout \(journey.*\n(  .*\n)*?  checkout +1`),
 		regexp.MustCompile(`🔔  FIRING down: paypal-health`),
+		// The card field's readiness and the GA4 tag, per page.
+		regexp.MustCompile(`(?m)^  card-field +\d+ .* stripe \d+ ms +ga4 100 %$`),
+		regexp.MustCompile(`(?m)^  ✓  payment_ready card-field p75`),
+		regexp.MustCompile(`(?m)^  home-desktop +\d+ .* ga4 100 %$`),
 	} {
 		if !want.MatchString(got) {
 			t.Errorf("demo output does not match %s:\n%s", want, got)

@@ -26,12 +26,17 @@ func httpRun(check string, at time.Time, total float64, f *probe.Failure) probe.
 }
 
 func journeyRun(at time.Time, lcp, load float64) probe.Run {
+	// GA4 fired on the faster load only.
+	var analytics *probe.PageAnalytics
+	if lcp < 2000 {
+		analytics = &probe.PageAnalytics{GA4: &probe.BeaconTally{Fired: 2, Events: []string{"page_view", "add_to_cart"}}}
+	}
 	return probe.Run{Check: "checkout", Type: probe.TypeJourney, ScheduledAt: at, StartedAt: at,
 		Attempts: []probe.Result{{Check: "checkout", Type: probe.TypeJourney, OK: true, Attempt: 1, StartedAt: at,
 			DurationMS: 9000, BrowserDetails: &probe.BrowserDetails{Device: "desktop", Pages: []probe.PageResult{{
 				Name: "home", URL: "http://127.0.0.1/",
 				PageMetrics: probe.PageMetrics{Vitals: probe.Vitals{LCP: &lcp, CLS: f64(0.01)}, LoadMS: load,
-					TBTMS: load / 10, SettleReason: probe.SettleQuiet},
+					TBTMS: load / 10, SettleReason: probe.SettleQuiet, Analytics: analytics},
 			}}}}}}
 }
 

@@ -104,6 +104,14 @@ func roundPages(in []slo.PageStats) []slo.PageStats {
 			d := roundDist(*p.PaymentReady)
 			p.PaymentReady = &d
 		}
+		if p.Analytics != nil {
+			a := make(map[string]slo.AnalyticsStats, len(p.Analytics))
+			for v, st := range p.Analytics {
+				st.FiredPercent = round3(st.FiredPercent)
+				a[v] = st
+			}
+			p.Analytics = a
+		}
 		vitals := make([]slo.VitalStats, len(p.Vitals))
 		for k, v := range p.Vitals {
 			v.P75, v.GoodPercent = round3p(v.P75), round3p(v.GoodPercent)

@@ -101,6 +101,11 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 			if payment {
 				head = append(head, "PAYMENT READY P75")
 			}
+			// Which analytics tags fired, where any page sent a beacon.
+			analytics := slices.ContainsFunc(c.Pages, func(p slo.PageStats) bool { return len(p.Analytics) > 0 })
+			if analytics {
+				head = append(head, "ANALYTICS FIRED")
+			}
 			rows := [][]string{head}
 			for _, p := range c.Pages {
 				row := []string{p.Name, strconv.Itoa(p.Samples), ms(p.Load.P75)}
@@ -115,6 +120,9 @@ func WriteText(w io.Writer, rep Report, o TextOptions) error {
 						cell = p.PaymentProvider + " " + ms(p.PaymentReady.P75)
 					}
 					row = append(row, cell)
+				}
+				if analytics {
+					row = append(row, analyticsCell(p.Analytics))
 				}
 				rows = append(rows, row)
 			}
@@ -377,4 +385,20 @@ func cdnLine(c slo.CDNStats) string {
 	}
 	return fmt.Sprintf("cdn %s: %d %s, cache hit %s (%s), pop %s", c.Provider, c.Responses, plural(c.Responses, "response", "responses"),
 		pct(c.HitPercent), strings.Join(statuses, ", "), strings.Join(named, ", "))
+}
+
+// analyticsCell is a page's analytics tags and the share of its
+// measurements each fired on: "ga4 100 %, adobe 50 %"; "-" for none.
+func analyticsCell(a map[string]slo.AnalyticsStats) string {
+	var parts []string
+	for _, v := range probe.AnalyticsVendors() {
+		if st, ok := a[v]; ok {
+			f := st.FiredPercent
+			parts = append(parts, v+" "+pct(&f))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -33,6 +33,19 @@ type PageStats struct {
 	// the waits that saw the field ready.
 	PaymentProvider string        `json:"payment_provider,omitempty"`
 	PaymentReady    *Distribution `json:"payment_ready_ms,omitempty"`
+	// Analytics are, per vendor that fired on the page at least once
+	// (ga4, adobe), how often it did; omitted when none ever did.
+	Analytics map[string]AnalyticsStats `json:"analytics,omitempty"`
+}
+
+// AnalyticsStats are one analytics vendor's beacons on a page over the
+// window: on how many of its measurements it fired, its hits on them, and
+// that share of the measurements (a tag that stops firing shows as a
+// falling share before a page's expectation fails).
+type AnalyticsStats struct {
+	Pages        int     `json:"pages"`
+	Hits         int     `json:"hits"`
+	FiredPercent float64 `json:"fired_percent"`
 }
 
 // CoreVitals are the vitals the CWV "% good" target judges; FCP and TTFB

@@ -53,6 +53,9 @@ type PageOutcome struct {
 	// and PaymentReady its payment_ready_ms (nil: not ready).
 	PaymentProvider string
 	PaymentReady    *float64
+	// Beacons are the analytics hits the page sent, per vendor in
+	// probe.AnalyticsVendors order (0: none, or not recorded).
+	Beacons [2]int
 }
 
 // OutcomeOf classifies a run.
@@ -86,6 +89,11 @@ func OutcomeOf(r probe.Run) Outcome {
 	for _, p := range pagesOf(r) {
 		po := PageOutcome{Name: p.name, Index: p.index, LoadMS: p.m.LoadMS, TBT: p.m.TBTMS, HasTBT: p.m.SettleReason != "",
 			PaymentProvider: p.m.PaymentProvider, PaymentReady: p.m.PaymentReadyMS}
+		for i, v := range probe.AnalyticsVendors() {
+			if t := p.m.Analytics.Vendor(v); t != nil {
+				po.Beacons[i] = t.Fired
+			}
+		}
 		for i, v := range probe.AllVitals {
 			po.Vitals[i] = p.m.Vitals.Get(v)
 		}
@@ -324,6 +332,15 @@ type PageSamples struct {
 	// the field ready.
 	PaymentProvider string
 	PaymentReady    Values
+	// Beacons count, per analytics vendor (probe.AnalyticsVendors order),
+	// the measured pages on which it fired and its hits on them.
+	Beacons [2]BeaconSamples
+}
+
+// BeaconSamples are one analytics vendor's beacons on a page.
+type BeaconSamples struct {
+	Pages int // measurements of the page on which the vendor fired
+	Hits  int // its hits on them
 }
 
 // Merge adds o (the same page in another span or location).
@@ -335,6 +352,10 @@ func (p *PageSamples) Merge(o PageSamples) {
 	p.Load.Merge(o.Load)
 	p.TBT.Merge(o.TBT)
 	p.PaymentReady.Merge(o.PaymentReady)
+	for i, b := range o.Beacons {
+		p.Beacons[i].Pages += b.Pages
+		p.Beacons[i].Hits += b.Hits
+	}
 	if p.PaymentProvider == "" {
 		p.PaymentProvider = o.PaymentProvider
 	}
@@ -382,6 +403,12 @@ func (s *Samples) Add(o Outcome) {
 		}
 		if po.PaymentReady != nil {
 			p.PaymentReady.Add(*po.PaymentReady)
+		}
+		for i, n := range po.Beacons {
+			if n > 0 {
+				p.Beacons[i].Pages++
+				p.Beacons[i].Hits += n
+			}
 		}
 		for i, v := range probe.AllVitals {
 			if x := po.Vitals[i]; x != nil {
@@ -467,6 +494,15 @@ func (s Samples) Stats() []PageStats {
 		}
 		for i, v := range probe.AllVitals {
 			ps.Vitals = append(ps.Vitals, p.Vitals[i].stats(v))
+		}
+		for i, v := range probe.AnalyticsVendors() {
+			if b := p.Beacons[i]; b.Pages > 0 {
+				if ps.Analytics == nil {
+					ps.Analytics = map[string]AnalyticsStats{}
+				}
+				fired := 100 * float64(b.Pages) / float64(p.Measured)
+				ps.Analytics[v] = AnalyticsStats{Pages: b.Pages, Hits: b.Hits, FiredPercent: fired}
+			}
 		}
 		out = append(out, ps)
 	}

@@ -74,7 +74,7 @@ func rollupPageCols() []string {
 	for _, v := range vitalCols {
 		cols = append(cols, v+"_good", v+"_ni", v+"_poor", v+"_hist")
 	}
-	return append(cols, "tbt_hist", "payment_provider", "payment_ready_hist")
+	return append(cols, "tbt_hist", "payment_provider", "payment_ready_hist", "ga4_pages", "ga4_hits", "adobe_pages", "adobe_hits")
 }
 
 // The statements a Save runs on the rollups (prepared at Open).
@@ -154,7 +154,8 @@ func writeRollup(ctx context.Context, tx sqlWriter, k rollupKey, t slo.Tally) er
 		for _, v := range p.Vitals {
 			vals = append(vals, v.Good, v.NeedsImprovement, v.Poor, encodeHist(v.Values.Histogram()))
 		}
-		vals = append(vals, encodeHist(p.TBT.Histogram()), p.PaymentProvider, encodeHist(p.PaymentReady.Histogram()))
+		vals = append(vals, encodeHist(p.TBT.Histogram()), p.PaymentProvider, encodeHist(p.PaymentReady.Histogram()),
+			p.Beacons[0].Pages, p.Beacons[0].Hits, p.Beacons[1].Pages, p.Beacons[1].Hits)
 		if _, err := tx.ExecContext(ctx, insertRollupPageSQL, vals...); err != nil {
 			return fmt.Errorf("write page rollup: %w", err)
 		}
@@ -217,6 +218,7 @@ type rollupPageRow struct {
 	tbt      sql.RawBytes
 	provider string // the gateway the page was waited on for, '' none
 	payment  sql.RawBytes
+	beacons  [2][2]int // per analytics vendor: pages it fired on, hits
 }
 
 func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
@@ -225,7 +227,7 @@ func scanRollupPage(rows *sql.Rows) (rollupPageRow, error) {
 	for i := range r.ratings {
 		dest = append(dest, &r.ratings[i][0], &r.ratings[i][1], &r.ratings[i][2], &r.hists[i+1])
 	}
-	return r, rows.Scan(append(dest, &r.tbt, &r.provider, &r.payment)...)
+	return r, rows.Scan(append(dest, &r.tbt, &r.provider, &r.payment, &r.beacons[0][0], &r.beacons[0][1], &r.beacons[1][0], &r.beacons[1][1])...)
 }
 
 // addTo adds the page row to its page in s.
@@ -240,6 +242,10 @@ func (r rollupPageRow) addTo(s *slo.Samples) error {
 	}
 	if err := decodeHist(r.payment, p.PaymentReady.AddBucket); err != nil {
 		return err
+	}
+	for i, b := range r.beacons {
+		p.Beacons[i].Pages += b[0]
+		p.Beacons[i].Hits += b[1]
 	}
 	if r.provider != "" {
 		p.PaymentProvider = r.provider
@@ -364,7 +370,7 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 func finalPages(ctx context.Context, db queryer, where string, args []any) (map[int64][]storedPage, error) {
 	pages := map[int64][]storedPage{}
 	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms,
-		p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms
+		p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms, p.analytics
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' ORDER BY p.run_id, p.idx`, args, func(rows *sql.Rows) error {
 		var (
@@ -372,12 +378,16 @@ func finalPages(ctx context.Context, db queryer, where string, args []any) (map[
 			p     storedPage
 			v     [5]sql.NullFloat64
 			pay   sql.NullFloat64
+			an    sql.NullString
 		)
 		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
-			&p.PaymentProvider, &pay); err != nil {
+			&p.PaymentProvider, &pay, &an); err != nil {
 			return err
 		}
 		p.PaymentReadyMS = nullFloat(pay)
+		if err := fromJSON(an, &p.Analytics); err != nil {
+			return fmt.Errorf("page analytics: %w", err)
+		}
 		p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		pages[runID] = append(pages[runID], p)
 		return nil
@@ -767,7 +777,7 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 		get(run.Check, run.Location).Samples.Add(slo.Outcome{ScheduledAt: o.ScheduledAt, Pages: o.Pages})
 	}
 	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, p.idx, p.name, p.load_ms,
-		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms
+		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms, p.analytics
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' AND r.probe_fault = 0 ORDER BY p.run_id, p.idx`, args,
 		func(rows *sql.Rows) error {
@@ -777,12 +787,16 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 				p      storedPage
 				v      [5]sql.NullFloat64
 				pay    sql.NullFloat64
+				an     sql.NullString
 			)
 			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
-				&p.PaymentProvider, &pay); err != nil {
+				&p.PaymentProvider, &pay, &an); err != nil {
 				return err
 			}
 			p.PaymentReadyMS = nullFloat(pay)
+			if err := fromJSON(an, &p.Analytics); err != nil {
+				return fmt.Errorf("page analytics: %w", err)
+			}
 			if id != cur {
 				flush()
 				cur, run, pages = id, probe.Run{Check: c, Location: l, ScheduledAt: fromNanos(at)}, pages[:0]

@@ -53,6 +53,16 @@ func rollupRuns() []probe.Run {
 			// Measured with the settle rule: a TBT sample (0 on some).
 			r.Attempts[0].PageMetrics.SettleReason = probe.SettleQuiet
 			r.Attempts[0].PageMetrics.TBTMS = float64(i%4) * 55
+			// GA4 fires on two loads in three, Adobe on every fifth.
+			if i%3 != 2 {
+				r.Attempts[0].PageMetrics.Analytics = &probe.PageAnalytics{GA4: &probe.BeaconTally{Fired: 1 + i%2, Events: []string{"page_view"}}}
+			}
+			if i%5 == 0 {
+				if r.Attempts[0].PageMetrics.Analytics == nil {
+					r.Attempts[0].PageMetrics.Analytics = &probe.PageAnalytics{}
+				}
+				r.Attempts[0].PageMetrics.Analytics.Adobe = &probe.BeaconTally{Fired: 2}
+			}
 		}
 		if i%7 == 0 {
 			r.Location = "us-east"
@@ -115,6 +125,9 @@ func compareTallies(t *testing.T, what string, got, want []slo.Tally, exact bool
 				t.Errorf("%s %s@%s page %s: tbt %+v, want %+v", what, w.Check, w.Location, wp.Name, gp.TBT, wp.TBT)
 			}
 			near(wp.Name+" tbt p75", gp.TBT.P75, wp.TBT.P75)
+			if !reflect.DeepEqual(gp.Analytics, wp.Analytics) {
+				t.Errorf("%s %s@%s page %s: analytics %+v, want %+v", what, w.Check, w.Location, wp.Name, gp.Analytics, wp.Analytics)
+			}
 			if gp.PaymentProvider != wp.PaymentProvider || (gp.PaymentReady == nil) != (wp.PaymentReady == nil) {
 				t.Fatalf("%s %s@%s page %s: payment %q %+v, want %q %+v", what, w.Check, w.Location, wp.Name,
 					gp.PaymentProvider, gp.PaymentReady, wp.PaymentProvider, wp.PaymentReady)
@@ -253,7 +266,7 @@ func TestMigration4Backfill(t *testing.T) {
 				h.CDN = &probe.CDNInfo{Provider: h.CDN.Provider, Cache: probe.CacheUnknown, POP: probe.UnknownPOP}
 			}
 			if b := r.Attempts[i].BrowserDetails; b != nil && b.PageMetrics != nil {
-				b.PageMetrics.SettleReason, b.PageMetrics.TBTMS = "", 0
+				b.PageMetrics.SettleReason, b.PageMetrics.TBTMS, b.PageMetrics.Analytics = "", 0, nil
 			}
 			// Nor payment readiness (schema 7).
 			if b := r.Attempts[i].BrowserDetails; b != nil {

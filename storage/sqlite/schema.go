@@ -420,6 +420,15 @@ ALTER TABLE pages ADD COLUMN analytics_findings TEXT;                       -- J
 ALTER TABLE pages ADD COLUMN mixed_content TEXT;                            -- JSON array (the first 20), NULL when none
 ALTER TABLE pages ADD COLUMN mixed_content_count INTEGER NOT NULL DEFAULT 0;
 `,
+	// 10: the report's analytics per page: in each hour's rollup, per
+	// vendor, the measurements of the page on which it fired and its hits.
+	// Hours rolled up before it have none.
+	`
+ALTER TABLE rollup_pages ADD COLUMN ga4_pages INTEGER NOT NULL DEFAULT 0;   -- measurements on which GA4 fired
+ALTER TABLE rollup_pages ADD COLUMN ga4_hits INTEGER NOT NULL DEFAULT 0;    -- its hits on them
+ALTER TABLE rollup_pages ADD COLUMN adobe_pages INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_pages ADD COLUMN adobe_hits INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
