@@ -146,7 +146,12 @@ document.getElementById('h').textContent = 'answered ' + ok + ' ' + name;
 <script>addEventListener('beforeunload', (e) => { e.preventDefault(); e.returnValue = 'unsaved cart'; });</script>`))
 
 	// Popups: window.open on load, and a target=_blank link.
-	mux.HandleFunc("/popup-onload", page("popup onload", `<h1>Opener</h1><script>window.open('/popup-target', 'promo');</script>`))
+	// The opener says when its popup is gone (a window's closed flag, HTML
+	// "window.open").
+	mux.HandleFunc("/popup-onload", page("popup onload", `<h1>Opener</h1><p id="st">open</p><script>
+const w = window.open('/popup-target', 'promo');
+const poll = setInterval(() => { if (w && w.closed) { document.getElementById('st').textContent = 'popup closed'; clearInterval(poll); } }, 100);
+</script>`))
 	mux.HandleFunc("/popup-click", page("popup click", `<a id="blank" href="/popup-target" target="_blank" style="font-size:40px">Terms</a>`))
 	mux.HandleFunc("/popup-target", func(w http.ResponseWriter, r *http.Request) {
 		s.popups.Add(1)
@@ -395,6 +400,8 @@ func TestHostilePages(t *testing.T) {
 				t.Errorf("popups %q, want the one opened", res.Popups)
 			}
 		}},
+		{name: "window.open is closed", run: hjourney(goTo("/popup-onload"),
+			probe.Step{Action: probe.ActionWaitFor, Text: "popup closed", Timeout: 3 * time.Second})},
 		{name: "target=_blank click", run: hjourney(goTo("/popup-click"),
 			probe.Step{Action: probe.ActionClick, Selector: "#blank"},
 			probe.Step{Action: probe.ActionAssertURL, URL: "/popup-click$"}), check: func(t *testing.T, res probe.Result) {
