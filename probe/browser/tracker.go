@@ -295,11 +295,15 @@ func (t *tracker) handle(ev any) {
 		case t.dialogs <- struct{}{}:
 		default:
 		}
+	case *page.EventWindowOpen:
+		// The URL the page opens (window.open, a target=_blank link): the
+		// new tab itself starts as about:blank and is closed before it
+		// gets there.
+		t.popupLog = appendBounded(t.popupLog, t.clip(t.redact.URL(ev.URL)))
 	case *target.EventTargetCreated:
 		// A popup (window.open, a target=_blank link) is a tab of its own
 		// in the run's browser context: never the measured page.
 		if in := ev.TargetInfo; in != nil && in.Type == "page" && t.mainFrame != "" && cdp.FrameID(in.OpenerID) == t.mainFrame {
-			t.popupLog = appendBounded(t.popupLog, t.clip(t.redact.URL(in.URL)))
 			select {
 			case t.popups <- in.TargetID:
 			default:
