@@ -388,7 +388,9 @@ func TestHostilePages(t *testing.T) {
 			probe.Step{Action: probe.ActionClick, Selector: "#b"},
 			goTo("/plain"),
 			probe.Step{Action: probe.ActionAssertText, Selector: "h1", Text: "Plain"}), check: func(t *testing.T, res probe.Result) {
-			t.Logf("dialogs %q", res.Dialogs)
+			if len(res.Dialogs) != 1 || !strings.HasPrefix(res.Dialogs[0], "beforeunload") {
+				t.Errorf("dialogs %q, want one beforeunload", res.Dialogs)
+			}
 		}},
 		{name: "window.open on load", run: hbrowse(u + "/popup-onload"), check: func(t *testing.T, res probe.Result) {
 			if !strings.HasSuffix(res.FinalURL, "/popup-onload") {
