@@ -130,6 +130,12 @@ type BrowserDetails struct {
 	Steps         []StepResult `json:"steps,omitempty"`
 	Pages         []PageResult `json:"pages,omitempty"`
 	ConsoleErrors []string     `json:"console_errors"`
+	// Dialogs are the alert, confirm, prompt and beforeunload dialogs
+	// the page opened ("alert: message", redacted), each accepted at
+	// once; Popups the URLs of the tabs it opened (window.open,
+	// target=_blank), each closed at once. Not stored.
+	Dialogs []string `json:"dialogs,omitempty"`
+	Popups  []string `json:"popups,omitempty"`
 	// Artifacts are files kept for a failed run (screenshot, request log),
 	// relative to the store's artifact directory.
 	Artifacts []string `json:"artifacts,omitempty"`

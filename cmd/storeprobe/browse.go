@@ -295,6 +295,12 @@ func writeConsole(w io.Writer, d *probe.BrowserDetails) {
 		}
 		fmt.Fprintf(w, "  console: %s\n", e)
 	}
+	for _, m := range d.Dialogs {
+		fmt.Fprintf(w, "  dialog accepted: %s\n", m)
+	}
+	for _, u := range d.Popups {
+		fmt.Fprintf(w, "  popup closed: %s\n", u)
+	}
 	for _, a := range d.Artifacts {
 		fmt.Fprintf(w, "  artifact: %s\n", a)
 	}

@@ -81,7 +81,9 @@ func (s *session) keepArtifacts(dir, check string, f *probe.Failure) []string {
 		return nil
 	}
 	var out []string
-	if f == nil || f.Kind != probe.FailureBrowserCrash {
+	// A hung page would hold the run for the whole budget and answer
+	// nothing: it has its request log only.
+	if (f == nil || f.Kind != probe.FailureBrowserCrash) && !s.hung {
 		if f == nil || f.Kind != probe.FailureTimeout {
 			// An error page may still be committing; let it, then retry
 			// once (capture fails on a frame that is being replaced).

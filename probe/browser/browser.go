@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -466,6 +468,31 @@ func (b *Browser) Starts() int {
 // InUse is how many runs hold a browser context now (at most
 // MaxConcurrent).
 func (b *Browser) InUse() int { return len(b.sem) }
+
+// Contexts asks Chrome how many browser contexts it has open: the runs'
+// incognito contexts, as Chrome sees them (0 when it does not run). Unlike
+// InUse it counts what exists in the browser, not the slots taken, so
+// tests and diagnostics can check the one against the other.
+func (b *Browser) Contexts(ctx context.Context) (int, error) {
+	b.mu.Lock()
+	in := b.inst
+	b.mu.Unlock()
+	if in == nil || in.dead() {
+		return 0, nil
+	}
+	c := chromedp.FromContext(in.ctx)
+	if c == nil || c.Browser == nil {
+		return 0, nil
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(in.ctx, cancel)()
+	ids, err := cdp.Call(cctx, c.Browser, target.GetBrowserContexts, cdp.Empty{})
+	if err != nil {
+		return 0, fmt.Errorf("list browser contexts: %w", err)
+	}
+	return len(ids.BrowserContextIDs), nil
+}
 
 // acquire takes a concurrency slot.
 func (b *Browser) acquire(ctx context.Context) (release func(), err error) {

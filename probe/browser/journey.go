@@ -115,9 +115,15 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		}
 	}
 
-	snap := s.readResults(f)
+	snap := s.readResults(f, start.Add(timeout))
+	if f == nil && s.hung && len(res.Steps) > 0 {
+		f = s.hungFailure(r.lastPhase)
+		last := &res.Steps[len(res.Steps)-1]
+		last.OK, last.Failure = false, f
+	}
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
+	res.Dialogs, res.Popups = snap.dialogs, snap.popups
 	for i, m := range measure(snap, redact) {
 		d := snap.docs[i]
 		p := pageResult(d, m, redact)

@@ -109,9 +109,13 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		f = mf
 	}
 
-	snap := s.readResults(f)
+	snap := s.readResults(f, start.Add(timeout))
+	if f == nil && s.hung {
+		f = s.hungFailure(probe.PhaseNavigation)
+	}
 	res.FinalURL = redact.URL(snap.url)
 	res.ConsoleErrors = snap.consoleErrors
+	res.Dialogs, res.Popups = snap.dialogs, snap.popups
 	if pages := measure(snap, redact); len(pages) > 0 {
 		res.PageMetrics = &pages[len(pages)-1]
 	}
@@ -146,6 +150,10 @@ func (s *session) screenshotFile(file string, f *probe.Failure) ScreenshotReport
 	rep := ScreenshotReport{File: file}
 	if f != nil && f.Kind == probe.FailureBrowserCrash {
 		rep.Err = fmt.Errorf("no screenshot: %s", f.Message)
+		return rep
+	}
+	if s.hung {
+		rep.Err = fmt.Errorf("no screenshot: the page's main thread does not answer")
 		return rep
 	}
 	ctx, cancel := s.afterCtx(artifactBudget)

@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -63,6 +65,10 @@ type session struct {
 	artPath, artName string // this run's artifact directory, once made
 
 	wd *watchdog // the run's heap watchdog, once its work started
+
+	// hung is set when the page's main thread stopped answering (see
+	// readResults): no screenshot is asked of it.
+	hung bool
 }
 
 // open starts a run: a slot, a live Chrome, a new browser context and tab
@@ -127,9 +133,16 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	s.t = chromedp.FromContext(s.ctx).Target
 	// In Chrome the main frame of a page target has the target's id.
 	s.tr.setMainFrame(cdp.FrameID(s.t.TargetID))
-	go s.acceptDialogs()
+	go s.guard()
 
 	setup := func(ctx context.Context) error {
+		// A download link clicked must not write a file anywhere: the
+		// run's browser context denies every download.
+		c := chromedp.FromContext(s.ctx)
+		if _, err := cdp.Call(ctx, c.Browser, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorDeny, BrowserContextID: c.BrowserContextID}); err != nil {
+			return err
+		}
 		if _, err := cdp.Call(ctx, s.t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
 			return err
 		}
@@ -188,12 +201,22 @@ func collectorSource(nonce string, fallback bool) string {
 	return strings.Replace(strings.Replace(collectorJS, nonceMark, nonce, 1), softNavMark, mode, 1)
 }
 
-// acceptDialogs dismisses alert/confirm/prompt, which would block the page.
-func (s *session) acceptDialogs() {
+// guard answers what a page opens to block or escape the run: it accepts
+// every alert, confirm, prompt and beforeunload dialog (each blocks the
+// page until answered; accepting a beforeunload leaves the page, as the
+// journey asked), and closes every popup the page opens, so the measured
+// page stays the opener and no tab outlives its run.
+func (s *session) guard() {
 	for {
 		select {
 		case <-s.tr.dialogs:
 			_, _ = cdp.Call(s.ctx, s.t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		case id := <-s.tr.popups:
+			ctx, cancel := context.WithTimeout(s.ctx, time.Second)
+			if _, err := cdp.Call(ctx, chromedp.FromContext(s.ctx).Browser, target.CloseTarget, target.CloseTargetParams{TargetID: id}); err != nil {
+				s.b.log.Debug("close a popup", "err", err)
+			}
+			cancel()
 		case <-s.ctx.Done():
 			return
 		}
@@ -202,10 +225,24 @@ func (s *session) acceptDialogs() {
 
 // close ends the run: the tab and its browser context are closed, so no
 // cookie or cache entry reaches the next run.
+//
+// A hung page's context is torn down in the background: Chrome takes half
+// a second to give up on its renderer, which would hold the run's result
+// past its bound. The run's browser slot is released only once that is
+// done, so concurrency is never exceeded.
 func (s *session) close() {
 	if s.wd != nil {
 		s.wd.stop(false)
 	}
+	if s.hung {
+		go s.teardown()
+		return
+	}
+	s.teardown()
+}
+
+func (s *session) teardown() {
+	s.closeTab()
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -213,6 +250,44 @@ func (s *session) close() {
 		s.cleanup[i]()
 	}
 	s.cleanup = nil
+}
+
+// closeWait bounds the wait for a closed tab's last event.
+const closeWait = 3 * time.Second
+
+// closeTab disposes of the run's browser context (its tab, popups, service
+// workers and renderer) while the tab still takes its events, and waits
+// until the tab is detached: only then may its chromedp context end. A
+// page can make Chrome send events as fast as it likes (one per WebSocket
+// frame, one per console message), and chromedp routes every event of a
+// session to its tab; once the tab's context has ended nobody takes them,
+// and when a closed tab's queue fills up chromedp's one routing loop blocks
+// for good: no run of the browser would get an answer again. Chrome takes
+// half a second to let go of a hung renderer.
+func (s *session) closeTab() {
+	if s.t == nil || s.inst == nil || s.ctx == nil || s.ctx.Err() != nil || s.inst.dead() {
+		return
+	}
+	c := chromedp.FromContext(s.ctx)
+	if c == nil || c.Browser == nil || c.BrowserContextID == "" {
+		return
+	}
+	detached, err := chromedp.Detached(s.ctx)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.inst.ctx, closeWait)
+	defer cancel()
+	if _, err := cdp.Call(ctx, c.Browser, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: c.BrowserContextID}); err != nil {
+		s.b.log.Debug("dispose of the run's browser context", "err", err)
+		return
+	}
+	// Closed once the tab handled every message Chrome sent it.
+	select {
+	case <-detached:
+	case <-ctx.Done():
+		s.b.log.Warn("the run's tab was not detached in time after its context was disposed of")
+	}
 }
 
 // crashed reports a browser or renderer death as a browser_crash failure.
@@ -273,11 +348,14 @@ func (s *session) classify(err error, phase probe.Phase) *probe.Failure {
 		return f
 	}
 	wait := time.Second
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errPageHung) {
 		wait = 0
 	}
 	if f := s.crashed(wait); f != nil {
 		return f
+	}
+	if errors.Is(err, errPageHung) {
+		return probe.Fail(probe.FailureTimeout, phase, "%v", err)
 	}
 	if errors.Is(context.Cause(s.parent), errHardLimit) || errors.Is(err, context.DeadlineExceeded) {
 		return probe.Fail(probe.FailureTimeout, phase, "deadline exceeded")
@@ -604,21 +682,64 @@ func netFailure(errText string, phase probe.Phase) *probe.Failure {
 	return probe.Fail(kind, phase, "%s", errText)
 }
 
+// lateBudget bounds what a run does once its deadline has passed: stopping
+// the page and reading its last values. A run ends within its timeout and
+// this (the screenshot of a failed run has its own budget, and is skipped
+// for a page that does not answer).
+const lateBudget = 800 * time.Millisecond
+
+// answerTimeout is how long a page has to answer a trivial evaluation
+// before its main thread counts as hung (an infinite loop, a task of
+// seconds): nothing that needs the page is then asked of it.
+const answerTimeout = 300 * time.Millisecond
+
 // readResults reads what the run measured, also after a failure: a
 // timed-out page still has its FCP or TTFB to show. A pending navigation is
 // stopped first, so the reads (and a failure screenshot after them) are not
-// queued behind it; past the deadline they have a short budget of their own.
-// A crashed browser has nothing left to read.
-func (s *session) readResults(f *probe.Failure) snapshot {
+// queued behind it. The reads have cleanupBudget, cut to lateBudget past
+// the run's deadline: a page whose main thread is hung is not read at all
+// (s.hung), so it cannot hold the run past its timeout; the runner fails
+// such a run as timeout even if it had passed (hungFailure). A crashed
+// browser has nothing left to read.
+func (s *session) readResults(f *probe.Failure, deadline time.Time) snapshot {
+	if f != nil && f.Kind == probe.FailureBrowserCrash {
+		return s.tr.snapshot()
+	}
+	budget := min(max(time.Until(deadline), 0)+lateBudget, cleanupBudget)
+	actx, cancel := s.afterCtx(budget)
+	defer cancel()
 	if f != nil && f.Kind == probe.FailureTimeout {
-		s.stopLoading(s.ctx)
+		// Chrome's browser process answers this, hung page or not; a
+		// page with a navigation pending answers nothing before it.
+		s.stopLoading(actx)
 	}
-	if f == nil || f.Kind != probe.FailureBrowserCrash {
-		actx, cancel := s.afterCtx(cleanupBudget)
-		// A page still observed when the run ends was cut by its time.
-		s.endView(actx, "", probe.SettleCap)
-		s.collect(actx)
-		cancel()
+	// A page that stopped answering is given until the deadline (and at
+	// least one look) to answer again.
+	for !s.answers(actx) {
+		if actx.Err() != nil || !time.Now().Before(deadline) {
+			s.hung = true
+			s.b.log.Warn("the page's main thread does not answer; its last values are not read")
+			return s.tr.snapshot()
+		}
 	}
+	// A page still observed when the run ends was cut by its time.
+	_ = s.endView(actx, "", probe.SettleCap)
+	s.collect(actx)
 	return s.tr.snapshot()
+}
+
+// hungFailure is the failure of a run whose page stopped answering (an
+// endless loop after it loaded, a task of seconds at the end): it cannot be
+// measured nor used, so it did not respond in time.
+func (s *session) hungFailure(phase probe.Phase) *probe.Failure {
+	return probe.Fail(probe.FailureTimeout, phase, "the page's main thread stopped answering")
+}
+
+// answers reports whether the page's main thread evaluates a trivial
+// expression within answerTimeout.
+func (s *session) answers(ctx context.Context) bool {
+	actx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
+	_, err := cdp.Call(actx, s.t, runtime.Evaluate, runtime.EvaluateParams{Expression: "0", ReturnByValue: new(true)})
+	return err == nil
 }

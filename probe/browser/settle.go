@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -59,6 +60,11 @@ const (
 	reactCap = 3 * time.Second
 )
 
+// errPageHung ends a settle whose page did not answer its last look
+// (quietProbeTimeout) when the cap came, or did not answer the end of its
+// observation at the cap: its main thread is hung.
+var errPageHung = fmt.Errorf("the page's main thread did not answer for %s", quietProbeTimeout)
+
 // quietState is the collector's answer to __storeprobeQuiet: the current
 // view and how long each of its activities has been quiet, in ms.
 type quietState struct {
@@ -108,14 +114,25 @@ func (s *session) settle(ctx context.Context, endAtCap bool) error {
 	var probeAt time.Time
 	var last quietState // the page as last seen
 	probed := false
+	unanswered := false // the last look at the page got no answer in time
 	for {
 		now := time.Now()
 		if probed && last.Ended && !last.Route && now.Sub(started) >= reactCap {
 			return nil
 		}
 		if !now.Before(capAt) {
+			if unanswered {
+				// A page hung at the cap (an endless loop, a task of
+				// seconds) cannot be measured, nor used: a timeout.
+				s.hung = true
+				return errPageHung
+			}
 			if endAtCap {
-				s.endView(ctx, "", probe.SettleCap)
+				if err := s.endView(ctx, "", probe.SettleCap); errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+					// Not even ending the view was answered in a second.
+					s.hung = true
+					return errPageHung
+				}
 			}
 			return nil
 		}
@@ -126,6 +143,7 @@ func (s *session) settle(ctx context.Context, endAtCap bool) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			unanswered = errors.Is(err, context.DeadlineExceeded)
 			switch {
 			case err != nil:
 				// A document replaced under the call, or a main thread
@@ -146,7 +164,7 @@ func (s *session) settle(ctx context.Context, endAtCap bool) error {
 				// The network may have woken during the look.
 				if w, _ := s.tr.netQuietIn(time.Now()); w == 0 {
 					if !q.Ended {
-						s.endView(ctx, q.ID, probe.SettleQuiet)
+						_ = s.endView(ctx, q.ID, probe.SettleQuiet)
 					}
 					return nil
 				}
@@ -209,15 +227,18 @@ func (s *session) quietProbe(ctx context.Context) (q quietState, present bool, e
 // endView ends the observation of the current page's view id ("" for
 // whichever is current) for reason, if it is still observed. The
 // collector only takes it with the run's nonce.
-func (s *session) endView(ctx context.Context, id, reason string) {
+// It returns the call's error: a page that does not answer within a second
+// is busy or hung.
+func (s *session) endView(ctx context.Context, id, reason string) error {
 	expr, err := callExpr(`(n, id, r) => typeof window.__storeprobeEnd === 'function' && window.__storeprobeEnd(n, id, r)`,
 		s.tr.nonce, id, reason)
 	if err != nil {
-		return
+		return err
 	}
 	ectx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	_, _ = cdp.Call(ectx, s.t, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, ReturnByValue: new(true)})
+	_, err = cdp.Call(ectx, s.t, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, ReturnByValue: new(true)})
+	return err
 }
 
 // settledMS formats a view's end of observation for the result.

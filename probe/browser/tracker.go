@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 
 	"github.com/storeprobe/storeprobe/probe"
 )
@@ -25,11 +26,12 @@ import (
 // the page does: past them, requests are still counted but not detailed,
 // and further documents are not measured.
 const (
-	maxRequests      = 2000 // request log entries (HAR)
-	maxInflight      = 4096 // requests tracked while in flight
-	maxLoaders       = 256  // documents (frames included) with network totals
-	maxPages         = 64   // pages (documents and soft navigations) with vitals
-	maxConsoleErrors = 50
+	maxRequests      = 2000     // request log entries (HAR)
+	maxInflight      = 4096     // requests tracked while in flight
+	maxLoaders       = 256      // documents (frames included) with network totals
+	maxPages         = 64       // pages (documents and soft navigations) with vitals
+	maxConsoleErrors = 50       // also dialogs and popups recorded
+	maxPopupQueue    = 16       // popups waiting to be closed
 	maxMessageLen    = 500      // characters of a console message or exception
 	maxPayload       = 24 << 10 // one collector message (one view)
 	maxURLLen        = 2048
@@ -47,9 +49,11 @@ type tracker struct {
 	limits  limits
 	onCrash func() // called once, from the read loop, when the renderer dies
 	dialogs chan struct{}
+	popups  chan target.ID // tabs the page opened, for the guard to close
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every state change
+	lastEvent time.Time     // when the tab's last event (of any kind) came
 	mainFrame cdp.FrameID
 
 	// Main-frame navigation.
@@ -82,6 +86,8 @@ type tracker struct {
 
 	consoleErrors []string
 	exceptions    []string
+	dialogLog     []string // "<type>: <message>" of every dialog the page opened
+	popupLog      []string // URLs of the tabs the page opened (closed at once)
 	crashed       bool
 	detached      bool // the tab's debugging session ended under us
 
@@ -228,6 +234,7 @@ func newTracker(redact *probe.Redactor, nonce string) *tracker {
 		limits:    defaultLimits,
 		dialogs:   make(chan struct{}, 1),
 		beaconSig: make(chan struct{}, 1),
+		popups:    make(chan target.ID, maxPopupQueue),
 		changed:   make(chan struct{}),
 		inflight:  map[network.RequestID]flight{},
 		byID:      map[network.RequestID]*requestEntry{},
@@ -267,6 +274,7 @@ func (t *tracker) statsLocked(l cdp.LoaderID, main bool) *netStats {
 func (t *tracker) handle(ev any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.lastEvent = time.Now()
 	switch ev := ev.(type) {
 	case *page.EventFrameStartedLoading:
 		if t.isMain(ev.FrameID) {
@@ -298,9 +306,26 @@ func (t *tracker) handle(ev any) {
 			}
 		}
 	case *page.EventJavascriptDialogOpening:
+		t.dialogLog = appendBounded(t.dialogLog, t.clip(string(ev.Type)+": "+ev.Message))
 		select {
 		case t.dialogs <- struct{}{}:
 		default:
+		}
+	case *page.EventWindowOpen:
+		// The URL the page opens (window.open, a target=_blank link): the
+		// new tab itself starts as about:blank and is closed before it
+		// gets there.
+		t.popupLog = appendBounded(t.popupLog, t.clip(t.redact.URL(ev.URL)))
+	case *target.EventTargetCreated:
+		// A popup (window.open, a target=_blank link) is a tab of its own
+		// in the run's browser context: never the measured page.
+		if in := ev.TargetInfo; in != nil && in.Type == "page" && t.mainFrame != "" && cdp.FrameID(in.OpenerID) == t.mainFrame {
+			select {
+			case t.popups <- in.TargetID:
+			default:
+				// More at once than the guard keeps up with: they are
+				// closed with the run's browser context.
+			}
 		}
 	case *network.EventRequestWillBeSent:
 		t.requestLocked(ev)
@@ -750,6 +775,8 @@ type snapshot struct {
 	stats         map[cdp.LoaderID]netStats
 	consoleErrors []string
 	exceptions    []string
+	dialogs       []string
+	popups        []string
 	crashed       bool
 	dropped       int // requests counted but not in the request log
 }
@@ -762,6 +789,8 @@ func (t *tracker) snapshot() snapshot {
 		stats:         make(map[cdp.LoaderID]netStats, len(t.stats)),
 		consoleErrors: append([]string{}, t.consoleErrors...), // [] in JSON, never null
 		exceptions:    append([]string(nil), t.exceptions...),
+		dialogs:       append([]string(nil), t.dialogLog...),
+		popups:        append([]string(nil), t.popupLog...),
 		crashed:       t.crashed,
 		dropped:       t.dropped,
 	}

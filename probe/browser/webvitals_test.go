@@ -101,7 +101,7 @@ func withWebVitals(t *testing.T, b *Browser, lib []byte, device string, steps []
 	if err := json.Unmarshal(res.Result.Value, &raw); err != nil || json.Unmarshal([]byte(raw), &reports) != nil {
 		t.Fatalf("web-vitals reports %s: %v", res.Result.Value, err)
 	}
-	snap := s.readResults(nil)
+	snap := s.readResults(nil, time.Now().Add(time.Minute))
 	var pages []probe.PageResult
 	for i, m := range measure(snap, s.redact) {
 		pages = append(pages, pageResult(snap.docs[i], m, s.redact))
