@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -63,6 +64,12 @@ type session struct {
 	artPath, artName string // this run's artifact directory, once made
 
 	wd *watchdog // the run's heap watchdog, once its work started
+
+	// tab is s.t for the listeners, which run on another goroutine and
+	// may see events before open has stored s.t; frames are the sessions
+	// of the tab's cross-site frames (frames.go).
+	tab    atomic.Pointer[chromedp.Target]
+	frames frames
 }
 
 // open starts a run: a slot, a live Chrome, a new browser context and tab
@@ -114,7 +121,8 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	}
 	s.tr = newTracker(redact, nonce)
 	s.tr.onCrash = func() { s.cancelP(errRendererCrashed) }
-	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle))
+	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle),
+		chromedp.WithListener(s.tabFrameListener))
 
 	if err := chromedp.Do(s.ctx); err != nil {
 		f := s.classify(err, "")
@@ -125,6 +133,7 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		return nil, f
 	}
 	s.t = chromedp.FromContext(s.ctx).Target
+	s.tab.Store(s.t)
 	// In Chrome the main frame of a page target has the target's id.
 	s.tr.setMainFrame(cdp.FrameID(s.t.TargetID))
 	go s.acceptDialogs()
@@ -206,9 +215,17 @@ func (s *session) close() {
 	if s.wd != nil {
 		s.wd.stop(false)
 	}
+	if s.tr != nil && s.t != nil {
+		// No beacon is left paused: answered before its session goes.
+		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+		s.answerPaused(ctx, time.Second)
+		cancel()
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}
+	// The frames' setups end with the tab's context.
+	s.frames.close()
 	for i := len(s.cleanup) - 1; i >= 0; i-- {
 		s.cleanup[i]()
 	}
