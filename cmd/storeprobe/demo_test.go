@@ -58,7 +58,7 @@ func TestDemoWithBrowser(t *testing.T) {
 		regexp.MustCompile(`✓  stylesheet +http .*cloudflare hit FRA`),
 		regexp.MustCompile(`(?m)^stylesheet \(http.*\n(  .*\n)*?  cdn cloudflare: \d+ responses?, cache hit 100 % \(hit \d+\), pop FRA \d+`),
 		regexp.MustCompile(`(?m)^home \(http.*\n(  .*\n)*?  cdn cloudflare: \d+ responses?, cache hit 0 % \(dynamic \d+\), pop FRA \d+`),
-		regexp.MustCompile(`(?m)^dawn-checkout \(journey.*\n(  .*\n)*?  checkout +1`),
+		regexp.MustCompile(`(?m)^dawn-checkout \(journey.*\n(  .*\n)*?  checkout +\d+ `),
 		regexp.MustCompile(`🔔  FIRING down: paypal-health`),
 		// The card field's readiness and the GA4 tag, per page.
 		regexp.MustCompile(`(?m)^  card-field +\d+ .* stripe \d+ ms +ga4 100 %$`),

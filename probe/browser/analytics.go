@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/storeprobe/storeprobe/probe"
@@ -25,9 +26,9 @@ import (
 // request goes on unpaused), recorded, and answered locally: never
 // delivered unless the check asks for passthrough. Fetch intercepts in
 // the browser's network stack, so fetch(), XHR, images, sendBeacon and
-// keepalive requests of the page and its frames are all caught (Chrome
-// runs without site isolation, see flags, so a cross-site frame is the
-// tab's too), and the page sees an ordinary success.
+// keepalive requests of the page and its frames are all caught (a
+// cross-site frame, a target of its own, through a session of its own:
+// frames.go), and the page sees an ordinary success.
 //
 // What is a beacon (the vendors' documented endpoints):
 //   - GA4: /g/collect on google-analytics.com or analytics.google.com
@@ -301,6 +302,7 @@ const (
 
 // pausedBeacon is a paused request waiting for its answer.
 type pausedBeacon struct {
+	sess   cdp.Session // the session that paused it: the tab's or a frame's
 	id     fetch.RequestID
 	beacon bool // recognised (else continued untouched)
 	sdk    bool
@@ -310,17 +312,17 @@ type pausedBeacon struct {
 	fail   bool // past maxPendingBeacons
 }
 
-// beaconLocked records a paused request and queues its answer. It runs
-// on the read loop: the answer is sent by answerBeacons.
-func (t *tracker) beaconLocked(ev *fetch.EventRequestPaused) {
+// beaconLocked records a request sess paused and queues its answer on
+// sess. It runs on the read loop: the answer is sent by answerBeacons.
+func (t *tracker) beaconLocked(ev *fetch.EventRequestPaused, sess cdp.Session) {
 	if ev.Request == nil {
 		// Nothing to judge it by: it goes on untouched (a paused request
 		// must always be answered).
-		t.paused = append(t.paused, pausedBeacon{id: ev.RequestID})
+		t.paused = append(t.paused, pausedBeacon{sess: sess, id: ev.RequestID})
 		t.signalBeacons()
 		return
 	}
-	p := pausedBeacon{id: ev.RequestID, method: ev.Request.Method, image: ev.ResourceType == network.ResourceTypeImage}
+	p := pausedBeacon{sess: sess, id: ev.RequestID, method: ev.Request.Method, image: ev.ResourceType == network.ResourceTypeImage}
 	for k, v := range ev.Request.Headers {
 		if o, ok := v.(string); ok && strings.EqualFold(k, "Origin") {
 			p.origin = o
@@ -421,6 +423,10 @@ func (s *session) startBeacons(ctx context.Context) error {
 		return err
 	}
 	go s.answerBeacons()
+	// Cross-site frames are targets of their own: see frames.go.
+	if _, err := cdp.Call(ctx, s.t, target.SetAutoAttach, frameAutoAttach()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -438,25 +444,37 @@ func (s *session) answerBeacons() {
 		case <-s.ctx.Done():
 			return
 		}
-		s.tr.mu.Lock()
-		list, pass := s.tr.paused, s.tr.passthrough
-		s.tr.paused = nil
-		s.tr.mu.Unlock()
-		for _, p := range list {
-			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-			s.answer(ctx, p, pass)
-			cancel()
-		}
+		s.answerPaused(s.ctx, 5*time.Second)
+	}
+}
+
+// answerPaused answers every request paused so far, each within limit,
+// all within ctx. The run's end calls it too, before the tab and its
+// frames' sessions go, so no request is left paused (a session that goes
+// lets its paused requests go on, to the vendor).
+func (s *session) answerPaused(ctx context.Context, limit time.Duration) {
+	s.tr.mu.Lock()
+	list, pass := s.tr.paused, s.tr.passthrough
+	s.tr.paused = nil
+	s.tr.mu.Unlock()
+	for _, p := range list {
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		s.answer(ctx, p, pass)
+		cancel()
 	}
 }
 
 func (s *session) answer(ctx context.Context, p pausedBeacon, passthrough bool) {
+	sess := p.sess
+	if sess == nil {
+		sess = s.t
+	}
 	if p.fail {
-		_, _ = cdp.Call(ctx, s.t, fetch.FailRequest, fetch.FailRequestParams{RequestID: p.id, ErrorReason: network.ErrorReasonBlockedByClient})
+		_, _ = cdp.Call(ctx, sess, fetch.FailRequest, fetch.FailRequestParams{RequestID: p.id, ErrorReason: network.ErrorReasonBlockedByClient})
 		return
 	}
 	if !p.beacon || passthrough {
-		_, _ = cdp.Call(ctx, s.t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: p.id})
+		_, _ = cdp.Call(ctx, sess, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: p.id})
 		return
 	}
 	headers := []*fetch.HeaderEntry{{Name: "Cache-Control", Value: "no-store"}}
@@ -481,7 +499,7 @@ func (s *session) answer(ctx context.Context, p pausedBeacon, passthrough bool) 
 		headers = append(headers, &fetch.HeaderEntry{Name: "Content-Type", Value: "application/json"})
 	}
 	params.ResponseHeaders = headers
-	_, _ = cdp.Call(ctx, s.t, fetch.FulfillRequest, params)
+	_, _ = cdp.Call(ctx, sess, fetch.FulfillRequest, params)
 }
 
 // ConsentTimeout is how long a page is watched for the consent_selector.

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
 	"github.com/storeprobe/storeprobe/probe"
 	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
@@ -109,6 +113,10 @@ func newAnalyticsLab(t *testing.T) *analyticsLab {
 	// Same-site and cross-site frames that send the beacons themselves.
 	shop.HandleFunc("/framed", page(`<h1>Framed</h1><iframe src="/ga4" width="300" height="200"></iframe>`))
 	shop.HandleFunc("/xframed", page(`<h1>Framed</h1><iframe src="https://widgets.example/adobe" width="300" height="200"></iframe>`))
+	// A cross-site frame in a cross-site frame (a checkout widget that
+	// frames its payment provider's field): three sites, three renderers.
+	shop.HandleFunc("/nested", page(`<h1>Nested</h1><iframe src="https://widgets.example/outer" width="400" height="300"></iframe>`))
+	shop.HandleFunc("/outer", page(`<h2>Widget</h2><iframe src="https://pay.example/adobe" width="300" height="200"></iframe>`))
 	// A OneTrust-style banner shown 300 ms after load; the page sends
 	// page_view at once (before consent, the finding) and add_to_cart only
 	// after the accept click.
@@ -150,7 +158,7 @@ addEventListener('load', () => setTimeout(() => {
 	l.shop = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := strings.Cut(r.Host, ":")
 		switch host {
-		case "shop.example", "widgets.example":
+		case "shop.example", "widgets.example", "pay.example":
 			shop.ServeHTTP(w, r)
 		case "www.googletagmanager.com":
 			w.Header().Set("Content-Type", "application/javascript")
@@ -176,7 +184,7 @@ addEventListener('load', () => setTimeout(() => {
 	t.Cleanup(l.plain.Close)
 	_, port, _ := net.SplitHostPort(l.shop.Listener.Addr().String())
 	var rules []string
-	for _, h := range []string{"shop.example", "widgets.example", "www.googletagmanager.com", "region1.google-analytics.com",
+	for _, h := range []string{"shop.example", "widgets.example", "pay.example", "www.googletagmanager.com", "region1.google-analytics.com",
 		"shop.sc.omtrdc.net", "edge.adobedc.net"} {
 		rules = append(rules, "MAP "+h+" 127.0.0.1:"+port)
 	}
@@ -242,7 +250,8 @@ func tallyOf(res probe.Result, vendor string) *probe.BeaconTally {
 // TestAnalyticsBeacons: each vendor's beacons are recorded with their
 // hits and event names, from the page and from its frames, and by
 // default the vendors' collectors never see a request; with passthrough
-// they do, and the hits are still recorded.
+// they do, and the hits are still recorded. Cross-site frames (and one in
+// another) are out-of-process, the case the site isolation subtest proves.
 func TestAnalyticsBeacons(t *testing.T) {
 	l := newAnalyticsLab(t)
 	collectors := []string{"region1.google-analytics.com", "shop.sc.omtrdc.net", "edge.adobedc.net"}
@@ -259,6 +268,9 @@ func TestAnalyticsBeacons(t *testing.T) {
 			adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
 		{path: "/framed", ga4: []string{"page_view", "add_to_cart", "view_cart"}, ga4Hits: 3},
 		{path: "/xframed", adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
+		{path: "/xframed", passthrough: true, adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
+		{path: "/nested", adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
+		{path: "/nested", passthrough: true, adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
 		{path: "/plain"},
 		{path: "/both", passthrough: true, ga4: []string{"page_view", "add_to_cart", "view_cart"}, ga4Hits: 3,
 			adobe: []string{"page_view", "scAdd", "event5", "lnk_o", "web.webpagedetails.pageViews"}, adobeHits: 3},
@@ -312,6 +324,28 @@ func TestAnalyticsBeacons(t *testing.T) {
 			}
 		})
 	}
+	t.Run("site isolation on", func(t *testing.T) { crossSiteFrames(t, l) })
+	// What the README says the page's requests leave out: a cross-site
+	// frame's own requests (its renderer's, not the tab's) and so the
+	// document of a frame inside it; the frame's document request itself
+	// is the tab's (Chrome reports it to the frame's parent).
+	t.Run("a cross-site frame's own requests are not the page's", func(t *testing.T) {
+		for _, path := range []string{"/xframed", "/nested"} {
+			res := l.browse(t, path, probe.BrowserSpec{})
+			m := res.PageMetrics
+			if !res.OK || m == nil {
+				t.Fatalf("%s: failed: %v", path, res.Failure)
+			}
+			var domains []string
+			for _, tp := range m.ThirdParties {
+				domains = append(domains, tp.Domain)
+			}
+			if m.Requests != 2 || m.Resources.Document.Requests != 2 || !slices.Equal(domains, []string{"widgets.example"}) {
+				t.Errorf("%s: %d requests (%d documents), third parties %v; want 2 documents, the page's and its frame's, from widgets.example",
+					path, m.Requests, m.Resources.Document.Requests, domains)
+			}
+		}
+	})
 	// The page saw ordinary successes, not errors, from the local answers.
 	t.Run("the page sees success", func(t *testing.T) {
 		data := l.pageData(t, "/both", 4)
@@ -436,5 +470,79 @@ func TestMixedContent(t *testing.T) {
 	// The same page over http has no mixed content.
 	if res := l.browse(t, "/plain", probe.BrowserSpec{}); res.MixedContentCount != 0 {
 		t.Errorf("plain page: %d mixed", res.MixedContentCount)
+	}
+}
+
+// crossSiteFrames: Chrome keeps its site isolation (a cross-site frame,
+// and one inside it, are "iframe" targets of their own: an in-process
+// frame is no target), each is watched by a session of its own while it
+// lives, and a frame that goes ends its session.
+func crossSiteFrames(t *testing.T, l *analyticsLab) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, f := l.b.open(ctx, "", 30*time.Second, probe.NewRedactor())
+	if f != nil {
+		t.Fatalf("open: %v", f)
+	}
+	defer s.close()
+	if f := s.navigate(ctx, "https://shop.example/nested", probe.PhaseNavigation); f != nil {
+		t.Fatalf("navigate: %v", f)
+	}
+	frameTargets := func() []string {
+		res, err := cdp.Call(ctx, chromedp.FromContext(s.ctx).Browser, target.GetTargets, target.GetTargetsParams{})
+		if err != nil {
+			t.Fatalf("targets: %v", err)
+		}
+		var out []string
+		for _, ti := range res.TargetInfos {
+			if ti.Type == "iframe" && (strings.Contains(ti.URL, "widgets.example") || strings.Contains(ti.URL, "pay.example")) {
+				out = append(out, ti.URL)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var got []string
+	for range 50 { // 5 s at most: the inner frame loads after the outer
+		if got = frameTargets(); len(got) == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "pay.example/adobe") || !strings.Contains(got[1], "widgets.example/outer") {
+		t.Fatalf("iframe targets %v, want pay.example/adobe and widgets.example/outer: site isolation is off", got)
+	}
+	sessions := func() (outer, inner int) {
+		s.frames.mu.Lock()
+		defer s.frames.mu.Unlock()
+		for _, k := range s.frames.kids {
+			outer++
+			k.mu.Lock()
+			inner += len(k.kids)
+			k.mu.Unlock()
+		}
+		return outer, inner
+	}
+	if o, i := sessions(); o != 1 || i != 1 {
+		t.Fatalf("frame sessions: %d under the tab, %d under them; want 1 and 1", o, i)
+	}
+	s.frames.mu.Lock()
+	var outer *frameSession
+	for _, k := range s.frames.kids {
+		outer = k
+	}
+	s.frames.mu.Unlock()
+	// The page removes its frame: Chrome detaches its session (and the
+	// inner one's); both end.
+	if _, err := evalJSON[bool](ctx, s, `() => { document.querySelector('iframe').remove(); return true; }`); err != nil {
+		t.Fatalf("remove the frame: %v", err)
+	}
+	select {
+	case <-outer.gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the removed frame's session did not end")
+	}
+	if o, i := sessions(); o != 0 || i != 0 {
+		t.Errorf("frame sessions after the removal: %d, %d; want none", o, i)
 	}
 }

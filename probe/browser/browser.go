@@ -270,13 +270,6 @@ func (b *Browser) flags() []chromedp.ExecAllocatorOption {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("hide-scrollbars", true),
-		// One renderer for a page and all its frames: a cross-site frame
-		// in a process of its own is a target apart, whose requests the
-		// tab's session neither sees (the page's composition) nor
-		// intercepts (its analytics beacons would reach the vendor). The
-		// probe's contexts are throw-away and hold no one's data.
-		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
-		chromedp.Flag("disable-site-isolation-trials", true),
 		chromedp.Flag("disable-dev-shm-usage", shmTooSmall("/dev/shm")),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			if cmd.SysProcAttr == nil {

@@ -106,14 +106,17 @@ const paypalJS = `(() => {
       const pre = document.createElement('iframe');
       pre.className = 'prerender-frame visible';
       pre.title = 'PayPal';
+      w.append(css, f, pre);
+      document.querySelector(sel).appendChild(w);
+      // Listened to from here on: the empty frame's about:blank fired its
+      // load event when it was inserted, and zoid shows the frame once the
+      // buttons' document is there, not before.
       if (me.searchParams.get('reveal') !== 'never') {
         f.addEventListener('load', () => setTimeout(() => {
           f.className = 'component-frame visible';
           pre.className = 'prerender-frame invisible';
         }, %d));
       }
-      w.append(css, f, pre);
-      document.querySelector(sel).appendChild(w);
       f.contentWindow.location = me.origin + '/smart/buttons?frame=' + (me.searchParams.get('frame') || '');
     }, %d);
     return Promise.resolve();

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -69,6 +70,12 @@ type session struct {
 	// hung is set when the page's main thread stopped answering (see
 	// readResults): no screenshot is asked of it.
 	hung bool
+
+	// tab is s.t for the listeners, which run on another goroutine and
+	// may see events before open has stored s.t; frames are the sessions
+	// of the tab's cross-site frames (frames.go).
+	tab    atomic.Pointer[chromedp.Target]
+	frames frames
 }
 
 // open starts a run: a slot, a live Chrome, a new browser context and tab
@@ -120,7 +127,8 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 	}
 	s.tr = newTracker(redact, nonce)
 	s.tr.onCrash = func() { s.cancelP(errRendererCrashed) }
-	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle))
+	s.ctx, s.cancel = chromedp.NewContext(s.parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.tr.handle),
+		chromedp.WithListener(s.tabFrameListener))
 
 	if err := chromedp.Do(s.ctx); err != nil {
 		f := s.classify(err, "")
@@ -131,6 +139,7 @@ func (b *Browser) open(ctx context.Context, deviceName string, limit time.Durati
 		return nil, f
 	}
 	s.t = chromedp.FromContext(s.ctx).Target
+	s.tab.Store(s.t)
 	// In Chrome the main frame of a page target has the target's id.
 	s.tr.setMainFrame(cdp.FrameID(s.t.TargetID))
 	go s.guard()
@@ -242,10 +251,20 @@ func (s *session) close() {
 }
 
 func (s *session) teardown() {
+	if s.tr != nil && s.t != nil {
+		// No beacon is left paused: answered before its session goes
+		// (the browser answers them, not the page, so a hung page's are
+		// answered too).
+		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+		s.answerPaused(ctx, time.Second)
+		cancel()
+	}
 	s.closeTab()
 	if s.cancel != nil {
 		s.cancel()
 	}
+	// The frames' setups end with the tab's context.
+	s.frames.close()
 	for i := len(s.cleanup) - 1; i >= 0; i-- {
 		s.cleanup[i]()
 	}

@@ -334,7 +334,7 @@ func (t *tracker) handle(ev any) {
 			t.mixedLocked(ev.Issue.Details.MixedContentIssueDetails)
 		}
 	case *fetch.EventRequestPaused:
-		t.beaconLocked(ev)
+		t.beaconLocked(ev, nil) // the tab's own session
 	case *network.EventResourceChangedPriority:
 		// Chrome raises an image to High once layout puts it in the
 		// viewport: the LCP image becomes critical then.
