@@ -191,6 +191,8 @@ func fullRun(at time.Time) probe.Run {
 					{Name: "checkout", URL: "https://shop.test/checkout", PageMetrics: page(3)},
 				},
 				ConsoleErrors: []string{"Uncaught ReferenceError: dataLayer is not defined", "404 /favicon.ico"},
+				Dialogs:       []string{"alert: Welcome back", "beforeunload: "},
+				Popups:        []string{"https://chat.example/window"},
 				Artifacts:     []string{"everything/1/screenshot.png", "everything/1/requests.json"},
 			},
 		}

@@ -232,7 +232,7 @@ func TestMigration4Backfill(t *testing.T) {
 	undo := []string{"DROP TABLE rollups", "DROP TABLE rollup_pages", "ALTER TABLE runs DROP COLUMN first_ok",
 		"ALTER TABLE runs DROP COLUMN load_ms", "DROP TABLE security_findings", "DROP TABLE origins"}
 	for _, c := range []string{"cdn_cache", "cdn_cache_raw", "cdn_pop", "cdn_pop_raw", "cdn_age_s", "warmup_requests",
-		"warmup_failed", "security_fail_on"} {
+		"warmup_failed", "security_fail_on", "dialogs", "popups"} {
 		undo = append(undo, "ALTER TABLE attempts DROP COLUMN "+c)
 	}
 	for _, c := range []string{"soft_navigation", "settled_ms", "settle_reason", "tbt_ms", "long_tasks", "longest_task_ms",

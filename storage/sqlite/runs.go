@@ -110,7 +110,7 @@ var attemptCols = []string{"run_id", "n", "check_name", "type", "url", "final_ur
 	"bytes", "wire_bytes", "redirects", "http_version", "remote_ip",
 	"platform", "cdn", "analytics", "payment_gateways",
 	"cdn_cache", "cdn_cache_raw", "cdn_pop", "cdn_pop_raw", "cdn_age_s", "warmup_requests", "warmup_failed", "security_fail_on",
-	"has_browser", "device", "console_errors"}
+	"has_browser", "device", "console_errors", "dialogs", "popups"}
 
 var originCols = []string{"attempt_id", "run_id", "url", "final_url", "ok", "failure_kind", "failure_phase", "failure_message",
 	"status_code", "dns_ms", "connect_ms", "tls_ms", "wait_ms", "transfer_ms", "ttfb_ms", "redirect_ms", "total_ms",
@@ -187,9 +187,17 @@ func insertAttempt(ctx context.Context, tx sqlWriter, runID int64, n int, a prob
 		if err != nil {
 			return err
 		}
-		vals = append(vals, true, b.Device, ce)
+		dialogs, err := jsonOrNull(len(b.Dialogs) > 0, b.Dialogs)
+		if err != nil {
+			return err
+		}
+		popups, err := jsonOrNull(len(b.Popups) > 0, b.Popups)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, true, b.Device, ce, dialogs, popups)
 	} else {
-		vals = append(vals, false, nil, nil)
+		vals = append(vals, false, nil, nil, nil, nil)
 	}
 	res, err := tx.ExecContext(ctx, insertSQL("attempts", attemptCols), vals...)
 	if err != nil {
@@ -625,6 +633,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		warmReq, warmFailed          sql.NullInt64
 		secFailOn                    sql.NullString
 		device, consoleErrs          sql.NullString
+		dialogs, popups              sql.NullString
 	)
 	err = rows.Scan(&id, &runID, &n, &a.Check, &typ, &a.URL, &a.FinalURL, &a.OK, &fk, &fp, &fm,
 		&attempt, &started, &a.DurationMS,
@@ -633,7 +642,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		&bytes, &wire, &redirects, &httpVer, &remoteIP,
 		&platform, &cdn, &analytics, &gateways,
 		&cacheSt, &cacheRaw, &pop, &popRaw, &ageS, &warmReq, &warmFailed, &secFailOn,
-		&hasBrowser, &device, &consoleErrs)
+		&hasBrowser, &device, &consoleErrs, &dialogs, &popups)
 	if err != nil {
 		return 0, 0, a, err
 	}
@@ -679,6 +688,12 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 		b := &probe.BrowserDetails{Device: device.String}
 		if err := fromJSON(consoleErrs, &b.ConsoleErrors); err != nil {
 			return 0, 0, a, fmt.Errorf("attempt %d console errors: %w", id, err)
+		}
+		if err := fromJSON(dialogs, &b.Dialogs); err != nil {
+			return 0, 0, a, fmt.Errorf("attempt %d dialogs: %w", id, err)
+		}
+		if err := fromJSON(popups, &b.Popups); err != nil {
+			return 0, 0, a, fmt.Errorf("attempt %d popups: %w", id, err)
 		}
 		a.BrowserDetails = b
 	}

@@ -429,6 +429,12 @@ ALTER TABLE rollup_pages ADD COLUMN ga4_hits INTEGER NOT NULL DEFAULT 0;    -- i
 ALTER TABLE rollup_pages ADD COLUMN adobe_pages INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_pages ADD COLUMN adobe_hits INTEGER NOT NULL DEFAULT 0;
 `,
+	// 11: what a browser attempt met: the dialogs it accepted and the
+	// popups it closed. Attempts stored before it read back without them.
+	`
+ALTER TABLE attempts ADD COLUMN dialogs TEXT; -- JSON array of "<type>: <message>" (redacted), NULL when none
+ALTER TABLE attempts ADD COLUMN popups  TEXT; -- JSON array of URLs (redacted), NULL when none
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
