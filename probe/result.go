@@ -133,7 +133,8 @@ type BrowserDetails struct {
 	// Dialogs are the alert, confirm, prompt and beforeunload dialogs
 	// the page opened ("alert: message", redacted), each accepted at
 	// once; Popups the URLs of the tabs it opened (window.open,
-	// target=_blank), each closed at once. Not stored.
+	// target=_blank), each closed at once. Stored with the attempt
+	// (SQLite schema 11).
 	Dialogs []string `json:"dialogs,omitempty"`
 	Popups  []string `json:"popups,omitempty"`
 	// Artifacts are files kept for a failed run (screenshot, request log),

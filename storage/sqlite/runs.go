@@ -700,7 +700,7 @@ func scanAttempt(rows *sql.Rows) (id, runID int64, a probe.Result, err error) {
 	return id, runID, a, nil
 }
 
-// orUnknown reads a CDN column that attempts stored before migration 4
+// orUnknown reads a CDN column that attempts stored before migration 5
 // left NULL: what they did not record is unknown.
 func orUnknown(v sql.NullString, unknown string) string {
 	if !v.Valid || v.String == "" {
