@@ -33,6 +33,9 @@ func TestValidateHostileFiles(t *testing.T) {
 		name string
 		data string // or path, for /dev/zero
 		path string
+		// journey, if set, is a journey file's text; the config is one
+		// journey check naming it.
+		journey string
 		want string // a substring of one problem
 	}{
 		{name: "syntax error", data: "checks:\n  - name: home\n   url: x\n", want: ":2: YAML syntax: did not find expected '-' indicator"},
@@ -49,13 +52,32 @@ func TestValidateHostileFiles(t *testing.T) {
 		{name: "binary junk", data: string(junk), want: ": YAML syntax"},
 		{name: "NUL bytes", data: check + "    method: GE\x00T\n", want: ":5: YAML syntax: control characters are not allowed"},
 		{name: "endless file", path: "/dev/zero", want: ":1: "},
+		// The same hostility in a journey file a config names: its
+		// problems are the journey file's lines.
+		{name: "journey syntax error", journey: "name: j\nsteps:\n  - goto: https://x/\n   click: y\n", want: ":3: YAML: did not find expected '-' indicator"},
+		{name: "journey unknown key", journey: "name: j\nsteps:\n  - goto: https://x/\n    tiemout: 5s\n", want: ":4: "},
+		{name: "journey billion laughs", journey: strings.Replace(laughs, "checks: *j", "name: j\nsteps: *j", 1), want: ":1: unknown key \"a\""},
+		{name: "journey over 1 MiB", journey: "name: j\nsteps:\n" + strings.Repeat("  - goto: https://x/\n", 100_000), want: ":1: file is larger than 1048576 bytes"},
+		{name: "journey binary junk", journey: string(junk), want: ":1: YAML"},
+		{name: "journey deep nesting", journey: "name: j\nsteps: " + strings.Repeat("[", 20000) + "\n", want: ":2: "},
 	}
 	problemLine := regexp.MustCompile(`^[^:]+:\d+: \S`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := tt.path
-			if path == "" {
+			path, prefix := tt.path, tt.path
+			if tt.journey != "" {
+				dir := t.TempDir()
+				path, prefix = filepath.Join(dir, "storeprobe.yaml"), filepath.Join(dir, "j.yaml")
+				cfg := "checks:\n  - name: buy\n    type: journey\n    journey: j.yaml\n    schedule: \"@every 1m\"\n"
+				if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(prefix, []byte(tt.journey), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			} else if path == "" {
 				path = filepath.Join(t.TempDir(), "storeprobe.yaml")
+				prefix = path
 				if err := os.WriteFile(path, []byte(tt.data), 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +100,7 @@ func TestValidateHostileFiles(t *testing.T) {
 				t.Fatalf("stderr does not hold %q:\n%s", tt.want, clip(errOut))
 			}
 			for _, l := range lines[:len(lines)-1] { // the last is the summary
-				if !strings.HasPrefix(l, path+":") || !problemLine.MatchString(l) {
+				if !strings.HasPrefix(l, prefix+":") || !problemLine.MatchString(l) {
 					t.Errorf("not FILE:LINE: message: %q", clip(l))
 				}
 			}
