@@ -36,7 +36,7 @@ func TestValidateHostileFiles(t *testing.T) {
 		// journey, if set, is a journey file's text; the config is one
 		// journey check naming it.
 		journey string
-		want string // a substring of one problem
+		want    string // a substring of one problem
 	}{
 		{name: "syntax error", data: "checks:\n  - name: home\n   url: x\n", want: ":2: YAML syntax: did not find expected '-' indicator"},
 		{name: "unknown key", data: check + "    retires: 2\n", want: `:5: check "home": unknown key "retires" (did you mean "retries"?)`},
