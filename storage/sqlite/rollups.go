@@ -369,26 +369,20 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, fromHour, toHour int64, che
 // nothing looks at their pages.
 func finalPages(ctx context.Context, db queryer, where string, args []any) (map[int64][]storedPage, error) {
 	pages := map[int64][]storedPage{}
-	err := eachRow(ctx, db, `SELECT p.run_id, p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms,
-		p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms, p.analytics
+	err := eachRow(ctx, db, `SELECT p.run_id, `+samplePageCols+`
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' ORDER BY p.run_id, p.idx`, args, func(rows *sql.Rows) error {
 		var (
 			runID int64
-			p     storedPage
-			v     [5]sql.NullFloat64
-			pay   sql.NullFloat64
-			an    sql.NullString
+			ps    pageScan
 		)
-		if err := rows.Scan(&runID, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
-			&p.PaymentProvider, &pay, &an); err != nil {
+		if err := rows.Scan(append([]any{&runID}, ps.dest()...)...); err != nil {
 			return err
 		}
-		p.PaymentReadyMS = nullFloat(pay)
-		if err := fromJSON(an, &p.Analytics); err != nil {
-			return fmt.Errorf("page analytics: %w", err)
+		p, err := ps.page()
+		if err != nil {
+			return err
 		}
-		p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 		pages[runID] = append(pages[runID], p)
 		return nil
 	})
@@ -398,6 +392,35 @@ func finalPages(ctx context.Context, db queryer, where string, args []any) (map[
 type storedPage struct {
 	idx int // −1: a browser check's own page (PageMetrics)
 	probe.PageResult
+}
+
+// samplePageCols are the columns of a page (as p) that slo's samples read,
+// in pageScan's order.
+const samplePageCols = `p.idx, p.name, p.load_ms, p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms,
+		p.settle_reason, p.payment_provider, p.payment_ready_ms, p.analytics`
+
+// pageScan receives samplePageCols of one row.
+type pageScan struct {
+	p   storedPage
+	v   [5]sql.NullFloat64
+	pay sql.NullFloat64
+	an  sql.NullString
+}
+
+func (s *pageScan) dest() []any {
+	return []any{&s.p.idx, &s.p.Name, &s.p.LoadMS, &s.v[0], &s.v[1], &s.v[2], &s.v[3], &s.v[4], &s.p.TBTMS,
+		&s.p.SettleReason, &s.p.PaymentProvider, &s.pay, &s.an}
+}
+
+// page is the page scanned.
+func (s *pageScan) page() (storedPage, error) {
+	p := s.p
+	p.PaymentReadyMS = nullFloat(s.pay)
+	if err := fromJSON(s.an, &p.Analytics); err != nil {
+		return p, fmt.Errorf("page analytics: %w", err)
+	}
+	p.Vitals = probe.Vitals{LCP: nullFloat(s.v[0]), CLS: nullFloat(s.v[1]), INP: nullFloat(s.v[2]), FCP: nullFloat(s.v[3]), TTFB: nullFloat(s.v[4])}
+	return p, nil
 }
 
 // attachPages gives a final attempt the browser details its stored pages
@@ -776,32 +799,26 @@ func exactSamples(ctx context.Context, tx *sql.Tx, since, until int64, check str
 		o := slo.OutcomeOf(run)
 		get(run.Check, run.Location).Samples.Add(slo.Outcome{ScheduledAt: o.ScheduledAt, Pages: o.Pages})
 	}
-	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, p.idx, p.name, p.load_ms,
-		p.lcp_ms, p.cls, p.inp_ms, p.fcp_ms, p.ttfb_ms, p.tbt_ms, p.settle_reason, p.payment_provider, p.payment_ready_ms, p.analytics
+	err = eachRow(ctx, tx, `SELECT r.id, r.check_name, r.location, r.scheduled_at, `+samplePageCols+`
 		FROM runs r JOIN attempts f ON f.run_id = r.id AND f.n = r.attempts JOIN pages p ON p.attempt_id = f.id
 		WHERE `+where+` AND r.type != 'http' AND r.maintenance = '' AND r.probe_fault = 0 ORDER BY p.run_id, p.idx`, args,
 		func(rows *sql.Rows) error {
 			var (
 				id, at int64
 				c, l   string
-				p      storedPage
-				v      [5]sql.NullFloat64
-				pay    sql.NullFloat64
-				an     sql.NullString
+				ps     pageScan
 			)
-			if err := rows.Scan(&id, &c, &l, &at, &p.idx, &p.Name, &p.LoadMS, &v[0], &v[1], &v[2], &v[3], &v[4], &p.TBTMS, &p.SettleReason,
-				&p.PaymentProvider, &pay, &an); err != nil {
+			if err := rows.Scan(append([]any{&id, &c, &l, &at}, ps.dest()...)...); err != nil {
 				return err
 			}
-			p.PaymentReadyMS = nullFloat(pay)
-			if err := fromJSON(an, &p.Analytics); err != nil {
-				return fmt.Errorf("page analytics: %w", err)
+			p, err := ps.page()
+			if err != nil {
+				return err
 			}
 			if id != cur {
 				flush()
 				cur, run, pages = id, probe.Run{Check: c, Location: l, ScheduledAt: fromNanos(at)}, pages[:0]
 			}
-			p.Vitals = probe.Vitals{LCP: nullFloat(v[0]), CLS: nullFloat(v[1]), INP: nullFloat(v[2]), FCP: nullFloat(v[3]), TTFB: nullFloat(v[4])}
 			pages = append(pages, p)
 			return nil
 		})
