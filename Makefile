@@ -124,7 +124,7 @@ webvitals:
 ## bench-quick: storeprobe beside curl, blackbox_exporter and Lighthouse, and how its costs grow, in
 ## about 3 minutes on 2 cores: one table (also in deploy/bench/last-quick.md); exits non-zero when a
 ## goal it measures is missed, so it can gate a release.
-## bench: the same with every size and level (about 40 minutes); writes deploy/bench/last.md and the
+## bench: the same with every size and level (an hour or more); writes deploy/bench/last.md and the
 ## table in the README's Performance section.
 # Both install the peers first (a peer that cannot be installed is skipped by
 # its benchmark, which says why); cmd/storeprobe-bench runs the Go benchmarks
