@@ -41,6 +41,13 @@ const (
 // floodFor is how long the WebSocket flood lasts: as long as the run.
 const floodFor = 3 * time.Second
 
+// floodFrames caps the flood at the volume its bounds were measured with
+// (50,000-80,000 frames in floodFor on 2 busy cores), so the case does not
+// grow with the machine: on a quiet one the server pushed 102,000, and
+// under -race chromedp, which decodes one CDP event per frame, was still
+// draining them 18 s after the run (see slotWait).
+const floodFrames = 80_000
+
 // slotWait bounds how long after its result a run's slot is still held: a
 // hung page's context is disposed of in the background (half a second).
 // Under -race a WebSocket flood's CDP events (one per frame) are decoded so
@@ -219,7 +226,8 @@ ws.onmessage = () => { n++; if (n % 1000 === 0) document.getElementById('n').tex
 }
 
 // flood is a minimal RFC 6455 server: the handshake, then unmasked text
-// frames as fast as the connection takes them, for floodFor at most.
+// frames as fast as the connection takes them, for floodFor and
+// floodFrames at most.
 func (s *hostileServer) flood(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if key == "" {
@@ -243,7 +251,7 @@ func (s *hostileServer) flood(w http.ResponseWriter, r *http.Request) {
 	bw := bufio.NewWriterSize(conn, 64<<10)
 	end := time.Now().Add(floodFor)
 	conn.SetWriteDeadline(end)
-	for i := 0; time.Now().Before(end); i++ {
+	for i := 0; i < floodFrames && time.Now().Before(end); i++ {
 		select {
 		case <-s.quit:
 			return
