@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -65,7 +66,9 @@ func ParseStatusRanges(s string) (StatusRanges, error) {
 			lo, hi, _ := strings.Cut(part, "-")
 			a, err1 := parseStatus(lo)
 			b, err2 := parseStatus(hi)
-			if err := errors.Join(err1, err2); err != nil {
+			// The first bad end only: a problem is one line (errors.Join
+			// would put each on its own).
+			if err := cmp.Or(err1, err2); err != nil {
 				return nil, fmt.Errorf("status range %q: %w", part, err)
 			}
 			if a > b {

@@ -34,6 +34,7 @@ func TestParseStatusRanges(t *testing.T) {
 		{in: "-300", wantErr: "status range"},
 		{in: "200,,300", wantErr: "not an HTTP status code"},
 		{in: "200--300", wantErr: "status range"},
+		{in: "-0", wantErr: `status range "-0": "" is not an HTTP status code`}, // both ends bad: the first named
 		{in: "abc", wantErr: "not an HTTP status code"},
 	}
 	for _, tt := range tests {
@@ -42,6 +43,9 @@ func TestParseStatusRanges(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseStatusRanges(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("ParseStatusRanges(%q): error %q is not one line", tt.in, err)
 				}
 				return
 			}
