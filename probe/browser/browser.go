@@ -108,6 +108,7 @@ type instance struct {
 	pid         int // also the process group id (Setpgid)
 	version     string
 	reaped      chan struct{} // closed when the process group is gone
+	filter      *eventFilter
 }
 
 // dead reports whether Chrome exited or lost its connection.
@@ -254,7 +255,7 @@ func (b *Browser) launch(old *instance, done chan struct{}) {
 }
 
 // flags builds Chrome's command line from chromedp's defaults plus ours.
-func (b *Browser) flags() []chromedp.ExecAllocatorOption {
+func (b *Browser) flags(filter *eventFilter) []chromedp.ExecAllocatorOption {
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts,
 		chromedp.ExecPath(b.opts.Path),
@@ -284,6 +285,7 @@ func (b *Browser) flags() []chromedp.ExecAllocatorOption {
 			// only the main process: a Chrome that hangs at start has no
 			// known pid yet, and its zygote must not outlive the attempt.
 			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+			filter.attach(cmd)
 		}),
 	)
 	if os.Getuid() == 0 {
@@ -324,23 +326,30 @@ func (b *Browser) start() (*instance, error) {
 	if _, err := exec.LookPath(b.opts.Path); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStart, err)
 	}
-	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), b.flags()...)
+	filter, err := newEventFilter()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), b.flags(filter)...)
 	bctx, bcancel := chromedp.NewContext(allocCtx,
 		chromedp.WithLogf(func(f string, a ...any) { b.log.Debug(fmt.Sprintf(f, a...)) }),
 		chromedp.WithErrorf(func(f string, a ...any) { b.log.Debug("chromedp: " + fmt.Sprintf(f, a...)) }),
 	)
-	in := &instance{allocCancel: allocCancel, ctx: bctx, cancel: bcancel, reaped: make(chan struct{})}
+	in := &instance{allocCancel: allocCancel, ctx: bctx, cancel: bcancel, reaped: make(chan struct{}), filter: filter}
 
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }()
-	var err error
 	select {
 	case err = <-started:
+		if err == nil {
+			err = filter.failed()
+		}
 	case <-b.quit:
 		err = ErrClosed
 	case <-time.After(b.opts.StartTimeout):
 		err = fmt.Errorf("no answer within %s", b.opts.StartTimeout)
 	}
+	filter.started()
 	if c := chromedp.FromContext(bctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		in.pid = c.Browser.Process().Pid
 	}

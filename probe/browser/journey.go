@@ -106,7 +106,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	}
 	f = r.failure
 	ended := time.Since(start)
-	s.wd.stop(f == nil)
+	s.wd.stop(f == nil, start.Add(timeout))
 	if f == nil && len(res.Steps) > 0 {
 		// The cap was crossed after the last step's work was done.
 		if f = s.wd.failure(r.lastPhase); f != nil {

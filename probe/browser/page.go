@@ -104,7 +104,7 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		f = s.crashed(0)
 	}
 	ended = time.Now()
-	s.wd.stop(f == nil)
+	s.wd.stop(f == nil, start.Add(timeout))
 	if mf := s.wd.failure(probe.PhaseNavigation); mf != nil {
 		f = mf
 	}

@@ -241,7 +241,7 @@ func (s *session) guard() {
 // done, so concurrency is never exceeded.
 func (s *session) close() {
 	if s.wd != nil {
-		s.wd.stop(false)
+		s.wd.stop(false, time.Time{})
 	}
 	if s.hung {
 		go s.teardown()
@@ -277,8 +277,9 @@ const closeWait = 3 * time.Second
 // closeTab disposes of the run's browser context (its tab, popups, service
 // workers and renderer) while the tab still takes its events, and waits
 // until the tab is detached: only then may its chromedp context end. A
-// page can make Chrome send events as fast as it likes (one per WebSocket
-// frame, one per console message), and chromedp routes every event of a
+// page can make Chrome send events as fast as it likes (one per console
+// message, say; WebSocket frames are dropped on the pipe, see
+// droppedEvents), and chromedp routes every event of a
 // session to its tab; once the tab's context has ended nobody takes them,
 // and when a closed tab's queue fills up chromedp's one routing loop blocks
 // for good: no run of the browser would get an answer again. Chrome takes

@@ -146,14 +146,21 @@ func (w *watchdog) trip(used int64) {
 }
 
 // stop ends the polling and waits for its goroutine. With final, a page
-// that did not trip the cap is read once more, so a run shorter than a
-// poll period still has its heap measured. Idempotent.
-func (w *watchdog) stop(final bool) {
+// that did not trip the cap is read once more, until deadline at most, so
+// a run shorter than a poll period still has its heap measured.
+// Idempotent.
+func (w *watchdog) stop(final bool, deadline time.Time) {
 	w.once.Do(func() {
 		w.pstop()
 		<-w.done
-		if final && w.tripped() == nil {
-			if used, ok := w.sample(w.s.ctx); ok && w.limit > 0 && used > w.limit {
+		if final && w.tripped() == nil && time.Now().Before(deadline) {
+			// By the run's deadline: a page that hung after it settled
+			// must not hold the run past its timeout (reading its results
+			// has the run's late budget).
+			ctx, cancel := context.WithDeadline(w.s.ctx, deadline)
+			used, ok := w.sample(ctx)
+			cancel()
+			if ok && w.limit > 0 && used > w.limit {
 				// Over the cap at the very end: the page grew past it
 				// between two readings.
 				w.mu.Lock()

@@ -245,7 +245,7 @@ func TestHeapWatchdogStopsWithRun(t *testing.T) {
 		t.Fatal(f)
 	}
 	time.Sleep(heapPoll + 200*time.Millisecond)
-	s.wd.stop(true)
+	s.wd.stop(true, time.Now().Add(time.Second))
 	select {
 	case <-s.wd.done:
 	default:

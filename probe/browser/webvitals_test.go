@@ -88,7 +88,7 @@ func withWebVitals(t *testing.T, b *Browser, lib []byte, device string, steps []
 			t.Fatalf("step %d: %v", i+1, f)
 		}
 	}
-	s.wd.stop(true) // ends jctx
+	s.wd.stop(true, time.Now().Add(time.Second)) // ends jctx
 	rctx, rcancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer rcancel()
 	res, err := cdp.Call(rctx, s.t, runtime.Evaluate, runtime.EvaluateParams{
