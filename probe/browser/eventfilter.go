@@ -78,6 +78,13 @@ func (f *eventFilter) attach(cmd *exec.Cmd) {
 	syscall.CloseOnExec(fd)
 	f.out = os.NewFile(uintptr(fd), "devtools-out")
 	cmd.ExtraFiles[1] = f.w
+	// Our copy of Chrome's end must go as soon as Chrome has its own, or
+	// the relay never sees the pipe end when Chrome dies (a Chrome that
+	// exits at start, say for want of a sandbox, would look hung). os/exec
+	// reads a Stdin that is not a file in a goroutine it starts once the
+	// process runs: that first read is the moment. Chrome reads no stdin;
+	// it gets the end of it at once, as from /dev/null before.
+	cmd.Stdin = onRead(f.started)
 	f.attached = true
 	go func() {
 		defer close(f.done)
@@ -89,10 +96,10 @@ func (f *eventFilter) attach(cmd *exec.Cmd) {
 	}()
 }
 
-// started closes the filter's copy of Chrome's end once the launch is over
-// (Chrome has its own copy if it started), so that the relay sees the end
-// of the pipe when Chrome exits. A filter that was never attached is closed
-// whole.
+// started closes the filter's copy of Chrome's end once Chrome runs, or
+// once the launch is over (Chrome has its own copy if it started), so that
+// the relay sees the end of the pipe when Chrome exits. A filter that was
+// never attached is closed whole. Idempotent.
 func (f *eventFilter) started() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -113,6 +120,14 @@ func (f *eventFilter) failed() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.err
+}
+
+// onRead is a reader that calls its function and ends at once.
+type onRead func()
+
+func (o onRead) Read([]byte) (int, error) {
+	o()
+	return 0, io.EOF
 }
 
 // relay copies NUL-terminated messages from r to w, dropping those that

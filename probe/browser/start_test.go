@@ -181,3 +181,35 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A Chrome that exits at start (no usable sandbox, a missing library) fails
+// the run with what it printed, not after the start timeout with nothing:
+// the event filter on the DevTools pipe must let chromedp see the pipe end.
+func TestChromeExitingAtStartIsReported(t *testing.T) {
+	shop := newShop(t)
+	cases := []struct {
+		name, script, want string
+	}{
+		{"message and exit", "#!/bin/sh\necho 'FATAL:zygote_host_impl_linux.cc(127)] No usable sandbox!' >&2\nexit 1\n", "No usable sandbox"},
+		{"killed by a signal", "#!/bin/sh\necho 'starting' >&2\nkill -SEGV $$\n", "starting"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "chromium")
+			if err := os.WriteFile(path, []byte(c.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			o := testOptions(path)
+			o.StartTimeout = time.Minute
+			b := New(o)
+			defer b.Close()
+			res := b.Browse(context.Background(), probe.Check{Name: "p", URL: shop.URL + "/plain", Timeout: 90 * time.Second})
+			if res.OK || res.Failure == nil || res.Failure.Kind != probe.FailureBrowserCrash {
+				t.Fatalf("failure %+v, want browser_crash", res.Failure)
+			}
+			if !strings.Contains(res.Failure.Message, c.want) {
+				t.Errorf("failure %q does not show what Chrome printed (%q)", res.Failure.Message, c.want)
+			}
+		})
+	}
+}
