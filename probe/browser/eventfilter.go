@@ -70,12 +70,18 @@ func (f *eventFilter) attach(cmd *exec.Cmd) {
 		f.err = fmt.Errorf("event filter: Chrome is not started with the DevTools pipe (%d extra files)", len(cmd.ExtraFiles))
 		return
 	}
+	// Close-on-exec before another goroutine's fork can see it (the
+	// standard library's pattern for a descriptor it makes).
+	syscall.ForkLock.RLock()
 	fd, err := syscall.Dup(int(cmd.ExtraFiles[1].Fd()))
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		f.err = fmt.Errorf("event filter: duplicate chromedp's pipe: %w", err)
 		return
 	}
-	syscall.CloseOnExec(fd)
 	f.out = os.NewFile(uintptr(fd), "devtools-out")
 	cmd.ExtraFiles[1] = f.w
 	// Our copy of Chrome's end must go as soon as Chrome has its own, or
