@@ -35,15 +35,13 @@ var droppedEvents = [][]byte{
 // method first. Calls, answers and every other event go through in order.
 type eventFilter struct {
 	r, w *os.File // Chrome writes to w (its file descriptor 4), the relay reads r
-	out  *os.File // chromedp's end, duplicated: the relay writes to it
+	out  *os.File // chromedp's end, duplicated: the relay writes to it (nil until attached)
 
 	dropped atomic.Int64
-	done    chan struct{} // closed when the relay is over
 
-	mu       sync.Mutex
-	attached bool  // the relay runs
-	over     bool  // the launch is over: too late to attach
-	err      error // why attach failed
+	mu   sync.Mutex
+	over bool  // the launch is over: too late to attach
+	err  error // why attach failed
 }
 
 func newEventFilter() (*eventFilter, error) {
@@ -51,7 +49,7 @@ func newEventFilter() (*eventFilter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event filter pipe: %w", err)
 	}
-	return &eventFilter{r: r, w: w, done: make(chan struct{})}, nil
+	return &eventFilter{r: r, w: w}, nil
 }
 
 // attach runs in chromedp's ModifyCmdFunc, before Chrome starts: with
@@ -91,9 +89,7 @@ func (f *eventFilter) attach(cmd *exec.Cmd) {
 	// process runs: that first read is the moment. Chrome reads no stdin;
 	// it gets the end of it at once, as from /dev/null before.
 	cmd.Stdin = onRead(f.started)
-	f.attached = true
 	go func() {
-		defer close(f.done)
 		_ = relay(f.r, f.out, &f.dropped)
 		// Chrome is gone (or chromedp stopped reading): chromedp reads
 		// the end of its pipe, and Chrome's next write fails.
@@ -114,9 +110,8 @@ func (f *eventFilter) started() {
 	}
 	f.over = true
 	f.w.Close()
-	if !f.attached {
+	if f.out == nil { // never attached: no relay reads r
 		f.r.Close()
-		close(f.done)
 	}
 }
 

@@ -94,7 +94,8 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 			return finish(s.failOr(err, "", probe.FailureProbeError))
 		}
 	}
-	jctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
+	deadline := start.Add(timeout)
+	jctx, cancel := context.WithDeadline(s.ctx, deadline)
 	defer cancel()
 	jctx = s.watch(jctx)
 	for i, st := range j.Steps {
@@ -106,7 +107,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 	}
 	f = r.failure
 	ended := time.Since(start)
-	s.wd.stop(f == nil, start.Add(timeout))
+	s.wd.stop(f == nil, deadline)
 	if f == nil && len(res.Steps) > 0 {
 		// The cap was crossed after the last step's work was done.
 		if f = s.wd.failure(r.lastPhase); f != nil {
@@ -115,7 +116,7 @@ func (b *Browser) RunJourney(ctx context.Context, c probe.Check, j probe.Journey
 		}
 	}
 
-	snap := s.readResults(f, start.Add(timeout))
+	snap := s.readResults(f, deadline)
 	if f == nil && s.hung && len(res.Steps) > 0 {
 		f = s.hungFailure(r.lastPhase)
 		last := &res.Steps[len(res.Steps)-1]

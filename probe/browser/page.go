@@ -81,7 +81,8 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 			return finish(s.failOr(err, "", probe.FailureProbeError))
 		}
 	}
-	tctx, cancel := context.WithTimeout(s.ctx, timeout-time.Since(start))
+	deadline := start.Add(timeout)
+	tctx, cancel := context.WithDeadline(s.ctx, deadline)
 	defer cancel()
 	tctx = s.watch(tctx)
 	f = s.navigate(tctx, c.URL, probe.PhaseNavigation)
@@ -104,12 +105,12 @@ func (b *Browser) BrowseWith(ctx context.Context, c probe.Check, o BrowseOptions
 		f = s.crashed(0)
 	}
 	ended = time.Now()
-	s.wd.stop(f == nil, start.Add(timeout))
+	s.wd.stop(f == nil, deadline)
 	if mf := s.wd.failure(probe.PhaseNavigation); mf != nil {
 		f = mf
 	}
 
-	snap := s.readResults(f, start.Add(timeout))
+	snap := s.readResults(f, deadline)
 	if f == nil && s.hung {
 		f = s.hungFailure(probe.PhaseNavigation)
 	}

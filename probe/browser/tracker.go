@@ -53,7 +53,6 @@ type tracker struct {
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every state change
-	lastEvent time.Time     // when the tab's last event (of any kind) came
 	mainFrame cdp.FrameID
 
 	// Main-frame navigation.
@@ -274,7 +273,6 @@ func (t *tracker) statsLocked(l cdp.LoaderID, main bool) *netStats {
 func (t *tracker) handle(ev any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.lastEvent = time.Now()
 	switch ev := ev.(type) {
 	case *page.EventFrameStartedLoading:
 		if t.isMain(ev.FrameID) {
