@@ -122,7 +122,7 @@ webvitals:
 	@test -f $(WEBVITALS) || (echo "web-vitals missing at $(WEBVITALS)"; exit 1)
 
 ## bench-quick: storeprobe beside curl, blackbox_exporter and Lighthouse, and how its costs grow, in
-## about 3 minutes on 2 cores: one table (also in deploy/bench/last-quick.md); exits non-zero when a
+## about 2½ minutes on 2 cores: one table (also in deploy/bench/last-quick.md); exits non-zero when a
 ## goal it measures is missed, so it can gate a release.
 ## bench: the same with every size and level (an hour or more); writes deploy/bench/last.md and the
 ## table in the README's Performance section.

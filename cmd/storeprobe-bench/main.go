@@ -109,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		env = *res.machine
 	}
+	res.machine = &env
 
 	rows := buildRows(res)
 	table := renderMarkdown(env, rows, lighthousePairs(res))
@@ -163,14 +164,14 @@ func items(quick bool) []item {
 	return []item{
 		{"accuracy", "./probe/httpcheck", "^BenchmarkAccuracyVsCurl$", pick("20x", "100x"), 5 * time.Minute},
 		{"blackbox", "./cmd/storeprobe", pick("^BenchmarkVsBlackbox$/^concurrency=(1|16)$", "^BenchmarkVsBlackbox$"), "1x", 15 * time.Minute},
-		{"lighthouse", "./probe/browser", pick("^BenchmarkVsLighthouse$/^device=desktop$/^page=(hero|shift)$", "^BenchmarkVsLighthouse$"),
-			pick("1x", "3x"), 60 * time.Minute},
+		// Quick: one page a device (the benchmark picks them).
+		{"lighthouse", "./probe/browser", "^BenchmarkVsLighthouse$", pick("1x", "3x"), 60 * time.Minute},
 		// One go test for the three: one warm browser started, not three.
-		{"browser", "./probe/browser", pick("^Benchmark(Browse|JourneyOverhead|ContextRSS)$/^(concurrency=[0-9]+|pages=3|contexts=(1|4))$",
+		{"browser", "./probe/browser", pick("^Benchmark(Browse|JourneyOverhead|ContextRSS)$/^(concurrency=(1|4)|pages=3|contexts=(1|4))$",
 			"^Benchmark(Browse|JourneyOverhead|ContextRSS)$"), pick("1x", "5x"), 20 * time.Minute},
 		{"capacity", "./cmd/storeprobe", pick("^BenchmarkDaemonCapacity$/^checks=(100|1000)$", "^BenchmarkDaemonCapacity$"), "1x", 15 * time.Minute},
 		{"report", "./storage/sqlite", pick("^BenchmarkReportGrowth$/^runs=(10000|100000)$", "^BenchmarkReportGrowth$"), "1x", 90 * time.Minute},
-		{"memory", "./cmd/storeprobe", pick("^BenchmarkBrowserMemory$/^runs=50$", "^BenchmarkBrowserMemory$/^runs=1000$"), "1x", 60 * time.Minute},
+		{"memory", "./cmd/storeprobe", pick("^BenchmarkBrowserMemory$/^runs=30$", "^BenchmarkBrowserMemory$/^runs=1000$"), "1x", 60 * time.Minute},
 	}
 }
 

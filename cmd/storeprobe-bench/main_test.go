@@ -103,7 +103,7 @@ func TestNum(t *testing.T) {
 func TestFailedRun(t *testing.T) {
 	r := newResults()
 	r.parse("--- FAIL: BenchmarkVsBlackbox/concurrency=1\n    blackbox_bench_test.go:90: storeprobe: 3 runs failed\n")
-	r.fail(item{name: "memory", bench: "^BenchmarkBrowserMemory$/^runs=50$"}, errors.New("go test exited 2"), "panic: test timed out after 1h0m0s")
+	r.fail(item{name: "memory", bench: "^BenchmarkBrowserMemory$/^runs=30$"}, errors.New("go test exited 2"), "panic: test timed out after 1h0m0s")
 	if r.failures() != 2 {
 		t.Errorf("failures = %d, want 2", r.failures())
 	}
@@ -118,5 +118,129 @@ func TestFailedRun(t *testing.T) {
 	}
 	if !found[" storeprobe"] || !found[" memory"] {
 		t.Errorf("failed rows: %v, want the blackbox and the memory rows", found)
+	}
+}
+
+// TestBrowserAccuracyVerdict: a tool comparison is judged on the difference
+// of the two tools' means, met within the goal or within what chance alone
+// moves it in that run, missed beyond both.
+func TestBrowserAccuracyVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		ours, lh, sdO, sdL  float64
+		runs                float64
+		want                status
+		wantRatioStartsWith string
+	}{
+		{"within 10 %", 880, 850, 20, 20, 3, statusMet, "3.5 % (30 ms apart; chance alone ±32.7 ms)"},
+		// 72 vs 85.2 ms: 15.5 %, but two runs-to-run spreads of 5 and 15 ms
+		// over 3 runs each let chance move the difference by ±18.3 ms.
+		{"beyond 10 %, within chance", 72, 85.2, 5, 15, 3, statusMetNoise, "15.5 % (13.2 ms apart; chance alone ±18.3 ms)"},
+		// The same difference on steady runs is a disagreement.
+		{"beyond both", 72, 85.2, 2, 3, 3, statusMissed, "15.5 % (13.2 ms apart; chance alone ±4.16 ms)"},
+		// Many runs shrink what chance allows.
+		{"beyond both with many runs", 72, 85.2, 5, 15, 100, statusMissed, "15.5 % (13.2 ms apart; chance alone ±3.16 ms)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newResults()
+			m := map[string]float64{"runs": tc.runs}
+			for _, u := range []string{"lcp-ms", "fcp-ms"} {
+				m["ours-"+u], m["lh-"+u], m["sd-ours-"+u], m["sd-lh-"+u] = tc.ours, tc.lh, tc.sdO, tc.sdL
+			}
+			m["ours-cls"], m["lh-cls"] = 0.1, 0.1
+			r.metrics["BenchmarkVsLighthouse/device=desktop/page=shift"] = m
+			var got []row
+			for _, row := range browserAccuracyRows(r) {
+				if strings.Contains(row.metric, "vs Lighthouse") && !strings.HasPrefix(row.metric, "CLS") {
+					got = append(got, row)
+				}
+			}
+			if len(got) != 2 {
+				t.Fatalf("%d LCP/FCP rows vs Lighthouse, want 2", len(got))
+			}
+			for _, row := range got {
+				if row.status != tc.want || !strings.HasPrefix(row.ratio, tc.wantRatioStartsWith) {
+					t.Errorf("%s: %q %q, want %q %q…", row.metric, row.status, row.ratio, tc.want, tc.wantRatioStartsWith)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoryProcessRows: the process goal is judged on the count with no
+// run in flight when the benchmark reports it (sampled while runs go on,
+// the count swings with their renderers), on the sampled count in logs from
+// before.
+func TestMemoryProcessRows(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		m          map[string]float64
+		wantGated  string // the metric of the row with the goal
+		wantStatus status
+	}{
+		{"quiet count flat, renderers swing", map[string]float64{"chrome-procs-before": 15, "chrome-procs-after": 16,
+			"chrome-quiet-procs-before": 8, "chrome-quiet-procs-after": 8}, "with no run in flight", statusMet},
+		{"quiet count grows", map[string]float64{"chrome-procs-before": 15, "chrome-procs-after": 15,
+			"chrome-quiet-procs-before": 8, "chrome-quiet-procs-after": 9}, "with no run in flight", statusMissed},
+		{"an older log", map[string]float64{"chrome-procs-before": 15, "chrome-procs-after": 16}, "Chromium processes after the warm-up", statusMissed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newResults()
+			tc.m["runs"] = 1000
+			r.metrics["BenchmarkBrowserMemory/runs=1000"] = tc.m
+			gated := 0
+			for _, row := range memoryRows(r) {
+				if !strings.Contains(row.metric, "processes") || strings.Contains(row.metric, "left after") {
+					continue
+				}
+				if row.goal == "—" {
+					continue
+				}
+				gated++
+				if !strings.Contains(row.metric, tc.wantGated) || row.status != tc.wantStatus {
+					t.Errorf("gated row %q: %q, want one on %q: %q", row.metric, row.status, tc.wantGated, tc.wantStatus)
+				}
+			}
+			if gated != 1 {
+				t.Errorf("%d process rows with a goal, want 1", gated)
+			}
+		})
+	}
+}
+
+// TestQuickThroughputLevels: make bench-quick measures 1 and 4 probes at
+// once; the level it leaves out is no row, while a full run that lacks it
+// says so; the peer's rate says whose runs it is.
+func TestQuickThroughputLevels(t *testing.T) {
+	for _, mode := range []string{"quick", "full"} {
+		r := newResults()
+		r.machine = &machine{Mode: mode}
+		r.metrics["BenchmarkBrowse/concurrency=1"] = map[string]float64{"probes/min": 30}
+		r.metrics["BenchmarkBrowse/concurrency=4"] = map[string]float64{"probes/min": 90}
+		// Lighthouse's rate: of its desktop runs, of its mobile runs when it
+		// made none on desktop (quick), and the row says which.
+		r.metrics["BenchmarkVsLighthouse/device=mobile/page=shift"] = map[string]float64{"lh-s/run": 20}
+		r.metrics["BenchmarkVsLighthouse/device=mobile/page=hero"] = map[string]float64{"lh-s/run": 24}
+		wantPeer := "Lighthouse 2.73 runs/min (one at a time, 2 mobile pages)"
+		if mode == "full" {
+			r.metrics["BenchmarkVsLighthouse/device=desktop/page=tasks"] = map[string]float64{"lh-s/run": 18}
+			wantPeer = "Lighthouse 3.33 runs/min (one at a time, 1 desktop page)"
+		}
+		var levels []string
+		for _, row := range throughputRows(r) {
+			if strings.HasPrefix(row.metric, "Page probes per minute") {
+				levels = append(levels, strings.Fields(row.metric)[6])
+				if row.status != statusSkipped && row.peer != wantPeer {
+					t.Errorf("%s: peer %q, want %q", mode, row.peer, wantPeer)
+				}
+			}
+		}
+		want := "1 4"
+		if mode == "full" {
+			want = "1 2 4"
+		}
+		if got := strings.Join(levels, " "); got != want {
+			t.Errorf("%s: rows for %s at once, want %s", mode, got, want)
+		}
 	}
 }

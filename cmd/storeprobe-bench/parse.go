@@ -169,6 +169,10 @@ func (r *results) why(bench string) (string, bool) {
 	return "not run", true
 }
 
+// quick tells whether the results are of make bench-quick, which measures
+// fewer sizes and levels.
+func (r *results) quick() bool { return r.machine != nil && r.machine.Mode == "quick" }
+
 // machine is where and how the run happened. It is written into the run's
 // log (machineLinePrefix), so a table rebuilt from the log says the same.
 type machine struct {

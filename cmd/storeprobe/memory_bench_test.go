@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +17,7 @@ import (
 )
 
 // BenchmarkBrowserMemory runs `storeprobe run` with browser checks until it
-// has finished N browser runs (50 for `make bench-quick`, 1,000) and tells whether memory and
+// has finished N browser runs (30 for `make bench-quick`, 1,000) and tells whether memory and
 // Chromium's processes stay flat: the daemon's RSS, Chromium's process
 // group RSS and its process count are sampled every second; the first
 // tenth of the runs (at least 10) is the warm-up; growth compares the
@@ -24,8 +26,16 @@ import (
 // taken for a leak. After SIGTERM no process of Chromium's group may be
 // left. The page is small (text and an image) so that runs are many.
 //
+// Every slot is busy all the time, so that count swings with the
+// renderers of runs starting and ending (two a run in flight, measured).
+// Whether runs leave processes behind is told by Chromium's process count
+// with no run in flight, after the warm-up and after the last run: the
+// checks are reloaded (SIGHUP) to a yearly schedule, and the count taken
+// once it has held for 3 s with nothing running.
+//
 // Reported: rss-growth-% and chrome-rss-growth-% (goal < 5), the medians
-// before and after, chrome-procs-growth, leftover-procs (goal 0), runs/min.
+// before and after, chrome-procs-growth, chrome-quiet-procs-before/after
+// (goal: growth < 5 %), leftover-procs (goal 0), runs/min.
 // Run with: go test ./cmd/storeprobe -run '^$' -bench BrowserMemory/runs=1000 -benchtime 1x
 func BenchmarkBrowserMemory(b *testing.B) {
 	chromium := browsertest.Chromium(b)
@@ -42,7 +52,7 @@ func BenchmarkBrowserMemory(b *testing.B) {
 			strings.Repeat("Things to buy. ", 50)+`</p><img src="/img.png" width="200" height="100" alt=""></body></html>`)
 	}))
 	defer site.Close()
-	for _, runs := range []int{50, 1000} {
+	for _, runs := range []int{30, 1000} {
 		b.Run(fmt.Sprintf("runs=%d", runs), func(b *testing.B) {
 			for range b.N {
 				benchBrowserMemory(b, bin, chromium, site.URL, runs)
@@ -54,16 +64,59 @@ func BenchmarkBrowserMemory(b *testing.B) {
 func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 	// More due runs than slots: every slot stays busy; runs that find their
 	// check's previous run in flight are skipped (and stored as skips).
-	var cfg strings.Builder
-	cfg.WriteString("scheduler: {browser_concurrency: 3}\nchecks:\n")
-	for i := range 6 {
-		fmt.Fprintf(&cfg, "  - {name: page%d, type: browser, url: %q, schedule: \"@every 2s\", timeout: 30s}\n", i, fmt.Sprintf("%s/p%d", site, i))
+	config := func(schedule string) string {
+		var cfg strings.Builder
+		cfg.WriteString("scheduler: {browser_concurrency: 3}\nchecks:\n")
+		for i := range 6 {
+			fmt.Fprintf(&cfg, "  - {name: page%d, type: browser, url: %q, schedule: %q, timeout: 30s}\n", i, fmt.Sprintf("%s/p%d", site, i), schedule)
+		}
+		return cfg.String()
 	}
-	p := startProbe(b, bin, chromium, cfg.String())
+	const busy, idle = "@every 2s", "0 0 1 1 *" // idle: the same checks, due once a year
+	p := startProbe(b, bin, chromium, config(busy))
 	p.waitReady(b)
 	pid := p.cmd.Process.Pid
-	type sample struct{ rss, chromeRSS, procs float64 }
 	groups := map[int]bool{} // every Chromium group seen, for the check after the stop
+	reload := func(schedule string) {
+		if err := os.WriteFile(filepath.Join(p.dir, "storeprobe.yaml"), []byte(config(schedule)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		p.cmd.Process.Signal(syscall.SIGHUP)
+	}
+	// quiet stops scheduling and counts Chromium's processes once no run is
+	// in flight, no run has finished for 3 s and the count held for as long:
+	// what the browser keeps between runs.
+	quiet := func() float64 {
+		reload(idle)
+		lastRuns, lastProcs, since := -1.0, -1, time.Now()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			g := chromeGroups(pid)
+			for k := range g {
+				groups[k] = true
+			}
+			runs, procs := p.metric(b, "storeprobe_runs_total"), inGroups(g)
+			if p.metric(b, "storeprobe_in_flight") != 0 || runs != lastRuns || procs != lastProcs {
+				lastRuns, lastProcs, since = runs, procs, time.Now()
+				continue
+			}
+			if time.Since(since) >= 3*time.Second {
+				return float64(procs)
+			}
+		}
+		b.Fatalf("runs never stopped after a reload to %q\n%s", idle, p.log)
+		return 0
+	}
+	// resume schedules the runs again and waits for one to finish.
+	resume := func() {
+		from := p.metric(b, "storeprobe_runs_total")
+		reload(busy)
+		for deadline := time.Now().Add(time.Minute); p.metric(b, "storeprobe_runs_total") == from; time.Sleep(250 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("no run within a minute of a reload to %q\n%s", busy, p.log)
+			}
+		}
+	}
+	type sample struct{ rss, chromeRSS, procs float64 }
 	take := func() sample {
 		g := chromeGroups(pid)
 		var chromeRSS int64
@@ -77,7 +130,7 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 	start := time.Now()
 	deadline := start.Add(time.Duration(runs) * 5 * time.Second) // a run takes about 1 s of a slot
 	var after []sample
-	var done, warmAt float64
+	var done, warmAt, quietBefore float64
 	var warmTime time.Time
 	for done < float64(runs) {
 		if time.Now().After(deadline) {
@@ -89,11 +142,15 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 			continue
 		}
 		if warmTime.IsZero() {
+			quietBefore = quiet()
+			resume()
+			done = p.metric(b, "storeprobe_runs_total")
 			warmAt, warmTime = done, time.Now()
 		}
 		after = append(after, take())
 	}
 	rate := (done - warmAt) / time.Since(warmTime).Minutes()
+	quietAfter := quiet()
 	if failed := p.metric(b, "storeprobe_runs_failed_total"); failed > 0 {
 		b.Errorf("%v of %v runs failed", failed, done)
 	}
@@ -129,10 +186,12 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 	b.ReportMetric(pfrom, "chrome-procs-before")
 	b.ReportMetric(pto, "chrome-procs-after")
 	b.ReportMetric(pto-pfrom, "chrome-procs-growth")
+	b.ReportMetric(quietBefore, "chrome-quiet-procs-before")
+	b.ReportMetric(quietAfter, "chrome-quiet-procs-after")
 	b.ReportMetric(float64(leftover), "leftover-procs")
 	b.ReportMetric(done, "runs")
 	b.ReportMetric(rate, "runs/min")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%v runs (%.0f/min after the warm-up of %d): storeprobe RSS %.1f → %.1f MiB (%+.1f %%), Chromium RSS %.0f → %.0f MiB (%+.1f %%), Chromium processes %.0f → %.0f, %d left after the stop",
-		done, rate, warm, mib(int64(from)), mib(int64(to)), pct, mib(int64(cfrom)), mib(int64(cto)), cpct, pfrom, pto, leftover)
+	b.Logf("%v runs (%.0f/min after the warm-up of %d): storeprobe RSS %.1f → %.1f MiB (%+.1f %%), Chromium RSS %.0f → %.0f MiB (%+.1f %%), Chromium processes %.0f → %.0f (%.0f → %.0f with no run in flight), %d left after the stop",
+		done, rate, warm, mib(int64(from)), mib(int64(to)), pct, mib(int64(cfrom)), mib(int64(cto)), cpct, pfrom, pto, quietBefore, quietAfter, leftover)
 }

@@ -33,8 +33,9 @@ const lighthouseTimeout = 3 * time.Minute
 
 // BenchmarkVsLighthouse measures the same loopback pages with our probe (the
 // warm shared browser) and with Lighthouse 12 (its own Chrome per run), in
-// alternation, and reports both tools' mean LCP, FCP, CLS, TTFB and TBT, the mean
-// absolute difference of each paired run and each tool's seconds per run.
+// alternation, and reports both tools' mean LCP, FCP, CLS, TTFB and TBT, their
+// run-to-run spreads, the mean absolute difference of each paired run and
+// each tool's seconds per run.
 // Each page also records its own LCP, FCP and CLS in the browser (see
 // pageRecorder), for our run and for Lighthouse's: the mean of each record
 // and each tool's mean absolute difference from the record of its own run.
@@ -73,32 +74,58 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	// throttling: Lighthouse holds an observed run (provided or DevTools
 	// throttling) for at least 5.25 s of network quiet and then 5.25 s of
 	// CPU quiet after load, most of its 18 s; a simulated one takes 10 s.
-	port := startWarmChrome(b, chromium)
-	if _, _, err := runLighthouse(context.Background(), lh, chromium, port, shop.URL+"/plain", Desktop(), warmUp); err != nil {
-		b.Fatalf("lighthouse warm-up on the warm Chrome: %v", err)
+	// make bench-quick, which has time for one Lighthouse run, measures the
+	// banner page on mobile (text painted, a banner injected after load:
+	// LCP, FCP and CLS each their own value): there DevTools throttling sets
+	// when it paints (about 630 ms, the banner at about 1 s) and one load
+	// paints like the next, while on desktop Chrome's load-to-load
+	// noise (a page painting at 50–90 ms or, on two busy cores, 240–270 ms
+	// from one load to the next) is wider than 10 % and one run cannot tell
+	// a disagreement from chance; the full run measures both devices, three
+	// runs a page, and judges with each tool's spread.
+	quick := os.Getenv("STOREPROBE_BENCH_QUICK") != ""
+	devices := []Device{Desktop(), Mobile()}
+	if quick {
+		devices = []Device{Mobile()}
+	}
+	// The warm-ups run at once (each mostly waits on its Chrome).
+	port := 0
+	warmUps := make([]error, len(devices))
+	var wg sync.WaitGroup
+	for i, dev := range devices {
+		if dev.Name == probe.DeviceDesktop {
+			port = startWarmChrome(b, chromium)
+		}
+		wg.Go(func() {
+			p := 0
+			if dev.Name == probe.DeviceDesktop {
+				p = port
+			}
+			_, _, warmUps[i] = runLighthouse(context.Background(), lh, chromium, p, shop.URL+"/plain", dev, warmUp)
+		})
+	}
+	wg.Wait()
+	for i, err := range warmUps {
+		if err != nil {
+			b.Fatalf("lighthouse warm-up (%s): %v", devices[i].Name, err)
+		}
 	}
 	rec := newPageRecorder(b, shop.URL)
-	// Beside benchPages, the full run measures the pages of truth_test.go
-	// (make bench-quick keeps to benchPages).
-	pages := slices.Clone(benchPages)
-	if os.Getenv("STOREPROBE_BENCH_QUICK") == "" {
-		pages = append(pages, []struct{ name, path string }{
-			{"late", "/late"},           // the cart's text rendered by script 700 ms after start
-			{"bg", "/truth/bg"},         // a background image 600 ms late as LCP
-			{"nodims", "/truth/nodims"}, // an image without dimensions pushes content down
-			{"banner", "/truth/banner"}, // a banner injected 400 ms after load
-			{"lazy", "/truth/lazy"},     // a hero whose src a script sets 300 ms after load
-			{"tasks", "/truth/tasks"},   // long tasks: TBT 220 ms by construction
-			{"mix", "/truth/mix"},       // render-blocking CSS, third parties, TBT 130 ms
-		}...)
+	// Beside benchPages, the full run measures the pages of truth_test.go.
+	pages := append(slices.Clone(benchPages), []struct{ name, path string }{
+		{"late", "/late"},           // the cart's text rendered by script 700 ms after start
+		{"bg", "/truth/bg"},         // a background image 600 ms late as LCP
+		{"nodims", "/truth/nodims"}, // an image without dimensions pushes content down
+		{"banner", "/truth/banner"}, // a banner injected 400 ms after load
+		{"lazy", "/truth/lazy"},     // a hero whose src a script sets 300 ms after load
+		{"tasks", "/truth/tasks"},   // long tasks: TBT 220 ms by construction
+		{"mix", "/truth/mix"},       // render-blocking CSS, third parties, TBT 130 ms
+	}...)
+	if quick {
+		pages = slices.DeleteFunc(pages, func(p struct{ name, path string }) bool { return p.name != "banner" })
 	}
-	for _, dev := range []Device{Desktop(), Mobile()} {
+	for _, dev := range devices {
 		b.Run("device="+dev.Name, func(b *testing.B) {
-			if dev.Name != probe.DeviceDesktop {
-				if _, _, err := runLighthouse(context.Background(), lh, chromium, 0, shop.URL+"/plain", dev, warmUp); err != nil {
-					b.Fatalf("lighthouse warm-up: %v", err)
-				}
-			}
 			for _, p := range pages {
 				b.Run("page="+p.name, func(b *testing.B) {
 					lhPort := 0
@@ -115,21 +142,42 @@ func BenchmarkVsLighthouse(b *testing.B) {
 // vitalPair accumulates one vital from both tools over paired runs.
 type vitalPair struct {
 	ours, theirs, absDiff float64
+	oursSq, theirsSq      float64 // sums of squares, for each tool's spread
 	n                     int
 }
 
 func (v *vitalPair) add(ours, theirs float64) {
 	v.ours += ours
 	v.theirs += theirs
+	v.oursSq += ours * ours
+	v.theirsSq += theirs * theirs
 	v.absDiff += math.Abs(ours - theirs)
 	v.n++
 }
 
+// sd is the sample standard deviation of n values from their sum and sum
+// of squares (0 for fewer than two).
+func sd(sum, sumSq float64, n int) float64 {
+	if n < 2 {
+		return 0
+	}
+	m := sum / float64(n)
+	return math.Sqrt(max(0, (sumSq-float64(n)*m*m)/float64(n-1)))
+}
+
+// report: each tool's mean and run-to-run standard deviation, the mean
+// absolute difference of paired runs and the number of runs. Each pair is
+// two loads, one per tool, not one load measured twice, so the difference
+// of the means is the tools' disagreement and the spreads say how far
+// chance alone moves it.
 func (v *vitalPair) report(b *testing.B, name, unit string) {
 	n := float64(v.n)
 	b.ReportMetric(v.ours/n, "ours-"+name+unit)
 	b.ReportMetric(v.theirs/n, "lh-"+name+unit)
 	b.ReportMetric(v.absDiff/n, "absdiff-"+name+unit)
+	b.ReportMetric(sd(v.ours, v.oursSq, v.n), "sd-ours-"+name+unit)
+	b.ReportMetric(sd(v.theirs, v.theirsSq, v.n), "sd-lh-"+name+unit)
+	b.ReportMetric(n, "runs")
 }
 
 // benchVsLighthouse compares one page on one device; Lighthouse connects to
