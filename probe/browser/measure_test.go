@@ -62,6 +62,28 @@ func TestSettleWaitsForTheLCPImage(t *testing.T) {
 	}
 }
 
+// TestSettleWaitsForALoadedImageToPaint: an image in the viewport paints a
+// frame or more after its load event (here 300 ms, a theme's fade-in), and
+// a look in between sees nothing loading and no paint since the text's, a
+// second and a half before. The run must wait for the paint: its LCP is
+// the hero, not the text.
+func TestSettleWaitsForALoadedImageToPaint(t *testing.T) {
+	shop := newShop(t)
+	for _, device := range []string{probe.DeviceDesktop, probe.DeviceMobile} {
+		t.Run(device, func(t *testing.T) {
+			res := browse(t, shop.URL+"/truth/reveal", func(c *probe.Check) { c.Browser.Device = device })
+			if !res.OK {
+				t.Fatalf("failed: %v", res.Failure)
+			}
+			lcp := must(t, res.Vitals.LCP, "lcp")
+			if res.LCPElement != "img#revealhero" || lcp < 1500 {
+				t.Errorf("lcp %.0f ms (%s), settled %s at %.0f ms: want the hero, loaded 1.5 s after the text and shown 300 ms later",
+					lcp, res.LCPElement, res.SettleReason, res.SettledMS)
+			}
+		})
+	}
+}
+
 // TestSettleIgnoresBeacons: a beacon every 250 ms is neither busy network
 // nor a page that never settles: the probe ends about a settle window
 // after load.

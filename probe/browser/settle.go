@@ -30,9 +30,10 @@ import (
 //     in that time, and a 50 ms timer fires on time (Lighthouse's CPU idle
 //     check),
 //   - the page has painted (FCP), and neither a new LCP candidate nor a
-//     counted layout shift came for settleWindow, and no image in the
-//     viewport is still loading (a lazy hero is one request in flight, at
-//     Low priority: neither network rule waits for it),
+//     counted layout shift came for settleWindow, no image in the viewport
+//     is still loading (a lazy hero is one request in flight, at Low
+//     priority: neither network rule waits for it) and none finished
+//     loading in that time (it paints a frame or more after its load),
 //   - a route change the journey's last input caused is no longer pending:
 //     it became a soft navigation, or nothing has changed in the DOM for
 //     settleWindow and none of the requests it started is in flight.

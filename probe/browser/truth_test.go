@@ -141,6 +141,12 @@ addEventListener('load', () => setTimeout(() => { const end = performance.now() 
 }, 400));</script>`))
 	mux.HandleFunc("/truth/lazy", page("lazy", `<p>Lazy</p><img id="lazyhero" data-src="/img/hero.png" width="480" height="320">
 <script>addEventListener('load', () => setTimeout(() => { const i = document.getElementById('lazyhero'); i.src = i.dataset.src; }, 300));</script>`))
+	// A hero a script loads after the page's load and reveals 300 ms after
+	// its own (a theme's fade-in): it arrives 1.5 s after the text painted,
+	// and paints 300 ms after its load event.
+	mux.HandleFunc("/truth/reveal", page("reveal", `<p>Reveal</p><img id="revealhero" data-src="/img/hero.png?delay=1500" width="480" height="320" style="opacity:0">
+<script>addEventListener('load', () => { const i = document.getElementById('revealhero');
+  i.onload = () => setTimeout(() => { i.style.opacity = 1; }, 300); i.src = i.dataset.src; });</script>`))
 }
 
 const spaBody = `<nav><button id="to-product" style="width:200px;height:50px">Product</button></nav>
