@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,6 +101,7 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 				continue
 			}
 			if time.Since(since) >= 3*time.Second {
+				b.Logf("after %v runs, with none in flight: %d Chromium processes: %s", runs, procs, processKinds(g))
 				return float64(procs)
 			}
 		}
@@ -194,4 +196,37 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%v runs (%.0f/min after the warm-up of %d): storeprobe RSS %.1f → %.1f MiB (%+.1f %%), Chromium RSS %.0f → %.0f MiB (%+.1f %%), Chromium processes %.0f → %.0f (%.0f → %.0f with no run in flight), %d left after the stop",
 		done, rate, warm, mib(int64(from)), mib(int64(to)), pct, mib(int64(cfrom)), mib(int64(cto)), cpct, pfrom, pto, quietBefore, quietAfter, leftover)
+}
+
+// processKinds names the live processes of groups by Chromium's --type (and
+// --utility-sub-type), counted: "renderer ×2, zygote ×2, …".
+func processKinds(groups map[int]bool) string {
+	count := map[string]int{}
+	for pid, st := range liveProcesses() {
+		if !groups[st.pgrp] {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		// A zygote's children rewrite their argv into one space-separated
+		// string; the browser's arguments are NUL-separated.
+		kind := "browser"
+		for _, arg := range strings.FieldsFunc(string(cmdline), func(r rune) bool { return r == 0 || r == ' ' }) {
+			if v, ok := strings.CutPrefix(arg, "--type="); ok {
+				kind = v
+			}
+			if v, ok := strings.CutPrefix(arg, "--utility-sub-type="); ok {
+				kind += " " + v
+			}
+		}
+		if strings.Contains(string(cmdline), "crashpad") && kind == "browser" {
+			kind = "crashpad"
+		}
+		count[kind]++
+	}
+	kinds := make([]string, 0, len(count))
+	for k, n := range count {
+		kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, ", ")
 }

@@ -208,6 +208,11 @@ func benchVsLighthouse(b *testing.B, lh, chromium string, lhPort int, rec *pageR
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Each run's own figures, so that a run unlike its neighbours (a
+		// probe ending before its LCP image) can be told from the means.
+		b.Logf("run %d: ours LCP %.0f ms (%s), FCP %.0f ms, settled %s at %.0f ms, %d failed requests; Lighthouse LCP %.0f ms, FCP %.0f ms",
+			i, deref(res.Vitals.LCP), res.LCPElement, deref(res.Vitals.FCP), res.SettleReason, res.SettledMS, res.FailedRequests,
+			mustNumeric(b, rep, "largest-contentful-paint"), mustNumeric(b, rep, "first-contentful-paint"))
 		for _, side := range []struct {
 			id   string
 			acc  *[3]vitalPair
