@@ -613,13 +613,19 @@ func (r *Runner) attempt(c probe.Check, url string, n int, start time.Time, rele
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)
-		defer release()
-		defer func() {
-			if p := recover(); p != nil {
-				out <- r.panicResult(c, p, debug.Stack())
-			}
+		// The slot is released as the probe returns, before its result is
+		// handed on: once a run is done, it no longer counts as in flight
+		// (Stop's caller reads the stats right after).
+		res := func() (res probe.Result) {
+			defer release()
+			defer func() {
+				if p := recover(); p != nil {
+					res = r.panicResult(c, p, debug.Stack())
+				}
+			}()
+			return r.o.Executor.Execute(ctx, c, n)
 		}()
-		out <- r.o.Executor.Execute(ctx, c, n)
+		out <- res
 	}()
 
 	var res probe.Result
