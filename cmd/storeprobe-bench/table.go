@@ -283,18 +283,18 @@ func throughputRows(r *results) []row {
 	// by about a tenth, and the row says which.
 	lhRate, n, device := 0.0, 0, "desktop"
 	for _, dev := range []string{"desktop", "mobile"} {
-		var lhSec float64
+		var sec float64
+		pages := 0
 		for _, p := range lighthousePairs(r) {
 			if strings.HasPrefix(p.name, dev+" ") {
-				lhSec += p.m["lh-s/run"]
-				n++
+				sec += p.m["lh-s/run"]
+				pages++
 			}
 		}
-		if n > 0 && lhSec > 0 {
-			lhRate, device = 60/(lhSec/float64(n)), dev
+		if pages > 0 && sec > 0 {
+			lhRate, n, device = 60/(sec/float64(pages)), pages, dev
 			break
 		}
-		n = 0
 	}
 	for _, c := range []int{1, 2, 4} {
 		bench := fmt.Sprintf("BenchmarkBrowse/concurrency=%d", c)
@@ -440,10 +440,10 @@ func memoryRows(r *results) []row {
 		}
 		return 100 * (after - before) / before
 	}
+	procGrowth := growth(m["chrome-procs-before"], m["chrome-procs-after"])
 	procs := row{6, "Chromium processes after the warm-up, " + runs + " browser runs",
 		fmt.Sprintf("%s → %s", num(m["chrome-procs-before"]), num(m["chrome-procs-after"])),
-		"—", fmt.Sprintf("%+.1f %%", growth(m["chrome-procs-before"], m["chrome-procs-after"])), "< 5 %",
-		verdict(growth(m["chrome-procs-before"], m["chrome-procs-after"]) < 5)}
+		"—", fmt.Sprintf("%+.1f %%", procGrowth), "< 5 %", verdict(procGrowth < 5)}
 	rows := []row{
 		{6, "storeprobe RSS after the warm-up, " + runs + " browser runs (medians of the two halves)",
 			fmt.Sprintf("%s → %s MiB (%+.1f %%)", num(m["rss-before-MiB"]), num(m["rss-after-MiB"]), m["rss-growth-%"]),

@@ -202,26 +202,10 @@ func benchBrowserMemory(b *testing.B, bin, chromium, site string, runs int) {
 // --utility-sub-type), counted: "renderer ×2, zygote ×2, …".
 func processKinds(groups map[int]bool) string {
 	count := map[string]int{}
-	for pid, st := range liveProcesses() {
-		if !groups[st.pgrp] {
-			continue
+	for g := range groups {
+		for _, pid := range browser.GroupPIDs(g) {
+			count[processKind(pid)]++
 		}
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		// A zygote's children rewrite their argv into one space-separated
-		// string; the browser's arguments are NUL-separated.
-		kind := "browser"
-		for _, arg := range strings.FieldsFunc(string(cmdline), func(r rune) bool { return r == 0 || r == ' ' }) {
-			if v, ok := strings.CutPrefix(arg, "--type="); ok {
-				kind = v
-			}
-			if v, ok := strings.CutPrefix(arg, "--utility-sub-type="); ok {
-				kind += " " + v
-			}
-		}
-		if strings.Contains(string(cmdline), "crashpad") && kind == "browser" {
-			kind = "crashpad"
-		}
-		count[kind]++
 	}
 	kinds := make([]string, 0, len(count))
 	for k, n := range count {
@@ -229,4 +213,25 @@ func processKinds(groups map[int]bool) string {
 	}
 	sort.Strings(kinds)
 	return strings.Join(kinds, ", ")
+}
+
+// processKind names a Chromium process by its --type (and
+// --utility-sub-type): "browser" when it has none.
+func processKind(pid int) string {
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	// A zygote's children rewrite their argv into one space-separated
+	// string; the browser's arguments are NUL-separated.
+	kind := "browser"
+	for _, arg := range strings.FieldsFunc(string(cmdline), func(r rune) bool { return r == 0 || r == ' ' }) {
+		if v, ok := strings.CutPrefix(arg, "--type="); ok {
+			kind = v
+		}
+		if v, ok := strings.CutPrefix(arg, "--utility-sub-type="); ok {
+			kind += " " + v
+		}
+	}
+	if strings.Contains(string(cmdline), "crashpad") && kind == "browser" {
+		kind = "crashpad"
+	}
+	return kind
 }
