@@ -259,8 +259,12 @@ func (b *Browser) flags(filter *eventFilter) []chromedp.ExecAllocatorOption {
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts,
 		chromedp.ExecPath(b.opts.Path),
-		// The probe must only talk to the shop: no updaters, no QUIC probes,
-		// no sync, no GPU process.
+		// The probe should talk to the shop only: no updaters, no QUIC
+		// probes, no sync, no GPU process (and see disabledFeatures). Chrome
+		// 156 still asks accounts.google.com for signed-in accounts (at start
+		// and a few times after) and update.googleapis.com for its on-device
+		// model's component (once, at start) whatever the flags; no switch
+		// found stops either.
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -272,6 +276,14 @@ func (b *Browser) flags(filter *eventFilter) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("disable-dev-shm-usage", shmTooSmall("/dev/shm")),
+		// Chrome evaluates the machine for its on-device AI model three
+		// minutes after it starts, in an on_device_model utility process
+		// that then lives as long as the browser: a process the probe has
+		// no use for, and one more in every count of Chrome's processes.
+		// A performance class given on the command line skips the
+		// evaluation; 8 is "GPU blocked", which is what --disable-gpu makes
+		// it (TestNoOnDeviceModelService).
+		chromedp.Flag("optimization-guide-performance-class", "8"),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			if cmd.SysProcAttr == nil {
 				cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -297,16 +309,36 @@ func (b *Browser) flags(filter *eventFilter) []chromedp.ExecAllocatorOption {
 	if b.opts.HostResolverRules != "" {
 		opts = append(opts, chromedp.Flag("host-resolver-rules", b.opts.HostResolverRules))
 	}
+	// Feature lists given in ExtraFlags are added to ours, not put in
+	// their place: Chrome reads one --disable-features and one
+	// --enable-features.
+	features := map[string][]string{"disable-features": {disabledFeatures}, "enable-features": {enabledFeatures}}
 	for _, f := range b.opts.ExtraFlags {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
-		if hasValue {
+		switch list, isList := features[name]; {
+		case isList && hasValue:
+			features[name] = append(list, value)
+		case hasValue:
 			opts = append(opts, chromedp.Flag(name, value))
-		} else {
+		default:
 			opts = append(opts, chromedp.Flag(name, true))
 		}
 	}
+	for name, list := range features {
+		opts = append(opts, chromedp.Flag(name, strings.Join(list, ",")))
+	}
 	return opts
 }
+
+// disabledFeatures are the Chrome features turned off: chromedp's
+// (Translate, BlinkGenPropertyTrees) and the optimization guide's hints and
+// model list (a request to Google's optimization guide service three minutes
+// after start) and network-time queries (one to clients2.google.com at
+// start), which --disable-background-networking leaves on.
+const disabledFeatures = "Translate,BlinkGenPropertyTrees,OptimizationHints,NetworkTimeServiceQuerying"
+
+// enabledFeatures are chromedp's defaults, kept when ExtraFlags add to them.
+const enabledFeatures = "NetworkService,NetworkServiceInProcess"
 
 // shmTooSmall reports whether the tmpfs at path is too small for Chrome's
 // shared memory (or missing).
