@@ -65,7 +65,9 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	// On desktop Lighthouse connects to a warm Chrome of its own (--port),
 	// as our probe loads pages in a warm browser: a Chrome started for the
 	// run paints a fast page 20–30 ms later, a gap of start-up, not of
-	// measurement. On mobile it starts a Chrome per run: given a warm
+	// measurement. That Chrome gets the flags Lighthouse would start one
+	// with: its launcher's (renderers and timers never backgrounded,
+	// RenderDocument off, ...) and --chrome-flags. On mobile it starts a Chrome per run: given a warm
 	// Chrome with --port, its mobile emulation's resize marks the shift
 	// page's shift as after input (CLS 0). Each way, a first run pulls
 	// Lighthouse and Chrome into the page cache and shows a broken
@@ -82,7 +84,8 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	// noise (a page painting at 50–90 ms or, on two busy cores, 240–270 ms
 	// from one load to the next) is wider than 10 % and one run cannot tell
 	// a disagreement from chance; the full run measures both devices, three
-	// runs a page, and judges with each tool's spread.
+	// runs a page, and judges the difference of the means against what
+	// Lighthouse's own spread lets chance move it.
 	quick := os.Getenv("STOREPROBE_BENCH_QUICK") != ""
 	devices := []Device{Desktop(), Mobile()}
 	if quick {
@@ -94,7 +97,7 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	var wg sync.WaitGroup
 	for i, dev := range devices {
 		if dev.Name == probe.DeviceDesktop {
-			port = startWarmChrome(b, chromium)
+			port = startWarmChrome(b, chromium, lh)
 		}
 		wg.Go(func() {
 			p := 0
@@ -515,16 +518,13 @@ func (r *lighthouseReport) check(dev Device, kind lighthouseRun) error {
 // Chromium at chromium (see BenchmarkVsLighthouse for why these throttling
 // methods).
 func lighthouseArgs(chromium string, port int, pageURL string, dev Device, kind lighthouseRun) []string {
-	// Chrome's flags as our own browser gets them, and the same resolver
-	// rules as the tests' browser so nothing leaves loopback.
-	flags := []string{"--headless=new", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--disable-domain-reliability", "--no-first-run",
-		"--disable-quic", "--host-resolver-rules='" + testResolverRules + "'"}
-	if os.Getuid() == 0 {
-		flags = append(flags, "--no-sandbox")
-	}
-	if shmTooSmall("/dev/shm") {
-		flags = append(flags, "--disable-dev-shm-usage")
+	// chrome-launcher splits --chrome-flags like a shell: the rules, which
+	// hold spaces, go in single quotes.
+	flags := lighthouseChromeFlags()
+	for i, f := range flags {
+		if rules, ok := strings.CutPrefix(f, "--host-resolver-rules="); ok {
+			flags[i] = "--host-resolver-rules='" + rules + "'"
+		}
 	}
 	args := []string{pageURL, "--chrome-path=" + chromium, "--chrome-flags=" + strings.Join(flags, " "),
 		"--only-categories=performance", "--output=json", "--output-path=stdout", "--quiet",
@@ -542,6 +542,47 @@ func lighthouseArgs(chromium string, port int, pageURL string, dev Device, kind 
 		method = "simulate"
 	}
 	return append(args, "--throttling-method="+method)
+}
+
+// lighthouseChromeFlags are the flags Lighthouse is asked to add to its
+// Chrome's: those of our own browser that bear on a load, and the same
+// resolver rules as the tests' browser so nothing leaves loopback.
+func lighthouseChromeFlags() []string {
+	flags := []string{"--headless=new", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--disable-domain-reliability", "--no-first-run",
+		"--disable-quic", "--host-resolver-rules=" + testResolverRules}
+	if os.Getuid() == 0 {
+		flags = append(flags, "--no-sandbox")
+	}
+	if shmTooSmall("/dev/shm") {
+		flags = append(flags, "--disable-dev-shm-usage")
+	}
+	return flags
+}
+
+// launcherFlags asks the chrome-launcher that Lighthouse at lh uses for the
+// flags it starts every Chrome with (Launcher.defaultFlags(): renderers and
+// timers never backgrounded, RenderDocument off, ...), so that a Chrome we
+// start for Lighthouse is the one it would have started.
+func launcherFlags(tb testing.TB, lh string) []string {
+	tb.Helper()
+	main, err := filepath.EvalSymlinks(lh)
+	if err != nil {
+		tb.Fatalf("find Lighthouse's files: %v", err)
+	}
+	const script = `import {createRequire} from 'node:module';
+import {pathToFileURL} from 'node:url';
+const launcher = await import(pathToFileURL(createRequire(process.argv[1]).resolve('chrome-launcher')).href);
+console.log(JSON.stringify(launcher.Launcher.defaultFlags()));`
+	out, err := exec.Command("node", "--input-type=module", "-e", script, main).Output()
+	if err != nil {
+		tb.Fatalf("ask Lighthouse's chrome-launcher for its Chrome flags: %v", err)
+	}
+	var flags []string
+	if err := json.Unmarshal(out, &flags); err != nil || len(flags) == 0 {
+		tb.Fatalf("chrome-launcher's flags %q: %v", out, err)
+	}
+	return flags
 }
 
 // lighthouseRun is what a Lighthouse run is for.
@@ -590,21 +631,15 @@ func lastChars(s string, n int) string {
 	return s
 }
 
-// startWarmChrome starts Chromium with the flags Lighthouse's own gets and a
+// startWarmChrome starts Chromium with the flags Lighthouse at lh would
+// start it with (its chrome-launcher's and lighthouseChromeFlags) and a
 // DevTools port for Lighthouse's --port, in a process group killed when tb
 // ends, and returns the port.
-func startWarmChrome(tb testing.TB, chromium string) int {
+func startWarmChrome(tb testing.TB, chromium, lh string) int {
 	tb.Helper()
 	dir := tb.TempDir()
-	args := []string{"--headless=new", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--disable-domain-reliability", "--no-first-run", "--disable-quic",
-		"--host-resolver-rules=" + testResolverRules, "--remote-debugging-port=0", "--user-data-dir=" + dir}
-	if os.Getuid() == 0 {
-		args = append(args, "--no-sandbox")
-	}
-	if shmTooSmall("/dev/shm") {
-		args = append(args, "--disable-dev-shm-usage")
-	}
+	args := append(launcherFlags(tb, lh), lighthouseChromeFlags()...)
+	args = append(args, "--remote-debugging-port=0", "--user-data-dir="+dir)
 	cmd := exec.Command(chromium, append(args, "about:blank")...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
