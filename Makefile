@@ -123,8 +123,8 @@ webvitals:
 
 ## bench-quick: storeprobe beside curl, blackbox_exporter and Lighthouse, and how its costs grow, in
 ## about 2½ minutes on 2 cores: one table (also in deploy/bench/last-quick.md); exits non-zero when a
-## goal it measures is missed, so it can gate a release.
-## bench: the same with every size and level (an hour or more); writes deploy/bench/last.md and the
+## goal it measures is missed or a row it should measure has none, so it can gate a release.
+## bench: the same with every size and level (about 45 minutes); writes deploy/bench/last.md and the
 ## table in the README's Performance section.
 # Both install the peers first (a peer that cannot be installed is skipped by
 # its benchmark, which says why); cmd/storeprobe-bench runs the Go benchmarks
@@ -167,7 +167,7 @@ blackbox-exporter:
 LIGHTHOUSE_DIR ?= /opt/lighthouse
 LIGHTHOUSE     ?= $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
 lighthouse: chromium
-	@if [ ! -x $(LIGHTHOUSE) ]; then \
+	@if [ ! -x $(LIGHTHOUSE) ] || [ "$$($(LIGHTHOUSE) --version 2>/dev/null)" != 12.2.3 ]; then \
 		echo "installing lighthouse 12.2.3 into $(LIGHTHOUSE_DIR)"; \
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund lighthouse@12.2.3 >/dev/null; \
 	fi

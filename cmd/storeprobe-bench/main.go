@@ -130,14 +130,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	missed := 0
+	missed, unmeasured := 0, 0
 	for _, r := range rows {
-		if r.status == statusMissed {
+		switch r.status {
+		case statusMissed:
 			missed++
+		case statusFailed:
+			unmeasured++
 		}
 	}
-	if missed > 0 || res.failures() > 0 {
-		fmt.Fprintf(stderr, "storeprobe-bench: %d goal(s) missed, %d benchmark run(s) failed\n", missed, res.failures())
+	if missed > 0 || unmeasured > 0 || res.failures() > 0 {
+		fmt.Fprintf(stderr, "storeprobe-bench: %d goal(s) missed, %d row(s) not measured, %d benchmark run(s) failed\n", missed, unmeasured, res.failures())
 		return 1
 	}
 	return 0

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -30,7 +35,8 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// TestExitStatus: a missed goal fails the run, a skipped peer does not.
+// TestExitStatus: a missed goal fails the run, and so does a benchmark
+// missing from the log; a skipped peer (or Chromium) does not.
 func TestExitStatus(t *testing.T) {
 	var out, errs bytes.Buffer
 	if code := run([]string{"--from", "testdata/run.log"}, &out, &errs); code != 1 {
@@ -40,21 +46,36 @@ func TestExitStatus(t *testing.T) {
 	for _, want := range []string{
 		"| 1 HTTP timing accuracy | HTTP timing error vs the server's truth, p50 / p95: `transfer`, 50 ms mid-body | 0.16 / 2.50 ms | curl 0.13 / 1.86 ms | vs curl's: 0.11 / 1.68 ms apart | p95 ≤ 2 ms | **not met** |",
 		"| 2 HTTP cost vs blackbox_exporter | HTTP checks per CPU-second, concurrency 1 | — | — | skipped: no blackbox_exporter at",
-		"| 5 How cost grows | p99 schedule lag at 100 / 1,000 / 10,000 checks a minute | 1 / 1.50 / 1.90 ms |",
+		"| 5 How cost grows | p99 schedule lag at 100 / 1,000 / 10,000 checks a minute (runs missed, skipped, not saved, failed: all sizes) | 1 / 1.50 / 1.90 ms (0 missed, 0 skipped, 0 store errors, 0 failed) |",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks\n%s\n---\n%s", want, table)
 		}
 	}
-	ok := strings.Replace(mustRead(t, "testdata/run.log"), "2.5 ms-p95-err-ours", "1.5 ms-p95-err-ours", 1)
-	path := filepath.Join(t.TempDir(), "ok.log")
-	if err := os.WriteFile(path, []byte(ok), 0o644); err != nil {
-		t.Fatal(err)
+	met := strings.Replace(mustRead(t, "testdata/run.log"), "2.5 ms-p95-err-ours", "1.5 ms-p95-err-ours", 1)
+	met += "BenchmarkAccuracyVsCurl/target=tls-2 \t 20 \t 0.1 ms-p50-err-curl \t 0.1 ms-p50-err-ours \t 0.1 ms-p50-gap-curl \t 0.2 ms-p95-err-curl \t 0.2 ms-p95-err-ours \t 0.1 ms-p95-gap-curl\n"
+	// testdata/run.log has no browser and no report benchmark: the run it
+	// logs never started them.
+	out.Reset()
+	if code := run([]string{"--from", writeLog(t, met)}, &out, &errs); code != 1 || !strings.Contains(out.String(), "not run: no result in the log") {
+		t.Fatalf("exit %d with benchmarks missing from the log, want 1 and the rows saying so\n%s", code, out.String())
+	}
+	for _, b := range []string{"BenchmarkVsLighthouse", "BenchmarkBrowse", "BenchmarkJourneyOverhead", "BenchmarkContextRSS", "BenchmarkReportGrowth", "BenchmarkBrowserMemory"} {
+		met += b + "\n--- SKIP: " + b + "\n    x_test.go:1: no Chromium\n"
 	}
 	out.Reset()
-	if code := run([]string{"--from", path}, &out, &errs); code != 0 {
-		t.Fatalf("exit %d with every measured goal met and a peer skipped, want 0\n%s", code, out.String())
+	if code := run([]string{"--from", writeLog(t, met)}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d with every measured goal met and the rest skipped, want 0\n%s", code, out.String())
 	}
+}
+
+func writeLog(t *testing.T, log string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.log")
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func mustRead(t *testing.T, path string) string {
@@ -74,6 +95,7 @@ func TestCurve(t *testing.T) {
 		{[]float64{100, 1000, 10000}, []float64{1, 10, 100}, "linear; exponent per step 1.00, 1.00"},
 		{[]float64{1e4, 1e5, 1e6}, []float64{0.1, 0.2, 2}, "sub-linear up to 100,000 runs, linear beyond (bends at 100,000)"},
 		{[]float64{1, 2}, []float64{1, 8}, "super-linear; exponent per step 3.00"},
+		{[]float64{1e4, 1e5, 1e6}, []float64{2, 1, 1.5}, "falling up to 100,000 runs, sub-linear beyond (bends at 100,000)"},
 	} {
 		if got := curve(tc.xs, tc.ys, "runs", "", 1); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("curve(%v, %v) = %q, want %q…", tc.xs, tc.ys, got, tc.want)
@@ -82,10 +104,10 @@ func TestCurve(t *testing.T) {
 }
 
 func TestCurveMargin(t *testing.T) {
-	// A fixed base plus a constant cost: sub-linear by exponent, constant
-	// by margin.
+	// A fixed base plus a constant cost: flat, then sub-linear by exponent,
+	// constant by margin.
 	got := curve([]float64{1, 2, 4}, []float64{1100, 1200, 1400}, "contexts", "MB a context", 1)
-	if want := "sub-linear; exponent per step 0.13, 0.22; each step adds 100, 100 MB a context"; got != want {
+	if want := "flat up to 2 contexts, sub-linear beyond (bends at 2); exponent per step 0.13, 0.22; each step adds 100, 100 MB a context"; got != want {
 		t.Errorf("curve = %q, want %q", got, want)
 	}
 }
@@ -109,7 +131,9 @@ func TestFailedRun(t *testing.T) {
 	}
 	found := map[string]bool{}
 	for _, row := range buildRows(r) {
-		if row.status == statusFailed {
+		// The other benchmarks are missing from this log: failed rows too,
+		// saying so.
+		if row.status == statusFailed && !strings.HasPrefix(row.ratio, "not run: ") {
 			found[strings.SplitN(row.ratio, ":", 3)[1]] = true
 			if !strings.HasPrefix(row.ratio, "failed: ") {
 				t.Errorf("failed row %q says %q", row.metric, row.ratio)
@@ -227,14 +251,15 @@ func TestQuickThroughputLevels(t *testing.T) {
 		r.metrics["BenchmarkVsLighthouse/device=mobile/page=hero"] = map[string]float64{"lh-s/run": 24}
 		wantPeer := "Lighthouse 2.73 runs/min (one at a time, 2 mobile pages)"
 		if mode == "full" {
-			r.metrics["BenchmarkVsLighthouse/device=desktop/page=tasks"] = map[string]float64{"lh-s/run": 18}
+			r.metrics["BenchmarkVsLighthouse/device=desktop/page=tasks"] = map[string]float64{"lh-s/run": 30} // not a page Browse loads
+			r.metrics["BenchmarkVsLighthouse/device=desktop/page=hero"] = map[string]float64{"lh-s/run": 18}
 			wantPeer = "Lighthouse 3.33 runs/min (one at a time, 1 desktop page)"
 		}
 		var levels []string
 		for _, row := range throughputRows(r) {
 			if strings.HasPrefix(row.metric, "Page probes per minute") {
 				levels = append(levels, strings.Fields(row.metric)[6])
-				if row.status != statusSkipped && row.peer != wantPeer {
+				if row.ours != "—" && row.peer != wantPeer {
 					t.Errorf("%s: peer %q, want %q", mode, row.peer, wantPeer)
 				}
 			}
@@ -246,5 +271,55 @@ func TestQuickThroughputLevels(t *testing.T) {
 		if got := strings.Join(levels, " "); got != want {
 			t.Errorf("%s: rows for %s at once, want %s", mode, got, want)
 		}
+	}
+}
+
+// TestReadmeBlockIsTheLastRun: the README's generated block is the table of
+// deploy/bench/last.md, the last `make bench` run, character for character.
+func TestReadmeBlockIsTheLastRun(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := os.ReadFile(filepath.Join("..", "..", "deploy", "bench", "last.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := block(string(readme))
+	if !ok {
+		t.Fatalf("README.md has no %q … %q block", blockBegin, blockEnd)
+	}
+	if got != string(last) {
+		t.Errorf("README.md's generated block differs from deploy/bench/last.md: run `make bench`, or rebuild both from its log with `go run ./cmd/storeprobe-bench --from bin/bench.log --out deploy/bench/last.md --readme README.md`")
+	}
+}
+
+// TestBrowsePagesAreBenchPages: the pages the driver takes Lighthouse's rate
+// on are the ones BenchmarkBrowse loads (probe/browser's benchPages).
+func TestBrowsePagesAreBenchPages(t *testing.T) {
+	path := filepath.Join("..", "..", "probe", "browser", "bench_test.go")
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "benchPages" || len(spec.Values) != 1 {
+			return true
+		}
+		lit, _ := spec.Values[0].(*ast.CompositeLit)
+		for _, e := range lit.Elts {
+			if page, ok := e.(*ast.CompositeLit); ok && len(page.Elts) > 0 {
+				if name, ok := page.Elts[0].(*ast.BasicLit); ok {
+					s, _ := strconv.Unquote(name.Value)
+					names = append(names, s)
+				}
+			}
+		}
+		return false
+	})
+	if !slices.Equal(names, browsePages()) {
+		t.Errorf("probe/browser's benchPages are %q, browsePages %q", names, browsePages())
 	}
 }

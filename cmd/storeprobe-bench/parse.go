@@ -166,7 +166,10 @@ func (r *results) why(bench string) (string, bool) {
 			return "failed: " + f.reason, false
 		}
 	}
-	return "not run", true
+	// Nothing said why: the benchmark is missing from the log (renamed, or
+	// its -bench pattern matches nothing), which is the harness's fault,
+	// not a peer that could not be installed.
+	return "not run: no result in the log", false
 }
 
 // quick tells whether the results are of make bench-quick, which measures
@@ -213,6 +216,7 @@ func describeMachine(mode string) machine {
 		{"curl", []string{"curl", "--version"}},
 		{"blackbox_exporter", []string{envOr("BLACKBOX_EXPORTER", "/usr/bin/prometheus-blackbox-exporter"), "--version"}},
 		{"Lighthouse", []string{os.Getenv("LIGHTHOUSE"), "--version"}},
+		{"Node", []string{"node", "--version"}},
 		{"Chromium", []string{envOr("CHROMIUM", "/usr/bin/chromium"), "--version"}},
 	} {
 		if v := versionLine(p.argv...); v != "" {

@@ -62,9 +62,9 @@ func blackboxTimes() (warmup, window time.Duration) {
 // is the efficiency; checks per wall-second the throughput. storeprobe runs
 // twice per level, because a scheduler is not a closed loop:
 //   - matched: M = blackbox_exporter's checks per second in its window, the
-//     same work offered; CPU per check is compared here, where no run is
-//     skipped (an overloaded scheduler also records each skipped run, a
-//     cost that is not a check's);
+//     same work offered; CPU per check is compared here, where no run
+//     should be skipped (an overloaded scheduler also records each skipped
+//     run, a cost that is not a check's; the table says when one was);
 //   - saturated: M = four times that, as fast as it can go at concurrency
 //     N; its runs a second are its throughput (skipped runs reported: with
 //     none, it kept up and its throughput is at least that).

@@ -34,9 +34,11 @@ import (
 // checks are reloaded (SIGHUP) to a yearly schedule, and the count taken
 // once it has held for 3 s with nothing running.
 //
-// Reported: rss-growth-% and chrome-rss-growth-% (goal < 5), the medians
-// before and after, chrome-procs-growth, chrome-quiet-procs-before/after
-// (goal: growth < 5 %), leftover-procs (goal 0), runs/min.
+// Reported: rss-growth-% (storeprobe's; goal < 5) and chrome-rss-growth-%
+// (Chromium's, shown without a goal), the medians before and after,
+// chrome-procs-growth (the per-second count's medians, a difference of
+// counts), chrome-quiet-procs-before/after (goal: growth < 5 %),
+// leftover-procs (goal 0), runs/min.
 // Run with: go test ./cmd/storeprobe -run '^$' -bench BrowserMemory/runs=1000 -benchtime 1x
 func BenchmarkBrowserMemory(b *testing.B) {
 	chromium := browsertest.Chromium(b)

@@ -11,8 +11,9 @@ import (
 	"github.com/storeprobe/storeprobe/probe/browser/browsertest"
 )
 
-// benchPages are the pages the browser benchmarks load, the same ones
-// BenchmarkVsLighthouse measures, so their rates compare.
+// benchPages are the pages the browser benchmarks load. BenchmarkVsLighthouse
+// measures them among others, and cmd/storeprobe-bench takes Lighthouse's
+// rate on these, so the two rates compare (it names them in browsePages).
 var benchPages = []struct{ name, path string }{
 	{"hero", "/hero"},   // text first, an 800 ms-delayed noisy 480x320 image as LCP
 	{"shift", "/shift"}, // a 300 px layout shift 300 ms after load

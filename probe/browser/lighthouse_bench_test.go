@@ -32,7 +32,8 @@ import (
 const lighthouseTimeout = 3 * time.Minute
 
 // BenchmarkVsLighthouse measures the same loopback pages with our probe (the
-// warm shared browser) and with Lighthouse 12 (its own Chrome per run), in
+// warm shared browser) and with Lighthouse 12 (on desktop a warm Chrome of
+// its own it connects to, on mobile a Chrome it starts per run), in
 // alternation, and reports both tools' mean LCP, FCP, CLS, TTFB and TBT, their
 // run-to-run spreads, the mean absolute difference of each paired run and
 // each tool's seconds per run.
