@@ -68,9 +68,10 @@ func BenchmarkVsLighthouse(b *testing.B) {
 	// run paints a fast page 20–30 ms later, a gap of start-up, not of
 	// measurement. That Chrome gets the flags Lighthouse would start one
 	// with: its launcher's (renderers and timers never backgrounded,
-	// RenderDocument off, ...) and --chrome-flags. On mobile it starts a Chrome per run: given a warm
-	// Chrome with --port, its mobile emulation's resize marks the shift
-	// page's shift as after input (CLS 0). Each way, a first run pulls
+	// RenderDocument off, ...) and --chrome-flags. On mobile it starts a
+	// Chrome per run: given a warm Chrome with --port, its mobile
+	// emulation's resize marks the shift page's shift as after input (CLS
+	// 0). Each way, a first run pulls
 	// Lighthouse and Chrome into the page cache and shows a broken
 	// installation before any figures are taken: without it, the first
 	// measured run paints up to 100 ms late. The warm-up simulates its
